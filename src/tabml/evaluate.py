@@ -1,0 +1,97 @@
+"""Test-set metrics and the data behind the DVC plots."""
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    log_loss,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
+from sklearn.pipeline import Pipeline
+
+GRID = np.linspace(0.0, 1.0, 51)  # curves are resampled on a fixed grid: small, stable files
+
+
+def _round(x: float) -> float:
+    return round(float(x), 6)
+
+
+def compute_metrics(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> dict:
+    """accuracy, f1_macro, roc_auc_ovr and log_loss on the test set."""
+    predicted = classes[proba.argmax(axis=1)]
+    if len(classes) == 2:
+        auc = roc_auc_score(y_true == classes[1], proba[:, 1])
+    else:
+        auc = roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
+    return {
+        "accuracy": _round(accuracy_score(y_true, predicted)),
+        "f1_macro": _round(f1_score(y_true, predicted, average="macro", labels=classes)),
+        "roc_auc_ovr": _round(auc),
+        "log_loss": _round(log_loss(y_true, proba, labels=classes)),
+        "test_rows": len(y_true),
+    }
+
+
+def confusion_points(y_true: np.ndarray, predicted: np.ndarray) -> list[dict]:
+    """One point per test row (DVC's confusion template counts them)."""
+    return [{"actual": str(a), "predicted": str(p)} for a, p in zip(y_true, predicted)]
+
+
+def roc_points(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> list[dict]:
+    """Per-class one-vs-rest ROC curves, true-positive rate on a fixed false-positive grid."""
+    points = []
+    for i, label in enumerate(classes):
+        fpr, tpr, _ = roc_curve(y_true == label, proba[:, i])
+        tpr_grid = np.interp(GRID, fpr, tpr)
+        tpr_grid[0] = 0.0
+        points += [
+            {"class": str(label), "fpr": _round(f), "tpr": _round(t)}
+            for f, t in zip(GRID, tpr_grid)
+        ]
+    return points
+
+
+def precision_recall_points(
+    y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray
+) -> list[dict]:
+    """Per-class precision-recall curves, best precision at each recall on a fixed grid."""
+    points = []
+    for i, label in enumerate(classes):
+        precision, recall, _ = precision_recall_curve(y_true == label, proba[:, i])
+        # interpolated precision: the best precision at any recall >= r
+        best = np.maximum.accumulate(precision[::-1])[::-1]
+        order = np.argsort(recall, kind="stable")
+        grid = np.interp(GRID, recall[order], best[order])
+        points += [
+            {"class": str(label), "recall": _round(r), "precision": _round(p)}
+            for r, p in zip(GRID, grid)
+        ]
+    return points
+
+
+def feature_importance(pipeline: Pipeline) -> list[dict]:
+    """Impurity importances for trees, mean |coefficient| for linear models."""
+    names = pipeline.named_steps["preprocess"].get_feature_names_out()
+    model = pipeline.named_steps["model"]
+    if hasattr(model, "feature_importances_"):
+        values = model.feature_importances_
+    else:
+        values = np.abs(np.atleast_2d(model.coef_)).mean(axis=0)
+    rows = [{"feature": str(n), "importance": _round(v)} for n, v in zip(names, values)]
+    return sorted(rows, key=lambda r: (-r["importance"], r["feature"]))
+
+
+def evaluate_model(pipeline: Pipeline, X: pd.DataFrame, y_true: np.ndarray) -> dict:
+    """Metrics and all plot data for a fitted pipeline on the test set."""
+    classes = pipeline.classes_
+    proba = pipeline.predict_proba(X)
+    return {
+        "metrics": compute_metrics(y_true, proba, classes),
+        "confusion": confusion_points(y_true, classes[proba.argmax(axis=1)]),
+        "roc": roc_points(y_true, proba, classes),
+        "precision_recall": precision_recall_points(y_true, proba, classes),
+        "importance": feature_importance(pipeline),
+    }

@@ -1,0 +1,89 @@
+"""Typed view of params.yaml: parsed once, unknown or missing keys are errors.
+
+The defaults below are the values in the committed params.yaml (a test keeps them equal),
+so code that builds `Params()` directly behaves exactly like the pipeline.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tabml import paths
+
+ModelFamily = Literal["logistic_regression", "random_forest", "gradient_boosting"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(_Section):
+    profile: str = "penguins"
+
+
+class ValidateParams(_Section):
+    min_rows: int = Field(20, ge=1)
+
+
+class SplitParams(_Section):
+    test_size: float = Field(0.3, gt=0.0, lt=1.0)
+    seed: int = 42
+
+
+class LogisticRegressionParams(_Section):
+    C: float = Field(0.02, gt=0.0)
+    max_iter: int = Field(1000, ge=1)
+
+
+class RandomForestParams(_Section):
+    n_estimators: int = Field(25, ge=1)
+    max_depth: int | None = Field(2, ge=1)
+    min_samples_leaf: int = Field(5, ge=1)
+
+
+class GradientBoostingParams(_Section):
+    n_estimators: int = Field(15, ge=1)
+    learning_rate: float = Field(0.1, gt=0.0)
+    max_depth: int = Field(1, ge=1)
+
+
+class TrainParams(_Section):
+    model: ModelFamily = "logistic_regression"
+    seed: int = 42
+    logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
+    random_forest: RandomForestParams = RandomForestParams()
+    gradient_boosting: GradientBoostingParams = GradientBoostingParams()
+
+
+class Params(_Section):
+    data: DataParams = DataParams()
+    validate_: ValidateParams = Field(ValidateParams(), alias="validate")
+    split: SplitParams = SplitParams()
+    train: TrainParams = TrainParams()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ParamsError(ValueError):
+    """params.yaml is missing, malformed, or has unknown/invalid keys."""
+
+
+def load_params(path: Path = paths.PARAMS) -> Params:
+    """Read and check params.yaml.
+
+    Raises:
+        ParamsError: naming every offending key, e.g. `train.random_forest.n_estimators`.
+    """
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ParamsError(f"cannot read {path}: {err}") from err
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+        )
+        raise ParamsError(f"{path}: {problems}") from err

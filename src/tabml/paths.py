@@ -1,0 +1,33 @@
+"""Every file location the pipeline reads or writes, in one place.
+
+Paths are relative to the repository root. DVC runs each stage from the root (also in
+temporary experiment workspaces), so relative paths follow the workspace being run.
+"""
+
+from pathlib import Path
+
+PARAMS = Path("params.yaml")
+CONFIGS = Path("configs")
+
+RAW_DATA = Path("data/raw/dataset.csv")
+CLEAN_DATA = Path("data/interim/clean.parquet")
+TRAIN_DATA = Path("data/processed/train.parquet")
+TEST_DATA = Path("data/processed/test.parquet")
+
+VALIDATION_REPORT_JSON = Path("reports/validation/report.json")
+VALIDATION_REPORT_MD = Path("reports/validation/report.md")
+
+MODEL = Path("models/model.joblib")
+TRAINING_PROFILE = Path("models/training_profile.json")
+
+METRICS = Path("reports/metrics.json")
+PLOTS_DIR = Path("reports/plots")
+CONFUSION_PLOT = PLOTS_DIR / "confusion.json"
+ROC_PLOT = PLOTS_DIR / "roc.json"
+PR_PLOT = PLOTS_DIR / "precision_recall.json"
+IMPORTANCE_PLOT = PLOTS_DIR / "importance.json"
+
+
+def profile_file(name: str) -> Path:
+    """The dataset profile `configs/<name>.yaml`."""
+    return CONFIGS / f"{name}.yaml"

@@ -1,0 +1,17 @@
+"""Stage ingest: copy the dataset profile's raw source into data/raw/ (checksum verified)."""
+
+from tabml import paths
+from tabml.dataset import load_profile
+from tabml.ingest import materialise
+from tabml.params import load_params
+from tabml.stages import run
+
+
+def main() -> None:
+    profile = load_profile(load_params().data.profile)
+    out = materialise(profile.source, paths.RAW_DATA)
+    print(f"ingest: {profile.name} -> {out} ({out.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,25 @@
+"""Stage split: stratified, seeded train/test split of the validated rows."""
+
+import pandas as pd
+
+from tabml import atomic, paths
+from tabml.dataset import load_profile
+from tabml.features import split_train_test
+from tabml.params import load_params
+from tabml.stages import run
+
+
+def main() -> None:
+    params = load_params()
+    profile = load_profile(params.data.profile)
+    clean = pd.read_parquet(paths.CLEAN_DATA)
+    train, test = split_train_test(
+        clean, profile.target, params.split.test_size, params.split.seed
+    )
+    atomic.write_parquet(paths.TRAIN_DATA, train)
+    atomic.write_parquet(paths.TEST_DATA, test)
+    print(f"split: {len(train)} train rows, {len(test)} test rows")
+
+
+if __name__ == "__main__":
+    run(main)
