@@ -66,6 +66,8 @@ def drop_missing_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame,
 def _jsonable(value):
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
+    if isinstance(value, (bool, int, float, str)):
+        return value
     return value.item() if hasattr(value, "item") else str(value)
 
 
@@ -101,9 +103,7 @@ def validate_raw(
         report.failures = [Failure(None, str(err.check), 1, [str(err)], [])]
         return None, report
     if len(clean) < min_rows:
-        report.failures = [
-            Failure(None, f"at least {min_rows} labelled rows", 1, [len(clean)], [])
-        ]
+        report.failures = [Failure(None, f"at least {min_rows} labelled rows", 1, [len(clean)], [])]
         return None, report
     report.rows_valid = len(clean)
     return clean.reset_index(drop=True), report
@@ -122,12 +122,14 @@ def render_report(report: ValidationReport) -> str:
     if report.failures:
         lines += [
             "",
-            "| column | check | failures | failing values (first 20) | rows (0-based; CSV line = row + 2) |",
+            "| column | check | failures | failing values (first 20) "
+            "| rows (0-based; CSV line = row + 2) |",
             "|---|---|---|---|---|",
         ]
         for f in report.failures:
             values = ", ".join(repr(v) for v in f.failing_values)
             rows = ", ".join(str(r) for r in f.rows) or "-"
-            lines.append(f"| {f.column or '(table)'} | `{f.check}` | {f.count} | {values} | {rows} |")
+            column = f.column or "(table)"
+            lines.append(f"| {column} | `{f.check}` | {f.count} | {values} | {rows} |")
         lines += ["", "Fix the raw data (or the domain rules in the schema file) and rerun."]
     return "\n".join(lines) + "\n"

@@ -13,9 +13,7 @@ def main() -> None:
     params = load_params()
     profile = load_profile(params.data.profile)
     clean = pd.read_parquet(paths.CLEAN_DATA)
-    train, test = split_train_test(
-        clean, profile.target, params.split.test_size, params.split.seed
-    )
+    train, test = split_train_test(clean, profile.target, params.split.test_size, params.split.seed)
     atomic.write_parquet(paths.TRAIN_DATA, train)
     atomic.write_parquet(paths.TEST_DATA, test)
     print(f"split: {len(train)} train rows, {len(test)} test rows")

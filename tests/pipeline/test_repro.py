@@ -1,0 +1,106 @@
+"""A real `dvc repro` in a temporary copy of the repository."""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tabml.dataset import load_profile
+from tests.conftest import ROOT, run
+
+
+def dvc_outputs(root: Path) -> list[str]:
+    """Every path dvc.yaml declares as an output, metric or plot file."""
+    stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
+    paths = []
+    for stage in stages.values():
+        for key in ("outs", "metrics", "plots"):
+            for entry in stage.get(key, []):
+                paths.append(next(iter(entry)) if isinstance(entry, dict) else entry)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def reproduced(repo_copy_factory) -> Path:
+    repo = repo_copy_factory("repro")
+    run(["dvc", "repro"], repo)
+    return repo
+
+
+def test_fresh_copy_reproduces_the_committed_lock_byte_for_byte(reproduced):
+    assert (reproduced / "dvc.lock").read_bytes() == (ROOT / "dvc.lock").read_bytes()
+
+
+def test_status_is_clean_and_a_second_repro_is_a_no_op(reproduced):
+    status = run(["dvc", "status"], reproduced).stdout
+    assert "up to date" in status
+    second = run(["dvc", "repro"], reproduced).stdout
+    assert "Running stage" not in second
+
+
+def test_outputs_are_ignored_by_git_after_the_run(reproduced):
+    porcelain = run(["git", "status", "--porcelain", "--untracked-files=all"], reproduced).stdout
+    for output in dvc_outputs(reproduced):
+        assert output not in porcelain
+    assert (reproduced / "reports" / "metrics.json").is_file()
+
+
+def test_forced_rerun_gives_identical_hashes(reproduced):
+    before = (reproduced / "dvc.lock").read_bytes()
+    model = reproduced / "models" / "model.joblib"
+    model_hash = hashlib.sha256(model.read_bytes()).hexdigest()
+    run(["dvc", "repro", "--force", "--single-item", "train"], reproduced)
+    run(["dvc", "repro", "--force", "--single-item", "evaluate"], reproduced)
+    assert hashlib.sha256(model.read_bytes()).hexdigest() == model_hash
+    assert (reproduced / "dvc.lock").read_bytes() == before
+
+
+def test_no_dvc_output_is_tracked_by_git():
+    tracked = set(run(["git", "ls-files"], ROOT).stdout.splitlines())
+    for output in dvc_outputs(ROOT):
+        assert not any(t == output or t.startswith(output.rstrip("/") + "/") for t in tracked)
+        assert run(["git", "check-ignore", "-q", output], ROOT, check=False).returncode == 0, output
+
+
+def _use_raw_file(repo: Path, content: bytes) -> None:
+    """Point the pipeline at a user CSV (a copy of the penguins profile with a path source)."""
+    (repo / "data" / "external").mkdir(parents=True, exist_ok=True)
+    (repo / "data" / "external" / "bad.csv").write_bytes(content)
+    profile = yaml.safe_load((repo / "configs" / "penguins.yaml").read_text())
+    profile.update(name="bad", source={"path": "data/external/bad.csv"})
+    (repo / "configs" / "bad.yaml").write_text(yaml.safe_dump(profile))
+    shutil.copy(repo / "configs" / "penguins.schema.yaml", repo / "configs" / "bad.schema.yaml")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["data"]["profile"] = "bad"
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+def _corrupt(kind: str) -> bytes:
+    text = load_profile("penguins").source.resolve().read_text()
+    if kind == "unknown_category":
+        return text.replace("Adelie,Torgersen,39.1", "Adelie,Atlantis,39.1", 1).encode()
+    return b""
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("unknown_category", "Atlantis"), ("empty_file", "is empty")],
+)
+def test_bad_raw_data_stops_at_validate_and_keeps_the_model(reproduced, tmp_path, kind, expected):
+    repo = shutil.copytree(reproduced, tmp_path / "repo", symlinks=True)
+    model = repo / "models" / "model.joblib"
+    model_before = model.read_bytes()
+    _use_raw_file(repo, _corrupt(kind))
+
+    result = run(["dvc", "repro"], repo, check=False)
+
+    assert result.returncode != 0
+    assert "Running stage 'validate'" in result.stdout
+    assert "Running stage 'split'" not in result.stdout
+    assert expected in result.stdout + result.stderr
+    assert model.read_bytes() == model_before
+    if kind == "unknown_category":
+        report = (repo / "reports" / "validation" / "report.md").read_text()
+        assert "island" in report and "Atlantis" in report and "| 0 |" in report

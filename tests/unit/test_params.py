@@ -1,0 +1,46 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tabml.params import Params, ParamsError, load_params
+
+
+def test_committed_params_equal_the_code_defaults():
+    # Every default in params.yaml is the one the code uses (and vice versa).
+    assert load_params() == Params()
+
+
+def test_committed_params_file_has_no_key_the_code_ignores(tmp_path):
+    raw = yaml.safe_load(Path("params.yaml").read_text())
+    dumped = Params().model_dump(by_alias=True)
+    assert set(raw) == set(dumped)
+    for section, values in raw.items():
+        if isinstance(values, dict):
+            assert set(values) == set(dumped[section]), section
+
+
+def test_unknown_key_is_named(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  modle: random_forest\n")
+    with pytest.raises(ParamsError, match=r"train\.modle"):
+        load_params(path)
+
+
+def test_invalid_value_is_named(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("split:\n  test_size: 1.5\n")
+    with pytest.raises(ParamsError, match=r"split\.test_size"):
+        load_params(path)
+
+
+def test_unknown_model_family_is_rejected(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  model: xgboost\n")
+    with pytest.raises(ParamsError, match=r"train\.model"):
+        load_params(path)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ParamsError, match="cannot read"):
+        load_params(tmp_path / "nope.yaml")
