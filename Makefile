@@ -48,10 +48,36 @@ dag: setup ## Show the pipeline graph
 	dvc dag
 
 plots: setup ## Render the pipeline plots to reports/plots.html (offline, no CDN)
-	dvc plots show --open=false -o reports/plots_html
+	dvc plots show -o reports/plots_html
 
 lock: setup ## Re-resolve the lock file from pyproject.toml (needs the network)
 	uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 -o requirements.lock
 
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)
+
+# --- Experiments and review (tabml.cli; see README "Experiments and review") ---
+.PHONY: sweep best report gate check-queue
+METRIC ?= f1_macro
+BASE ?=
+TARGET ?= evaluate
+JOBS ?= 1
+APPLY ?=
+BRANCH ?=
+REPRODUCE_BASE ?= 1
+BASE_FLAGS = $(if $(BASE),--base $(BASE)) $(if $(filter 1,$(REPRODUCE_BASE)),,--no-reproduce)
+
+check-queue: setup ## Refuse if files the pipeline needs are untracked or unstaged in git
+	python -m tabml.cli check-queue
+
+sweep: setup ## Queue the grid in sweep.yaml, run it, print the table [JOBS=1 TARGET=evaluate METRIC=f1_macro]
+	python -m tabml.cli sweep --jobs $(JOBS) --target $(TARGET) --metric $(METRIC)
+
+best: setup ## Best experiment by METRIC=f1_macro [APPLY=1 to apply it, BRANCH=name to branch it]
+	python -m tabml.cli best --metric $(METRIC) $(if $(filter 1 yes true,$(APPLY)),--apply) $(if $(BRANCH),--branch $(BRANCH))
+
+report: setup ## Markdown review vs BASE (default main) -> reports/review/report.md [REPRODUCE_BASE=0]
+	python -m tabml.cli report $(BASE_FLAGS) --target $(TARGET)
+
+gate: setup ## Fail if a metric breaks the gates in params.yaml (vs BASE, default main)
+	python -m tabml.cli gate $(BASE_FLAGS) --target $(TARGET)

@@ -57,11 +57,26 @@ class TrainParams(_Section):
     gradient_boosting: GradientBoostingParams = GradientBoostingParams()
 
 
+# --- gates (experiments and review) ---
+class GatesParams(_Section):
+    """Metric gates: absolute floors/ceilings and the largest regression allowed vs a base."""
+
+    min: dict[str, float] = {"accuracy": 0.85, "f1_macro": 0.85, "roc_auc_ovr": 0.95}
+    max: dict[str, float] = {"log_loss": 0.6}
+    max_regression: dict[str, float] = {
+        "accuracy": 0.02,
+        "f1_macro": 0.02,
+        "roc_auc_ovr": 0.01,
+        "log_loss": 0.05,
+    }
+
+
 class Params(_Section):
     data: DataParams = DataParams()
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")
     split: SplitParams = SplitParams()
     train: TrainParams = TrainParams()
+    gates: GatesParams = GatesParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
