@@ -62,6 +62,7 @@ METRIC ?= f1_macro
 BASE ?=
 TARGET ?= evaluate
 JOBS ?= 1
+GRID ?= sweep.yaml
 APPLY ?=
 BRANCH ?=
 REPRODUCE_BASE ?= 1
@@ -70,8 +71,8 @@ BASE_FLAGS = $(if $(BASE),--base $(BASE)) $(if $(filter 1,$(REPRODUCE_BASE)),,--
 check-queue: setup ## Refuse if files the pipeline needs are untracked or unstaged in git
 	python -m tabml.cli check-queue
 
-sweep: setup ## Queue the grid in sweep.yaml, run it, print the table [JOBS=1 TARGET=evaluate METRIC=f1_macro]
-	python -m tabml.cli sweep --jobs $(JOBS) --target $(TARGET) --metric $(METRIC)
+sweep: setup ## Queue the grid in GRID=sweep.yaml, run it, print the table [JOBS=1 TARGET=evaluate]
+	python -m tabml.cli sweep --grid $(GRID) --jobs $(JOBS) --target $(TARGET) --metric $(METRIC)
 
 best: setup ## Best experiment by METRIC=f1_macro [APPLY=1 to apply it, BRANCH=name to branch it]
 	python -m tabml.cli best --metric $(METRIC) $(if $(filter 1 yes true,$(APPLY)),--apply) $(if $(BRANCH),--branch $(BRANCH))

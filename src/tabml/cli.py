@@ -82,6 +82,7 @@ def sweep(
 def _wait(names: set[str], timeout: float) -> list[ex.Experiment]:
     """Poll `dvc exp show --json` until none of the named experiments is queued or running."""
     deadline = time.monotonic() + timeout
+    pause = 2.0
     while True:
         rows = [e for e in _experiments()[1] if e.name in names]
         pending = [e for e in rows if e.state in ex.PENDING]
@@ -89,7 +90,9 @@ def _wait(names: set[str], timeout: float) -> list[ex.Experiment]:
             return rows
         if time.monotonic() > deadline:
             raise _fail(f"timed out with {len(pending)} experiment(s) still queued or running")
-        time.sleep(3)
+        # each poll is a dvc process competing with the workers for CPU: back off
+        time.sleep(pause)
+        pause = min(pause * 1.5, 15.0)
 
 
 @app.command()

@@ -1,0 +1,88 @@
+"""The review markdown: every changed param and metric, deltas, gates and plot numbers."""
+
+import pytest
+
+from tabml.base_revision import MetricsDiff
+from tabml.gates import GateFailure
+from tabml.plot_summary import area_changes, confusion_changes, curve_areas, top_features
+from tabml.review import MARKER, metric_rows, param_rows, render
+
+DIFF = MetricsDiff(
+    base="main",
+    commit="f" * 40,
+    new={"f1_macro": 0.88, "log_loss": 0.25, "test_rows": 104},
+    old={"f1_macro": 0.92, "log_loss": 0.3, "test_rows": 104},
+    source="the DVC cache",
+)
+PARAMS_DIFF = {
+    "params.yaml": {
+        "train.model": {"old": "logistic_regression", "new": "random_forest"},
+        "gates.min.f1_macro": {"old": 0.85, "new": 0.8, "diff": -0.05},
+    }
+}
+
+
+def test_metric_rows_give_absolute_and_relative_change_and_verdict():
+    rows = {r[0]: r for r in metric_rows(DIFF)}
+    assert rows["f1_macro"][1:] == [0.92, 0.88, "-0.04", "-4.35%", "worse"]
+    assert rows["log_loss"][1:] == [0.3, 0.25, "-0.05", "-16.67%", "better"]
+    assert rows["test_rows"][-1] == "unchanged"
+
+
+def test_metric_rows_without_base_say_so():
+    diff = MetricsDiff("main", "f" * 40, {"f1_macro": 0.9}, None, "unavailable: x")
+    assert metric_rows(diff) == [["f1_macro", None, 0.9, None, None, "no base value"]]
+
+
+def test_param_rows_list_every_changed_param_sorted():
+    assert param_rows(PARAMS_DIFF) == [
+        ["`gates.min.f1_macro`", 0.85, 0.8],
+        ["`train.model`", "logistic_regression", "random_forest"],
+    ]
+
+
+def test_confusion_changes_list_only_changed_cells():
+    base = [{"actual": "a", "predicted": "a"}] * 3 + [{"actual": "b", "predicted": "b"}]
+    new = [{"actual": "a", "predicted": "a"}] * 2 + [
+        {"actual": "a", "predicted": "b"},
+        {"actual": "b", "predicted": "b"},
+    ]
+    assert confusion_changes(base, new) == [["a", "a", 3, 2, -1], ["a", "b", 0, 1, 1]]
+
+
+def test_curve_area_is_the_trapezoid_area():
+    rows = [
+        {"class": "a", "fpr": 0.0, "tpr": 0.0},
+        {"class": "a", "fpr": 1.0, "tpr": 1.0},
+        {"class": "b", "fpr": 0.0, "tpr": 1.0},
+        {"class": "b", "fpr": 1.0, "tpr": 1.0},
+    ]
+    assert curve_areas(rows, "fpr", "tpr") == {"a": 0.5, "b": 1.0}
+    assert area_changes(None, rows, "fpr", "tpr")[0] == ["a", None, 0.5, None]
+    assert area_changes(rows, rows, "fpr", "tpr")[1] == ["b", 1.0, 1.0, 0.0]
+
+
+def test_top_features_show_old_rank():
+    base = [{"feature": "x", "importance": 0.6}, {"feature": "y", "importance": 0.4}]
+    new = [{"feature": "y", "importance": 0.7}, {"feature": "z", "importance": 0.3}]
+    assert top_features(base, new) == [["y", 1, 2, 0.7, 0.4], ["z", 2, None, 0.3, None]]
+
+
+@pytest.fixture
+def markdown():
+    failure = GateFailure("f1_macro", 0.88, "max_regression", 0.02, 0.92)
+    plots = ({}, {"confusion": [{"actual": "a", "predicted": "a"}]})
+    return render(DIFF, PARAMS_DIFF, [failure], 8, plots, "reports/review/plots/index.html")
+
+
+def test_render_has_marker_gates_params_metrics_and_plots(markdown):
+    assert markdown.startswith(MARKER)
+    assert "# Review: workspace vs `main` (fffffff)" in markdown
+    assert "Base metrics: the DVC cache." in markdown
+    assert "**1 of 8 gates fail:**" in markdown
+    assert "- f1_macro = 0.88 regressed by 0.04 from base 0.92 (max regression 0.02)" in markdown
+    assert "| `train.model` | logistic_regression | random_forest |" in markdown
+    assert "| f1_macro | 0.92 | 0.88 | -0.04 | -4.35% | worse |" in markdown
+    assert "log_loss (lower is better)" in markdown
+    assert "`reports/review/plots/index.html`" in markdown
+    assert "| a | a | 0 | 1 | 1 |" in markdown
