@@ -21,6 +21,9 @@ BASE_HELP = "git revision to compare against (default: main, else origin/main)"
 REPRODUCE_HELP = "reproduce the base in a temporary worktree when its metrics are not cached"
 GRID = Path("sweep.yaml")
 TARGET_HELP = "stage to run up to (the metrics and plots exist after it)"
+BaseOption = Annotated[str, typer.Option(help=BASE_HELP)]
+ReproduceOption = Annotated[bool, typer.Option(help=REPRODUCE_HELP)]
+TargetOption = Annotated[str, typer.Option(help=TARGET_HELP)]
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -50,7 +53,7 @@ def check_queue() -> None:
 @app.command()
 def sweep(
     grid: Annotated[Path, typer.Option(help="grid: one section per model family")] = GRID,
-    target: Annotated[str, typer.Option(help=TARGET_HELP)] = "evaluate",
+    target: TargetOption = "evaluate",
     jobs: Annotated[int, typer.Option(help="parallel runs (dvc queue start -j)")] = 1,
     metric: Annotated[str, typer.Option(help="sort the table by this metric")] = "f1_macro",
     timeout: Annotated[float, typer.Option(help="seconds to wait for the queue")] = 3600.0,
@@ -144,9 +147,9 @@ def _compare(base: str | None, reproduce: bool, target: str):
 
 @app.command()
 def report(
-    base: Annotated[str, typer.Option(help=BASE_HELP)] = "",
-    reproduce: Annotated[bool, typer.Option(help=REPRODUCE_HELP)] = True,
-    target: Annotated[str, typer.Option(help=TARGET_HELP)] = "evaluate",
+    base: BaseOption = "",
+    reproduce: ReproduceOption = True,
+    target: TargetOption = "evaluate",
 ) -> None:
     """Write reports/review/report.md (+ plots HTML) comparing the workspace with a base."""
     diff, failures, checked = _compare(base or None, reproduce, target)
@@ -170,9 +173,9 @@ def _plots_html(base: str) -> str | None:
 
 @app.command()
 def gate(
-    base: Annotated[str, typer.Option(help=BASE_HELP)] = "",
-    reproduce: Annotated[bool, typer.Option(help=REPRODUCE_HELP)] = True,
-    target: Annotated[str, typer.Option(help=TARGET_HELP)] = "evaluate",
+    base: BaseOption = "",
+    reproduce: ReproduceOption = True,
+    target: TargetOption = "evaluate",
 ) -> None:
     """Fail (exit 1) if a metric breaks a gate in params.yaml, naming value, limit and base."""
     diff, failures, checked = _compare(base or None, reproduce, target)

@@ -6,11 +6,14 @@ Everything here is pure; `tabml.cli` runs the dvc commands and prints the result
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 
 from tabml.gates import direction
+from tabml.params import ModelFamily
+
+FAMILIES = frozenset(get_args(ModelFamily))
 
 # Executor states of experiments that are not finished yet (`dvc exp show --json`).
 PENDING = frozenset({"queued", "running"})
@@ -99,7 +102,7 @@ def _number(value: Any) -> bool:
 
 def varying_params(rows: list[Experiment]) -> list[str]:
     """Params whose value differs between rows (what the sweep actually changed)."""
-    keys = sorted({k for row in rows for k in row.params})
+    keys = sorted({k for row in rows for k in row.params}, key=lambda k: (k != "train.model", k))
     return [k for k in keys if len({repr(row.params.get(k)) for row in rows}) > 1]
 
 
@@ -132,10 +135,19 @@ def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _param(row: Experiment, key: str) -> Any:
+    """A param's value, or "" for another family's hyperparameter (it has no effect)."""
+    parts = key.split(".")
+    model = row.params.get("train.model")
+    if len(parts) == 3 and parts[0] == "train" and parts[1] in FAMILIES and parts[1] != model:
+        return ""
+    return row.params.get(key)
+
+
 def experiments_table(rows: list[Experiment], params: list[str], metrics: list[str]) -> str:
     """Experiments with the chosen params and metrics as columns."""
     body = [
-        [r.label, r.state, *(r.params.get(p) for p in params), *(r.metrics.get(m) for m in metrics)]
+        [r.label, r.state, *(_param(r, p) for p in params), *(r.metrics.get(m) for m in metrics)]
         for r in rows
     ]
     return markdown_table(["experiment", "state", *params, *metrics], body)

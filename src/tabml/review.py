@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tabml import atomic, paths
+from tabml import paths
 from tabml.base_revision import MetricsDiff
 from tabml.experiments import markdown_table
 from tabml.gates import GateFailure, direction, improvement
@@ -81,7 +81,9 @@ def plot_sections(base: dict[str, Any], new: dict[str, Any]) -> list[str]:
         if new.get(key) is not None:
             rows = area_changes(base.get(key), new[key], x, y)
             lines += ["", f"### {title}: area per class (on the plotted 51-point grid)", ""]
-            lines.append(markdown_table(["class", "base", "workspace", "change"], rows))
+            unchanged = all(r[3] is not None and round(r[3], 6) == 0 for r in rows)
+            table = markdown_table(["class", "base", "workspace", "change"], rows)
+            lines.append("No class's area changed." if unchanged else table)
     if new.get("importance") is not None:
         rows = top_features(base.get("importance"), new["importance"])
         headers = ["feature", "rank", "base rank", "importance", "base importance"]
@@ -131,20 +133,21 @@ PLOT_FILES = {
 
 def read_plots(commit: str | None, root: Path = Path()) -> dict[str, Any]:
     """Plot data of the workspace (commit None) or of a commit via the DVC cache; gaps skipped."""
-    import dvc.api
+    from dvc.api import DVCFileSystem
 
+    fs = None if commit is None else DVCFileSystem(str(root), rev=commit)
     data = {}
     for key, path in PLOT_FILES.items():
         try:
-            if commit is None:
-                text = (root / path).read_text()
-            else:
-                text = dvc.api.read(str(path), repo=str(root), rev=commit)
+            text = (root / path).read_text() if fs is None else fs.read_text(str(path))
             data[key] = json.loads(text)
-        except Exception:  # missing from the cache or the workspace: the section is skipped
+        except Exception:  # missing from the cache or the workspace: that section is skipped
             continue
     return data
 
 
 def write_report(markdown: str, root: Path = Path()) -> Path:
+    """Write the review atomically (imported here: tabml.atomic pulls in pandas, slow to load)."""
+    from tabml import atomic
+
     return atomic.write_text(root / REPORT, markdown)
