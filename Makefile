@@ -16,6 +16,7 @@ export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
 .PHONY: help setup repro test test-slow lint format dag plots clean-venv
+.PHONY: drift register promote rollback registry
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -52,6 +53,11 @@ plots: setup ## Render the pipeline plots to reports/plots.html (offline, no CDN
 
 lock: setup ## Re-resolve the lock file from pyproject.toml (needs the network)
 	uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 -o requirements.lock
+
+# --- Production loop: drift reports and the model registry (README "Production loop") ---
+INPUT ?=
+drift: setup ## Drift of production inputs vs training: make drift [INPUT=file.csv] (default: request log)
+	python -m tabml.cli drift $(if $(INPUT),--input "$(INPUT)")
 
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)
