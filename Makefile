@@ -59,5 +59,23 @@ INPUT ?=
 drift: setup ## Drift of production inputs vs training: make drift [INPUT=file.csv] (default: request log)
 	python -m tabml.cli drift $(if $(INPUT),--input "$(INPUT)")
 
+VERSION ?=
+STAGE ?= prod
+FORCE ?=
+register: setup ## Register HEAD's model as a GTO version if the metric gate passes: make register VERSION=v1.0.0
+	@test -n "$(VERSION)" || { echo "usage: make register VERSION=v1.0.0"; exit 2; }
+	python -m tabml.cli register "$(VERSION)"
+
+promote: setup ## Assign a stage to a registered version (gate checked): make promote VERSION=v1.0.0 [STAGE=prod]
+	@test -n "$(VERSION)" || { echo "usage: make promote VERSION=v1.0.0 STAGE=prod"; exit 2; }
+	python -m tabml.cli promote "$(VERSION)" --stage "$(STAGE)"
+
+rollback: setup ## Check a registered version's model out of the DVC cache: make rollback VERSION=v1.0.0 [FORCE=1]
+	@test -n "$(VERSION)" || { echo "usage: make rollback VERSION=v1.0.0"; exit 2; }
+	python -m tabml.cli rollback "$(VERSION)" $(if $(FORCE),--force)
+
+registry: setup ## Show registered versions and stages (gto show)
+	gto show
+
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)
