@@ -1,6 +1,7 @@
 """Registry and rollback in a real repo copy: GTO tags, metric gate, dvc checkout of v1."""
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import joblib
@@ -65,10 +66,9 @@ def retrain_and_commit(repo: Path, message: str, **train) -> None:
 
 
 @pytest.fixture(scope="module")
-def registry(repo_copy_factory):
+def registry(reproduced, tmp_path_factory):
     """v1 (logistic regression) and v2 (random forest) registered, v2 in prod."""
-    repo = repo_copy_factory("registry")
-    sh(repo, "dvc", "repro")
+    repo = shutil.copytree(reproduced, tmp_path_factory.mktemp("registry") / "repo", symlinks=True)
     make(repo, "register", "VERSION=v1.0.0")
     v1 = {"hashes": hashes(repo), "predictions": predict_in_process(repo)}
     make(repo, "promote", "VERSION=v1.0.0", "STAGE=prod")
