@@ -16,6 +16,7 @@ export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
 .PHONY: help setup repro test test-slow lint format dag plots clean-venv
+.PHONY: drift register promote rollback registry
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -52,6 +53,29 @@ plots: setup ## Render the pipeline plots to reports/plots.html (offline, no CDN
 
 lock: setup ## Re-resolve the lock file from pyproject.toml (needs the network)
 	uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 -o requirements.lock
+
+# --- Production loop: drift reports and the model registry (README "Production loop") ---
+INPUT ?=
+drift: setup ## Drift of production inputs vs training: make drift [INPUT=file.csv] (default: request log)
+	python -m tabml.cli drift $(if $(INPUT),--input "$(INPUT)")
+
+VERSION ?=
+STAGE ?= prod
+FORCE ?=
+register: setup ## Register HEAD's model as a GTO version if the metric gate passes: make register VERSION=v1.0.0
+	@test -n "$(VERSION)" || { echo "usage: make register VERSION=v1.0.0"; exit 2; }
+	python -m tabml.cli register "$(VERSION)"
+
+promote: setup ## Assign a stage to a registered version (gate checked): make promote VERSION=v1.0.0 [STAGE=prod]
+	@test -n "$(VERSION)" || { echo "usage: make promote VERSION=v1.0.0 STAGE=prod"; exit 2; }
+	python -m tabml.cli promote "$(VERSION)" --stage "$(STAGE)"
+
+rollback: setup ## Check a registered version's model out of the DVC cache: make rollback VERSION=v1.0.0 [FORCE=1]
+	@test -n "$(VERSION)" || { echo "usage: make rollback VERSION=v1.0.0"; exit 2; }
+	python -m tabml.cli rollback "$(VERSION)" $(if $(FORCE),--force)
+
+registry: setup ## Show registered versions and stages (gto show)
+	gto show
 
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)
