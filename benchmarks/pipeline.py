@@ -37,14 +37,20 @@ IN_PROCESS = (
 def bench_overhead(work: Path, repeat: int) -> dict:
     """Full penguins pipeline three ways, interleaved so machine noise hits all alike."""
     repo = repo_copy(work / "overhead")
+    env = _src_env()
     measure(["dvc", "repro"], repo).check("warm-up dvc repro")
     dvc, shell, inproc, imports = [], [], [], []
     for _ in range(repeat):
         dvc.append(measure(["dvc", "repro", "--force"], repo).check("dvc repro -f").seconds)
         shell.append(measure(STAGE_CMDS, repo).check("stage commands").seconds)
-        run = measure(["python", "-c", IN_PROCESS], repo, _src_env()).check("in-process")
+        run = measure(["python", "-c", IN_PROCESS], repo, env).check("in-process")
         inproc.append(run.seconds)
         imports.append(json.loads(run.lines[-1][1])["imports"])
+    # What a fresh interpreter pays before a stage does any work: the per-process cost.
+    stage_imports = {
+        s: median_run(["python", "-c", f"import tabml.stages.{s}"], repo, repeat, s, env)
+        for s in STAGES
+    }
     noop = median_run(["dvc", "repro"], repo, 2 * repeat + 1, "no-op dvc repro")
     status = median_run(["dvc", "status"], repo, 2 * repeat + 1, "dvc status")
     return {
@@ -52,6 +58,7 @@ def bench_overhead(work: Path, repeat: int) -> dict:
         "stage_commands_s": statistics.median(shell),
         "in_process_s": statistics.median(inproc),
         "in_process_imports_s": statistics.median(imports),
+        "stage_import_s": stage_imports,
         "noop_repro_s": noop,
         "dvc_status_s": status,
         "repeat": repeat,
@@ -98,6 +105,11 @@ def render(overhead: dict, clone: dict | None, flights: list[dict], command: str
         f"| {o['in_process_s'] / total:.0%} |",
         f"| of which importing the stage modules once | {o['in_process_imports_s']:.2f} "
         f"| {o['in_process_imports_s'] / total:.0%} |",
+        "",
+        "",
+        "Starting a stage's interpreter and importing its modules, per stage (s): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in o["stage_import_s"].items())
+        + f"; sum {sum(o['stage_import_s'].values()):.2f} s.",
         "",
         f"- DVC's own cost (`dvc repro` minus the plain commands): "
         f"**{(total - o['stage_commands_s']) / total:.0%}** of the wall time (target <= 20%).",

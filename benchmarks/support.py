@@ -112,9 +112,11 @@ def measure(cmd: list[str] | str, cwd: Path, env: dict[str, str] | None = None) 
     return Run(seconds, peak, returncode, lines)
 
 
-def median_run(cmd: list[str] | str, cwd: Path, repeat: int, what: str) -> float:
+def median_run(
+    cmd: list[str] | str, cwd: Path, repeat: int, what: str, env: dict[str, str] | None = None
+) -> float:
     """Median wall seconds over `repeat` checked runs."""
-    return statistics.median(measure(cmd, cwd).check(what).seconds for _ in range(repeat))
+    return statistics.median(measure(cmd, cwd, env).check(what).seconds for _ in range(repeat))
 
 
 def machine_description() -> list[str]:
