@@ -9,6 +9,7 @@ import contextlib
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -58,6 +59,7 @@ class Run:
     """One measured command: wall seconds, peak memory of its whole process tree, output."""
 
     seconds: float
+    cpu_seconds: float  # user + system time of the process and all its descendants
     peak_rss: int  # bytes, the largest sum of RSS over the process and all its descendants
     returncode: int
     lines: list[tuple[float, str]] = field(default_factory=list)  # (seconds since start, line)
@@ -77,8 +79,15 @@ def _tree_rss(process: psutil.Process) -> int:
     return total
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(cmd: list[str] | str, cwd: Path, env: dict[str, str] | None = None) -> Run:
     """Run `cmd`, timestamping each output line and sampling the tree's memory every 50 ms."""
+    # Children's CPU time is only counted once they are waited for; runs are sequential.
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -109,29 +118,34 @@ def measure(cmd: list[str] | str, cwd: Path, env: dict[str, str] | None = None) 
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()
-    return Run(seconds, peak, returncode, lines)
+    return Run(seconds, _children_cpu() - cpu_before, peak, returncode, lines)
 
 
 def median_run(
     cmd: list[str] | str, cwd: Path, repeat: int, what: str, env: dict[str, str] | None = None
-) -> float:
-    """Median wall seconds over `repeat` checked runs."""
-    return statistics.median(measure(cmd, cwd, env).check(what).seconds for _ in range(repeat))
+) -> dict[str, float]:
+    """Median wall seconds and median CPU seconds over `repeat` checked runs."""
+    runs = [measure(cmd, cwd, env).check(what) for _ in range(repeat)]
+    return {
+        "wall_s": statistics.median(r.seconds for r in runs),
+        "cpu_s": statistics.median(r.cpu_seconds for r in runs),
+    }
 
 
-def machine_description() -> list[str]:
+def machine_description(load_at_start: tuple[float, ...]) -> list[str]:
     """CPU, cores, memory, OS, Python and load: what the figures were measured on."""
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
         match = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
         cpu = match.group(1) if match else cpu
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    start, end = (", ".join(f"{x:.2f}" for x in load) for load in (load_at_start, os.getloadavg()))
     return [
         f"- CPU: {cpu}, {os.cpu_count()} logical cores",
         f"- memory: {psutil.virtual_memory().total / 2**30:.1f} GiB",
         f"- OS: {platform.platform()}; Python {platform.python_version()}",
-        f"- load average (1, 5, 15 min) at the start: {load}",
+        f"- load average (1, 5, 15 min): {start} at the start, {end} at the end "
+        "(other work shares this machine; CPU seconds are less sensitive to it than wall seconds)",
         f"- measured: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
     ]
 
