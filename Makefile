@@ -15,16 +15,18 @@ export BENTOML_DO_NOT_TRACK := True
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup repro test test-slow lint format dag plots clean-venv
+.PHONY: help setup repro test test-slow lint format dag plots clean-venv bench-pipeline reliability
 .PHONY: drift register promote rollback registry
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
+# --compile-bytecode: every DVC stage is a fresh interpreter; without .pyc files (e.g. under
+# PYTHONDONTWRITEBYTECODE=1) each one recompiles pandas/scikit-learn, seconds per stage.
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/uv pip sync --quiet --require-hashes requirements.lock
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/uv pip sync --quiet --require-hashes --compile-bytecode requirements.lock
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/uv pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -76,6 +78,14 @@ rollback: setup ## Check a registered version's model out of the DVC cache: make
 
 registry: setup ## Show registered versions and stages (gto show)
 	gto show
+# --- Pipeline benchmark and reliability suite (issue 6) -----------------------------------
+bench-pipeline: setup ## Benchmark DVC overhead, no-op repro, fresh clone, flights at 1x/3x/10x
+	python -m benchmarks.pipeline
+
+# Serving load/kill tests will join here (tests/reliability/ or an extra -m expression).
+reliability: setup ## Reliability suite: killed repro, corrupted data, tampered outputs (slow)
+	pytest -m slow tests/reliability -v
+# --- end issue 6 -------------------------------------------------------------------------
 
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)
