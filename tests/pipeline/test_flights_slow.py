@@ -6,6 +6,7 @@ from pathlib import Path
 
 import joblib
 import pytest
+
 from benchmarks.support import bench_env, repo_copy
 
 pytestmark = pytest.mark.slow

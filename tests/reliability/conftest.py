@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from benchmarks.support import repo_copy
 from tests.reliability.helpers import dvc
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+
 from tests.reliability.helpers import dvc, stray_temp_files
 
 pytestmark = pytest.mark.slow

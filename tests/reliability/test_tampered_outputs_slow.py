@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+
 from tests.reliability.helpers import dvc
 
 pytestmark = pytest.mark.slow
