@@ -15,15 +15,18 @@ export BENTOML_DO_NOT_TRACK := True
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup repro test test-slow lint format dag plots clean-venv
+.PHONY: help setup repro test test-slow lint format dag plots clean-venv bench-pipeline reliability
+.PHONY: drift register promote rollback registry
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
+# --compile-bytecode: every DVC stage is a fresh interpreter; without .pyc files (e.g. under
+# PYTHONDONTWRITEBYTECODE=1) each one recompiles pandas/scikit-learn, seconds per stage.
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/uv pip sync --quiet --require-hashes requirements.lock
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/uv pip sync --quiet --require-hashes --compile-bytecode requirements.lock
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/uv pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -53,6 +56,37 @@ plots: setup ## Render the pipeline plots to reports/plots.html (offline, no CDN
 lock: setup ## Re-resolve the lock file from pyproject.toml (needs the network)
 	uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 -o requirements.lock
 
+# --- Production loop: drift reports and the model registry (README "Production loop") ---
+INPUT ?=
+drift: setup ## Drift of production inputs vs training: make drift [INPUT=file.csv] (default: request log)
+	python -m tabml.cli drift $(if $(INPUT),--input "$(INPUT)")
+
+VERSION ?=
+STAGE ?= prod
+FORCE ?=
+register: setup ## Register HEAD's model as a GTO version if the metric gate passes: make register VERSION=v1.0.0
+	@test -n "$(VERSION)" || { echo "usage: make register VERSION=v1.0.0"; exit 2; }
+	python -m tabml.cli register "$(VERSION)"
+
+promote: setup ## Assign a stage to a registered version (gate checked): make promote VERSION=v1.0.0 [STAGE=prod]
+	@test -n "$(VERSION)" || { echo "usage: make promote VERSION=v1.0.0 STAGE=prod"; exit 2; }
+	python -m tabml.cli promote "$(VERSION)" --stage "$(STAGE)"
+
+rollback: setup ## Check a registered version's model out of the DVC cache: make rollback VERSION=v1.0.0 [FORCE=1]
+	@test -n "$(VERSION)" || { echo "usage: make rollback VERSION=v1.0.0"; exit 2; }
+	python -m tabml.cli rollback "$(VERSION)" $(if $(FORCE),--force)
+
+registry: setup ## Show registered versions and stages (gto show)
+	gto show
+# --- Pipeline benchmark and reliability suite (issue 6) -----------------------------------
+bench-pipeline: setup ## Benchmark DVC overhead, no-op repro, fresh clone, flights at 1x/3x/10x
+	python -m benchmarks.pipeline
+
+# Serving load/kill tests will join here (tests/reliability/ or an extra -m expression).
+reliability: setup ## Reliability suite: killed repro, corrupted data, tampered outputs (slow)
+	pytest -m slow tests/reliability -v
+# --- end issue 6 -------------------------------------------------------------------------
+
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)
 
@@ -72,13 +106,13 @@ check-queue: setup ## Refuse if files the pipeline needs are untracked or unstag
 	python -m tabml.cli check-queue
 
 sweep: setup ## Queue the grid in GRID=sweep.yaml, run it, print the table [JOBS=1 TARGET=evaluate]
-	python -m tabml.cli sweep --grid $(GRID) --jobs $(JOBS) --target $(TARGET) --metric $(METRIC)
+	python -m tabml.cli sweep --grid $(GRID) --jobs $(JOBS) --target "$(TARGET)" --metric $(METRIC)
 
 best: setup ## Best experiment by METRIC=f1_macro [APPLY=1 to apply it, BRANCH=name to branch it]
 	python -m tabml.cli best --metric $(METRIC) $(if $(filter 1 yes true,$(APPLY)),--apply) $(if $(BRANCH),--branch $(BRANCH))
 
 report: setup ## Markdown review vs BASE (default main) -> reports/review/report.md [REPRODUCE_BASE=0]
-	python -m tabml.cli report $(BASE_FLAGS) --target $(TARGET)
+	python -m tabml.cli report $(BASE_FLAGS) --target "$(TARGET)"
 
 gate: setup ## Fail if a metric breaks the gates in params.yaml (vs BASE, default main)
-	python -m tabml.cli gate $(BASE_FLAGS) --target $(TARGET)
+	python -m tabml.cli gate $(BASE_FLAGS) --target "$(TARGET)"

@@ -83,3 +83,11 @@ def repo_copy_factory(tmp_path_factory):
         return copy_repo(tmp_path_factory.mktemp(name))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def reproduced(repo_copy_factory) -> Path:
+    """A committed copy of the repo after one real `dvc repro` (shared: copy it to mutate)."""
+    repo = repo_copy_factory("repro")
+    run(["dvc", "repro"], repo)
+    return repo

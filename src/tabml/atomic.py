@@ -3,16 +3,18 @@
 A stage that crashes half-way leaves either the old file or no file, never a torn one.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
-import pandas as pd
+if TYPE_CHECKING:  # imported where used: the ingest stage should not pay for pandas
+    import pandas as pd
 
 
 @contextmanager
@@ -57,4 +59,6 @@ def write_parquet(target: Path, frame: pd.DataFrame) -> Path:
 
 
 def write_joblib(target: Path, obj: Any) -> Path:
+    import joblib
+
     return write_with(target, lambda tmp: joblib.dump(obj, tmp))

@@ -91,7 +91,7 @@ def reproduce_base(commit: str, root: Path = Path(), target: str = "evaluate") -
         git(["worktree", "add", "--detach", "--quiet", str(tree), commit], root)
         try:
             dvc(["cache", "dir", "--local", cache], tree)
-            dvc(["repro", target], tree)
+            dvc(["repro", *([target] if target else [])], tree)
             shown = dvc_json(["metrics", "show"], tree)
         finally:
             git(["worktree", "remove", "--force", str(tree)], root, check=False)

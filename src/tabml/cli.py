@@ -1,199 +1,113 @@
-"""`python -m tabml.cli`: sweep, best, report and gate (the Makefile targets call these)."""
+"""Commands behind the Makefile: `python -m tabml.cli --help`."""
 
+import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tabml import experiments as ex
-from tabml.base_revision import default_base, metrics_diff
-from tabml.dvc_commands import CommandError, dvc, dvc_json, run
-from tabml.gates import check_absolute, check_regression, direction
-from tabml.params import load_params
-from tabml.queue_check import git_problems, pipeline_inputs
-from tabml.review import PLOTS_HTML_DIR, read_plots, render, write_report
+from tabml import experiments_cli, paths
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-
-BASE_HELP = "git revision to compare against (default: main, else origin/main)"
-REPRODUCE_HELP = "reproduce the base in a temporary worktree when its metrics are not cached"
-GRID = Path("sweep.yaml")
-TARGET_HELP = "stage to run up to (the metrics and plots exist after it)"
-BaseOption = Annotated[str, typer.Option(help=BASE_HELP)]
-ReproduceOption = Annotated[bool, typer.Option(help=REPRODUCE_HELP)]
-TargetOption = Annotated[str, typer.Option(help=TARGET_HELP)]
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
-
-
-def _experiments(all_commits: bool = False) -> tuple[list, list]:
-    args = ["exp", "show", *(["--all-commits"] if all_commits else [])]
-    return ex.parse_exp_show(dvc_json(args))
-
-
-def _numeric_metrics(rows: list[ex.Experiment]) -> list[str]:
-    names = {k for r in rows for k, v in r.metrics.items() if isinstance(v, int | float)}
-    return sorted(names)
-
-
-@app.command("check-queue")
-def check_queue() -> None:
-    """Refuse if files the pipeline needs are untracked or have unstaged changes."""
-    problems = git_problems(pipeline_inputs())
-    if problems:
-        raise _fail(problems.message(), 2)
-    typer.echo("ok: every file the pipeline needs is tracked and staged")
-
-
-@app.command()
-def sweep(
-    grid: Annotated[Path, typer.Option(help="grid: one section per model family")] = GRID,
-    target: TargetOption = "evaluate",
-    jobs: Annotated[int, typer.Option(help="parallel runs (dvc queue start -j)")] = 1,
-    metric: Annotated[str, typer.Option(help="sort the table by this metric")] = "f1_macro",
-    timeout: Annotated[float, typer.Option(help="seconds to wait for the queue")] = 3600.0,
-) -> None:
-    """Queue the grid, run it with `dvc queue start`, wait, and print the results table."""
-    check_queue()
-    _, before = _experiments()
-    known = {e.name for e in before}
-    for overrides in ex.load_grid(grid):
-        sets = [arg for o in overrides for arg in ("-S", o)]
-        dvc(["exp", "run", "--queue", *sets, target])
-        typer.echo("queued: " + " ".join(overrides))
-    # names are fixed at queue time; revs change when a queued run becomes a commit
-    queued = {e.name for e in _experiments()[1] if e.name not in known}
-    dvc(["queue", "start", "-j", str(jobs)])
-    rows = _wait(queued, timeout)
-    baseline = [b for b in _experiments()[0] if b.rev != "workspace"][:1]
-    ranked = ex.rank(rows, metric)
-    failed = [r for r in rows if r.state != "success"]
-    table_rows = baseline + ranked + failed
-    typer.echo(
-        ex.experiments_table(table_rows, ex.varying_params(table_rows), _numeric_metrics(rows))
-    )
-    if failed:
-        names = ", ".join(r.name for r in failed)
-        raise _fail(f"{len(failed)} experiment(s) failed: {names}; see `dvc queue logs <name>`")
-
-
-def _wait(names: set[str], timeout: float) -> list[ex.Experiment]:
-    """Poll `dvc exp show --json` until none of the named experiments is queued or running."""
-    deadline = time.monotonic() + timeout
-    pause = 2.0
-    while True:
-        rows = [e for e in _experiments()[1] if e.name in names]
-        pending = [e for e in rows if e.state in ex.PENDING]
-        if not pending:
-            return rows
-        if time.monotonic() > deadline:
-            raise _fail(f"timed out with {len(pending)} experiment(s) still queued or running")
-        # each poll is a dvc process competing with the workers for CPU: back off
-        time.sleep(pause)
-        pause = min(pause * 1.5, 15.0)
-
-
-@app.command()
-def best(
-    metric: Annotated[str, typer.Option(help="metric to rank by")] = "f1_macro",
-    apply: Annotated[bool, typer.Option(help="`dvc exp apply` the best one")] = False,
-    branch: Annotated[str, typer.Option(help="`dvc exp branch` it to this branch")] = "",
-    higher_is_better: Annotated[
-        bool | None,
-        typer.Option(
-            "--higher-is-better/--lower-is-better", help="override the metric's known sense"
-        ),
-    ] = None,
-    all_commits: Annotated[bool, typer.Option(help="experiments of all commits")] = False,
-) -> None:
-    """Print the best experiment by a metric; optionally apply or branch it."""
-    baselines, rows = _experiments(all_commits)
-    try:
-        ranked = ex.rank(rows, metric, higher_is_better)
-    except ValueError as err:
-        raise _fail(f"error: {err}") from err
-    if not ranked:
-        raise _fail(f"no finished experiment reports {metric!r}: run `make sweep` first")
-    winner = ranked[0]
-    if higher_is_better is None:
-        sense = direction(metric)
-    else:
-        sense = "higher" if higher_is_better else "lower"
-    typer.echo(f"best: {winner.name} {metric}={winner.metrics[metric]} ({sense} is better)")
-    shown = baselines + ranked[:5]
-    typer.echo(ex.experiments_table(shown, ex.varying_params(shown), _numeric_metrics(shown)))
-    if apply:
-        dvc(["exp", "apply", winner.name])
-        typer.echo(f"applied {winner.name} to the workspace (commit it, or `git restore`)")
-    if branch:
-        dvc(["exp", "branch", winner.name, branch])
-        typer.echo(f"created git branch {branch!r} from {winner.name}")
-
-
-def _compare(base: str | None, reproduce: bool, target: str):
-    name = base or default_base()
-    diff = metrics_diff(name, reproduce=reproduce, target=target)
-    gates = load_params().gates
-    failures = check_absolute(diff.new, gates, diff.old)
-    failures += check_regression(diff.new, diff.old, gates)
-    checked = len(gates.min) + len(gates.max) + len(gates.max_regression)
-    return diff, failures, checked
-
-
-@app.command()
-def report(
-    base: BaseOption = "",
-    reproduce: ReproduceOption = True,
-    target: TargetOption = "evaluate",
-) -> None:
-    """Write reports/review/report.md (+ plots HTML) comparing the workspace with a base."""
-    diff, failures, checked = _compare(base or None, reproduce, target)
-    params_diff = dvc_json(["params", "diff", diff.base])
-    plots = (read_plots(diff.commit), read_plots(None))
-    markdown = render(diff, params_diff, failures, checked, plots, _plots_html(diff.base))
-    path = write_report(markdown)
-    typer.echo(markdown)
-    typer.echo(f"review written to {path}", err=True)
-
-
-def _plots_html(base: str) -> str | None:
-    """`dvc plots diff` as self-contained HTML (the repo's offline template); None on failure."""
-    PLOTS_HTML_DIR.mkdir(parents=True, exist_ok=True)  # dvc does not create missing parents
-    result = run("dvc", ["plots", "diff", base, "-o", str(PLOTS_HTML_DIR)], check=False)
-    if result.returncode != 0:
-        typer.echo(f"warning: dvc plots diff failed: {result.stderr.strip()}", err=True)
-        return None
-    return str(PLOTS_HTML_DIR / "index.html")
-
-
-@app.command()
-def gate(
-    base: BaseOption = "",
-    reproduce: ReproduceOption = True,
-    target: TargetOption = "evaluate",
-) -> None:
-    """Fail (exit 1) if a metric breaks a gate in params.yaml, naming value, limit and base."""
-    diff, failures, checked = _compare(base or None, reproduce, target)
-    typer.echo(f"gates: workspace vs {diff.base} ({diff.commit[:7]}); base metrics: {diff.source}")
-    for failure in failures:
-        typer.echo(f"FAIL {failure.message()}", err=True)
-    if failures:
-        raise typer.Exit(1)
-    typer.echo(f"ok: all {checked} gates pass")
-
-
+@app.callback()
 def main() -> None:
-    try:
-        app()
-    except CommandError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(1)
+    """Drift, the model registry, experiments and review (README: "Production loop",
+    "Experiments and review")."""
 
+
+def _fail(err: Exception) -> None:
+    typer.echo(f"error: {err}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def drift(
+    input: Annotated[Path | None, typer.Option(help="CSV/parquet of production inputs")] = None,
+    out: Annotated[Path, typer.Option(help="where the report files go")] = paths.DRIFT_DIR,
+) -> None:
+    """Compare production inputs (a file, or the request log) with the training profile."""
+    from tabml.drift import DriftInputError, drift_report
+    from tabml.drift_report import read_inputs, write_report
+    from tabml.params import ParamsError, load_params
+
+    try:
+        limits = load_params().drift
+        training = json.loads(paths.TRAINING_PROFILE.read_text())
+        frame = read_inputs(input)
+        report = drift_report(frame, training, limits)
+    except (DriftInputError, ParamsError, FileNotFoundError) as err:
+        _fail(err)
+    source = str(input) if input else f"{paths.REQUEST_LOG_DIR}/"
+    for line in write_report(report, source, out):
+        typer.echo(line)
+    drifted = ", ".join(report["drifted"]) or "none"
+    typer.echo(f"drift: {report['rows']} rows from {source}; drifted: {drifted} -> {out}/")
+
+
+@app.command()
+def register(
+    version: Annotated[str, typer.Argument(help="SemVer, e.g. v1.0.0")],
+    message: Annotated[str | None, typer.Option(help="tag annotation")] = None,
+) -> None:
+    """Register HEAD's model as VERSION (gto register), if the metric gate passes."""
+    from tabml.registry import RegistryError
+    from tabml.registry import register as register_version
+
+    try:
+        tag = register_version(version, message)
+    except RegistryError as err:
+        _fail(err)
+    typer.echo(f"registered {tag} at {_short_head()}")
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Argument(help="a registered version")],
+    stage: Annotated[str, typer.Option(help="stage to assign")] = "prod",
+) -> None:
+    """Assign STAGE to a registered VERSION (gto assign), if its metrics pass the gate."""
+    from tabml.registry import RegistryError
+    from tabml.registry import promote as promote_version
+
+    try:
+        typer.echo(promote_version(version, stage))
+    except RegistryError as err:
+        _fail(err)
+
+
+@app.command()
+def rollback(
+    version: Annotated[str, typer.Argument(help="a registered version")],
+    force: Annotated[bool, typer.Option(help="overwrite uncommitted dvc.yaml/dvc.lock")] = False,
+) -> None:
+    """Check VERSION's outputs out of the DVC cache (HEAD stays; dvc.yaml/lock are VERSION's)."""
+    from tabml.registry import RegistryError
+    from tabml.registry import rollback as rollback_to
+
+    try:
+        changed = rollback_to(version, force)
+    except RegistryError as err:
+        _fail(err)
+    for path in changed:
+        typer.echo(f"  restored {path}")
+    typer.echo(
+        f"rolled back to {version}: workspace outputs are {version}'s; HEAD is unchanged, "
+        "dvc.yaml/dvc.lock are modified. Undo: git checkout HEAD -- dvc.yaml dvc.lock && "
+        "dvc checkout"
+    )
+
+
+def _short_head() -> str:
+    from tabml.registry import git
+
+    return git("rev-parse", "--short", "HEAD").strip()
+
+
+# Experiments and review: check-queue, sweep, best, report, gate (tabml.experiments_cli)
+experiments_cli.register(app)
 
 if __name__ == "__main__":
-    main()
+    sys.exit(app())

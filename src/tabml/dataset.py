@@ -50,6 +50,17 @@ class Features(_Strict):
         return [*self.numeric, *self.categorical]
 
 
+class TargetRule(_Strict):
+    """A target derived from a numeric column: `labels[1]` above the threshold, else `labels[0]`.
+
+    Rows where the column is missing get no label (and are dropped, counted, by validate).
+    """
+
+    column: str
+    greater_than: float
+    labels: tuple[str, str]
+
+
 class DatasetProfile(_Strict):
     name: str
     description: str = ""
@@ -58,6 +69,8 @@ class DatasetProfile(_Strict):
     features: Features
     # Optional column that identifies a row (used as the key in batch scoring).
     key: str | None = None
+    # Optional: derive `target` from another column instead of reading it from the raw data.
+    target_rule: TargetRule | None = None
 
     @model_validator(mode="after")
     def _target_not_a_feature(self):
@@ -66,6 +79,10 @@ class DatasetProfile(_Strict):
         duplicated = {c for c in self.features.all if self.features.all.count(c) > 1}
         if duplicated:
             raise ValueError(f"features listed twice: {sorted(duplicated)}")
+        rule = self.target_rule
+        if rule is not None and rule.column in [self.target, *self.features.all]:
+            # the rule's column is the answer itself: as a feature it would leak the label
+            raise ValueError(f"target_rule.column {rule.column!r} is the target or a feature")
         return self
 
 

@@ -4,6 +4,7 @@ Pure functions over plain `{metric: value}` dicts, so `make gate` (workspace vs 
 revision) and the package stage (absolute limits only) share one implementation.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -76,9 +77,11 @@ def check_absolute(
     failures = []
     for rule, limits in (("min", gates.min), ("max", gates.max)):
         for metric, threshold in sorted(limits.items()):
-            value = metrics.get(metric)
-            too_low = rule == "min" and (value is None or value < threshold)
-            too_high = rule == "max" and (value is None or value > threshold)
+            value = _number(metrics.get(metric))
+            # NaN compares False with everything: treat it (and non-numbers) as failing
+            unusable = value is None or math.isnan(value)
+            too_low = rule == "min" and (unusable or value < threshold)
+            too_high = rule == "max" and (unusable or value > threshold)
             if too_low or too_high:
                 known = (base or {}).get(metric)
                 failures.append(GateFailure(metric, value, rule, threshold, known))
@@ -97,9 +100,9 @@ def check_regression(
     for metric, limit in sorted(gates.max_regression.items()):
         if direction(metric) is None:
             raise ValueError(f"gates.max_regression.{metric}: unknown whether higher is better")
-        value = metrics.get(metric)
-        if value is None:
-            failures.append(GateFailure(metric, None, "max_regression", limit))
+        value = _number(metrics.get(metric))
+        if value is None or math.isnan(value):
+            failures.append(GateFailure(metric, value, "max_regression", limit))
         elif base is None:
             failures.append(GateFailure(metric, value, "max_regression", limit, None))
         elif base.get(metric) is not None:
@@ -108,6 +111,13 @@ def check_regression(
             if round(worse, 9) > limit:
                 failures.append(GateFailure(metric, value, "max_regression", limit, base[metric]))
     return failures
+
+
+def _number(value: object) -> float | None:
+    """A metric value as float; None when it is missing or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 def enforce_absolute(metrics: dict[str, float], gates: GatesParams) -> None:

@@ -71,12 +71,26 @@ class GatesParams(_Section):
     }
 
 
+# --- drift (production inputs vs the training profile; `make drift`) ---
+class DriftParams(_Section):
+    """Thresholds of the per-feature drift verdicts."""
+
+    psi_warning: float = Field(0.1, ge=0.0)
+    psi_drift: float = Field(0.25, ge=0.0)
+    ks_alpha: float = Field(0.01, gt=0.0, lt=1.0)
+    ks_min_statistic: float = Field(0.1, ge=0.0, le=1.0)
+    max_outside_range_share: float = Field(0.05, ge=0.0, le=1.0)
+    max_unseen_share: float = Field(0.01, ge=0.0, le=1.0)
+    min_rows: int = Field(50, ge=1)
+
+
 class Params(_Section):
     data: DataParams = DataParams()
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")
     split: SplitParams = SplitParams()
     train: TrainParams = TrainParams()
     gates: GatesParams = GatesParams()
+    drift: DriftParams = DriftParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

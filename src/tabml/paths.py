@@ -27,6 +27,14 @@ ROC_PLOT = PLOTS_DIR / "roc.json"
 PR_PLOT = PLOTS_DIR / "precision_recall.json"
 IMPORTANCE_PLOT = PLOTS_DIR / "importance.json"
 
+# Production loop: request log (written by the service, read by drift) and drift reports.
+REQUEST_LOG_DIR = Path("logs/requests")
+DRIFT_DIR = Path("reports/drift")
+DRIFT_METRICS = DRIFT_DIR / "metrics.json"
+DRIFT_REPORT = DRIFT_DIR / "report.md"
+DRIFT_PSI_PLOT = DRIFT_DIR / "psi.json"
+DRIFT_BINS_PLOT = DRIFT_DIR / "distributions.json"
+
 
 def profile_file(name: str) -> Path:
     """The dataset profile `configs/<name>.yaml`."""

@@ -12,6 +12,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
+from tabml.dataset import TargetRule
+
 MAX_EXAMPLES = 20  # failing values / rows listed per check in the report
 
 
@@ -53,6 +55,22 @@ def read_raw(path: Path) -> pd.DataFrame:
         return pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise RawDataError(f"{path} is not a readable CSV file: {err}") from err
+
+
+def derive_target(frame: pd.DataFrame, target: str, rule: TargetRule | None) -> pd.DataFrame:
+    """Add the `target` column computed by the profile's target rule (if it has one).
+
+    Missing source values give a missing label. A present but non-numeric source value still
+    gets a label, so the row reaches the schema, which reports it, instead of being dropped.
+    If the source column itself is absent, nothing is added and the schema reports both.
+    """
+    if rule is None or rule.column not in frame.columns:
+        return frame
+    source = frame[rule.column]
+    above = pd.to_numeric(source, errors="coerce") > rule.greater_than
+    label = pd.Series(rule.labels[0], index=frame.index, dtype=object)
+    label[above] = rule.labels[1]
+    return frame.assign(**{target: label.where(source.notna())})
 
 
 def drop_missing_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, int]:

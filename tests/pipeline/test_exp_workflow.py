@@ -8,6 +8,7 @@ after it do not slow these tests down.
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,9 +69,9 @@ def metrics(repo: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def repo(repo_copy_factory):
-    repo = repo_copy_factory("experiments")
-    run(["dvc", "repro", "evaluate"], repo)
+def repo(reproduced, tmp_path_factory):
+    # a private copy of the session's reproduced repo (git history and DVC cache included)
+    repo = Path(shutil.copytree(reproduced, tmp_path_factory.mktemp("exp") / "repo", symlinks=True))
     if run(["git", "status", "--porcelain", "dvc.lock"], repo).stdout.strip():
         # the base commit must name the outputs now in the cache
         run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "lock"], repo)

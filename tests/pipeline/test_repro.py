@@ -22,13 +22,6 @@ def dvc_outputs(root: Path) -> list[str]:
     return paths
 
 
-@pytest.fixture(scope="module")
-def reproduced(repo_copy_factory) -> Path:
-    repo = repo_copy_factory("repro")
-    run(["dvc", "repro"], repo)
-    return repo
-
-
 def test_fresh_copy_reproduces_the_committed_lock_byte_for_byte(reproduced):
     assert (reproduced / "dvc.lock").read_bytes() == (ROOT / "dvc.lock").read_bytes()
 

@@ -106,3 +106,12 @@ def test_default_gates_name_only_metrics_the_evaluate_stage_writes():
     gates = GatesParams()
     assert set(gates.min) | set(gates.max) | set(gates.max_regression) <= set(written)
     assert GateFailure("f1_macro", 0.5, "min", 0.9).message().startswith("f1_macro = 0.5")
+
+
+def test_nan_and_non_numbers_fail_absolute_and_regression_gates():
+    bad = {"f1_macro": float("nan"), "log_loss": "high"}
+    assert {f.metric for f in check_absolute(bad, GATES)} == {"f1_macro", "log_loss"}
+    assert {f.metric for f in check_regression(bad, {"f1_macro": 0.9}, GATES)} == {
+        "f1_macro",
+        "log_loss",
+    }

@@ -10,13 +10,13 @@ from tabml.dataset import load_profile
 from tabml.params import load_params
 from tabml.schema import load_schema
 from tabml.stages import run
-from tabml.validation import read_raw, render_report, validate_raw
+from tabml.validation import derive_target, read_raw, render_report, validate_raw
 
 
 def main() -> None:
     params = load_params()
     profile = load_profile(params.data.profile)
-    raw = read_raw(paths.RAW_DATA)
+    raw = derive_target(read_raw(paths.RAW_DATA), profile.target, profile.target_rule)
     clean, report = validate_raw(
         raw, load_schema(profile), profile.target, params.validate_.min_rows, str(paths.RAW_DATA)
     )

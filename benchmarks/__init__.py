@@ -1,0 +1,1 @@
+"""Benchmark scripts behind `make bench` (see docs/benchmarks.md)."""

@@ -1,0 +1,174 @@
+"""Model registry on git tags (GTO conventions) and rollback with `dvc checkout`.
+
+A version is the GTO tag `<artifact>@<version>` on a commit whose dvc.lock describes the
+model; a stage is a `<artifact>#<stage>#<n>` tag. The artifact is declared once, in
+dvc.yaml's `artifacts:` section. Rollback restores a version's dvc.yaml + dvc.lock into
+the workspace and checks its outputs out of the DVC cache (HEAD does not move).
+"""
+
+import json
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from tabml import atomic, paths
+
+DVC_YAML, DVC_LOCK = Path("dvc.yaml"), Path("dvc.lock")
+PIPELINE_FILES = (DVC_YAML, DVC_LOCK)
+
+
+class RegistryError(RuntimeError):
+    """A registry operation was refused or failed; the message says why and what to do."""
+
+
+def check_gates(metrics: dict) -> list[str]:
+    """Why `metrics` may not be registered or promoted; empty when every gate passes.
+
+    The absolute limits of params.yaml's `gates:` section (`min`, `max`), via tabml.gates.
+    """
+    from tabml.gates import check_absolute
+    from tabml.params import load_params
+
+    return [failure.message() for failure in check_absolute(metrics, load_params().gates)]
+
+
+def artifact_name(dvc_yaml: Path = DVC_YAML) -> str:
+    """The model artifact declared in dvc.yaml's `artifacts:` section."""
+    declared = (yaml.safe_load(dvc_yaml.read_text()) or {}).get("artifacts") or {}
+    models = [name for name, spec in declared.items() if spec.get("type") == "model"]
+    if len(models) != 1:
+        raise RegistryError(f"{dvc_yaml} must declare exactly one `type: model` artifact")
+    return models[0]
+
+
+def version_tag(version: str, name: str | None = None) -> str:
+    return f"{name or artifact_name()}@{version}"
+
+
+def git(*args: str) -> str:
+    """Run git; a failure becomes a RegistryError with git's own message."""
+    result = subprocess.run(["git", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RegistryError(f"git {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def tag_exists(tag: str) -> bool:
+    return subprocess.run(["git", "rev-parse", "-q", "--verify", f"refs/tags/{tag}"],
+                          capture_output=True).returncode == 0  # fmt: skip
+
+
+def _gate(metrics: dict, what: str) -> None:
+    problems = check_gates(metrics)
+    if problems:
+        raise RegistryError(
+            f"metric gate failed, refusing to {what}:\n  - " + "\n  - ".join(problems)
+        )
+
+
+def _pipeline_is_committed() -> None:
+    from dvc.repo import Repo
+
+    dirty = git("status", "--porcelain", "--", *map(str, PIPELINE_FILES), "params.yaml").strip()
+    if dirty:
+        raise RegistryError(f"uncommitted pipeline changes, commit them first:\n{dirty}")
+    with Repo(".") as repo:
+        if repo.status():
+            raise RegistryError("workspace outputs differ from dvc.lock: run `dvc repro`, commit")
+
+
+def register(version: str, message: str | None = None) -> str:
+    """Tag HEAD as `version` of the model if its pipeline is committed and passes the gate."""
+    from gto import api
+    from gto.exceptions import GTOException
+
+    _pipeline_is_committed()
+    _gate(json.loads(paths.METRICS.read_text()), f"register {version}")
+    name = artifact_name()
+    try:
+        api.register(".", name, "HEAD", version=version, message=message)
+    except GTOException as err:
+        raise RegistryError(f"gto register {name} --version {version}: {err}") from err
+    return version_tag(version, name)
+
+
+def metrics_at(tag: str) -> dict:
+    """The metrics file of a registered version, read from the DVC cache."""
+    import dvc.api
+
+    try:
+        return json.loads(dvc.api.read(str(paths.METRICS), rev=tag))
+    except Exception as err:  # dvc raises many kinds; all mean "not available here"
+        raise RegistryError(f"cannot read {paths.METRICS} of {tag}: {err}") from err
+
+
+def current_in_stage(stage: str, name: str | None = None) -> str | None:
+    """The version now assigned to `stage`, if any."""
+    from gto import api
+
+    found = api.find_versions_in_stage(".", name or artifact_name(), stage)
+    found = found if isinstance(found, list) else [found] if found else []
+    return found[0].version if found else None
+
+
+def promote(version: str, stage: str) -> str:
+    """Assign `stage` to a registered version whose metrics pass the gate."""
+    from gto import api
+    from gto.exceptions import GTOException
+
+    name = artifact_name()
+    tag = version_tag(version, name)
+    if not tag_exists(tag):
+        raise RegistryError(f"{tag} is not registered (make register VERSION={version})")
+    _gate(metrics_at(tag), f"promote {version} to {stage}")
+    if current_in_stage(stage, name) == version:
+        return f"{name} {version} is already in stage {stage}"
+    try:
+        # force: a version that held the stage before (a rollback) may be assigned again.
+        api.assign(".", name, stage, version=version, force=True,
+                   message=f"Assign {stage} to {name} {version}")  # fmt: skip
+    except GTOException as err:
+        raise RegistryError(
+            f"gto assign {name} --version {version} --stage {stage}: {err}"
+        ) from err
+    return f"{name} {version} assigned to stage {stage}"
+
+
+def _registered_pipelines(name: str) -> list[dict[Path, str]]:
+    tags = git("tag", "--list", f"{name}@*").split()
+    return [{f: git("show", f"{t}:{f}") for f in PIPELINE_FILES} for t in tags]
+
+
+def rollback(version: str, force: bool = False) -> list[str]:
+    """Bring a registered version's outputs back into the workspace with `dvc checkout`.
+
+    Refuses when dvc.yaml/dvc.lock have uncommitted changes that are not themselves a
+    registered version (a previous rollback), unless `force`. Returns what changed.
+    """
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    name = artifact_name()
+    tag = version_tag(version, name)
+    if not tag_exists(tag):
+        raise RegistryError(f"{tag} is not registered; `gto show {name}` lists versions")
+    current = {f: f.read_text() for f in PIPELINE_FILES}
+    committed = {f: git("show", f"HEAD:{f}") for f in PIPELINE_FILES}
+    if not force and current != committed and current not in _registered_pipelines(name):
+        raise RegistryError("dvc.yaml/dvc.lock have uncommitted changes; commit or FORCE=1")
+    for file in PIPELINE_FILES:
+        atomic.write_text(file, git("show", f"{tag}:{file}"))
+    try:
+        with Repo(".") as repo:
+            changed = repo.checkout(force=force)
+    except DvcException as err:
+        for file, text in current.items():
+            atomic.write_text(file, text)
+        with Repo(".") as repo:  # put back whatever was checked out before the failure
+            repo.checkout(force=True)
+        raise RegistryError(
+            f"dvc checkout of {tag} failed, workspace left as it was ({err}). Its outputs may "
+            f"not be in the local cache: `dvc pull`, or `git checkout {tag} && dvc repro`."
+        ) from err
+    return sorted({*changed.get("modified", []), *changed.get("added", [])})

@@ -1,0 +1,148 @@
+"""The request log: every input the online service scored, kept for drift reports.
+
+Format (the contract between the service and `make drift`): JSON-lines files under
+`logs/requests/` (git-ignored), one file per flushed batch, written atomically and named
+`<UTC time yyyymmddTHHMMSSffffff>-<pid>-<sequence>.jsonl` so that names sort by time.
+Each line is one scored input:
+
+    {"timestamp": "2025-06-01T12:00:00.123456+00:00", "model_version": "v1.0.0",
+     "inputs": {"island": "Biscoe", "bill_length_mm": 39.1, ...}}
+
+`model_version` may be null. Disk use is bounded: after each flush the oldest files are
+deleted until the directory holds at most `max_bytes`.
+"""
+
+import json
+import os
+import queue
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from tabml import atomic
+
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+
+
+def make_record(inputs: dict, model_version: str | None, now: datetime | None = None) -> dict:
+    """One log line for one scored input."""
+    stamp = (now or datetime.now(UTC)).isoformat()
+    return {"timestamp": stamp, "model_version": model_version, "inputs": inputs}
+
+
+def write_batch(records: list[dict], directory: Path, sequence: int = 0) -> Path | None:
+    """Write `records` as one new JSON-lines file (atomically); None when there are none."""
+    if not records:
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    target = Path(directory) / f"{stamp}-{os.getpid()}-{sequence:06d}.jsonl"
+    lines = "".join(json.dumps(r, separators=(",", ":"), default=str) + "\n" for r in records)
+    return atomic.write_text(target, lines)
+
+
+def prune(directory: Path, max_bytes: int) -> list[Path]:
+    """Delete the oldest log files until the directory holds at most `max_bytes`."""
+    files = sorted(Path(directory).glob("*.jsonl"))
+    sizes = [f.stat().st_size for f in files]
+    total, removed = sum(sizes), []
+    for file, size in zip(files, sizes):
+        if total <= max_bytes:
+            break
+        file.unlink(missing_ok=True)
+        total -= size
+        removed.append(file)
+    return removed
+
+
+def read_requests(directory: Path, since: datetime | None = None) -> pd.DataFrame:
+    """All logged inputs (one row each, plus `timestamp` and `model_version` columns)."""
+    rows = []
+    for file in sorted(Path(directory).glob("*.jsonl")):
+        for line in file.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                rows.append(
+                    {
+                        **record["inputs"],
+                        "timestamp": record["timestamp"],
+                        "model_version": record.get("model_version"),
+                    }
+                )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
+    if since is not None:
+        frame = frame[frame["timestamp"] >= pd.Timestamp(since)].reset_index(drop=True)
+    return frame
+
+
+class RequestLogger:
+    """Buffers records in memory and flushes them from a background thread.
+
+    `log()` never blocks the request: when the queue is full (the disk cannot keep up) the
+    records are dropped and counted in `dropped`, which a metrics endpoint can expose.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        batch_size: int = 1000,
+        interval_s: float = 1.0,
+        max_queued: int = 100_000,
+    ):
+        self.directory, self.max_bytes = Path(directory), max_bytes
+        self.batch_size, self.interval_s = batch_size, interval_s
+        self.dropped, self._sequence = 0, 0
+        self._queue: queue.Queue[dict | None] = queue.Queue(maxsize=max_queued)
+        self._thread = threading.Thread(target=self._run, name="request-log", daemon=True)
+        self._thread.start()
+
+    def log(self, records: list[dict]) -> None:
+        """Queue records for writing; drop (and count) them if the queue is full."""
+        for record in records:
+            try:
+                self._queue.put_nowait(record)
+            except queue.Full:
+                self.dropped += 1
+
+    def close(self) -> None:
+        """Flush what is queued and stop the writer thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch: list[dict] = []
+            deadline = None
+            # Flush when the batch is full or `interval_s` after its first record.
+            while len(batch) < self.batch_size:
+                timeout = None if deadline is None else deadline - time.monotonic()
+                if timeout is not None and timeout <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+                deadline = deadline or time.monotonic() + self.interval_s
+            self._flush(batch)
+
+    def _flush(self, batch: list[dict]) -> None:
+        if not batch:
+            return
+        try:
+            write_batch(batch, self.directory, self._sequence)
+            prune(self.directory, self.max_bytes)
+        except OSError:
+            # A full or read-only disk must not take the service down: count and go on.
+            self.dropped += len(batch)
+        self._sequence += 1

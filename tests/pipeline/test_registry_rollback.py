@@ -1,0 +1,158 @@
+"""Registry and rollback in a real repo copy: GTO tags, metric gate, dvc checkout of v1."""
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import joblib
+import pandas as pd
+import pytest
+import yaml
+
+from tabml.dataset import load_profile
+from tabml.features import model_frame
+from tests.conftest import run, tool_env
+
+GIT_ID = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@t",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@t",
+}
+MODEL_FILES = ("models/model.joblib", "models/training_profile.json", "reports/metrics.json")
+
+
+def sh(repo: Path, *cmd: str, check: bool = True):
+    return run(list(cmd), repo, check=check, env={**tool_env(repo), **GIT_ID})
+
+
+def make(repo: Path, target: str, *args: str, check: bool = True):
+    # `-o .venv/.installed`: the copy uses this interpreter's environment, not a new venv.
+    return sh(repo, "make", "--no-print-directory", "-o", ".venv/.installed", target, *args,
+              check=check)  # fmt: skip
+
+
+def hashes(repo: Path) -> dict[str, str]:
+    return {f: hashlib.sha256((repo / f).read_bytes()).hexdigest() for f in MODEL_FILES}
+
+
+def predict_in_process(repo: Path) -> list[str]:
+    """What the restored model predicts on the test split.
+
+    Hook for serving: once `make serve` exists, also start it here and compare its
+    responses (the lead adds that with the service).
+    """
+    model = joblib.load(repo / "models" / "model.joblib")
+    test = pd.read_parquet(repo / "data" / "processed" / "test.parquet")
+    probabilities = model.predict_proba(model_frame(test, load_profile("penguins").features))
+    return [f"{p:.6f}" for p in probabilities.ravel()]
+
+
+def set_params(repo: Path, **train) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    for key, value in train.items():
+        section = params["train"]
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            section = section[parent]
+        section[leaf] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def retrain_and_commit(repo: Path, message: str, **train) -> None:
+    set_params(repo, **train)
+    sh(repo, "dvc", "repro")
+    sh(repo, "git", "commit", "-qam", message)
+
+
+@pytest.fixture(scope="module")
+def registry(reproduced, tmp_path_factory):
+    """v1 (logistic regression) and v2 (random forest) registered, v2 in prod."""
+    repo = shutil.copytree(reproduced, tmp_path_factory.mktemp("registry") / "repo", symlinks=True)
+    make(repo, "register", "VERSION=v1.0.0")
+    v1 = {"hashes": hashes(repo), "predictions": predict_in_process(repo)}
+    make(repo, "promote", "VERSION=v1.0.0", "STAGE=prod")
+    retrain_and_commit(repo, "random forest", model="random_forest")
+    make(repo, "register", "VERSION=v2.0.0")
+    make(repo, "promote", "VERSION=v2.0.0", "STAGE=prod")
+    v2 = {"hashes": hashes(repo), "predictions": predict_in_process(repo)}
+    return repo, v1, v2
+
+
+def test_versions_and_stages_are_gto_tags(registry):
+    repo, v1, v2 = registry
+    tags = sh(repo, "git", "tag").stdout.split()
+    assert {"model@v1.0.0", "model@v2.0.0", "model#prod#1", "model#prod#2"} <= set(tags)
+    assert "model@v2.0.0" in sh(repo, "gto", "show", "model#prod", "--ref").stdout
+    assert v1["hashes"]["models/model.joblib"] != v2["hashes"]["models/model.joblib"]
+    assert v1["predictions"] != v2["predictions"]
+
+
+def test_rollback_restores_v1_outputs_and_predictions(registry):
+    repo, v1, v2 = registry
+    head = sh(repo, "git", "rev-parse", "HEAD").stdout
+
+    out = make(repo, "rollback", "VERSION=v1.0.0").stdout
+
+    assert "rolled back to v1.0.0" in out
+    assert hashes(repo) == v1["hashes"]
+    assert predict_in_process(repo) == v1["predictions"]
+    # HEAD stays; only the pipeline files are v1's, as the command says.
+    assert sh(repo, "git", "rev-parse", "HEAD").stdout == head
+    changed = sh(repo, "git", "status", "--porcelain", "--untracked-files=no").stdout
+    assert set(changed.split()) == {"M", "dvc.lock"}
+    # A rollback state is not "uncommitted changes": rolling forward again needs no FORCE.
+    make(repo, "rollback", "VERSION=v2.0.0")
+    assert hashes(repo) == v2["hashes"]
+    assert sh(repo, "git", "status", "--porcelain", "--untracked-files=no").stdout == ""
+
+
+def test_rollback_refuses_uncommitted_lock_changes_unless_forced(registry):
+    repo, v1, _ = registry
+    lock = repo / "dvc.lock"
+    lock.write_text(lock.read_text() + "# local edit\n")
+
+    refused = make(repo, "rollback", "VERSION=v1.0.0", check=False)
+    assert refused.returncode != 0
+    assert "uncommitted changes" in refused.stderr and "FORCE=1" in refused.stderr
+    assert lock.read_text().endswith("# local edit\n")
+
+    make(repo, "rollback", "VERSION=v1.0.0", "FORCE=1")
+    assert hashes(repo) == v1["hashes"]
+    sh(repo, "git", "checkout", "HEAD", "--", "dvc.yaml", "dvc.lock")
+    sh(repo, "dvc", "checkout")
+
+
+def test_unknown_version_is_refused(registry):
+    repo, _, _ = registry
+    result = make(repo, "rollback", "VERSION=v9.9.9", check=False)
+    assert result.returncode != 0 and "model@v9.9.9 is not registered" in result.stderr
+
+
+@pytest.mark.slow  # one more train + evaluate; the gate itself is unit-tested
+def test_register_refuses_a_model_failing_the_metric_gate(registry):
+    repo, _, _ = registry
+    retrain_and_commit(
+        repo, "crippled model", model="logistic_regression", **{"logistic_regression.C": 0.0001}
+    )
+
+    result = make(repo, "register", "VERSION=v3.0.0", check=False)
+
+    assert result.returncode != 0
+    assert "metric gate failed" in result.stderr and "below the minimum" in result.stderr
+    assert "model@v3.0.0" not in sh(repo, "git", "tag").stdout.split()
+
+
+def test_register_refuses_uncommitted_pipeline_changes(registry):
+    repo, _, _ = registry
+    set_params(repo, seed=7)
+    result = make(repo, "register", "VERSION=v4.0.0", check=False)
+    assert result.returncode != 0 and "uncommitted" in result.stderr
+    sh(repo, "git", "checkout", "--", "params.yaml")
+
+
+def test_promote_back_to_v1_records_the_rollback_in_the_registry(registry):
+    repo, _, _ = registry
+    out = make(repo, "promote", "VERSION=v1.0.0", "STAGE=prod").stdout
+    assert "assigned to stage prod" in out
+    assert "model@v1.0.0" in sh(repo, "gto", "show", "model#prod", "--ref").stdout

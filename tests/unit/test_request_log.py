@@ -1,0 +1,56 @@
+"""The request log: records round-trip, the writer thread flushes, disk use stays bounded."""
+
+from datetime import UTC, datetime, timedelta
+
+from tabml.request_log import RequestLogger, make_record, prune, read_requests, write_batch
+
+
+def _inputs(mass: float) -> dict:
+    return {"island": "Biscoe", "bill_length_mm": 39.1, "body_mass_g": mass, "sex": None}
+
+
+def test_records_round_trip_to_a_frame(tmp_path):
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    records = [
+        make_record(_inputs(3000 + i), "v1.0.0", start + timedelta(hours=i)) for i in range(3)
+    ]
+    write_batch(records, tmp_path)
+    frame = read_requests(tmp_path)
+    assert list(frame["body_mass_g"]) == [3000, 3001, 3002]
+    assert frame["sex"].isna().all() and set(frame["model_version"]) == {"v1.0.0"}
+    since = read_requests(tmp_path, since=start + timedelta(hours=1))
+    assert list(since["body_mass_g"]) == [3001, 3002]
+
+
+def test_empty_log_reads_as_an_empty_frame(tmp_path):
+    assert read_requests(tmp_path / "nothing").empty
+    assert write_batch([], tmp_path) is None
+
+
+def test_prune_deletes_the_oldest_files_first(tmp_path):
+    for name in ("20250101T000000000000-1-000000", "20250102T000000000000-1-000001"):
+        (tmp_path / f"{name}.jsonl").write_text("x" * 100)
+    removed = prune(tmp_path, max_bytes=150)
+    assert [p.name[:8] for p in removed] == ["20250101"]
+    assert len(list(tmp_path.glob("*.jsonl"))) == 1
+
+
+def test_logger_flushes_in_batches_from_a_thread_and_bounds_disk_use(tmp_path):
+    logger = RequestLogger(tmp_path, max_bytes=40_000, batch_size=50, interval_s=0.05)
+    for _ in range(20):
+        logger.log([make_record(_inputs(3000 + j), None) for j in range(50)])
+    logger.close()
+    files = list(tmp_path.glob("*.jsonl"))
+    assert len(files) > 1
+    assert sum(f.stat().st_size for f in files) <= 40_000
+    frame = read_requests(tmp_path)
+    assert 0 < len(frame) < 1000  # the oldest batches were pruned
+    assert logger.dropped == 0
+
+
+def test_logger_drops_and_counts_when_the_queue_is_full(tmp_path):
+    logger = RequestLogger(tmp_path, batch_size=10_000, interval_s=5, max_queued=5)
+    logger.log([make_record(_inputs(3000), None) for _ in range(50)])
+    logger.close()
+    assert logger.dropped >= 40
+    assert len(read_requests(tmp_path)) == 50 - logger.dropped
