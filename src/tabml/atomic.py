@@ -17,6 +17,10 @@ if TYPE_CHECKING:  # imported where used: the ingest stage should not pay for pa
     import pandas as pd
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path in the target's directory; rename it over `target` on success."""
@@ -25,6 +29,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give outputs the usual mode
     try:
         yield tmp
         with open(tmp, "rb") as handle:

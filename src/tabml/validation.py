@@ -57,6 +57,13 @@ def read_raw(path: Path) -> pd.DataFrame:
         raise RawDataError(f"{path} is not a readable CSV file: {err}") from err
 
 
+def unreadable_report(source: str, error: RawDataError) -> ValidationReport:
+    """The report for a raw file that is not a table at all."""
+    report = ValidationReport(source=source, rows_read=0)
+    report.failures = [Failure(None, "readable CSV with a header row", 1, [str(error)], [])]
+    return report
+
+
 def derive_target(frame: pd.DataFrame, target: str, rule: TargetRule | None) -> pd.DataFrame:
     """Add the `target` column computed by the profile's target rule (if it has one).
 

@@ -94,6 +94,7 @@ def test_bad_raw_data_stops_at_validate_and_keeps_the_model(reproduced, tmp_path
     assert "Running stage 'split'" not in result.stdout
     assert expected in result.stdout + result.stderr
     assert model.read_bytes() == model_before
+    report = (repo / "reports" / "validation" / "report.md").read_text()
+    assert "FAILED" in report and expected in report
     if kind == "unknown_category":
-        report = (repo / "reports" / "validation" / "report.md").read_text()
         assert "island" in report and "Atlantis" in report and "| 0 |" in report

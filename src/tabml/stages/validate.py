@@ -10,16 +10,31 @@ from tabml.dataset import load_profile
 from tabml.params import load_params
 from tabml.schema import load_schema
 from tabml.stages import run
-from tabml.validation import derive_target, read_raw, render_report, validate_raw
+from tabml.validation import (
+    RawDataError,
+    ValidationReport,
+    derive_target,
+    read_raw,
+    render_report,
+    unreadable_report,
+    validate_raw,
+)
+
+
+def check_raw(params, profile) -> tuple[object, ValidationReport]:
+    """Validate data/raw/; an unreadable file gives a failed report instead of raising."""
+    try:
+        raw = derive_target(read_raw(paths.RAW_DATA), profile.target, profile.target_rule)
+    except RawDataError as err:  # still leave a report for review
+        return None, unreadable_report(str(paths.RAW_DATA), err)
+    schema = load_schema(profile)
+    return validate_raw(raw, schema, profile.target, params.validate_.min_rows, str(paths.RAW_DATA))
 
 
 def main() -> None:
     params = load_params()
     profile = load_profile(params.data.profile)
-    raw = derive_target(read_raw(paths.RAW_DATA), profile.target, profile.target_rule)
-    clean, report = validate_raw(
-        raw, load_schema(profile), profile.target, params.validate_.min_rows, str(paths.RAW_DATA)
-    )
+    clean, report = check_raw(params, profile)
     atomic.write_json(paths.VALIDATION_REPORT_JSON, report.to_dict())
     atomic.write_text(paths.VALIDATION_REPORT_MD, render_report(report))
     if clean is None:
