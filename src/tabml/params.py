@@ -57,11 +57,17 @@ class TrainParams(_Section):
     gradient_boosting: GradientBoostingParams = GradientBoostingParams()
 
 
+class PackageParams(_Section):
+    parity_tolerance: float = Field(1.0e-5, gt=0.0, le=0.01)
+    max_records: int = Field(1000, ge=1)
+
+
 class Params(_Section):
     data: DataParams = DataParams()
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")
     split: SplitParams = SplitParams()
     train: TrainParams = TrainParams()
+    package: PackageParams = PackageParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

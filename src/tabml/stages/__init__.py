@@ -8,6 +8,7 @@ def run(main: Callable[[], None]) -> None:
     """Run a stage; known user errors print one clear line and exit 1 instead of a traceback."""
     from tabml.dataset import ProfileError
     from tabml.ingest import ChecksumError
+    from tabml.onnx_model import ParityError
     from tabml.params import ParamsError
     from tabml.schema import SchemaConfigError
     from tabml.validation import RawDataError
@@ -18,6 +19,7 @@ def run(main: Callable[[], None]) -> None:
         ParamsError,
         ProfileError,
         ChecksumError,
+        ParityError,
         SchemaConfigError,
         RawDataError,
         FileNotFoundError,
