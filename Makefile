@@ -55,3 +55,16 @@ lock: setup ## Re-resolve the lock file from pyproject.toml (needs the network)
 
 clean-venv: ## Remove the virtual environment
 	rm -rf $(VENV)
+
+# --- Serving (issue 3) -------------------------------------------------------------------
+.PHONY: serve bench-serve fuzz-serve
+
+serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0.1:$(PORT)
+	PYTHONPATH=src python -m tabml.serve --host 127.0.0.1 --port $(PORT)
+
+bench-serve: setup ## Benchmark the server vs a no-op model and in-process scikit-learn (uses wrk)
+	@command -v wrk >/dev/null || echo "bench-serve: wrk not found (apt-get install -y wrk); falling back to the slower Python load generator"
+	PYTHONPATH=src python benchmarks/serving.py
+
+fuzz-serve: setup ## Bounded schemathesis run against a real server: no request may get a 5xx
+	pytest -m slow -q "tests/service/test_schemathesis.py::test_no_generated_request_gets_a_server_error[long]"

@@ -1,0 +1,260 @@
+"""`make bench-serve`: throughput and latency of the real server against a no-op baseline.
+
+One run measures, on this machine and in the same minutes:
+- the packaged service (the exported bento, as `make serve` runs it),
+- the same server with a no-op model (benchmarks/noop_service.py),
+- the model behind BentoML's adaptive batching (benchmarks/batchable_service.py),
+- an in-process scikit-learn baseline (predict_proba on a one-row DataFrame) and the
+  in-process ONNX scorer.
+Servers run one at a time (never competing for the 2 cores), in interleaved rounds; the
+median round counts. Results go to docs/benchmarks-serving.md.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loadgen import python_load, wrk_load
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORD = {
+    "island": "Biscoe",
+    "bill_length_mm": 48.6,
+    "bill_depth_mm": 16.0,
+    "flipper_length_mm": 230.0,
+    "body_mass_g": 5800.0,
+    "sex": "male",
+}
+VARIANTS = {
+    "model": [sys.executable, "-m", "tabml.serve"],
+    "noop": ["bentoml", "serve", "noop_service:NoopService", "--working-dir", "benchmarks"],
+    "batchable": [
+        *("bentoml", "serve", "batchable_service:BatchableService"),
+        *("--working-dir", "benchmarks"),
+    ],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(command: list[str], port: int, log: Path) -> subprocess.Popen:
+    """Start a server in its own process group and wait until /readyz answers."""
+    args = [*command, "--host", "127.0.0.1", "--port", str(port)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server {args} exited; log: {log}\n{log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    stop_server(proc)
+    raise RuntimeError(f"server {args} not ready after 90 s; log: {log}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def measure_server(name: str, port: int, seconds: float, use_wrk: bool) -> dict:
+    url = f"http://127.0.0.1:{port}/predict"
+    body = json.dumps({"records": [RECORD]})
+    response = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
+    response.raise_for_status()
+    load = wrk_load if use_wrk else python_load
+    load(url, body, connections=16, seconds=2)  # warm-up
+    concurrent = load(url, body, connections=16, seconds=seconds)
+    sequential = load(url, body, connections=1, seconds=seconds)
+    return {
+        "variant": name,
+        "rps_16": concurrent["rps"],
+        "errors_16": concurrent["errors"],
+        "requests_16": concurrent["requests"],
+        "p50_ms_seq": sequential["p50_ms"],
+        "p99_ms_seq": sequential["p99_ms"],
+        "errors_seq": sequential["errors"],
+    }
+
+
+def in_process(seconds: float) -> dict:
+    """Per-call cost of scikit-learn on a one-row DataFrame vs the ONNX scorer, in-process."""
+    import joblib
+    import pandas as pd
+
+    from tabml import paths
+    from tabml.dataset import load_profile
+    from tabml.features import model_frame
+    from tabml.inputs import TrainingRange
+    from tabml.onnx_model import OnnxClassifier
+    from tabml.params import load_params
+    from tabml.scoring import Scorer
+
+    profile = load_profile(load_params().data.profile)
+    pipeline = joblib.load(paths.MODEL)
+    scorer = Scorer(
+        OnnxClassifier.from_file(paths.ONNX_MODEL),
+        TrainingRange(json.loads(paths.TRAINING_PROFILE.read_text())),
+        profile.target,
+    )
+
+    def sklearn_call() -> None:
+        pipeline.predict_proba(model_frame(pd.DataFrame([RECORD]), profile.features))
+
+    def onnx_call() -> None:
+        scorer.score([RECORD])
+
+    result = {}
+    for name, call in [("sklearn", sklearn_call), ("onnx", onnx_call)]:
+        calls, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            call()
+            calls += 1
+        result[f"{name}_us"] = (time.perf_counter() - start) / calls * 1e6
+    return result
+
+
+def machine() -> dict:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    import bentoml
+    import onnxruntime
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "bentoml": bentoml.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "load_before": os.getloadavg()[0],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per variant")
+    parser.add_argument("--variants", default="noop,model,batchable")
+    parser.add_argument("--out", default="docs/benchmarks-serving.md")
+    parser.add_argument("--python-load", action="store_true", help="do not use wrk")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    if not Path("models/tabml_service.bento").exists():
+        sys.exit("error: models/tabml_service.bento missing: run `make repro` first")
+    use_wrk = shutil.which("wrk") is not None and not args.python_load
+    if not use_wrk:
+        print(
+            "wrk not found (apt-get install -y wrk): using the Python load generator, "
+            "which itself saturates early on 2 cores; figures are lower bounds",
+            flush=True,
+        )
+    info = machine()
+    rows: dict[str, list[dict]] = {}
+    logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    for round_ in range(args.rounds):
+        for name in args.variants.split(","):
+            port = free_port()
+            proc = start_server(VARIANTS[name], port, logs / f"{name}-{round_}.log")
+            try:
+                row = measure_server(name, port, args.seconds, use_wrk)
+            finally:
+                stop_server(proc)
+            print(json.dumps(row), flush=True)
+            rows.setdefault(name, []).append(row)
+    info["load_after"] = os.getloadavg()[0]
+    info["loadgen"] = "wrk (1 thread)" if use_wrk else "python (multi-process http.client)"
+    medians = {
+        name: {k: statistics.median(r[k] for r in runs) for k in runs[0] if k != "variant"}
+        for name, runs in rows.items()
+    }
+    baseline = in_process(min(args.seconds, 5.0))
+    report = render(info, medians, rows, baseline, args)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(report)
+    print(report)
+
+
+def render(info: dict, medians: dict, rows: dict, baseline: dict, args) -> str:
+    """The markdown report: machine, command, median figures, ratios, targets."""
+    noop, model = medians.get("noop"), medians.get("model")
+    lines = [
+        "# Serving benchmark",
+        "",
+        "Written by `make bench-serve` (benchmarks/serving.py); rerun it to refresh.",
+        "",
+        f"- command: `python benchmarks/serving.py {' '.join(sys.argv[1:])}`".rstrip() + "",
+        f"- machine: {info['cpu']}, {info['cores']} cores; Python {info['python']}, "
+        f"BentoML {info['bentoml']}, onnxruntime {info['onnxruntime']}",
+        f"- load generator: {info['loadgen']}, on the same machine; 1-minute load average "
+        f"{info['load_before']:.2f} before, {info['load_after']:.2f} after (other work on "
+        "the machine lowers absolute figures; ratios within one run are what count)",
+        f"- {args.rounds} interleaved rounds x {args.seconds:g} s per measurement, median shown;"
+        " one server at a time, 1 worker, access log off",
+        "- request: one record per request, `POST /predict`",
+        "",
+        "| variant | req/s, 16 connections | errors | sequential p50 ms | p99 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for name, m in medians.items():
+        lines.append(
+            f"| {name} | {m['rps_16']:.0f} | {m['errors_16'] + m['errors_seq']:.0f} "
+            f"| {m['p50_ms_seq']:.2f} | {m['p99_ms_seq']:.2f} |"
+        )
+    lines += [
+        "",
+        "In-process, one record per call (no HTTP): scikit-learn `predict_proba` on a one-row "
+        f"DataFrame {baseline['sklearn_us']:.0f} µs ({1e6 / baseline['sklearn_us']:.0f}/s); "
+        f"ONNX scorer (feeds + onnxruntime + warnings) {baseline['onnx_us']:.0f} µs "
+        f"({1e6 / baseline['onnx_us']:.0f}/s).",
+        "",
+    ]
+    if noop and model:
+        ratio = model["rps_16"] / noop["rps_16"]
+        checks = [
+            (">= 1,000 req/s at 16 connections", model["rps_16"] >= 1000),
+            ("zero errors", model["errors_16"] + model["errors_seq"] == 0),
+            (f">= 90% of the no-op server ({ratio:.0%})", ratio >= 0.9),
+            ("sequential median <= 2 ms", model["p50_ms_seq"] <= 2.0),
+        ]
+        lines += ["Targets (model variant):", ""]
+        lines += [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]
+        lines.append("")
+    lines += ["All rounds:", "", "```"]
+    lines += [json.dumps(r) for runs in rows.values() for r in runs]
+    lines += ["```", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
