@@ -172,6 +172,13 @@ def main() -> None:
     os.chdir(ROOT)
     if not Path("models/tabml_service.bento").exists():
         sys.exit("error: models/tabml_service.bento missing: run `make repro` first")
+    from tabml.bento import archive_info, ensure_imported
+
+    ensure_imported(Path("models/tabml_service.bento"))  # puts its model into the store too
+    model_arg = [
+        "--arg",
+        f"model={archive_info(Path('models/tabml_service.bento'))['args']['model']}",
+    ]
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     if not use_wrk:
         print(
@@ -185,7 +192,9 @@ def main() -> None:
     for round_ in range(args.rounds):
         for name in args.variants.split(","):
             port = free_port()
-            proc = start_server(VARIANTS[name], port, logs / f"{name}-{round_}.log")
+            # the source-served variants load the bento's exact model
+            command = VARIANTS[name] + (model_arg if name != "model" else [])
+            proc = start_server(command, port, logs / f"{name}-{round_}.log")
             try:
                 row = measure_server(name, port, args.seconds, use_wrk)
             finally:

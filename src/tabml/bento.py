@@ -120,6 +120,8 @@ def build_bento(src_dir: Path, model_tag: str):
         labels={"project": "tabml"},
         python={"packages": packages, "lock_packages": False},
         docker={"python_version": "3.11"},  # the lock's Python, not the builder's
+        # The service loads exactly this model, never whatever `latest` is in a store.
+        args={"model": model_tag},
     )
 
 
@@ -135,10 +137,15 @@ def export_bento(bento, target: Path) -> Path:
     return target
 
 
-def archive_tag(archive: Path) -> str:
-    """`name:version` of an exported bento, read from its bento.yaml."""
+def archive_info(archive: Path) -> dict:
+    """The bento.yaml of an exported bento (name, version, args with the model tag, ...)."""
     with tarfile.open(archive, "r:xz") as tar:
-        info = yaml.safe_load(tar.extractfile("./bento.yaml").read())
+        return yaml.safe_load(tar.extractfile("./bento.yaml").read())
+
+
+def archive_tag(archive: Path) -> str:
+    """`name:version` of an exported bento."""
+    info = archive_info(archive)
     return f"{info['name']}:{info['version']}"
 
 

@@ -8,6 +8,7 @@ the `.onnx` file, everything else is JSON metadata in the model store entry.
 from typing import Any
 
 import bentoml
+from pydantic import BaseModel
 
 from tabml.bento import MODEL_NAME, ONNX_FILE, SERVICE_NAME
 from tabml.http_gate import RequestGate
@@ -15,7 +16,14 @@ from tabml.inputs import TrainingRange, request_model, rules_from_json
 from tabml.onnx_model import OnnxClassifier
 from tabml.scoring import Scorer
 
-MODEL = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
+
+class ServiceArgs(BaseModel):
+    """Bento arguments: the package stage records the exact model tag in the bento."""
+
+    model: str = f"{MODEL_NAME}:latest"  # only for `bentoml serve tabml.service` from source
+
+
+MODEL = bentoml.models.BentoModel(bentoml.use_arguments(ServiceArgs).model)
 
 
 def _metadata() -> dict:

@@ -65,6 +65,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# A newer, broken `tabml_model` in the store: the bento must serve its own model, not `latest`.
+DECOY = """
+import bentoml
+with bentoml.models.create("tabml_model:decoy", metadata={"decoy": "yes"}) as model:
+    open(model.path_of("model.onnx"), "wb").write(b"not an onnx model")
+"""
+
+
 @pytest.fixture(scope="session")
 def server(packaged_repo, tmp_path_factory) -> str:
     """Base URL of `make serve`'s server process, on a free 127.0.0.1 port."""
@@ -74,6 +82,7 @@ def server(packaged_repo, tmp_path_factory) -> str:
         BENTOML_HOME=str(tmp_path_factory.mktemp("bentoml_home")),
         PYTHONPATH=str(packaged_repo / "src"),
     )
+    subprocess.run([sys.executable, "-c", DECOY], env=env, check=True)
     archive = packaged_repo / "models/tabml_service.bento"
     cmd = [sys.executable, "-m", "tabml.serve", "--archive", str(archive), "--port", str(port)]
     with log.open("w") as out:
@@ -94,12 +103,19 @@ def server(packaged_repo, tmp_path_factory) -> str:
                 time.sleep(0.3)
         yield url
     finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the server and its workers (its own process group)."""
+    try:
         os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        proc.wait(timeout=20)
+    except ProcessLookupError:
+        pass  # already exited (the failure above says why)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.fixture(scope="session")
