@@ -8,12 +8,15 @@ from typing import Any
 
 import bentoml
 
-from tabml.bento import ONNX_FILE
 from tabml.http_gate import RequestGate
-from tabml.inputs import TrainingRange
-from tabml.onnx_model import OnnxClassifier
-from tabml.scoring import Scorer
-from tabml.service import METADATA, MODEL, SERVICE_CONFIG, PredictRequest, count_warnings
+from tabml.service import (
+    METADATA,
+    MODEL,
+    SERVICE_CONFIG,
+    PredictRequest,
+    count_warnings,
+    load_scorer,
+)
 
 
 @bentoml.service(**{**SERVICE_CONFIG, "name": "batchable_service"})
@@ -21,11 +24,7 @@ class BatchableService:
     model = MODEL
 
     def __init__(self) -> None:
-        self.scorer = Scorer(
-            OnnxClassifier.from_file(self.model.path_of(ONNX_FILE)),
-            TrainingRange(METADATA["training_range"]),
-            METADATA["target"],
-        )
+        self.scorer = load_scorer(self.model)
 
     # A generous latency budget: small ones (50 ms) shed most requests as 503 under load.
     @bentoml.api(

@@ -30,16 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import python_load, wrk_load
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORD = {
-    "island": "Biscoe",
-    "bill_length_mm": 48.6,
-    "bill_depth_mm": 16.0,
-    "flipper_length_mm": 230.0,
-    "body_mass_g": 5800.0,
-    "sex": "male",
-}
 VARIANTS = {
     "model": [sys.executable, "-m", "tabml.serve"],
+    "model+accesslog": [sys.executable, "-m", "tabml.serve"],
     "noop": ["bentoml", "serve", "noop_service:NoopService", "--working-dir", "benchmarks"],
     "batchable": [
         *("bentoml", "serve", "batchable_service:BatchableService"),
@@ -48,16 +41,30 @@ VARIANTS = {
 }
 
 
+def example_record() -> dict:
+    """The first complete row of the test split, as an API record (any dataset)."""
+    import pandas as pd
+
+    from tabml import paths
+    from tabml.dataset import load_profile
+    from tabml.params import load_params
+
+    features = load_profile(load_params().data.profile).features.all
+    frame = pd.read_parquet(paths.TEST_DATA)[features].dropna()
+    return json.loads(frame.head(1).to_json(orient="records"))[0]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def start_server(command: list[str], port: int, log: Path) -> subprocess.Popen:
+def start_server(name: str, command: list[str], port: int, log: Path) -> subprocess.Popen:
     """Start a server in its own process group and wait until /readyz answers."""
     args = [*command, "--host", "127.0.0.1", "--port", str(port)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env["TABML_ACCESS_LOG"] = "1" if name.endswith("+accesslog") else "0"
     proc = subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -85,9 +92,9 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def measure_server(name: str, port: int, seconds: float, use_wrk: bool) -> dict:
+def measure_server(name: str, port: int, seconds: float, use_wrk: bool, record: dict) -> dict:
     url = f"http://127.0.0.1:{port}/predict"
-    body = json.dumps({"records": [RECORD]})
+    body = json.dumps({"records": [record]})
     response = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
     response.raise_for_status()
     load = wrk_load if use_wrk else python_load
@@ -105,7 +112,7 @@ def measure_server(name: str, port: int, seconds: float, use_wrk: bool) -> dict:
     }
 
 
-def in_process(seconds: float) -> dict:
+def in_process(seconds: float, record: dict) -> dict:
     """Per-call cost of scikit-learn on a one-row DataFrame vs the ONNX scorer, in-process."""
     import joblib
     import pandas as pd
@@ -127,10 +134,10 @@ def in_process(seconds: float) -> dict:
     )
 
     def sklearn_call() -> None:
-        pipeline.predict_proba(model_frame(pd.DataFrame([RECORD]), profile.features))
+        pipeline.predict_proba(model_frame(pd.DataFrame([record]), profile.features))
 
     def onnx_call() -> None:
-        scorer.score([RECORD])
+        scorer.score([record])
 
     result = {}
     for name, call in [("sklearn", sklearn_call), ("onnx", onnx_call)]:
@@ -165,7 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per variant")
-    parser.add_argument("--variants", default="noop,model,batchable")
+    parser.add_argument("--variants", default="noop,model,batchable,model+accesslog")
     parser.add_argument("--out", default="docs/benchmarks-serving.md")
     parser.add_argument("--python-load", action="store_true", help="do not use wrk")
     args = parser.parse_args()
@@ -187,16 +194,18 @@ def main() -> None:
             flush=True,
         )
     info = machine()
+    record = example_record()
     rows: dict[str, list[dict]] = {}
     logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     for round_ in range(args.rounds):
         for name in args.variants.split(","):
             port = free_port()
             # the source-served variants load the bento's exact model
-            command = VARIANTS[name] + (model_arg if name != "model" else [])
-            proc = start_server(command, port, logs / f"{name}-{round_}.log")
+            source_served = not VARIANTS[name][-1].startswith("tabml.serve")
+            command = VARIANTS[name] + (model_arg if source_served else [])
+            proc = start_server(name, command, port, logs / f"{name}-{round_}.log")
             try:
-                row = measure_server(name, port, args.seconds, use_wrk)
+                row = measure_server(name, port, args.seconds, use_wrk, record)
             finally:
                 stop_server(proc)
             print(json.dumps(row), flush=True)
@@ -207,14 +216,14 @@ def main() -> None:
         name: {k: statistics.median(r[k] for r in runs) for k in runs[0] if k != "variant"}
         for name, runs in rows.items()
     }
-    baseline = in_process(min(args.seconds, 5.0))
-    report = render(info, medians, rows, baseline, args)
+    baseline = in_process(min(args.seconds, 5.0), record)
+    report = render(info, medians, rows, baseline, args, record)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(report)
     print(report)
 
 
-def render(info: dict, medians: dict, rows: dict, baseline: dict, args) -> str:
+def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: dict) -> str:
     """The markdown report: machine, command, median figures, ratios, targets."""
     noop, model = medians.get("noop"), medians.get("model")
     lines = [
@@ -230,7 +239,7 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args) -> str:
         "the machine lowers absolute figures; ratios within one run are what count)",
         f"- {args.rounds} interleaved rounds x {args.seconds:g} s per measurement, median shown;"
         " one server at a time, 1 worker, access log off",
-        "- request: one record per request, `POST /predict`",
+        f"- request: one record per request, `POST /predict`: `{json.dumps(record)}`",
         "",
         "| variant | req/s, 16 connections | errors | sequential p50 ms | p99 ms |",
         "|---|---|---|---|---|",

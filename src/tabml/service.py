@@ -5,6 +5,7 @@ the API accepts exactly what the validate stage accepts. No pickle is loaded: th
 the `.onnx` file, everything else is JSON metadata in the model store entry.
 """
 
+import os
 from typing import Any
 
 import bentoml
@@ -50,9 +51,19 @@ SERVICE_CONFIG: dict[str, Any] = {
     "name": SERVICE_NAME,
     "workers": 1,
     "traffic": {"timeout": 10},
-    # The per-request access log costs ~10% throughput; request metrics stay on /metrics.
-    "logging": {"access": {"enabled": False}},
+    # The access log costs throughput (docs/benchmarks-serving.md); request counts and
+    # latencies stay on /metrics. TABML_ACCESS_LOG=1 turns it on.
+    "logging": {"access": {"enabled": os.environ.get("TABML_ACCESS_LOG") == "1"}},
 }
+
+
+def load_scorer(stored_model: Any) -> Scorer:
+    """The ONNX model of a store entry, with the training range and target saved beside it."""
+    return Scorer(
+        OnnxClassifier.from_file(stored_model.path_of(ONNX_FILE)),
+        TrainingRange(METADATA["training_range"]),
+        METADATA["target"],
+    )
 
 
 def count_warnings(answers: list[dict]) -> list[dict]:
@@ -69,11 +80,7 @@ class TabmlService:
     model = MODEL
 
     def __init__(self) -> None:
-        self.scorer = Scorer(
-            OnnxClassifier.from_file(self.model.path_of(ONNX_FILE)),
-            TrainingRange(METADATA["training_range"]),
-            METADATA["target"],
-        )
+        self.scorer = load_scorer(self.model)
 
     # `async`: one request is ~50 µs of work, cheaper inline than handed to a thread pool.
     @bentoml.api(route="/predict", input_spec=PredictRequest)

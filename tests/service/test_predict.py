@@ -8,17 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tabml.dataset import load_profile
 from tabml.onnx_model import OnnxClassifier
-
-GOOD = {
-    "island": "Biscoe",
-    "bill_length_mm": 48.6,
-    "bill_depth_mm": 16.0,
-    "flipper_length_mm": 230.0,
-    "body_mass_g": 5800.0,
-    "sex": "male",
-}
-FEATURES = list(GOOD)
 
 
 def post(client, body, **kwargs):
@@ -28,7 +19,8 @@ def post(client, body, **kwargs):
 @pytest.fixture(scope="module")
 def test_records(packaged_repo) -> list[dict]:
     """The held-out test split as API records (missing values as null)."""
-    frame = pd.read_parquet(packaged_repo / "data/processed/test.parquet")[FEATURES]
+    features = load_profile("penguins", packaged_repo / "configs").features.all
+    frame = pd.read_parquet(packaged_repo / "data/processed/test.parquet")[features]
     return json.loads(frame.to_json(orient="records"))
 
 
@@ -45,13 +37,13 @@ def test_answers_match_the_onnx_model_on_the_test_set(client, packaged_repo, tes
         assert math.isclose(sum(answer["probabilities"].values()), 1.0, abs_tol=1e-5)
 
 
-def test_order_is_kept_and_nulls_are_accepted(client):
-    gentoo, adelie = dict(GOOD), dict(GOOD, island="Torgersen", bill_length_mm=36.0,
+def test_order_is_kept_and_nulls_are_accepted(client, good_record):
+    gentoo, adelie = dict(good_record), dict(good_record, island="Torgersen", bill_length_mm=36.0,
                                       bill_depth_mm=19.0, flipper_length_mm=185.0,
                                       body_mass_g=3500.0, sex=None)  # fmt: skip
     answers = post(client, {"records": [gentoo, adelie, gentoo]}).json()
     assert [a["species"] for a in answers] == ["Gentoo", "Adelie", "Gentoo"]
-    nulls = dict(GOOD, bill_length_mm=None, sex=None)
+    nulls = dict(good_record, bill_length_mm=None, sex=None)
     assert post(client, {"records": [nulls]}).status_code == 200
 
 
@@ -67,8 +59,8 @@ BAD = [
 
 
 @pytest.mark.parametrize(("case", "change", "kind"), BAD, ids=[b[0] for b in BAD])
-def test_bad_field_gets_400_naming_the_field(client, case, change, kind):
-    response = post(client, {"records": [GOOD, {**GOOD, **change}]})
+def test_bad_field_gets_400_naming_the_field(client, case, change, kind, good_record):
+    response = post(client, {"records": [good_record, {**good_record, **change}]})
     assert response.status_code == 400, response.text
     errors = response.json()["detail"]
     (field,) = change
@@ -76,8 +68,8 @@ def test_bad_field_gets_400_naming_the_field(client, case, change, kind):
     assert errors[0]["msg"]  # a human-readable message, e.g. "Input should be a valid number"
 
 
-def test_missing_field_is_named(client):
-    record = {k: v for k, v in GOOD.items() if k != "sex"}
+def test_missing_field_is_named(client, good_record):
+    record = {k: v for k, v in good_record.items() if k != "sex"}
     response = post(client, {"records": [record]})
     assert response.status_code == 400
     error = response.json()["detail"][0]
@@ -85,8 +77,8 @@ def test_missing_field_is_named(client):
 
 
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
-def test_nan_and_infinity_are_rejected(client, token):
-    body = json.dumps({"records": [GOOD]}).replace("48.6", token)
+def test_nan_and_infinity_are_rejected(client, token, good_record):
+    body = json.dumps({"records": [good_record]}).replace("48.6", token)
     response = client.post("/predict", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json()["detail"][0]["loc"] == ["records", 0, "bill_length_mm"]
@@ -109,12 +101,12 @@ def test_malformed_bodies_get_400(client, body, status):
     assert response.json()["detail"], response.text
 
 
-def test_too_many_records(client, packaged_repo):
+def test_too_many_records(client, packaged_repo, good_record):
     from tabml.params import load_params
 
     limit = load_params(packaged_repo / "params.yaml").package.max_records
-    assert post(client, {"records": [GOOD] * limit}).status_code == 200
-    errors = post(client, {"records": [GOOD] * (limit + 1)}).json()["detail"]
+    assert post(client, {"records": [good_record] * limit}).status_code == 200
+    errors = post(client, {"records": [good_record] * (limit + 1)}).json()["detail"]
     assert errors[0]["loc"] == ["records"] and errors[0]["type"] == "too_long"
 
 
@@ -123,14 +115,16 @@ def test_too_many_records(client, packaged_repo):
     ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
      "application/vnd.bentoml+pickle", None],
 )  # fmt: skip
-def test_only_json_is_accepted(client, content_type):
+def test_only_json_is_accepted(client, content_type, good_record):
     headers = {} if content_type is None else {"Content-Type": content_type}
-    response = client.post("/predict", content=json.dumps({"records": [GOOD]}), headers=headers)
+    response = client.post(
+        "/predict", content=json.dumps({"records": [good_record]}), headers=headers
+    )
     assert response.status_code == 415
     assert "application/json" in response.json()["error"]
 
 
-def test_training_range_warnings_and_metric(client):
+def test_training_range_warnings_and_metric(client, good_record):
     def counter() -> float:
         text = client.get("/metrics").text
         line = [x for x in text.splitlines() if x.startswith("tabml_out_of_training_range_total")
@@ -138,8 +132,8 @@ def test_training_range_warnings_and_metric(client):
         return float(line[0].rsplit(" ", 1)[1]) if line else 0.0
 
     before = counter()
-    heavy = dict(GOOD, body_mass_g=7400.0)  # inside the hard rules, above the training max
-    answers = post(client, {"records": [GOOD, heavy, heavy]}).json()
+    heavy = dict(good_record, body_mass_g=7400.0)  # inside the hard rules, above the training max
+    answers = post(client, {"records": [good_record, heavy, heavy]}).json()
     assert answers[0]["warnings"] == []
     warning = answers[1]["warnings"][0]
     assert warning["feature"] == "body_mass_g" and warning["value"] == 7400.0

@@ -19,15 +19,6 @@ from tabml.inputs import (
 )
 from tabml.schema import DomainRule, domain_rules, load_schema
 
-GOOD = {
-    "island": "Biscoe",
-    "bill_length_mm": 48.6,
-    "bill_depth_mm": 16.0,
-    "flipper_length_mm": 230.0,
-    "body_mass_g": 5800.0,
-    "sex": "male",
-}
-
 
 @pytest.fixture(scope="module")
 def rules():
@@ -82,28 +73,30 @@ def test_a_changed_rule_changes_the_request_model():
         ({"colour": "blue"}, ("colour", "extra_forbidden")),
     ],
 )
-def test_request_model_rejects(rules, change, expected):
+def test_request_model_rejects(rules, change, expected, good_record):
     model = request_model(rules, max_records=10)
     name, kind = expected
-    assert errors(model, {"records": [{**GOOD, **change}]}) == [(("records", 0, name), kind)]
+    assert errors(model, {"records": [{**good_record, **change}]}) == [(("records", 0, name), kind)]
 
 
-def test_request_model_accepts_nulls_and_integers(rules):
+def test_request_model_accepts_nulls_and_integers(rules, good_record):
     model = request_model(rules, max_records=10)
-    body = {"records": [{**GOOD, "sex": None, "bill_length_mm": None, "body_mass_g": 5000}]}
+    body = {"records": [{**good_record, "sex": None, "bill_length_mm": None, "body_mass_g": 5000}]}
     record = model.model_validate(body).records[0].model_dump(by_alias=True)
     assert record["body_mass_g"] == 5000.0 and record["sex"] is None
     assert errors(model, {"records": []}) == [(("records",), "too_short")]
-    assert errors(model, {"records": [GOOD], "extra": 1}) == [(("extra",), "extra_forbidden")]
+    assert errors(model, {"records": [good_record], "extra": 1}) == [
+        (("extra",), "extra_forbidden")
+    ]
 
 
-def test_check_frame_gives_reasons_per_row(rules):
+def test_check_frame_gives_reasons_per_row(rules, good_record):
     frame = pd.DataFrame(
         [
-            GOOD,
-            {**GOOD, "island": "Mars", "bill_depth_mm": 5.0},
-            {**GOOD, "bill_length_mm": "x", "flipper_length_mm": np.inf, "island": None},
-            {**GOOD, "sex": None, "bill_length_mm": None},
+            good_record,
+            {**good_record, "island": "Mars", "bill_depth_mm": 5.0},
+            {**good_record, "bill_length_mm": "x", "flipper_length_mm": np.inf, "island": None},
+            {**good_record, "sex": None, "bill_length_mm": None},
         ]
     ).assign(species="Adelie")  # columns outside the rules are fine in a table
     reasons = check_frame(frame, rules)
@@ -117,17 +110,17 @@ def test_check_frame_gives_reasons_per_row(rules):
     assert "island: missing value (not nullable)" in reasons[2]
 
 
-def test_check_frame_and_request_model_agree(rules):
+def test_check_frame_and_request_model_agree(rules, good_record):
     model = request_model(rules, max_records=10)
-    cases = [GOOD, {**GOOD, "body_mass_g": 7600.0}, {**GOOD, "sex": "other"},
-             {**GOOD, "bill_depth_mm": 30.0}, {**GOOD, "sex": None}]  # fmt: skip
+    cases = [good_record, {**good_record, "body_mass_g": 7600.0}, {**good_record, "sex": "other"},
+             {**good_record, "bill_depth_mm": 30.0}, {**good_record, "sex": None}]  # fmt: skip
     reasons = check_frame(pd.DataFrame(cases), rules)
     for case, found in zip(cases, reasons, strict=True):
         assert bool(found) == bool(errors(model, {"records": [case]})), case
 
 
-def test_check_frame_names_a_missing_column(rules):
-    frame = pd.DataFrame([GOOD]).drop(columns="sex")
+def test_check_frame_names_a_missing_column(rules, good_record):
+    frame = pd.DataFrame([good_record]).drop(columns="sex")
     assert check_frame(frame, rules) == [["sex: missing column"]]
 
 
