@@ -4,6 +4,7 @@ One run measures, on this machine and in the same minutes:
 - the packaged service (the exported bento, as `make serve` runs it),
 - the same server with a no-op model (benchmarks/noop_service.py),
 - the model behind BentoML's adaptive batching (benchmarks/batchable_service.py),
+- both servers with 2 workers, and the packaged service with the access log on,
 - an in-process scikit-learn baseline (predict_proba on a one-row DataFrame) and the
   in-process ONNX scorer.
 Servers run one at a time (never competing for the 2 cores), in interleaved rounds; the
@@ -33,6 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "model": [sys.executable, "-m", "tabml.serve"],
     "model+accesslog": [sys.executable, "-m", "tabml.serve"],
+    "model-from-source": ["bentoml", "serve", "tabml.service:TabmlService", "--working-dir", "src"],
+    "model+2workers": [sys.executable, "-m", "tabml.serve"],
+    "noop+2workers": [
+        "bentoml",
+        "serve",
+        "noop_service:NoopService",
+        "--working-dir",
+        "benchmarks",
+    ],
     "noop": ["bentoml", "serve", "noop_service:NoopService", "--working-dir", "benchmarks"],
     "batchable": [
         *("bentoml", "serve", "batchable_service:BatchableService"),
@@ -65,6 +75,9 @@ def start_server(name: str, command: list[str], port: int, log: Path) -> subproc
     args = [*command, "--host", "127.0.0.1", "--port", str(port)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     env["TABML_ACCESS_LOG"] = "1" if name.endswith("+accesslog") else "0"
+    if name.endswith("+2workers"):  # BentoML's config override beats the service default
+        service = "noop_service" if name.startswith("noop") else "tabml_service"
+        env["BENTOML_CONFIG_OPTIONS"] = f"services.{service}.workers=2"
     proc = subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -92,20 +105,43 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def measure_server(name: str, port: int, seconds: float, use_wrk: bool, record: dict) -> dict:
+def server_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by a process and all its descendants."""
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        # after the name: state, ppid, ..., utime and stime are the 12th and 13th fields
+        stats[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    tree, grew = {root}, True
+    while grew:
+        children = {pid for pid, (ppid, _) in stats.items() if ppid in tree} - tree
+        tree, grew = tree | children, bool(children)
+    return sum(stats[pid][1] for pid in tree if pid in stats) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_server(
+    name: str, proc: subprocess.Popen, port: int, seconds: float, use_wrk: bool, record: dict
+) -> dict:
     url = f"http://127.0.0.1:{port}/predict"
     body = json.dumps({"records": [record]})
     response = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
     response.raise_for_status()
     load = wrk_load if use_wrk else python_load
     load(url, body, connections=16, seconds=2)  # warm-up
+    cpu_before = server_cpu_seconds(proc.pid)
     concurrent = load(url, body, connections=16, seconds=seconds)
+    cpu_used = server_cpu_seconds(proc.pid) - cpu_before
     sequential = load(url, body, connections=1, seconds=seconds)
     return {
         "variant": name,
         "rps_16": concurrent["rps"],
         "errors_16": concurrent["errors"],
         "requests_16": concurrent["requests"],
+        # CPU per request barely depends on what else runs on the machine, unlike req/s
+        "cpu_us_per_request": round(cpu_used / max(concurrent["requests"], 1) * 1e6, 1),
         "p50_ms_seq": sequential["p50_ms"],
         "p99_ms_seq": sequential["p99_ms"],
         "errors_seq": sequential["errors"],
@@ -170,9 +206,11 @@ def machine() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per variant")
-    parser.add_argument("--variants", default="noop,model,batchable,model+accesslog")
+    parser.add_argument(
+        "--variants", default="noop,model,noop+2workers,model+2workers,batchable,model+accesslog"
+    )
     parser.add_argument("--out", default="docs/benchmarks-serving.md")
     parser.add_argument("--python-load", action="store_true", help="do not use wrk")
     args = parser.parse_args()
@@ -205,7 +243,7 @@ def main() -> None:
             command = VARIANTS[name] + (model_arg if source_served else [])
             proc = start_server(name, command, port, logs / f"{name}-{round_}.log")
             try:
-                row = measure_server(name, port, args.seconds, use_wrk, record)
+                row = measure_server(name, proc, port, args.seconds, use_wrk, record)
             finally:
                 stop_server(proc)
             print(json.dumps(row), flush=True)
@@ -225,7 +263,6 @@ def main() -> None:
 
 def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: dict) -> str:
     """The markdown report: machine, command, median figures, ratios, targets."""
-    noop, model = medians.get("noop"), medians.get("model")
     lines = [
         "# Serving benchmark",
         "",
@@ -238,15 +275,23 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         f"{info['load_before']:.2f} before, {info['load_after']:.2f} after (other work on "
         "the machine lowers absolute figures; ratios within one run are what count)",
         f"- {args.rounds} interleaved rounds x {args.seconds:g} s per measurement, median shown;"
-        " one server at a time, 1 worker, access log off",
+        " one server at a time; 1 worker and access log off unless the variant says otherwise",
         f"- request: one record per request, `POST /predict`: `{json.dumps(record)}`",
         "",
-        "| variant | req/s, 16 connections | errors | sequential p50 ms | p99 ms |",
-        "|---|---|---|---|---|",
+        "Variants: `model` is the packaged bento exactly as `make serve` runs it; `noop` the same"
+        " server, request checks and response shape with the model replaced by a constant"
+        " answer (benchmarks/noop_service.py); `+2workers` sets BentoML `workers=2`;"
+        " `batchable` the model behind adaptive batching (max batch 256, max latency 1 s);"
+        " `+accesslog` turns BentoML's access log on (`TABML_ACCESS_LOG=1`).",
+        "",
+        "| variant | req/s, 16 connections | server CPU µs/request | errors "
+        "| sequential p50 ms | p99 ms |",
+        "|---|---|---|---|---|---|",
     ]
     for name, m in medians.items():
         lines.append(
-            f"| {name} | {m['rps_16']:.0f} | {m['errors_16'] + m['errors_seq']:.0f} "
+            f"| {name} | {m['rps_16']:.0f} | {m['cpu_us_per_request']:.0f} "
+            f"| {m['errors_16'] + m['errors_seq']:.0f} "
             f"| {m['p50_ms_seq']:.2f} | {m['p99_ms_seq']:.2f} |"
         )
     lines += [
@@ -257,15 +302,20 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         f"({1e6 / baseline['onnx_us']:.0f}/s).",
         "",
     ]
-    if noop and model:
+    for model_name, noop_name in [("model", "noop"), ("model+2workers", "noop+2workers")]:
+        model, noop = medians.get(model_name), medians.get(noop_name)
+        if not (model and noop):
+            continue
         ratio = model["rps_16"] / noop["rps_16"]
+        cpu_ratio = noop["cpu_us_per_request"] / model["cpu_us_per_request"]
         checks = [
             (">= 1,000 req/s at 16 connections", model["rps_16"] >= 1000),
             ("zero errors", model["errors_16"] + model["errors_seq"] == 0),
             (f">= 90% of the no-op server ({ratio:.0%})", ratio >= 0.9),
             ("sequential median <= 2 ms", model["p50_ms_seq"] <= 2.0),
+            (f"(CPU per request: the no-op's is {cpu_ratio:.0%} of the model's)", cpu_ratio >= 0.9),
         ]
-        lines += ["Targets (model variant):", ""]
+        lines += [f"Targets, `{model_name}` against `{noop_name}`:", ""]
         lines += [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]
         lines.append("")
     lines += ["All rounds:", "", "```"]
