@@ -282,7 +282,8 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         " server, request checks and response shape with the model replaced by a constant"
         " answer (benchmarks/noop_service.py); `+2workers` sets BentoML `workers=2`;"
         " `batchable` the model behind adaptive batching (max batch 256, max latency 1 s);"
-        " `+accesslog` turns BentoML's access log on (`TABML_ACCESS_LOG=1`).",
+        " `+accesslog` turns BentoML's access log on (`TABML_ACCESS_LOG=1`);"
+        " `model-from-source` (not in the default set) serves `tabml.service` from src/.",
         "",
         "| variant | req/s, 16 connections | server CPU µs/request | errors "
         "| sequential p50 ms | p99 ms |",
