@@ -116,3 +116,15 @@ report: setup ## Markdown review vs BASE (default main) -> reports/review/report
 
 gate: setup ## Fail if a metric breaks the gates in params.yaml (vs BASE, default main)
 	python -m tabml.cli gate $(BASE_FLAGS) --target "$(TARGET)"
+# --- Serving (issue 3) -------------------------------------------------------------------
+.PHONY: serve bench-serve fuzz-serve
+
+serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0.1:$(PORT)
+	PYTHONPATH=src python -m tabml.serve --host 127.0.0.1 --port $(PORT)
+
+bench-serve: setup ## Benchmark the server vs a no-op model and in-process scikit-learn (uses wrk)
+	@command -v wrk >/dev/null || echo "bench-serve: wrk not found (apt-get install -y wrk); falling back to the slower Python load generator"
+	PYTHONPATH=src python benchmarks/serving.py
+
+fuzz-serve: setup ## Bounded schemathesis run against a real server: no request may get a 5xx
+	pytest -m slow -q "tests/service/test_schemathesis.py::test_no_generated_request_gets_a_server_error[long]"

@@ -84,6 +84,11 @@ class DriftParams(_Section):
     min_rows: int = Field(50, ge=1)
 
 
+class PackageParams(_Section):
+    parity_tolerance: float = Field(1.0e-5, gt=0.0, le=0.01)
+    max_records: int = Field(1000, ge=1)
+
+
 class Params(_Section):
     data: DataParams = DataParams()
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")
@@ -91,6 +96,7 @@ class Params(_Section):
     train: TrainParams = TrainParams()
     gates: GatesParams = GatesParams()
     drift: DriftParams = DriftParams()
+    package: PackageParams = PackageParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

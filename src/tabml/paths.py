@@ -20,6 +20,12 @@ VALIDATION_REPORT_MD = Path("reports/validation/report.md")
 MODEL = Path("models/model.joblib")
 TRAINING_PROFILE = Path("models/training_profile.json")
 
+# Package stage (ONNX model, exported bento) and the in-repo BentoML store (gitignored).
+ONNX_MODEL = Path("models/model.onnx")
+BENTO_ARCHIVE = Path("models/tabml_service.bento")
+BENTOML_HOME = Path("bentoml_home")
+SRC = Path("src")
+
 METRICS = Path("reports/metrics.json")
 PLOTS_DIR = Path("reports/plots")
 CONFUSION_PLOT = PLOTS_DIR / "confusion.json"

@@ -5,12 +5,16 @@ the pandera schema directly; the API and batch scoring use `domain_rules`, a pla
 of the same schema (type, allowed values, bounds, nullability per feature).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandera.pandas as pa
+from typing import TYPE_CHECKING
 
 from tabml.dataset import DatasetProfile, schema_path
+
+if TYPE_CHECKING:  # pandera takes seconds to import; serving needs only `DomainRule`
+    import pandera.pandas as pa
 
 
 class SchemaConfigError(ValueError):
@@ -19,6 +23,8 @@ class SchemaConfigError(ValueError):
 
 def load_schema(profile: DatasetProfile, configs_dir: Path | None = None) -> pa.DataFrameSchema:
     """Read the profile's pandera schema and check it covers target and features."""
+    import pandera.pandas as pa
+
     path = schema_path(profile) if configs_dir is None else schema_path(profile, configs_dir)
     schema = pa.DataFrameSchema.from_yaml(path)
     missing = [c for c in [profile.target, *profile.features.all] if c not in schema.columns]

@@ -9,6 +9,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     # pandera/pandas up front just for these classes cost every stage ~1-2 s.
     from tabml.dataset import ProfileError
     from tabml.ingest import ChecksumError
+    from tabml.onnx_model import ParityError
     from tabml.params import ParamsError
     from tabml.schema import SchemaConfigError
     from tabml.validation import RawDataError
@@ -17,6 +18,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         ParamsError,
         ProfileError,
         ChecksumError,
+        ParityError,
         SchemaConfigError,
         RawDataError,
         FileNotFoundError,

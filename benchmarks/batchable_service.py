@@ -1,0 +1,44 @@
+"""Benchmark variant: the real model behind BentoML's adaptive batching (`batchable=True`).
+
+Kept out of the package: measured against the plain service in `make bench-serve`, batching
+does not pay for a model this cheap (see docs/benchmarks-serving.md).
+"""
+
+from typing import Any
+
+import bentoml
+
+from tabml.http_gate import RequestGate
+from tabml.service import (
+    METADATA,
+    MODEL,
+    SERVICE_CONFIG,
+    PredictRequest,
+    count_warnings,
+    load_scorer,
+)
+
+
+@bentoml.service(**{**SERVICE_CONFIG, "name": "batchable_service"})
+class BatchableService:
+    model = MODEL
+
+    def __init__(self) -> None:
+        self.scorer = load_scorer(self.model)
+
+    # A generous latency budget: small ones (50 ms) shed most requests as 503 under load.
+    @bentoml.api(
+        route="/predict",
+        input_spec=PredictRequest,
+        batchable=True,
+        max_batch_size=256,
+        max_latency_ms=1000,
+    )
+    async def predict(self, records: list[Any]) -> list[dict[str, Any]]:
+        rows = [record.model_dump(by_alias=True) for record in records]
+        return count_warnings(self.scorer.score(rows))
+
+
+BatchableService.add_asgi_middleware(
+    RequestGate, paths=["/predict"], max_body_bytes=2048 * METADATA["max_records"]
+)

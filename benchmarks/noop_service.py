@@ -1,0 +1,32 @@
+"""The benchmark's baseline: the real service with the model replaced by a constant answer.
+
+Same request model, same request gate, same server settings and the same response shape as
+`tabml.service`, so the throughput ratio between the two is the cost of the model alone
+(feeds, onnxruntime, probabilities, training-range warnings).
+"""
+
+from typing import Any
+
+import bentoml
+
+from tabml.http_gate import RequestGate
+from tabml.service import METADATA, SERVICE_CONFIG, PredictRequest
+
+ANSWER = {
+    METADATA["target"]: METADATA["classes"][0],
+    "probabilities": {label: 1.0 if i == 0 else 0.0 for i, label in enumerate(METADATA["classes"])},
+    "warnings": [],
+}
+
+
+@bentoml.service(**{**SERVICE_CONFIG, "name": "noop_service"})
+class NoopService:
+    @bentoml.api(route="/predict", input_spec=PredictRequest)
+    async def predict(self, records: list[Any]) -> list[dict[str, Any]]:
+        rows = [record.model_dump(by_alias=True) for record in records]
+        return [dict(ANSWER) for _ in rows]
+
+
+NoopService.add_asgi_middleware(
+    RequestGate, paths=["/predict"], max_body_bytes=2048 * METADATA["max_records"]
+)

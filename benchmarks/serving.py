@@ -1,0 +1,329 @@
+"""`make bench-serve`: throughput and latency of the real server against a no-op baseline.
+
+One run measures, on this machine and in the same minutes:
+- the packaged service (the exported bento, as `make serve` runs it),
+- the same server with a no-op model (benchmarks/noop_service.py),
+- the model behind BentoML's adaptive batching (benchmarks/batchable_service.py),
+- both servers with 2 workers, and the packaged service with the access log on,
+- an in-process scikit-learn baseline (predict_proba on a one-row DataFrame) and the
+  in-process ONNX scorer.
+Servers run one at a time (never competing for the 2 cores), in interleaved rounds; the
+median round counts. Results go to docs/benchmarks-serving.md.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loadgen import python_load, wrk_load
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = {
+    "model": [sys.executable, "-m", "tabml.serve"],
+    "model+accesslog": [sys.executable, "-m", "tabml.serve"],
+    "model-from-source": ["bentoml", "serve", "tabml.service:TabmlService", "--working-dir", "src"],
+    "model+2workers": [sys.executable, "-m", "tabml.serve"],
+    "noop+2workers": [
+        "bentoml",
+        "serve",
+        "noop_service:NoopService",
+        "--working-dir",
+        "benchmarks",
+    ],
+    "noop": ["bentoml", "serve", "noop_service:NoopService", "--working-dir", "benchmarks"],
+    "batchable": [
+        *("bentoml", "serve", "batchable_service:BatchableService"),
+        *("--working-dir", "benchmarks"),
+    ],
+}
+
+
+def example_record() -> dict:
+    """The first complete row of the test split, as an API record (any dataset)."""
+    import pandas as pd
+
+    from tabml import paths
+    from tabml.dataset import load_profile
+    from tabml.params import load_params
+
+    features = load_profile(load_params().data.profile).features.all
+    frame = pd.read_parquet(paths.TEST_DATA)[features].dropna()
+    return json.loads(frame.head(1).to_json(orient="records"))[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(name: str, command: list[str], port: int, log: Path) -> subprocess.Popen:
+    """Start a server in its own process group and wait until /readyz answers."""
+    args = [*command, "--host", "127.0.0.1", "--port", str(port)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env["TABML_ACCESS_LOG"] = "1" if name.endswith("+accesslog") else "0"
+    if name.endswith("+2workers"):  # BentoML's config override beats the service default
+        service = "noop_service" if name.startswith("noop") else "tabml_service"
+        env["BENTOML_CONFIG_OPTIONS"] = f"services.{service}.workers=2"
+    proc = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server {args} exited; log: {log}\n{log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    stop_server(proc)
+    raise RuntimeError(f"server {args} not ready after 90 s; log: {log}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def server_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by a process and all its descendants."""
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        # after the name: state, ppid, ..., utime and stime are the 12th and 13th fields
+        stats[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    tree, grew = {root}, True
+    while grew:
+        children = {pid for pid, (ppid, _) in stats.items() if ppid in tree} - tree
+        tree, grew = tree | children, bool(children)
+    return sum(stats[pid][1] for pid in tree if pid in stats) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_server(
+    name: str, proc: subprocess.Popen, port: int, seconds: float, use_wrk: bool, record: dict
+) -> dict:
+    url = f"http://127.0.0.1:{port}/predict"
+    body = json.dumps({"records": [record]})
+    response = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
+    response.raise_for_status()
+    load = wrk_load if use_wrk else python_load
+    load(url, body, connections=16, seconds=2)  # warm-up
+    cpu_before = server_cpu_seconds(proc.pid)
+    concurrent = load(url, body, connections=16, seconds=seconds)
+    cpu_used = server_cpu_seconds(proc.pid) - cpu_before
+    sequential = load(url, body, connections=1, seconds=seconds)
+    return {
+        "variant": name,
+        "rps_16": concurrent["rps"],
+        "errors_16": concurrent["errors"],
+        "requests_16": concurrent["requests"],
+        # CPU per request barely depends on what else runs on the machine, unlike req/s
+        "cpu_us_per_request": round(cpu_used / max(concurrent["requests"], 1) * 1e6, 1),
+        "p50_ms_seq": sequential["p50_ms"],
+        "p99_ms_seq": sequential["p99_ms"],
+        "errors_seq": sequential["errors"],
+    }
+
+
+def in_process(seconds: float, record: dict) -> dict:
+    """Per-call cost of scikit-learn on a one-row DataFrame vs the ONNX scorer, in-process."""
+    import joblib
+    import pandas as pd
+
+    from tabml import paths
+    from tabml.dataset import load_profile
+    from tabml.features import model_frame
+    from tabml.inputs import TrainingRange
+    from tabml.onnx_model import OnnxClassifier
+    from tabml.params import load_params
+    from tabml.scoring import Scorer
+
+    profile = load_profile(load_params().data.profile)
+    pipeline = joblib.load(paths.MODEL)
+    scorer = Scorer(
+        OnnxClassifier.from_file(paths.ONNX_MODEL),
+        TrainingRange(json.loads(paths.TRAINING_PROFILE.read_text())),
+        profile.target,
+    )
+
+    def sklearn_call() -> None:
+        pipeline.predict_proba(model_frame(pd.DataFrame([record]), profile.features))
+
+    def onnx_call() -> None:
+        scorer.score([record])
+
+    result = {}
+    for name, call in [("sklearn", sklearn_call), ("onnx", onnx_call)]:
+        calls, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            call()
+            calls += 1
+        result[f"{name}_us"] = (time.perf_counter() - start) / calls * 1e6
+    return result
+
+
+def machine() -> dict:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    import bentoml
+    import onnxruntime
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "bentoml": bentoml.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "load_before": os.getloadavg()[0],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per variant")
+    parser.add_argument(
+        "--variants", default="noop,model,noop+2workers,model+2workers,batchable,model+accesslog"
+    )
+    parser.add_argument("--out", default="docs/benchmarks-serving.md")
+    parser.add_argument("--python-load", action="store_true", help="do not use wrk")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    if not Path("models/tabml_service.bento").exists():
+        sys.exit("error: models/tabml_service.bento missing: run `make repro` first")
+    from tabml.bento import archive_info, ensure_imported
+
+    ensure_imported(Path("models/tabml_service.bento"))  # puts its model into the store too
+    model_arg = [
+        "--arg",
+        f"model={archive_info(Path('models/tabml_service.bento'))['args']['model']}",
+    ]
+    use_wrk = shutil.which("wrk") is not None and not args.python_load
+    if not use_wrk:
+        print(
+            "wrk not found (apt-get install -y wrk): using the Python load generator, "
+            "which itself saturates early on 2 cores; figures are lower bounds",
+            flush=True,
+        )
+    info = machine()
+    record = example_record()
+    rows: dict[str, list[dict]] = {}
+    logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    for round_ in range(args.rounds):
+        for name in args.variants.split(","):
+            port = free_port()
+            # the source-served variants load the bento's exact model
+            source_served = not VARIANTS[name][-1].startswith("tabml.serve")
+            command = VARIANTS[name] + (model_arg if source_served else [])
+            proc = start_server(name, command, port, logs / f"{name}-{round_}.log")
+            try:
+                row = measure_server(name, proc, port, args.seconds, use_wrk, record)
+            finally:
+                stop_server(proc)
+            print(json.dumps(row), flush=True)
+            rows.setdefault(name, []).append(row)
+    info["load_after"] = os.getloadavg()[0]
+    info["loadgen"] = "wrk (1 thread)" if use_wrk else "python (multi-process http.client)"
+    medians = {
+        name: {k: statistics.median(r[k] for r in runs) for k in runs[0] if k != "variant"}
+        for name, runs in rows.items()
+    }
+    baseline = in_process(min(args.seconds, 5.0), record)
+    report = render(info, medians, rows, baseline, args, record)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(report)
+    print(report)
+
+
+def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: dict) -> str:
+    """The markdown report: machine, command, median figures, ratios, targets."""
+    lines = [
+        "# Serving benchmark",
+        "",
+        "Written by `make bench-serve` (benchmarks/serving.py); rerun it to refresh.",
+        "",
+        f"- command: `python benchmarks/serving.py {' '.join(sys.argv[1:])}`".rstrip() + "",
+        f"- machine: {info['cpu']}, {info['cores']} cores; Python {info['python']}, "
+        f"BentoML {info['bentoml']}, onnxruntime {info['onnxruntime']}",
+        f"- load generator: {info['loadgen']}, on the same machine; 1-minute load average "
+        f"{info['load_before']:.2f} before, {info['load_after']:.2f} after (other work on "
+        "the machine lowers absolute figures; ratios within one run are what count)",
+        f"- {args.rounds} interleaved rounds x {args.seconds:g} s per measurement, median shown;"
+        " one server at a time; 1 worker and access log off unless the variant says otherwise",
+        f"- request: one record per request, `POST /predict`: `{json.dumps(record)}`",
+        "",
+        "Variants: `model` is the packaged bento exactly as `make serve` runs it; `noop` the same"
+        " server, request checks and response shape with the model replaced by a constant"
+        " answer (benchmarks/noop_service.py); `+2workers` sets BentoML `workers=2`;"
+        " `batchable` the model behind adaptive batching (max batch 256, max latency 1 s);"
+        " `+accesslog` turns BentoML's access log on (`TABML_ACCESS_LOG=1`);"
+        " `model-from-source` (not in the default set) serves `tabml.service` from src/.",
+        "",
+        "| variant | req/s, 16 connections | server CPU µs/request | errors "
+        "| sequential p50 ms | p99 ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m in medians.items():
+        lines.append(
+            f"| {name} | {m['rps_16']:.0f} | {m['cpu_us_per_request']:.0f} "
+            f"| {m['errors_16'] + m['errors_seq']:.0f} "
+            f"| {m['p50_ms_seq']:.2f} | {m['p99_ms_seq']:.2f} |"
+        )
+    lines += [
+        "",
+        "In-process, one record per call (no HTTP): scikit-learn `predict_proba` on a one-row "
+        f"DataFrame {baseline['sklearn_us']:.0f} µs ({1e6 / baseline['sklearn_us']:.0f}/s); "
+        f"ONNX scorer (feeds + onnxruntime + warnings) {baseline['onnx_us']:.0f} µs "
+        f"({1e6 / baseline['onnx_us']:.0f}/s).",
+        "",
+    ]
+    for model_name, noop_name in [("model", "noop"), ("model+2workers", "noop+2workers")]:
+        model, noop = medians.get(model_name), medians.get(noop_name)
+        if not (model and noop):
+            continue
+        ratio = model["rps_16"] / noop["rps_16"]
+        cpu_ratio = noop["cpu_us_per_request"] / model["cpu_us_per_request"]
+        checks = [
+            (">= 1,000 req/s at 16 connections", model["rps_16"] >= 1000),
+            ("zero errors", model["errors_16"] + model["errors_seq"] == 0),
+            (f">= 90% of the no-op server ({ratio:.0%})", ratio >= 0.9),
+            ("sequential median <= 2 ms", model["p50_ms_seq"] <= 2.0),
+            (f"(CPU per request: the no-op's is {cpu_ratio:.0%} of the model's)", cpu_ratio >= 0.9),
+        ]
+        lines += [f"Targets, `{model_name}` against `{noop_name}`:", ""]
+        lines += [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]
+        lines.append("")
+    lines += ["All rounds:", "", "```"]
+    lines += [json.dumps(r) for runs in rows.values() for r in runs]
+    lines += ["```", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

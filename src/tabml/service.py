@@ -1,0 +1,96 @@
+"""The online service: `POST /predict` over the packaged ONNX model (BentoML, onnxruntime).
+
+The request model is rebuilt at import time from the domain rules saved with the model, so
+the API accepts exactly what the validate stage accepts. No pickle is loaded: the model is
+the `.onnx` file, everything else is JSON metadata in the model store entry.
+"""
+
+import os
+from typing import Any
+
+import bentoml
+from pydantic import BaseModel
+
+from tabml.bento import MODEL_NAME, ONNX_FILE, SERVICE_NAME
+from tabml.http_gate import RequestGate
+from tabml.inputs import TrainingRange, request_model, rules_from_json
+from tabml.onnx_model import OnnxClassifier
+from tabml.scoring import Scorer
+
+
+class ServiceArgs(BaseModel):
+    """Bento arguments: the package stage records the exact model tag in the bento."""
+
+    model: str = f"{MODEL_NAME}:latest"  # only for `bentoml serve tabml.service` from source
+
+
+MODEL = bentoml.models.BentoModel(bentoml.use_arguments(ServiceArgs).model)
+
+
+def _metadata() -> dict:
+    stored = MODEL.stored
+    if stored is None:
+        raise RuntimeError(
+            f"no model {MODEL.tag} in the BentoML store: run `make repro` first "
+            "(serving reads the store under BENTOML_HOME, see the Makefile)"
+        )
+    return stored.info.metadata
+
+
+METADATA = _metadata()
+PredictRequest = request_model(rules_from_json(METADATA["domain_rules"]), METADATA["max_records"])
+
+OUT_OF_RANGE = bentoml.metrics.Counter(
+    name="tabml_out_of_training_range",
+    documentation="Input values inside the domain rules but outside the training range",
+    labelnames=["feature"],
+)
+
+# Shared with the benchmark's no-op server, so both run with identical server settings.
+SERVICE_CONFIG: dict[str, Any] = {
+    "name": SERVICE_NAME,
+    "workers": 1,
+    "traffic": {"timeout": 10},
+    # The access log costs throughput (docs/benchmarks-serving.md); request counts and
+    # latencies stay on /metrics. TABML_ACCESS_LOG=1 turns it on.
+    "logging": {"access": {"enabled": os.environ.get("TABML_ACCESS_LOG") == "1"}},
+}
+
+
+def load_scorer(stored_model: Any) -> Scorer:
+    """The ONNX model of a store entry, with the training range and target saved beside it."""
+    return Scorer(
+        OnnxClassifier.from_file(stored_model.path_of(ONNX_FILE)),
+        TrainingRange(METADATA["training_range"]),
+        METADATA["target"],
+    )
+
+
+def count_warnings(answers: list[dict]) -> list[dict]:
+    for answer in answers:
+        for warning in answer["warnings"]:
+            OUT_OF_RANGE.labels(feature=warning["feature"]).inc()
+    return answers
+
+
+@bentoml.service(**SERVICE_CONFIG)
+class TabmlService:
+    """Predict the target of tabular records with the packaged ONNX model."""
+
+    model = MODEL
+
+    def __init__(self) -> None:
+        self.scorer = load_scorer(self.model)
+
+    # `async`: one request is ~50 µs of work, cheaper inline than handed to a thread pool.
+    @bentoml.api(route="/predict", input_spec=PredictRequest)
+    async def predict(self, records: list[Any]) -> list[dict[str, Any]]:
+        """One answer per record, in order: label, class probabilities, range warnings."""
+        rows = [record.model_dump(by_alias=True) for record in records]
+        return count_warnings(self.scorer.score(rows))
+
+
+# ~2 kB per record is generous for JSON records of a few features.
+TabmlService.add_asgi_middleware(
+    RequestGate, paths=["/predict"], max_body_bytes=2048 * METADATA["max_records"]
+)

@@ -1,0 +1,96 @@
+"""Packaging helpers: reproducible archives, content versions, the ASGI gate, serving imports."""
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tabml import bento
+from tabml.http_gate import RequestGate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _archive(path: Path, mtime: float, order: list[str], created: str) -> None:
+    files = {
+        "./bento.yaml": f"name: s\nversion: v\ncreation_time: '{created}'\n".encode(),
+        "./src/a.py": b"print(1)\n",
+    }
+    with tarfile.open(path, "w:xz") as tar:
+        for name in order:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.uid, info.uname = len(files[name]), mtime, 1000, "me"
+            tar.addfile(info, io.BytesIO(files[name]))
+
+
+def test_repack_is_byte_identical_whatever_the_timestamps(tmp_path):
+    _archive(tmp_path / "a.tar.xz", 1.7e9, ["./bento.yaml", "./src/a.py"], "2025-01-01 10:00")
+    _archive(tmp_path / "b.tar.xz", 1.8e9, ["./src/a.py", "./bento.yaml"], "2026-02-02 11:11")
+    bento.repack_reproducibly(tmp_path / "a.tar.xz", tmp_path / "a.bento")
+    bento.repack_reproducibly(tmp_path / "b.tar.xz", tmp_path / "b.bento")
+    assert (tmp_path / "a.bento").read_bytes() == (tmp_path / "b.bento").read_bytes()
+    with tarfile.open(tmp_path / "a.bento") as tar:
+        info = yaml.safe_load(tar.extractfile("./bento.yaml").read())
+        assert {m.mtime for m in tar.getmembers()} == {0}
+    assert info["creation_time"] == bento.FIXED_CREATION_TIME
+    assert bento.archive_tag(tmp_path / "a.bento") == "s:v"
+
+
+def test_git_blob_sha_matches_git():
+    path = ROOT / "src/tabml/bento.py"
+    expected = subprocess.run(
+        ["git", "hash-object", str(path)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert bento.git_blob_sha(path.read_bytes()) == expected
+
+
+def test_content_version_is_stable_and_sensitive():
+    assert bento.content_version(b"a", b"b") == bento.content_version(b"a", b"b")
+    assert bento.content_version(b"a", b"b") != bento.content_version(b"ab")
+    assert len(bento.content_version(b"x")) == 16
+
+
+def test_metadata_drops_none_for_bentoml():
+    assert bento._drop_none({"a": None, "b": [{"c": None, "d": 1}]}) == {"b": [{"d": 1}]}
+
+
+def test_package_stage_depends_on_every_served_module():
+    stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["package"]
+    served = {f"src/tabml/{name}" for name in bento.SERVING_MODULES}
+    assert served <= set(stage["deps"])
+    assert set(stage["outs"]) == {"models/model.onnx", "models/tabml_service.bento"}
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert {"/models/model.onnx", "/models/tabml_service.bento"} <= set(ignored)
+
+
+def test_serving_code_imports_no_training_code():
+    code = (
+        "import sys; import tabml.inputs, tabml.onnx_model, tabml.scoring, tabml.http_gate;"
+        "print(sorted(m for m in ('sklearn', 'pandera', 'joblib', 'skl2onnx', 'bentoml')"
+        " if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({b"content-type": b"application/json", b"content-length": b"10"}, None),
+        ({b"content-type": b"Application/JSON; charset=utf-8"}, None),
+        ({b"content-type": b"text/plain"}, 415),
+        ({}, 415),
+        ({b"content-type": b"application/json", b"content-length": b"5000"}, 413),
+        ({b"content-type": b"application/json", b"content-length": b"-1"}, 400),
+    ],
+)
+def test_request_gate(headers, status):
+    gate = RequestGate(app=None, paths=["/predict"], max_body_bytes=4096)
+    problem = gate.problem(headers)
+    assert (problem and problem[0]) == status

@@ -1,0 +1,84 @@
+"""ONNX conversion of every estimator family, the parity check, and the record/frame feeds."""
+
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+
+from tabml.dataset import load_profile
+from tabml.features import model_frame, split_train_test
+from tabml.onnx_model import OnnxClassifier, ParityError, check_parity, to_onnx_bytes
+from tabml.params import Params, TrainParams
+from tabml.train import fit_model
+
+FAMILIES = ["logistic_regression", "random_forest", "gradient_boosting"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    profile = load_profile("penguins")
+    raw = pd.read_csv(profile.source.resolve()).dropna(subset=[profile.target])
+    train, test = split_train_test(raw, profile.target, 0.3, 42)
+    return profile, train, test
+
+
+def test_every_family_in_params_is_covered():
+    assert set(FAMILIES) == set(TrainParams.model_fields["model"].annotation.__args__)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_family_converts_with_parity(data, family):
+    profile, train, test = data
+    pipeline = fit_model(train, profile, Params().train.model_copy(update={"model": family}))
+    onnx_bytes = to_onnx_bytes(pipeline, profile.features)
+    model = OnnxClassifier(onnx_bytes)
+    report = check_parity(pipeline, model, model_frame(test, profile.features), tolerance=1e-5)
+    assert report.ok and report.rows == len(test) and report.max_abs_diff <= 1e-5
+    assert model.classes == list(pipeline.classes_)
+    assert to_onnx_bytes(pipeline, profile.features) == onnx_bytes  # deterministic bytes
+
+
+def _tampered(onnx_bytes: bytes) -> bytes:
+    """Scale the linear model's coefficients: a converter bug we must catch."""
+    proto = onnx.load_from_string(onnx_bytes)
+    node = next(n for n in proto.graph.node if n.op_type == "LinearClassifier")
+    coefficients = next(a for a in node.attribute if a.name == "coefficients")
+    coefficients.floats[:] = [c * 1.7 for c in coefficients.floats]
+    return proto.SerializeToString()
+
+
+def test_parity_check_fails_on_a_tampered_model(data):
+    profile, train, test = data
+    pipeline = fit_model(train, profile, Params().train)
+    bad = OnnxClassifier(_tampered(to_onnx_bytes(pipeline, profile.features)))
+    with pytest.raises(ParityError, match=r"disagrees with scikit-learn.*tolerance 1e-05"):
+        check_parity(pipeline, bad, model_frame(test, profile.features), tolerance=1e-5)
+
+
+def test_parity_tolerance_is_enforced(data):
+    profile, train, test = data
+    pipeline = fit_model(train, profile, Params().train)
+    model = OnnxClassifier(to_onnx_bytes(pipeline, profile.features))
+    frame = model_frame(test, profile.features)
+    # float32 ONNX vs float64 scikit-learn differ by ~1e-7: a zero tolerance must fail
+    with pytest.raises(ParityError):
+        check_parity(pipeline, model, frame, tolerance=1e-12)
+
+
+def test_record_and_frame_feeds_agree(data):
+    profile, train, test = data
+    model = OnnxClassifier(
+        to_onnx_bytes(fit_model(train, profile, Params().train), profile.features)
+    )
+    frame = test[profile.features.all].head(20).copy()
+    frame.loc[frame.index[0], "sex"] = None
+    frame.loc[frame.index[1], "bill_length_mm"] = np.nan
+    records = [
+        {k: (None if pd.isna(v) else v) for k, v in row.items()}
+        for row in frame.astype(object).to_dict("records")
+    ]
+    by_records = model.predict(model.feeds_from_records(records))
+    by_frame = model.predict(model.feeds_from_frame(frame))
+    assert list(by_records[0]) == list(by_frame[0])
+    assert np.array_equal(by_records[1], by_frame[1])
+    assert np.allclose(by_records[1].sum(axis=1), 1.0, atol=1e-5)
