@@ -109,6 +109,9 @@ class OnnxClassifier:
         self.numeric: list[str] = json.loads(meta["tabml.numeric"])
         self.categorical: list[str] = json.loads(meta["tabml.categorical"])
         self.missing_category: str = meta["tabml.missing_category"]
+        # skl2onnx sanitises input names (e.g. "a/b" -> "a_b"); inputs keep the feature order.
+        inputs = [i.name for i in self.session.get_inputs()]
+        self.input_of = dict(zip([*self.numeric, *self.categorical], inputs, strict=True))
 
     @classmethod
     def from_file(cls, path: Any) -> "OnnxClassifier":
@@ -120,10 +123,12 @@ class OnnxClassifier:
         feeds = {}
         for name in self.numeric:
             values = [r[name] for r in records]
-            feeds[name] = np.array([[np.nan if v is None else v] for v in values], dtype=np.float32)
+            feeds[self.input_of[name]] = np.array(
+                [[np.nan if v is None else v] for v in values], dtype=np.float32
+            )
         for name in self.categorical:
             values = [r[name] for r in records]
-            feeds[name] = np.array(
+            feeds[self.input_of[name]] = np.array(
                 [[self.missing_category if v is None else str(v)] for v in values], dtype=object
             )
         return feeds
@@ -133,11 +138,11 @@ class OnnxClassifier:
         feeds = {}
         for name in self.numeric:
             column = frame[name].to_numpy(dtype=np.float32, na_value=np.nan)
-            feeds[name] = column.reshape(-1, 1)
+            feeds[self.input_of[name]] = column.reshape(-1, 1)
         for name in self.categorical:
             column = frame[name].astype(object)
             column = column.where(column.notna(), self.missing_category).astype(str)
-            feeds[name] = column.to_numpy(dtype=object).reshape(-1, 1)
+            feeds[self.input_of[name]] = column.to_numpy(dtype=object).reshape(-1, 1)
         return feeds
 
     def predict(self, feeds: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
