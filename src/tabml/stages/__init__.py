@@ -8,6 +8,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     # Imported only when something failed: each stage is its own process, and importing
     # pandera/pandas up front just for these classes cost every stage ~1-2 s.
     from tabml.dataset import ProfileError
+    from tabml.gates import GateError
     from tabml.ingest import ChecksumError
     from tabml.onnx_model import ParityError
     from tabml.params import ParamsError
@@ -19,6 +20,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         ProfileError,
         ChecksumError,
         ParityError,
+        GateError,
         SchemaConfigError,
         RawDataError,
         FileNotFoundError,

@@ -9,6 +9,7 @@ import pandas as pd
 from tabml import atomic, paths
 from tabml.dataset import load_profile
 from tabml.features import model_frame
+from tabml.gates import enforce_absolute
 from tabml.inputs import rules_to_json
 from tabml.onnx_model import OnnxClassifier, check_parity, to_onnx_bytes
 from tabml.params import load_params
@@ -22,6 +23,8 @@ def main() -> None:
     from tabml import bento
 
     params = load_params()
+    metrics = json.loads(paths.METRICS.read_text())
+    enforce_absolute(metrics, params.gates)  # a model below the gates is never packaged
     profile = load_profile(params.data.profile)
     pipeline = joblib.load(paths.MODEL)  # the only unpickling, at build time
     test = model_frame(pd.read_parquet(paths.TEST_DATA), profile.features)
@@ -36,7 +39,7 @@ def main() -> None:
         domain_rules=rules_to_json(domain_rules(profile, load_schema(profile))),
         training_range=json.loads(paths.TRAINING_PROFILE.read_text()),
         params=params.model_dump(mode="json", by_alias=True),
-        metrics=json.loads(paths.METRICS.read_text()),
+        metrics=metrics,
         parity_tolerance=params.package.parity_tolerance,
         max_records=params.package.max_records,
         code_shas=bento.serving_code_shas(paths.SRC / "tabml"),
