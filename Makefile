@@ -50,7 +50,7 @@ format: setup ## Format code and sort imports with ruff
 dag: setup ## Show the pipeline graph
 	dvc dag
 
-plots: setup ## Render the pipeline plots to reports/plots.html (offline, no CDN)
+plots: setup ## Render the pipeline plots to reports/plots_html/index.html (offline, no CDN)
 	dvc plots show -o reports/plots_html
 
 lock: setup ## Re-resolve the lock file from pyproject.toml (needs the network)
