@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "model": [sys.executable, "-m", "tabml.serve"],
     "model+accesslog": [sys.executable, "-m", "tabml.serve"],
+    "model-requestlog": [sys.executable, "-m", "tabml.serve"],
     "model-from-source": ["bentoml", "serve", "tabml.service:TabmlService", "--working-dir", "src"],
     "model+2workers": [sys.executable, "-m", "tabml.serve"],
     "noop+2workers": [
@@ -75,6 +76,9 @@ def start_server(name: str, command: list[str], port: int, log: Path) -> subproc
     args = [*command, "--host", "127.0.0.1", "--port", str(port)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     env["TABML_ACCESS_LOG"] = "1" if name.endswith("+accesslog") else "0"
+    # The request log is on as in `make serve`, but written beside the server output.
+    env["TABML_REQUEST_LOG"] = "0" if name.endswith("-requestlog") else "1"
+    env["TABML_REQUEST_LOG_DIR"] = str(log.parent / "requests")
     if name.endswith("+2workers"):  # BentoML's config override beats the service default
         service = "noop_service" if name.startswith("noop") else "tabml_service"
         env["BENTOML_CONFIG_OPTIONS"] = f"services.{service}.workers=2"
