@@ -65,10 +65,12 @@ class Server:
             self.proc.wait()
 
 
-def start_server(repo: Path, workdir: Path, bentoml_home: Path | None = None, **env) -> Server:
+def start_server(
+    repo: Path, workdir: Path, bentoml_home: Path | None = None, port: int | None = None, **env
+) -> Server:
     """`python -m tabml.serve` on `repo`'s exported bento; returns once /readyz answers."""
     workdir.mkdir(parents=True, exist_ok=True)
-    port, output, request_log = free_port(), workdir / "server.log", workdir / "requests"
+    port, output, request_log = port or free_port(), workdir / "server.log", workdir / "requests"
     environ = server_env(
         BENTOML_HOME=str(bentoml_home or workdir / "bentoml_home"),
         PYTHONPATH=str(repo / "src"),
