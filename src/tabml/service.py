@@ -58,7 +58,7 @@ SERVICE_CONFIG: dict[str, Any] = {
     "name": SERVICE_NAME,
     "workers": 1,
     "traffic": {"timeout": 10},
-    # The access log costs throughput (docs/benchmarks-serving.md); request counts and
+    # The access log costs throughput (docs/benchmarks.md, serving); request counts and
     # latencies stay on /metrics. TABML_ACCESS_LOG=1 turns it on.
     "logging": {"access": {"enabled": os.environ.get("TABML_ACCESS_LOG") == "1"}},
 }
