@@ -337,6 +337,15 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         lines += [f"Targets, `{model_name}` against `{noop_name}`:", ""]
         lines += [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]
         lines.append("")
+    logged, unlogged = medians.get("model"), medians.get("model-requestlog")
+    if logged and unlogged:
+        lines += [
+            f"Request log cost (`model` vs `model-requestlog`): "
+            f"{logged['rps_16'] / unlogged['rps_16']:.0%} of the throughput without it, "
+            f"server CPU per request {logged['cpu_us_per_request']:.0f} vs "
+            f"{unlogged['cpu_us_per_request']:.0f} µs.",
+            "",
+        ]
     lines += ["All rounds:", "", "```"]
     lines += [json.dumps(r) for runs in rows.values() for r in runs]
     lines += ["```", ""]
