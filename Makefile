@@ -15,7 +15,7 @@ export BENTOML_DO_NOT_TRACK := True
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup repro test test-slow lint format dag plots clean-venv bench-pipeline reliability
+.PHONY: help setup repro test test-slow lint format dag plots clean-venv bench bench-pipeline reliability
 .PHONY: drift register promote rollback registry
 
 help: ## List the targets
@@ -79,11 +79,16 @@ rollback: setup ## Check a registered version's model out of the DVC cache: make
 registry: setup ## Show registered versions and stages (gto show)
 	gto show
 # --- Pipeline benchmark and reliability suite (issue 6) -----------------------------------
+# `make bench` runs every benchmark into docs/benchmarks.md (each writes its own section;
+# benchmarks/suite.py writes the machine, the commands and each one's outcome).
+bench: setup ## Run every benchmark (pipeline, serving, batch) into docs/benchmarks.md (~20+ min)
+	python -m benchmarks.suite bench-pipeline bench-serve bench-batch
+
 bench-pipeline: setup ## Benchmark DVC overhead, no-op repro, fresh clone, flights at 1x/3x/10x
 	python -m benchmarks.pipeline
 
-# Serving load/kill tests will join here (tests/reliability/ or an extra -m expression).
-reliability: setup ## Reliability suite: killed repro, corrupted data, tampered outputs (slow)
+# Serving: sustained load and a killed server (tests/reliability/test_serving_slow.py).
+reliability: setup ## Reliability suite: killed repro, corrupted data, tampered outputs, serving load/kill (slow)
 	pytest -m slow tests/reliability -v
 # --- end issue 6 -------------------------------------------------------------------------
 

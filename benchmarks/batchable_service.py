@@ -1,7 +1,7 @@
 """Benchmark variant: the real model behind BentoML's adaptive batching (`batchable=True`).
 
 Kept out of the package: measured against the plain service in `make bench-serve`, batching
-does not pay for a model this cheap (see docs/benchmarks-serving.md).
+does not pay for a model this cheap (see docs/benchmarks.md, serving section).
 """
 
 from typing import Any

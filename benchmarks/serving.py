@@ -1,14 +1,15 @@
 """`make bench-serve`: throughput and latency of the real server against a no-op baseline.
 
 One run measures, on this machine and in the same minutes:
-- the packaged service (the exported bento, as `make serve` runs it),
+- the packaged service (the exported bento, as `make serve` runs it, request log on)
+  and the same without the request log,
 - the same server with a no-op model (benchmarks/noop_service.py),
 - the model behind BentoML's adaptive batching (benchmarks/batchable_service.py),
 - both servers with 2 workers, and the packaged service with the access log on,
 - an in-process scikit-learn baseline (predict_proba on a one-row DataFrame) and the
   in-process ONNX scorer.
 Servers run one at a time (never competing for the 2 cores), in interleaved rounds; the
-median round counts. Results go to docs/benchmarks-serving.md.
+median round counts. Results go to the `serving` section of docs/benchmarks.md.
 """
 
 import argparse
@@ -29,11 +30,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import python_load, wrk_load
+from support import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "model": [sys.executable, "-m", "tabml.serve"],
     "model+accesslog": [sys.executable, "-m", "tabml.serve"],
+    "model-requestlog": [sys.executable, "-m", "tabml.serve"],
     "model-from-source": ["bentoml", "serve", "tabml.service:TabmlService", "--working-dir", "src"],
     "model+2workers": [sys.executable, "-m", "tabml.serve"],
     "noop+2workers": [
@@ -75,6 +78,9 @@ def start_server(name: str, command: list[str], port: int, log: Path) -> subproc
     args = [*command, "--host", "127.0.0.1", "--port", str(port)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     env["TABML_ACCESS_LOG"] = "1" if name.endswith("+accesslog") else "0"
+    # The request log is on as in `make serve`, but written beside the server output.
+    env["TABML_REQUEST_LOG"] = "0" if name.endswith("-requestlog") else "1"
+    env["TABML_REQUEST_LOG_DIR"] = str(log.parent / "requests")
     if name.endswith("+2workers"):  # BentoML's config override beats the service default
         service = "noop_service" if name.startswith("noop") else "tabml_service"
         env["BENTOML_CONFIG_OPTIONS"] = f"services.{service}.workers=2"
@@ -209,9 +215,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per variant")
     parser.add_argument(
-        "--variants", default="noop,model,noop+2workers,model+2workers,batchable,model+accesslog"
+        "--variants",
+        default="noop,model,model-requestlog,noop+2workers,model+2workers,batchable,"
+        "model+accesslog",
     )
-    parser.add_argument("--out", default="docs/benchmarks-serving.md")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="write a separate file (e.g. for a quick smoke run) instead of"
+        " the `serving` section of docs/benchmarks.md",
+    )
     parser.add_argument("--python-load", action="store_true", help="do not use wrk")
     args = parser.parse_args()
     os.chdir(ROOT)
@@ -256,15 +269,18 @@ def main() -> None:
     }
     baseline = in_process(min(args.seconds, 5.0), record)
     report = render(info, medians, rows, baseline, args, record)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(report)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(report)
+    else:
+        write_section("serving", report)
     print(report)
 
 
 def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: dict) -> str:
     """The markdown report: machine, command, median figures, ratios, targets."""
     lines = [
-        "# Serving benchmark",
+        "## Serving",
         "",
         "Written by `make bench-serve` (benchmarks/serving.py); rerun it to refresh.",
         "",
@@ -283,6 +299,8 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         " answer (benchmarks/noop_service.py); `+2workers` sets BentoML `workers=2`;"
         " `batchable` the model behind adaptive batching (max batch 256, max latency 1 s);"
         " `+accesslog` turns BentoML's access log on (`TABML_ACCESS_LOG=1`);"
+        " `model-requestlog` turns the request log off (`TABML_REQUEST_LOG=0`; every other"
+        " model variant logs each scored input, as `make serve` does);"
         " `model-from-source` (not in the default set) serves `tabml.service` from src/.",
         "",
         "| variant | req/s, 16 connections | server CPU µs/request | errors "
@@ -319,6 +337,15 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         lines += [f"Targets, `{model_name}` against `{noop_name}`:", ""]
         lines += [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]
         lines.append("")
+    logged, unlogged = medians.get("model"), medians.get("model-requestlog")
+    if logged and unlogged:
+        lines += [
+            f"Request log cost (`model` vs `model-requestlog`): "
+            f"{logged['rps_16'] / unlogged['rps_16']:.0%} of the throughput without it, "
+            f"server CPU per request {logged['cpu_us_per_request']:.0f} vs "
+            f"{unlogged['cpu_us_per_request']:.0f} µs.",
+            "",
+        ]
     lines += ["All rounds:", "", "```"]
     lines += [json.dumps(r) for runs in rows.values() for r in runs]
     lines += ["```", ""]

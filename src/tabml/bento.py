@@ -25,12 +25,14 @@ ONNX_FILE = "model.onnx"
 # listed as deps of the package stage in dvc.yaml (a test keeps the two in sync).
 SERVING_MODULES = (
     "__init__.py",
+    "atomic.py",
     "bento.py",
     "dataset.py",
     "http_gate.py",
     "inputs.py",
     "onnx_model.py",
     "paths.py",
+    "request_log.py",
     "schema.py",
     "scoring.py",
     "service.py",

@@ -32,6 +32,7 @@ def drift(
     from tabml.drift import DriftInputError, drift_report
     from tabml.drift_report import read_inputs, write_report
     from tabml.params import ParamsError, load_params
+    from tabml.request_log import log_dir
 
     try:
         limits = load_params().drift
@@ -40,7 +41,7 @@ def drift(
         report = drift_report(frame, training, limits)
     except (DriftInputError, ParamsError, FileNotFoundError) as err:
         _fail(err)
-    source = str(input) if input else f"{paths.REQUEST_LOG_DIR}/"
+    source = str(input) if input else f"{log_dir()}/"
     for line in write_report(report, source, out):
         typer.echo(line)
     drifted = ", ".join(report["drifted"]) or "none"

@@ -6,18 +6,19 @@ import pandas as pd
 
 from tabml import atomic, paths
 from tabml.drift import DriftInputError, summary_line
-from tabml.request_log import read_requests
+from tabml.request_log import log_dir, read_requests
 
 _PLOT_KEYS = ("bins", "training_shares", "production_shares")
 
 
-def read_inputs(path: Path | None, log_dir: Path = paths.REQUEST_LOG_DIR) -> pd.DataFrame:
+def read_inputs(path: Path | None, logs: Path | None = None) -> pd.DataFrame:
     """Production inputs from a CSV/parquet file, or (no path) from the request log."""
     if path is None:
-        frame = read_requests(log_dir)
+        logs = logs or log_dir()
+        frame = read_requests(logs)
         if frame.empty:
             raise DriftInputError(
-                f"no logged requests in {log_dir}/; serve some traffic or pass INPUT=file.csv"
+                f"no logged requests in {logs}/; serve some traffic or pass INPUT=file.csv"
             )
         return frame
     path = Path(path)

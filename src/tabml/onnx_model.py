@@ -52,6 +52,12 @@ def to_onnx_bytes(pipeline: Any, features: Features) -> bytes:
     for key, value in meta.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
+    # skl2onnx lists the opset domains in set order, which follows PYTHONHASHSEED: sorted,
+    # the bytes (and dvc.lock) are the same whatever the seed.
+    opsets = sorted((o.domain, o.version) for o in model.opset_import)
+    del model.opset_import[:]
+    for domain, version in opsets:
+        model.opset_import.add(domain=domain, version=version)
     return model.SerializeToString()
 
 

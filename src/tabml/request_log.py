@@ -10,6 +10,10 @@ Each line is one scored input:
 
 `model_version` may be null. Disk use is bounded: after each flush the oldest files are
 deleted until the directory holds at most `max_bytes`.
+
+Where: `$TABML_REQUEST_LOG_DIR` when set (`make serve` sets it to the repo's absolute
+`logs/requests/`, because a served bento runs from its own directory in the BentoML store),
+else `logs/requests/` under the working directory. `TABML_REQUEST_LOG=0` turns logging off.
 """
 
 import json
@@ -22,9 +26,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from tabml import atomic
+from tabml import atomic, paths
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+DIR_ENV, SWITCH_ENV = "TABML_REQUEST_LOG_DIR", "TABML_REQUEST_LOG"
+
+
+def log_dir() -> Path:
+    """The request log directory: `$TABML_REQUEST_LOG_DIR`, else `logs/requests/`."""
+    return Path(os.environ.get(DIR_ENV) or paths.REQUEST_LOG_DIR)
+
+
+def logging_enabled() -> bool:
+    """False when `TABML_REQUEST_LOG=0` (e.g. to measure what logging costs)."""
+    return os.environ.get(SWITCH_ENV, "1") != "0"
 
 
 def make_record(inputs: dict, model_version: str | None, now: datetime | None = None) -> dict:

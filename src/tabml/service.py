@@ -6,6 +6,7 @@ the `.onnx` file, everything else is JSON metadata in the model store entry.
 """
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 import bentoml
@@ -15,6 +16,7 @@ from tabml.bento import MODEL_NAME, ONNX_FILE, SERVICE_NAME
 from tabml.http_gate import RequestGate
 from tabml.inputs import TrainingRange, request_model, rules_from_json
 from tabml.onnx_model import OnnxClassifier
+from tabml.request_log import RequestLogger, log_dir, logging_enabled, make_record
 from tabml.scoring import Scorer
 
 
@@ -46,12 +48,17 @@ OUT_OF_RANGE = bentoml.metrics.Counter(
     labelnames=["feature"],
 )
 
+LOG_DROPPED = bentoml.metrics.Counter(
+    name="tabml_request_log_dropped",
+    documentation="Scored inputs not written to the request log (queue full or disk error)",
+)
+
 # Shared with the benchmark's no-op server, so both run with identical server settings.
 SERVICE_CONFIG: dict[str, Any] = {
     "name": SERVICE_NAME,
     "workers": 1,
     "traffic": {"timeout": 10},
-    # The access log costs throughput (docs/benchmarks-serving.md); request counts and
+    # The access log costs throughput (docs/benchmarks.md, serving); request counts and
     # latencies stay on /metrics. TABML_ACCESS_LOG=1 turns it on.
     "logging": {"access": {"enabled": os.environ.get("TABML_ACCESS_LOG") == "1"}},
 }
@@ -81,13 +88,34 @@ class TabmlService:
 
     def __init__(self) -> None:
         self.scorer = load_scorer(self.model)
+        # One logger (and writer thread) per worker; its files carry the worker's pid.
+        self.request_log = RequestLogger(log_dir()) if logging_enabled() else None
+        self.model_version = os.environ.get("TABML_MODEL_VERSION") or str(self.model.tag)
+        self.dropped = 0
 
     # `async`: one request is ~50 µs of work, cheaper inline than handed to a thread pool.
     @bentoml.api(route="/predict", input_spec=PredictRequest)
     async def predict(self, records: list[Any]) -> list[dict[str, Any]]:
         """One answer per record, in order: label, class probabilities, range warnings."""
         rows = [record.model_dump(by_alias=True) for record in records]
-        return count_warnings(self.scorer.score(rows))
+        answers = count_warnings(self.scorer.score(rows))
+        if self.request_log is not None:  # after scoring: only inputs that got an answer
+            self._log(rows)
+        return answers
+
+    def _log(self, rows: list[dict]) -> None:
+        # Only an enqueue here; the logger's thread serialises and writes (request_log.py).
+        now = datetime.now(UTC)
+        self.request_log.log([make_record(row, self.model_version, now) for row in rows])
+        if self.request_log.dropped != self.dropped:
+            LOG_DROPPED.inc(self.request_log.dropped - self.dropped)
+            self.dropped = self.request_log.dropped
+
+    @bentoml.on_shutdown
+    def close_request_log(self) -> None:
+        """Flush the request log's queue before the worker exits."""
+        if self.request_log is not None:
+            self.request_log.close()
 
 
 # ~2 kB per record is generous for JSON records of a few features.

@@ -1,9 +1,11 @@
 """Registry and rollback in a real repo copy: GTO tags, metric gate, dvc checkout of v1."""
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
+import httpx
 import joblib
 import pandas as pd
 import pytest
@@ -12,6 +14,7 @@ import yaml
 from tabml.dataset import load_profile
 from tabml.features import model_frame
 from tests.conftest import run, tool_env
+from tests.service.server import start_server
 
 GIT_ID = {
     "GIT_AUTHOR_NAME": "t",
@@ -37,15 +40,29 @@ def hashes(repo: Path) -> dict[str, str]:
 
 
 def predict_in_process(repo: Path) -> list[str]:
-    """What the restored model predicts on the test split.
-
-    Hook for serving: once `make serve` exists, also start it here and compare its
-    responses (the lead adds that with the service).
-    """
+    """What the restored model predicts on the test split (scikit-learn, in-process)."""
     model = joblib.load(repo / "models" / "model.joblib")
     test = pd.read_parquet(repo / "data" / "processed" / "test.parquet")
     probabilities = model.predict_proba(model_frame(test, load_profile("penguins").features))
     return [f"{p:.6f}" for p in probabilities.ravel()]
+
+
+def predict_served(repo: Path, workdir: Path) -> list[dict]:
+    """What `make serve` answers for the test split: a real server from models/*.bento.
+
+    The server uses the repo's own BentoML store (as `make serve` does), which holds every
+    packaged version: it must serve the archive's model, not the store's latest.
+    """
+    features = load_profile("penguins", repo / "configs").features.all
+    test = pd.read_parquet(repo / "data" / "processed" / "test.parquet")[features]
+    records = json.loads(test.to_json(orient="records"))
+    server = start_server(repo, workdir, bentoml_home=repo / "bentoml_home")
+    try:
+        response = httpx.post(f"{server.url}/predict", json={"records": records}, timeout=30)
+    finally:
+        server.stop()
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def set_params(repo: Path, **train) -> None:
@@ -70,12 +87,21 @@ def registry(reproduced, tmp_path_factory):
     """v1 (logistic regression) and v2 (random forest) registered, v2 in prod."""
     repo = shutil.copytree(reproduced, tmp_path_factory.mktemp("registry") / "repo", symlinks=True)
     make(repo, "register", "VERSION=v1.0.0")
-    v1 = {"hashes": hashes(repo), "predictions": predict_in_process(repo)}
+    served = tmp_path_factory.mktemp("served")
+    v1 = {
+        "hashes": hashes(repo),
+        "predictions": predict_in_process(repo),
+        "served": predict_served(repo, served / "v1"),
+    }
     make(repo, "promote", "VERSION=v1.0.0", "STAGE=prod")
     retrain_and_commit(repo, "random forest", model="random_forest")
     make(repo, "register", "VERSION=v2.0.0")
     make(repo, "promote", "VERSION=v2.0.0", "STAGE=prod")
-    v2 = {"hashes": hashes(repo), "predictions": predict_in_process(repo)}
+    v2 = {
+        "hashes": hashes(repo),
+        "predictions": predict_in_process(repo),
+        "served": predict_served(repo, served / "v2"),
+    }
     return repo, v1, v2
 
 
@@ -86,17 +112,21 @@ def test_versions_and_stages_are_gto_tags(registry):
     assert "model@v2.0.0" in sh(repo, "gto", "show", "model#prod", "--ref").stdout
     assert v1["hashes"]["models/model.joblib"] != v2["hashes"]["models/model.joblib"]
     assert v1["predictions"] != v2["predictions"]
+    assert v1["served"] != v2["served"]
 
 
-def test_rollback_restores_v1_outputs_and_predictions(registry):
+def test_rollback_restores_v1_outputs_and_predictions(registry, tmp_path):
     repo, v1, v2 = registry
     head = sh(repo, "git", "rev-parse", "HEAD").stdout
 
     out = make(repo, "rollback", "VERSION=v1.0.0").stdout
 
     assert "rolled back to v1.0.0" in out
+    assert "models/tabml_service.bento" in out
     assert hashes(repo) == v1["hashes"]
     assert predict_in_process(repo) == v1["predictions"]
+    # `make serve` after the rollback serves v1 again: the same answers, to the last digit.
+    assert predict_served(repo, tmp_path / "after-rollback") == v1["served"]
     # HEAD stays; only the pipeline files are v1's, as the command says.
     assert sh(repo, "git", "rev-parse", "HEAD").stdout == head
     changed = sh(repo, "git", "status", "--porcelain", "--untracked-files=no").stdout

@@ -5,26 +5,23 @@ is up to date; otherwise the pipeline runs in a temporary copy of the working tr
 the tests always serve the current code. The server gets its own BentoML store (tmp dir).
 """
 
-import os
+import json
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 
+from tabml.dataset import load_profile
+from tests.service.server import Server, server_env, start_server
+
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
-    env.update(BENTOML_DO_NOT_TRACK="True", PYTHONHASHSEED="0", **extra)
-    return env
+_env = server_env
 
 
 def _up_to_date(repo: Path) -> bool:
@@ -59,12 +56,6 @@ def packaged_repo(tmp_path_factory) -> Path:
     return _repro_in_copy(tmp_path_factory.mktemp("repo"))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # A newer, broken `tabml_model` in the store: the bento must serve its own model, not `latest`.
 DECOY = """
 import bentoml
@@ -74,51 +65,31 @@ with bentoml.models.create("tabml_model:decoy", metadata={"decoy": "yes"}) as mo
 
 
 @pytest.fixture(scope="session")
-def server(packaged_repo, tmp_path_factory) -> str:
-    """Base URL of `make serve`'s server process, on a free 127.0.0.1 port."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    env = _env(
-        BENTOML_HOME=str(tmp_path_factory.mktemp("bentoml_home")),
-        PYTHONPATH=str(packaged_repo / "src"),
-    )
-    subprocess.run([sys.executable, "-c", DECOY], env=env, check=True)
-    archive = packaged_repo / "models/tabml_service.bento"
-    cmd = [sys.executable, "-m", "tabml.serve", "--archive", str(archive), "--port", str(port)]
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=packaged_repo, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        yield url
-    finally:
-        _stop(proc)
+def server_process(packaged_repo, tmp_path_factory) -> Server:
+    """`make serve`'s server process on a free 127.0.0.1 port, own store and request log."""
+    workdir = tmp_path_factory.mktemp("server")
+    home = workdir / "bentoml_home"
+    subprocess.run([sys.executable, "-c", DECOY], env=_env(BENTOML_HOME=str(home)), check=True)
+    server = start_server(packaged_repo, workdir, bentoml_home=home)
+    yield server
+    server.stop()
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop the server and its workers (its own process group)."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except ProcessLookupError:
-        pass  # already exited (the failure above says why)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+@pytest.fixture(scope="session")
+def server(server_process) -> str:
+    """Base URL of the session's server."""
+    return server_process.url
 
 
 @pytest.fixture(scope="session")
 def client(server) -> httpx.Client:
     with httpx.Client(base_url=server, timeout=10) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def test_records(packaged_repo) -> list[dict]:
+    """The held-out test split as API records (missing values as null)."""
+    features = load_profile("penguins", packaged_repo / "configs").features.all
+    frame = pd.read_parquet(packaged_repo / "data/processed/test.parquet")[features]
+    return json.loads(frame.to_json(orient="records"))

@@ -5,23 +5,13 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from tabml.dataset import load_profile
 from tabml.onnx_model import OnnxClassifier
 
 
 def post(client, body, **kwargs):
     return client.post("/predict", json=body, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def test_records(packaged_repo) -> list[dict]:
-    """The held-out test split as API records (missing values as null)."""
-    features = load_profile("penguins", packaged_repo / "configs").features.all
-    frame = pd.read_parquet(packaged_repo / "data/processed/test.parquet")[features]
-    return json.loads(frame.to_json(orient="records"))
 
 
 def test_answers_match_the_onnx_model_on_the_test_set(client, packaged_repo, test_records):

@@ -1,0 +1,116 @@
+"""Start and stop a real `make serve` server process (tabml.serve) for tests.
+
+Shared by the service tests, the registry rollback test and the serving reliability tests.
+Each server gets its own BentoML store and request log directory, a free 127.0.0.1 port,
+and its own process group (so the whole tree can be stopped or killed at once).
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """This interpreter's tools first on PATH, no analytics, fixed hashing, plus `extra`."""
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    env.update(BENTOML_DO_NOT_TRACK="True", PYTHONHASHSEED="0", **extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running server: its process (group leader), URL, output file and request log."""
+
+    proc: subprocess.Popen
+    url: str
+    output: Path
+    request_log: Path
+
+    def wait_ready(self, timeout: float = 120) -> "Server":
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"server did not start:\n{self.output.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.3)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the server and its workers (its own process group)."""
+        try:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=20)
+        except ProcessLookupError:
+            pass  # already exited
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def start_server(
+    repo: Path, workdir: Path, bentoml_home: Path | None = None, port: int | None = None, **env
+) -> Server:
+    """`python -m tabml.serve` on `repo`'s exported bento; returns once /readyz answers."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port, output, request_log = port or free_port(), workdir / "server.log", workdir / "requests"
+    environ = server_env(
+        BENTOML_HOME=str(bentoml_home or workdir / "bentoml_home"),
+        PYTHONPATH=str(repo / "src"),
+        TABML_REQUEST_LOG_DIR=str(request_log),
+        **env,
+    )
+    archive = repo / "models/tabml_service.bento"
+    cmd = [sys.executable, "-m", "tabml.serve", "--archive", str(archive), "--port", str(port)]
+    with output.open("a") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=repo, env=environ, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    return Server(proc, f"http://127.0.0.1:{port}", output, request_log).wait_ready()
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants (read from /proc)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue  # the process ended meanwhile
+    tree, grew = {root}, True
+    while grew:
+        children = {pid for pid, ppid in parents.items() if ppid in tree} - tree
+        tree, grew = tree | children, bool(children)
+    return sorted(tree)
+
+
+def tree_rss_kib(root: int) -> int:
+    """Resident memory (VmRSS, KiB) summed over a process and its descendants."""
+    total = 0
+    for pid in process_tree(root):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
