@@ -20,7 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from benchmarks.support import ROOT, bench_env, machine_description, write_section

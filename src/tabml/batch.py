@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ import pandas as pd
 import yaml
 
 from tabml import batch_db
-from tabml.inputs import check_frame, rules_from_json
+from tabml.inputs import frame_problems, rules_from_json
 from tabml.onnx_model import OnnxClassifier
 from tabml.schema import DomainRule
 
@@ -133,29 +134,29 @@ def score_chunk(
     frame: pd.DataFrame, model: PackagedModel, batch_id: str, first_row: int, key: str | None
 ) -> tuple[list[tuple], list[tuple]]:
     """Prediction rows and reject rows (tuples in table column order) for one chunk."""
-    reasons = check_frame(frame, model.rules)
-    bad = np.fromiter((bool(r) for r in reasons), dtype=bool, count=len(reasons))
-    rows = np.arange(first_row, first_row + len(frame))
+    problems = frame_problems(frame, model.rules)
+    bad = np.zeros(len(frame), dtype=bool)
+    bad[list(problems)] = True
     keys = frame[key].astype(object).where(frame[key].notna(), None) if key else None
+    positions = sorted(problems)
     rejects = [
-        (batch_id, int(rows[i]), None if keys is None else str(keys.iat[i]), "; ".join(reasons[i]))
-        for i in np.flatnonzero(bad)
-    ]
-    rejects = [(*r, rec) for r, rec in zip(rejects, _record_json(frame, np.flatnonzero(bad)))]
-    good = frame.iloc[np.flatnonzero(~bad)] if bad.any() else frame
-    for name in model.classifier.numeric:  # a chunk with a bad value reads as text
-        if good[name].dtype == object or pd.api.types.is_string_dtype(good[name]):
+        (batch_id, first_row + i, None if keys is None else _text(keys.iat[i]),
+         "; ".join(problems[i]), record)
+        for i, record in zip(positions, _record_json(frame, np.array(positions, dtype=int)))
+    ]  # fmt: skip
+    good = frame[~bad] if positions else frame
+    for name in model.classifier.numeric:  # a chunk with one bad value reads as text
+        if not pd.api.types.is_numeric_dtype(good[name]):
             good = good.assign(**{name: pd.to_numeric(good[name])})
     labels, proba = model.classifier.predict(model.classifier.feeds_from_frame(good))
-    good_keys = [None] * len(good) if keys is None else keys[~bad].astype(str).tolist()
-    columns = [
-        [batch_id] * len(good),
-        rows[~bad].tolist(),
-        good_keys,
-        labels.tolist(),
-        *proba.T.astype(np.float64).tolist(),
-    ]
-    return list(zip(*columns, strict=True)), rejects
+    rows = np.arange(first_row, first_row + len(frame))[~bad].tolist()
+    good_keys = repeat(None) if keys is None else [_text(k) for k in keys[~bad]]
+    columns = [repeat(batch_id), rows, good_keys, labels.tolist(), *proba.T.tolist()]
+    return list(zip(*columns)), rejects
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def git_sha() -> str | None:
