@@ -38,6 +38,15 @@ def proba_column(label: str) -> str:
     return "proba_" + (re.sub(r"[^0-9a-z]+", "_", label.lower()).strip("_") or "class")
 
 
+def _row_id() -> list[Column]:
+    """A row of an input file: its batch, its 0-based position, its key (if the profile has one)."""
+    return [
+        Column("batch_id", String(64), primary_key=True),
+        Column("input_row", Integer, primary_key=True, autoincrement=False),
+        Column("key", Text),
+    ]
+
+
 def tables(classes: Sequence[str]) -> tuple[MetaData, Table, Table, Table]:
     """`batches`, `prediction_rows` (one float column per class) and `rejects`."""
     meta = MetaData()
@@ -57,18 +66,14 @@ def tables(classes: Sequence[str]) -> tuple[MetaData, Table, Table, Table]:
     rows = Table(
         "prediction_rows",
         meta,
-        Column("batch_id", String(64), primary_key=True),
-        Column("input_row", Integer, primary_key=True, autoincrement=False),
-        Column("key", Text),
+        *_row_id(),
         Column("label", Text, nullable=False),
         *(Column(proba_column(c), Float, nullable=False) for c in classes),
     )
     rejects = Table(
         "rejects",
         meta,
-        Column("batch_id", String(64), primary_key=True),
-        Column("input_row", Integer, primary_key=True, autoincrement=False),
-        Column("key", Text),
+        *_row_id(),
         Column("reason", Text, nullable=False),
         Column("record", Text, nullable=False),  # the original row as JSON
     )
