@@ -78,6 +78,16 @@ rollback: setup ## Check a registered version's model out of the DVC cache: make
 
 registry: setup ## Show registered versions and stages (gto show)
 	gto show
+# --- Batch scoring (issue 5; README "Production loop", docs/production-loop.md) -----------
+.PHONY: batch bench-batch
+DB ?= sqlite:///predictions.db
+batch: setup ## Score a CSV/parquet into a database: make batch INPUT=file.csv [DB=sqlite:///predictions.db]
+	@test -n "$(INPUT)" || { echo "usage: make batch INPUT=file.csv [DB=sqlite:///predictions.db]"; exit 2; }
+	python -m tabml.cli batch "$(INPUT)" --db "$(DB)"
+
+bench-batch: setup ## Benchmark batch scoring of 1,000,000 rows vs raw ONNX predict -> docs/benchmarks.md
+	python -m benchmarks.batch
+# --- end batch scoring -------------------------------------------------------------------
 # --- Pipeline benchmark and reliability suite (issue 6) -----------------------------------
 # `make bench` runs every benchmark into docs/benchmarks.md (each writes its own section;
 # benchmarks/suite.py writes the machine, the commands and each one's outcome).

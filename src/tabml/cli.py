@@ -14,7 +14,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 @app.callback()
 def main() -> None:
-    """Drift, the model registry, experiments and review (README: "Production loop",
+    """Batch scoring, drift, the model registry, experiments and review (README: "Production loop",
     "Experiments and review")."""
 
 
@@ -98,6 +98,41 @@ def rollback(
         f"rolled back to {version}: workspace outputs are {version}'s; HEAD is unchanged, "
         "dvc.yaml/dvc.lock are modified. Undo: git checkout HEAD -- dvc.yaml dvc.lock && "
         "dvc checkout"
+    )
+
+
+@app.command()
+def batch(
+    input: Annotated[Path, typer.Argument(help="CSV or parquet file to score")],
+    db: Annotated[str, typer.Option(help="SQLAlchemy URL")] = "sqlite:///predictions.db",
+    chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)")] = 100_000,
+) -> None:
+    """Score a file with the packaged model into the `predictions` and `rejects` tables."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tabml.batch import BatchInputError, load_packaged, print_progress, score_file
+    from tabml.batch_db import SchemaMismatchError
+    from tabml.dataset import ProfileError, load_profile
+    from tabml.params import ParamsError, load_params
+
+    try:
+        key = load_profile(load_params().data.profile).key
+        model = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
+        result = score_file(input, db, model, key, chunk_rows, print_progress)
+    except (BatchInputError, SchemaMismatchError, ParamsError, ProfileError) as err:
+        _fail(err)
+    except SQLAlchemyError as err:
+        _fail(ValueError(f"database {db}: {str(err).splitlines()[0]}"))
+    if result.skipped:
+        typer.echo(
+            f"batch {result.batch_id}: {input} was already scored by {model.version}; "
+            "nothing written"
+        )
+        return
+    typer.echo(
+        f"batch {result.batch_id}: {result.rows - result.rejected:,} predictions, "
+        f"{result.rejected:,} rejects from {input} ({model.version}) -> {db} "
+        f"in {result.seconds:.1f} s"
     )
 
 

@@ -11,6 +11,7 @@ Imports neither BentoML nor pandera nor training code.
 
 import keyword
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
@@ -84,11 +85,18 @@ Reason = tuple[np.ndarray, Sequence[Any], str]  # (row mask, values, message tem
 
 def _numeric_reasons(raw: pd.Series, rule: DomainRule) -> list[Reason]:
     """Not a number, not finite, below the minimum, above the maximum."""
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    is_bool = raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
-    finite = np.isfinite(values) & ~is_bool
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        # Fast path (a million-row batch): a numeric column holds neither text nor booleans.
+        values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+        not_a_number = np.zeros(len(values), dtype=bool)
+    else:
+        raw = raw.astype(object)
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        is_bool = raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
+        not_a_number = (raw.notna().to_numpy() & np.isnan(values)) | is_bool
+    finite = np.isfinite(values) & ~not_a_number
     found = [
-        ((raw.notna().to_numpy() & np.isnan(values)) | is_bool, raw, "{v!r} is not a number"),
+        (not_a_number, raw, "{v!r} is not a number"),
         (np.isinf(values), values, "{v} is not finite"),
     ]
     if rule.minimum is not None:
@@ -103,13 +111,19 @@ def check_frame(frame: pd.DataFrame, rules: Sequence[DomainRule]) -> list[list[s
 
     Columns outside the rules (a key, the target) are allowed: a frame is a table, not a request.
     """
-    reasons: list[list[str]] = [[] for _ in range(len(frame))]
+    found = frame_problems(frame, rules)
+    return [found.get(i, []) for i in range(len(frame))]
+
+
+def frame_problems(frame: pd.DataFrame, rules: Sequence[DomainRule]) -> dict[int, list[str]]:
+    """`check_frame` for large frames: reasons only for rows (positions) that break a rule."""
+    reasons: defaultdict[int, list[str]] = defaultdict(list)
     for rule in rules:
         if rule.name not in frame.columns:
-            for row in reasons:
-                row.append(f"{rule.name}: missing column")
+            for i in range(len(frame)):
+                reasons[i].append(f"{rule.name}: missing column")
             continue
-        raw = frame[rule.name].astype(object)
+        raw = frame[rule.name]
         missing = raw.isna().to_numpy()
         found: list[Reason] = []
         if not rule.nullable:
@@ -117,13 +131,16 @@ def check_frame(frame: pd.DataFrame, rules: Sequence[DomainRule]) -> list[list[s
         if rule.kind == "numeric":
             found += _numeric_reasons(raw, rule)
         elif rule.allowed is not None:
-            unknown = ~missing & ~raw.astype(str).isin(rule.allowed).to_numpy()
+            # Check each distinct value once: a million rows hold a handful of categories.
+            codes, uniques = pd.factorize(raw.astype(object))
+            bad = ~pd.Index(uniques.astype(str)).isin(rule.allowed)
+            unknown = (codes >= 0) & np.append(bad, False)[codes]
             found.append((unknown, raw, "{v!r} is not one of " + ", ".join(rule.allowed)))
         for mask, values, template in found:
             for i in np.flatnonzero(mask):  # format messages for flagged rows only
                 v = values.iat[i] if isinstance(values, pd.Series) else values[i]
-                reasons[i].append(f"{rule.name}: " + template.format(v=v))
-    return reasons
+                reasons[int(i)].append(f"{rule.name}: " + template.format(v=v))
+    return dict(reasons)
 
 
 class TrainingRange:

@@ -1,0 +1,128 @@
+"""Batch scoring into a real SQLite file with the packaged ONNX model of the workspace."""
+
+import json
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabml import paths
+from tabml.batch import BatchInputError, load_packaged, score_file
+from tabml.features import model_frame
+from tabml.onnx_model import OnnxClassifier
+
+pytestmark = pytest.mark.skipif(
+    not paths.BENTO_ARCHIVE.exists(), reason="needs the packaged model: run `make repro`"
+)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "predictions.db"
+
+
+def query(db, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def counts(db) -> tuple[int, int, int]:
+    if not db.exists():
+        return (0, 0, 0)
+    tables = ("batches", "predictions", "rejects")
+    return tuple(query(db, f"SELECT COUNT(*) FROM {t}")[0][0] for t in tables)
+
+
+def test_predictions_match_the_in_process_model(tmp_path, db, model, raw_penguins, profile):
+    source = tmp_path / "in.csv"
+    raw_penguins.to_csv(source, index=False)
+    result = score_file(source, f"sqlite:///{db}", model, chunk_rows=100)  # several chunks
+    assert (result.rows, result.rejected, result.skipped) == (len(raw_penguins), 0, False)
+    columns = "input_row, label, proba_adelie, proba_chinstrap, proba_gentoo, model_version"
+    rows = query(db, f"SELECT {columns}, git_sha, scored_at FROM predictions ORDER BY input_row")
+    onnx = OnnxClassifier.from_file(paths.ONNX_MODEL)
+    labels, proba = onnx.predict(onnx.feeds_from_frame(model_frame(raw_penguins, profile.features)))
+    assert [r[0] for r in rows] == list(range(len(raw_penguins)))
+    assert [r[1] for r in rows] == labels.tolist()
+    np.testing.assert_allclose([r[2:5] for r in rows], proba, rtol=0, atol=1e-6)
+    assert {r[5] for r in rows} == {model.version}
+    assert model.version.startswith("tabml_model:")
+    assert all(r[7].endswith("+00:00") for r in rows)
+
+
+def test_bad_rows_go_to_rejects_with_reasons(tmp_path, db, model, good_record):
+    rows = [
+        good_record,
+        {**good_record, "island": "Atlantis"},
+        {**good_record, "body_mass_g": "heavy"},
+        {**good_record, "flipper_length_mm": 9999},
+    ]
+    source = tmp_path / "in.csv"
+    pd.DataFrame(rows).to_csv(source, index=False)
+    result = score_file(source, f"sqlite:///{db}", model)
+    assert (result.rows, result.rejected) == (4, 3)
+    assert query(db, "SELECT input_row, label FROM predictions") == [(0, "Gentoo")]
+    rejects = query(db, "SELECT input_row, reason, record FROM rejects ORDER BY input_row")
+    assert [r[0] for r in rejects] == [1, 2, 3]
+    assert rejects[0][1].startswith("island: 'Atlantis' is not one of")
+    assert rejects[1][1] == "body_mass_g: 'heavy' is not a number"
+    assert rejects[2][1].startswith("flipper_length_mm: 9999")
+    assert json.loads(rejects[1][2])["body_mass_g"] == "heavy"  # the original row, kept
+
+
+def test_rerun_writes_nothing_new(tmp_path, db, model, raw_penguins):
+    source = tmp_path / "in.parquet"
+    raw_penguins.to_parquet(source)  # parquet input works too
+    first = score_file(source, f"sqlite:///{db}", model)
+    before = counts(db)
+    again = score_file(source, f"sqlite:///{db}", model)
+    assert again.skipped and again.batch_id == first.batch_id
+    assert counts(db) == before == (1, len(raw_penguins), 0)
+
+
+def test_key_column_is_stored(tmp_path, db, model, good_record):
+    source = tmp_path / "in.csv"
+    pd.DataFrame([{**good_record, "id": "a-1"}, {**good_record, "id": "b-2"}]).to_csv(source)
+    score_file(source, f"sqlite:///{db}", model, key="id")
+    assert query(db, "SELECT key FROM predictions ORDER BY input_row") == [("a-1",), ("b-2",)]
+
+
+BAD_FILES = {
+    "empty.csv": (b"", "the file is empty"),
+    "header_only.csv": (b"island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex\n",
+                        "no data rows"),
+    "missing.csv": (b"island,sex\nBiscoe,male\n", "missing columns ['bill_length_mm'"),
+    "image.csv": (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe" * 50, "not a CSV file"),
+    "broken.parquet": (b"PAR1 this is not parquet", "cannot read as parquet"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_bad_files_give_one_clear_error_and_write_nothing(tmp_path, db, model, name):
+    data, message = BAD_FILES[name]
+    source = tmp_path / name
+    source.write_bytes(data)
+    with pytest.raises(BatchInputError) as err:
+        score_file(source, f"sqlite:///{db}", model)
+    assert str(source) in str(err.value) and message in str(err.value)
+    assert "\n" not in str(err.value)
+    assert counts(db) == (0, 0, 0)
+
+
+def test_a_failure_mid_file_rolls_back_everything(tmp_path, db, model, raw_penguins):
+    good = tmp_path / "good.csv"
+    raw_penguins.to_csv(good, index=False)
+    score_file(good, f"sqlite:///{db}", model)
+    before = counts(db)
+    broken = tmp_path / "broken.csv"
+    text = raw_penguins.to_csv(index=False)
+    broken.write_text(text + '"unterminated,quote\n' + "x," * 50 + "\n")  # breaks a late chunk
+    with pytest.raises(BatchInputError, match=r"broken\.csv"):
+        score_file(broken, f"sqlite:///{db}", model, chunk_rows=50)
+    assert counts(db) == before
