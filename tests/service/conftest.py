@@ -6,7 +6,6 @@ the tests always serve the current code. The server gets its own BentoML store (
 """
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,29 +30,14 @@ def _up_to_date(repo: Path) -> bool:
     return status.returncode == 0
 
 
-def _repro_in_copy(target: Path) -> Path:
-    """Copy the working tree's tracked files to `target`, commit, and run `dvc repro`."""
-    files = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
-    ).stdout.split(b"\0")
-    for name in filter(None, (f.decode() for f in files)):
-        if (ROOT / name).is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, target / name)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "copy"]):
-        subprocess.run([*git, *args], cwd=target, check=True)
-    env = _env(BENTOML_HOME=str(target / "bentoml_home"), PYTHONPATH=str(target / "src"))
-    subprocess.run(["dvc", "repro", "--quiet"], cwd=target, env=env, check=True)
-    return target
-
-
 @pytest.fixture(scope="session")
-def packaged_repo(tmp_path_factory) -> Path:
+def packaged_repo(request) -> Path:
     """A repository whose package stage output matches the current code."""
     if _up_to_date(ROOT):
         return ROOT
-    return _repro_in_copy(tmp_path_factory.mktemp("repo"))
+    # The session's reproduced copy of the working tree (tests/conftest.py), shared with the
+    # pipeline tests so a fresh clone runs the pipeline once for the whole suite.
+    return request.getfixturevalue("reproduced")
 
 
 # A newer, broken `tabml_model` in the store: the bento must serve its own model, not `latest`.
