@@ -2,6 +2,7 @@
 
 import json
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,14 +13,18 @@ from tabml.batch import BatchInputError, load_packaged, score_file
 from tabml.features import model_frame
 from tabml.onnx_model import OnnxClassifier
 
-pytestmark = pytest.mark.skipif(
-    not paths.BENTO_ARCHIVE.exists(), reason="needs the packaged model: run `make repro`"
-)
+
+@pytest.fixture(scope="module")
+def packaged(request) -> Path:
+    """The workspace when it has a packaged model, else the session's reproduced copy."""
+    if paths.BENTO_ARCHIVE.exists():
+        return Path.cwd()
+    return request.getfixturevalue("reproduced")
 
 
 @pytest.fixture(scope="module")
-def model():
-    return load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
+def model(packaged):
+    return load_packaged(packaged / paths.ONNX_MODEL, packaged / paths.BENTO_ARCHIVE)
 
 
 @pytest.fixture
@@ -39,14 +44,16 @@ def counts(db) -> tuple[int, int, int]:
     return tuple(query(db, f"SELECT COUNT(*) FROM {t}")[0][0] for t in tables)
 
 
-def test_predictions_match_the_in_process_model(tmp_path, db, model, raw_penguins, profile):
+def test_predictions_match_the_in_process_model(
+    tmp_path, db, model, packaged, raw_penguins, profile
+):
     source = tmp_path / "in.csv"
     raw_penguins.to_csv(source, index=False)
     result = score_file(source, f"sqlite:///{db}", model, chunk_rows=100)  # several chunks
     assert (result.rows, result.rejected, result.skipped) == (len(raw_penguins), 0, False)
     columns = "input_row, label, proba_adelie, proba_chinstrap, proba_gentoo, model_version"
     rows = query(db, f"SELECT {columns}, git_sha, scored_at FROM predictions ORDER BY input_row")
-    onnx = OnnxClassifier.from_file(paths.ONNX_MODEL)
+    onnx = OnnxClassifier.from_file(packaged / paths.ONNX_MODEL)
     labels, proba = onnx.predict(onnx.feeds_from_frame(model_frame(raw_penguins, profile.features)))
     assert [r[0] for r in rows] == list(range(len(raw_penguins)))
     assert [r[1] for r in rows] == labels.tolist()
