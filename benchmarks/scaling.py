@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from benchmarks.support import measure, repo_copy
+from benchmarks.support import FLIGHTS_GATES, measure, repo_copy
 from tabml.dataset import load_profile, sha256_of
 
 GIB = 2**30
@@ -56,7 +56,10 @@ def bench_flights(work: Path, factors: list[int]) -> list[dict]:
     results = []
     for factor in factors:
         name = scaled_profile(repo, factor)
-        params.write_text(re.sub(r"(?m)^(  profile:) \w+", rf"\1 {name}", params.read_text()))
+        values = yaml.safe_load(params.read_text())
+        values["data"]["profile"] = name
+        values["gates"]["min"].update(FLIGHTS_GATES)
+        params.write_text(yaml.safe_dump(values, sort_keys=False))
         run = measure(["dvc", "repro"], repo).check(f"dvc repro ({name})")
         metrics = json.loads((repo / "reports" / "metrics.json").read_text())
         validation = json.loads((repo / "reports" / "validation" / "report.json").read_text())

@@ -7,7 +7,7 @@ from pathlib import Path
 import joblib
 import pytest
 
-from benchmarks.support import bench_env, repo_copy
+from benchmarks.support import bench_env, flights_gate_args, repo_copy
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,7 @@ LEAKY = {"dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"}
 def test_flights_profile_runs_end_to_end(tmp_path: Path) -> None:
     repo = repo_copy(tmp_path)
     run = subprocess.run(
-        ["dvc", "exp", "run", "-S", "data.profile=flights"],
+        ["dvc", "exp", "run", "-S", "data.profile=flights", *flights_gate_args()],
         cwd=repo,
         env=bench_env(),
         capture_output=True,
