@@ -86,6 +86,11 @@ class DatasetProfile(_Strict):
         return self
 
 
+def describe_errors(err: ValidationError) -> str:
+    """A pydantic error (profile or params.yaml) as `dotted.key: message; ...`."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+
+
 class ProfileError(ValueError):
     """A dataset profile is missing or invalid."""
 
@@ -101,10 +106,7 @@ def load_profile(name: str, configs_dir: Path = paths.CONFIGS) -> DatasetProfile
     try:
         profile = DatasetProfile.model_validate(raw)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
-        )
-        raise ProfileError(f"{path}: {problems}") from err
+        raise ProfileError(f"{path}: {describe_errors(err)}") from err
     if profile.name != name:
         raise ProfileError(f"{path}: `name` is {profile.name!r}, expected {name!r}")
     return profile

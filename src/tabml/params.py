@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tabml import paths
+from tabml.dataset import describe_errors
 
 ModelFamily = Literal["logistic_regression", "random_forest", "gradient_boosting"]
 
@@ -118,7 +119,4 @@ def load_params(path: Path = paths.PARAMS) -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
-        )
-        raise ParamsError(f"{path}: {problems}") from err
+        raise ParamsError(f"{path}: {describe_errors(err)}") from err

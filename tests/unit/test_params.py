@@ -20,24 +20,18 @@ def test_committed_params_file_has_no_key_the_code_ignores(tmp_path):
             assert set(values) == set(dumped[section]), section
 
 
-def test_unknown_key_is_named(tmp_path):
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ("train:\n  modle: random_forest\n", r"train\.modle"),  # unknown key
+        ("split:\n  test_size: 1.5\n", r"split\.test_size"),  # invalid value
+        ("train:\n  model: xgboost\n", r"train\.model"),  # unknown model family
+    ],
+)
+def test_bad_params_name_the_key(tmp_path, content, named):
     path = tmp_path / "params.yaml"
-    path.write_text("train:\n  modle: random_forest\n")
-    with pytest.raises(ParamsError, match=r"train\.modle"):
-        load_params(path)
-
-
-def test_invalid_value_is_named(tmp_path):
-    path = tmp_path / "params.yaml"
-    path.write_text("split:\n  test_size: 1.5\n")
-    with pytest.raises(ParamsError, match=r"split\.test_size"):
-        load_params(path)
-
-
-def test_unknown_model_family_is_rejected(tmp_path):
-    path = tmp_path / "params.yaml"
-    path.write_text("train:\n  model: xgboost\n")
-    with pytest.raises(ParamsError, match=r"train\.model"):
+    path.write_text(content)
+    with pytest.raises(ParamsError, match=named):
         load_params(path)
 
 
