@@ -13,6 +13,7 @@ from tabml.service import (
     METADATA,
     MODEL,
     SERVICE_CONFIG,
+    Answers,
     PredictRequest,
     count_warnings,
     load_scorer,
@@ -34,7 +35,7 @@ class BatchableService:
         max_batch_size=256,
         max_latency_ms=1000,
     )
-    async def predict(self, records: list[Any]) -> list[dict[str, Any]]:
+    async def predict(self, records: list[Any]) -> Answers:
         rows = [record.model_dump(by_alias=True) for record in records]
         return count_warnings(self.scorer.score(rows))
 

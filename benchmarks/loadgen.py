@@ -6,6 +6,7 @@ error count and latency percentiles.
 
 import http.client
 import multiprocessing
+import os
 import re
 import subprocess
 import tempfile
@@ -22,8 +23,15 @@ def _ms(text: str) -> float:
     return float(value) * _UNITS[unit]
 
 
-def wrk_load(url: str, body: str, connections: int, seconds: float) -> dict:
-    """One wrk run (1 thread: the second core is left to the server)."""
+def pin(cpus: set[int] | None):
+    """A `preexec_fn` / process start hook that pins the calling process to `cpus` (None: no-op)."""
+    return None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+
+
+def wrk_load(
+    url: str, body: str, connections: int, seconds: float, cpus: set[int] | None = None
+) -> dict:
+    """One wrk run (1 thread: the second core is left to the server), pinned to `cpus`."""
     script = (
         'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/json"\n'
@@ -35,7 +43,7 @@ def wrk_load(url: str, body: str, connections: int, seconds: float) -> dict:
         out = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
              "-s", handle.name, url],
-            capture_output=True, text=True, check=True,
+            capture_output=True, text=True, check=True, preexec_fn=pin(cpus),
         ).stdout  # fmt: skip
     finally:
         Path(handle.name).unlink()
@@ -55,7 +63,9 @@ def wrk_load(url: str, body: str, connections: int, seconds: float) -> dict:
     }
 
 
-def _client(url: str, body: str, threads: int, seconds: float, queue) -> None:
+def _client(url: str, body: str, threads: int, seconds: float, queue, cpus) -> None:
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)
     parts = urlsplit(url)
     latencies: list[float] = []
     errors = [0]
@@ -85,13 +95,16 @@ def _client(url: str, body: str, threads: int, seconds: float, queue) -> None:
     queue.put((latencies, errors[0]))
 
 
-def python_load(url: str, body: str, connections: int, seconds: float) -> dict:
+def python_load(
+    url: str, body: str, connections: int, seconds: float, cpus: set[int] | None = None
+) -> dict:
     """Fallback: 2 processes x threads with keep-alive http.client connections."""
     processes = min(2, connections)
     queue = multiprocessing.Queue()
     split = [connections // processes + (i < connections % processes) for i in range(processes)]
     procs = [
-        multiprocessing.Process(target=_client, args=(url, body, n, seconds, queue)) for n in split
+        multiprocessing.Process(target=_client, args=(url, body, n, seconds, queue, cpus))
+        for n in split
     ]
     for p in procs:
         p.start()

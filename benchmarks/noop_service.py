@@ -10,7 +10,7 @@ from typing import Any
 import bentoml
 
 from tabml.http_gate import RequestGate
-from tabml.service import METADATA, SERVICE_CONFIG, PredictRequest
+from tabml.service import METADATA, SERVICE_CONFIG, Answers, PredictRequest
 
 ANSWER = {
     METADATA["target"]: METADATA["classes"][0],
@@ -22,7 +22,7 @@ ANSWER = {
 @bentoml.service(**{**SERVICE_CONFIG, "name": "noop_service"})
 class NoopService:
     @bentoml.api(route="/predict", input_spec=PredictRequest)
-    async def predict(self, records: list[Any]) -> list[dict[str, Any]]:
+    async def predict(self, records: list[Any]) -> Answers:
         rows = [record.model_dump(by_alias=True) for record in records]
         return [dict(ANSWER) for _ in rows]
 

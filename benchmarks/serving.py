@@ -13,6 +13,7 @@ median round counts. Results go to the `serving` section of docs/benchmarks.md.
 """
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -29,7 +30,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import python_load, wrk_load
+from loadgen import pin, python_load, wrk_load
 from support import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,8 +74,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(name: str, command: list[str], port: int, log: Path) -> subprocess.Popen:
-    """Start a server in its own process group and wait until /readyz answers."""
+def cpu_split(enabled: bool) -> tuple[set[int] | None, set[int] | None]:
+    """(server CPUs, load generator CPUs): the server on the first core, the load on the rest.
+
+    Left to the scheduler, the load generator and the server's event loop share a core in
+    some runs and not in others, which moved a server's req/s by up to 40% between rounds.
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    if not enabled or len(cpus) < 2:
+        return None, None
+    return {cpus[0]}, set(cpus[1:])
+
+
+def start_server(
+    name: str, command: list[str], port: int, log: Path, cpus: set[int] | None = None
+) -> subprocess.Popen:
+    """Start a server in its own process group (pinned to `cpus`); wait until /readyz answers."""
     args = [*command, "--host", "127.0.0.1", "--port", str(port)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     env["TABML_ACCESS_LOG"] = "1" if name.endswith("+accesslog") else "0"
@@ -86,7 +101,7 @@ def start_server(name: str, command: list[str], port: int, log: Path) -> subproc
         env["BENTOML_CONFIG_OPTIONS"] = f"services.{service}.workers=2"
     proc = subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=pin(cpus),
     )  # fmt: skip
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -129,13 +144,19 @@ def server_cpu_seconds(root: int) -> float:
 
 
 def measure_server(
-    name: str, proc: subprocess.Popen, port: int, seconds: float, use_wrk: bool, record: dict
+    name: str,
+    proc: subprocess.Popen,
+    port: int,
+    seconds: float,
+    use_wrk: bool,
+    record: dict,
+    cpus: set[int] | None = None,
 ) -> dict:
     url = f"http://127.0.0.1:{port}/predict"
     body = json.dumps({"records": [record]})
     response = httpx.post(url, content=body, headers={"Content-Type": "application/json"})
     response.raise_for_status()
-    load = wrk_load if use_wrk else python_load
+    load = functools.partial(wrk_load if use_wrk else python_load, cpus=cpus)
     load(url, body, connections=16, seconds=2)  # warm-up
     cpu_before = server_cpu_seconds(proc.pid)
     concurrent = load(url, body, connections=16, seconds=seconds)
@@ -226,6 +247,9 @@ def main() -> None:
         " the `serving` section of docs/benchmarks.md",
     )
     parser.add_argument("--python-load", action="store_true", help="do not use wrk")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let the scheduler place server and load generator"
+    )
     args = parser.parse_args()
     os.chdir(ROOT)
     if not Path("models/tabml_service.bento").exists():
@@ -245,6 +269,12 @@ def main() -> None:
             flush=True,
         )
     info = machine()
+    server_cpus, load_cpus = cpu_split(not args.no_pin)
+    info["pinning"] = (
+        f"server on CPU {sorted(server_cpus)}, load generator on CPUs {sorted(load_cpus)}"
+        if server_cpus
+        else "none"
+    )
     record = example_record()
     rows: dict[str, list[dict]] = {}
     logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
@@ -254,9 +284,9 @@ def main() -> None:
             # the source-served variants load the bento's exact model
             source_served = not VARIANTS[name][-1].startswith("tabml.serve")
             command = VARIANTS[name] + (model_arg if source_served else [])
-            proc = start_server(name, command, port, logs / f"{name}-{round_}.log")
+            proc = start_server(name, command, port, logs / f"{name}-{round_}.log", server_cpus)
             try:
-                row = measure_server(name, proc, port, args.seconds, use_wrk, record)
+                row = measure_server(name, proc, port, args.seconds, use_wrk, record, load_cpus)
             finally:
                 stop_server(proc)
             print(json.dumps(row), flush=True)
@@ -287,6 +317,7 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         f"- command: `python benchmarks/serving.py {' '.join(sys.argv[1:])}`".rstrip() + "",
         f"- machine: {info['cpu']}, {info['cores']} cores; Python {info['python']}, "
         f"BentoML {info['bentoml']}, onnxruntime {info['onnxruntime']}",
+        f"- CPU pinning: {info['pinning']} (`--no-pin` turns it off)",
         f"- load generator: {info['loadgen']}, on the same machine; 1-minute load average "
         f"{info['load_before']:.2f} before, {info['load_after']:.2f} after (other work on "
         "the machine lowers absolute figures; ratios within one run are what count)",

@@ -38,7 +38,7 @@ SERVING_MODULES = (
     "service.py",
 )
 # Pinned to the installed versions: only `bentoml containerize` installs them.
-SERVING_PACKAGES = ("onnxruntime", "numpy", "pandas", "pydantic", "pyyaml")
+SERVING_PACKAGES = ("onnxruntime", "numpy", "pandas", "pydantic", "pyyaml", "httptools", "uvloop")
 # Creation times are the one timestamp BentoML writes into its metadata; a fixed value keeps
 # the archive reproducible. The real build time is in the local store and `bentoml list`.
 FIXED_CREATION_TIME = "2000-01-01 00:00:00+00:00"

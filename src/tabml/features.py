@@ -10,9 +10,10 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from tabml.dataset import Features
 
-# Missing categories are fed as "" (ONNX string tensors have no null) and imputed in-model.
+# Missing categories are fed as "" (ONNX string tensors have no null): to the one-hot encoder
+# that is a category like any other, so a missing value seen in training gets its own column
+# and one never seen encodes as all zeros, like any unseen category.
 MISSING_CATEGORY = ""
-IMPUTED_CATEGORY = "__missing__"
 
 
 def model_frame(frame: pd.DataFrame, features: Features) -> pd.DataFrame:
@@ -41,16 +42,15 @@ def split_train_test(
 
 
 def build_preprocessor(features: Features, scale_numeric: bool = True) -> ColumnTransformer:
-    """Impute + scale numeric columns, impute + one-hot categorical columns."""
+    """Impute + scale numeric columns, one-hot categorical columns (missing is a category).
+
+    No imputer for categories: it would map "" to a constant, which encodes exactly as ""
+    itself, yet costs eleven ONNX nodes, half the served graph's time per request.
+    """
     numeric_steps = [SimpleImputer(strategy="median")]
     if scale_numeric:
         numeric_steps.append(StandardScaler())
-    categorical = make_pipeline(
-        SimpleImputer(
-            missing_values=MISSING_CATEGORY, strategy="constant", fill_value=IMPUTED_CATEGORY
-        ),
-        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-    )
+    categorical = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
     transformers = [("numeric", make_pipeline(*numeric_steps), features.numeric)]
     if features.categorical:
         transformers.append(("categorical", categorical, features.categorical))
