@@ -128,16 +128,13 @@ class OnnxClassifier:
     def feeds_from_records(self, records: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
         """Input tensors from validated records; None becomes NaN or the missing category."""
         feeds = {}
-        for name in self.numeric:
-            values = [r[name] for r in records]
-            feeds[self.input_of[name]] = np.array(
-                [[np.nan if v is None else v] for v in values], dtype=np.float32
-            )
+        for name in self.numeric:  # numpy turns None into NaN for float dtypes
+            values = np.array([r[name] for r in records], dtype=np.float32)
+            feeds[self.input_of[name]] = values.reshape(-1, 1)
+        missing = self.missing_category
         for name in self.categorical:
-            values = [r[name] for r in records]
-            feeds[self.input_of[name]] = np.array(
-                [[self.missing_category if v is None else str(v)] for v in values], dtype=object
-            )
+            texts = [missing if r[name] is None else str(r[name]) for r in records]
+            feeds[self.input_of[name]] = np.array(texts, dtype=object).reshape(-1, 1)
         return feeds
 
     def feeds_from_frame(self, frame: Any) -> dict[str, np.ndarray]:

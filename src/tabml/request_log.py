@@ -28,6 +28,8 @@ import pandas as pd
 from tabml import atomic, paths
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+# One encoder for every line: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 DIR_ENV, SWITCH_ENV = "TABML_REQUEST_LOG_DIR", "TABML_REQUEST_LOG"
 
 
@@ -53,7 +55,7 @@ def write_batch(records: list[dict], directory: Path, sequence: int = 0) -> Path
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     target = Path(directory) / f"{stamp}-{os.getpid()}-{sequence:06d}.jsonl"
-    lines = "".join(json.dumps(r, separators=(",", ":"), default=str) + "\n" for r in records)
+    lines = "".join(_ENCODER.encode(r) + "\n" for r in records)
     return atomic.write_text(target, lines)
 
 
