@@ -1,8 +1,10 @@
 """The benchmark's baseline: the real service with the model replaced by a constant answer.
 
-Same request model, same request gate, same server settings and the same response shape as
+Same request model, request gate, request log, server settings and response shape as
 `tabml.service`, so the throughput ratio between the two is the cost of the model alone
-(feeds, onnxruntime, probabilities, training-range warnings).
+(feeds, onnxruntime, probabilities, training-range warnings). The request log belongs to the
+server, not the model (it logs inputs); `make bench-serve` measures its own cost separately
+(`model` vs `model-requestlog`).
 """
 
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import bentoml
 
 from tabml.http_gate import RequestGate
-from tabml.service import METADATA, SERVICE_CONFIG, Answers, PredictRequest
+from tabml.service import METADATA, SERVICE_CONFIG, Answers, PredictRequest, ServedInputs
 
 ANSWER = {
     METADATA["target"]: METADATA["classes"][0],
@@ -21,10 +23,18 @@ ANSWER = {
 
 @bentoml.service(**{**SERVICE_CONFIG, "name": "noop_service"})
 class NoopService:
+    def __init__(self) -> None:
+        self.inputs = ServedInputs("noop")
+
     @bentoml.api(route="/predict", input_spec=PredictRequest)
     async def predict(self, records: list[Any]) -> Answers:
         rows = [record.model_dump(by_alias=True) for record in records]
+        self.inputs.log(rows)
         return [dict(ANSWER) for _ in rows]
+
+    @bentoml.on_shutdown
+    def close_request_log(self) -> None:
+        self.inputs.close()
 
 
 NoopService.add_asgi_middleware(

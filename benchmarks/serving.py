@@ -48,6 +48,10 @@ VARIANTS = {
         "benchmarks",
     ],
     "noop": ["bentoml", "serve", "noop_service:NoopService", "--working-dir", "benchmarks"],
+    "noop-requestlog": [
+        *("bentoml", "serve", "noop_service:NoopService"),
+        *("--working-dir", "benchmarks"),
+    ],
     "batchable": [
         *("bentoml", "serve", "batchable_service:BatchableService"),
         *("--working-dir", "benchmarks"),
@@ -237,8 +241,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per variant")
     parser.add_argument(
         "--variants",
-        default="noop,model,model-requestlog,noop+2workers,model+2workers,batchable,"
-        "model+accesslog",
+        default="noop,model,noop-requestlog,model-requestlog,noop+2workers,model+2workers,"
+        "batchable,model+accesslog",
     )
     parser.add_argument(
         "--out",
@@ -326,12 +330,12 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         f"- request: one record per request, `POST /predict`: `{json.dumps(record)}`",
         "",
         "Variants: `model` is the packaged bento exactly as `make serve` runs it; `noop` the same"
-        " server, request checks and response shape with the model replaced by a constant"
-        " answer (benchmarks/noop_service.py); `+2workers` sets BentoML `workers=2`;"
+        " server, request checks, request log and response shape with the model replaced by a"
+        " constant answer (benchmarks/noop_service.py); `+2workers` sets BentoML `workers=2`;"
         " `batchable` the model behind adaptive batching (max batch 256, max latency 1 s);"
         " `+accesslog` turns BentoML's access log on (`TABML_ACCESS_LOG=1`);"
-        " `model-requestlog` turns the request log off (`TABML_REQUEST_LOG=0`; every other"
-        " model variant logs each scored input, as `make serve` does);"
+        " `-requestlog` turns the request log off (`TABML_REQUEST_LOG=0`; every other"
+        " variant logs each scored input, as `make serve` does);"
         " `model-from-source` (not in the default set) serves `tabml.service` from src/.",
         "",
         "| variant | req/s, 16 connections | server CPU µs/request | errors "
@@ -352,7 +356,12 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         f"({1e6 / baseline['onnx_us']:.0f}/s).",
         "",
     ]
-    for model_name, noop_name in [("model", "noop"), ("model+2workers", "noop+2workers")]:
+    pairs = [
+        ("model", "noop"),
+        ("model-requestlog", "noop-requestlog"),
+        ("model+2workers", "noop+2workers"),
+    ]
+    for model_name, noop_name in pairs:
         model, noop = medians.get(model_name), medians.get(noop_name)
         if not (model and noop):
             continue

@@ -88,6 +88,33 @@ def count_warnings(answers: list[dict]) -> list[dict]:
     return answers
 
 
+class ServedInputs:
+    """The request log as served: enqueue scored rows, count drops on /metrics, flush at exit.
+
+    One per worker (its writer thread's files carry the worker's pid). A no-op when
+    `TABML_REQUEST_LOG=0`.
+    """
+
+    def __init__(self, model_version: str) -> None:
+        self.logger = RequestLogger(log_dir()) if logging_enabled() else None
+        self.model_version = model_version
+        self.dropped = 0
+
+    def log(self, rows: list[dict]) -> None:
+        if self.logger is None:
+            return
+        # Only an enqueue here; the logger's thread serialises and writes (request_log.py).
+        now = datetime.now(UTC)
+        self.logger.log([make_record(row, self.model_version, now) for row in rows])
+        if self.logger.dropped != self.dropped:
+            LOG_DROPPED.inc(self.logger.dropped - self.dropped)
+            self.dropped = self.logger.dropped
+
+    def close(self) -> None:
+        if self.logger is not None:
+            self.logger.close()
+
+
 @bentoml.service(**SERVICE_CONFIG)
 class TabmlService:
     """Predict the target of tabular records with the packaged ONNX model."""
@@ -96,10 +123,8 @@ class TabmlService:
 
     def __init__(self) -> None:
         self.scorer = load_scorer(self.model)
-        # One logger (and writer thread) per worker; its files carry the worker's pid.
-        self.request_log = RequestLogger(log_dir()) if logging_enabled() else None
-        self.model_version = os.environ.get("TABML_MODEL_VERSION") or str(self.model.tag)
-        self.dropped = 0
+        version = os.environ.get("TABML_MODEL_VERSION") or str(self.model.tag)
+        self.inputs = ServedInputs(version)
 
     # `async`: one request is ~50 µs of work, cheaper inline than handed to a thread pool.
     @bentoml.api(route="/predict", input_spec=PredictRequest)
@@ -107,23 +132,13 @@ class TabmlService:
         """One answer per record, in order: label, class probabilities, range warnings."""
         rows = [record.model_dump(by_alias=True) for record in records]
         answers = count_warnings(self.scorer.score(rows))
-        if self.request_log is not None:  # after scoring: only inputs that got an answer
-            self._log(rows)
+        self.inputs.log(rows)  # after scoring: only inputs that got an answer
         return answers
-
-    def _log(self, rows: list[dict]) -> None:
-        # Only an enqueue here; the logger's thread serialises and writes (request_log.py).
-        now = datetime.now(UTC)
-        self.request_log.log([make_record(row, self.model_version, now) for row in rows])
-        if self.request_log.dropped != self.dropped:
-            LOG_DROPPED.inc(self.request_log.dropped - self.dropped)
-            self.dropped = self.request_log.dropped
 
     @bentoml.on_shutdown
     def close_request_log(self) -> None:
         """Flush the request log's queue before the worker exits."""
-        if self.request_log is not None:
-            self.request_log.close()
+        self.inputs.close()
 
 
 # ~2 kB per record is generous for JSON records of a few features.
