@@ -1,5 +1,6 @@
 """The request log: records round-trip, the writer thread flushes, disk use stays bounded."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from tabml.request_log import RequestLogger, make_record, prune, read_requests, write_batch
@@ -54,3 +55,17 @@ def test_logger_drops_and_counts_when_the_queue_is_full(tmp_path):
     logger.close()
     assert logger.dropped >= 40
     assert len(read_requests(tmp_path)) == 50 - logger.dropped
+
+
+def test_logger_writes_one_file_per_interval_under_a_steady_trickle(tmp_path):
+    # Records arriving while a file is written wait for the next wake, not a file each.
+    logger = RequestLogger(tmp_path, batch_size=10_000, interval_s=0.2)
+    stop = time.monotonic() + 0.7
+    sent = 0
+    while time.monotonic() < stop:
+        logger.log([make_record(_inputs(3000 + sent % 100), None)])
+        sent += 1
+        time.sleep(0.0005)
+    logger.close()
+    assert len(read_requests(tmp_path)) == sent
+    assert len(list(tmp_path.glob("*.jsonl"))) <= 6  # ~4 wakes + the flush at close
