@@ -7,7 +7,8 @@ One run, on this machine and in the same minutes:
   in advance from the same rows (in process, same chunks);
 - the SQLite floor: the same number of rows inserted into a fresh `prediction_rows` table
   (same columns, same pragmas) by one `INSERT ... SELECT` from a recursive CTE, no Python
-  per row; and by `sqlite3`'s `executemany` of ready-made tuples (the driver's floor);
+  per row; and by batch scoring's own write path (`batch_db.insert_rows`, the driver's
+  `executemany`) fed the raw run's predictions, i.e. the write without read/check/score;
 - end to end: `tabml.batch.score_file` (read, check, score, write to a fresh SQLite file) in
   a child process, for the CSV and for the parquet copy of the rows. The child reports its
   scoring time (interpreter start and imports excluded) and its peak RSS (VmHWM).
@@ -45,7 +46,7 @@ def make_input(folder: Path, rows: int) -> tuple[Path, Path]:
 def raw_seconds(csv: Path) -> tuple[float, list[tuple]]:
     """Seconds of OnnxClassifier.predict alone over all rows, feeds prepared beforehand.
 
-    Also returns the predictions as `prediction_rows` tuples, for the driver floor.
+    Also returns the predictions, (labels, probabilities) per chunk, for the write path.
     """
     from tabml import paths
     from tabml.onnx_model import OnnxClassifier
@@ -55,10 +56,7 @@ def raw_seconds(csv: Path) -> tuple[float, list[tuple]]:
     start = time.perf_counter()
     outputs = [model.predict(feed) for feed in feeds]
     seconds = time.perf_counter() - start
-    labels = [label for chunk, _ in outputs for label in chunk.tolist()]
-    probas = [p for _, chunk in outputs for p in chunk.tolist()]
-    rows = [(i + 1, None, label, *p) for i, (label, p) in enumerate(zip(labels, probas))]
-    return seconds, rows
+    return seconds, outputs
 
 
 def sklearn_seconds(csv: Path) -> float:
@@ -79,8 +77,9 @@ def sklearn_seconds(csv: Path) -> float:
     return time.perf_counter() - start
 
 
-def sqlite_floors(rows: list[tuple], db: Path) -> tuple[float, float]:
-    """Seconds to insert len(rows) rows into a fresh `prediction_rows`: by SQL, by executemany."""
+def sqlite_floors(outputs: list[tuple], rows: int, db: Path) -> tuple[float, float]:
+    """Seconds to insert `rows` rows into a fresh `prediction_rows`: by SQL alone, and by
+    batch scoring's own write path (`insert_rows`) from the ready predictions."""
     from sqlalchemy import text
 
     from tabml import batch_db, paths
@@ -91,14 +90,14 @@ def sqlite_floors(rows: list[tuple], db: Path) -> tuple[float, float]:
     labels = " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(classes))
     probas = ", ".join(f"(i % 997 + 0.{k + 1}) / 1000.0" for k in range(len(classes)))
     cte = (
-        f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {len(rows)}) "
+        f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {rows}) "
         f"INSERT INTO prediction_rows SELECT i, NULL, CASE i % {len(classes)} {labels} END, "
         f"{probas} FROM s"
     )
     seconds = []
     for write in (
         lambda conn: conn.execute(text(cte)),
-        lambda conn: batch_db.insert_rows(conn, table, rows),
+        lambda conn: write_predictions(conn, table, outputs),
     ):
         engine = batch_db.connect(f"sqlite:///{db}")
         with engine.begin() as conn:
@@ -111,6 +110,18 @@ def sqlite_floors(rows: list[tuple], db: Path) -> tuple[float, float]:
         for leftover in db.parent.glob(f"{db.name}*"):
             leftover.unlink()
     return seconds[0], seconds[1]
+
+
+def write_predictions(conn, table, outputs: list[tuple]) -> None:
+    """What `score_file` writes per chunk (no key column, no rejects), from ready predictions."""
+    from tabml import batch_db
+
+    first = 1
+    for labels, proba in outputs:
+        ids = range(first, first + len(labels))
+        rows = zip(ids, labels.tolist(), *proba.T.tolist())
+        batch_db.insert_rows(conn, table, rows, omit=("key",))
+        first += len(labels)
 
 
 def child(path: Path, db: Path) -> None:
@@ -168,9 +179,8 @@ def main() -> None:
         folder = Path(tmp)
         csv, parquet = make_input(folder, args.rows)
         for round_ in range(args.rounds):
-            raw, rows = raw_seconds(csv)
-            floors = sqlite_floors(rows, folder / "floor.db")
-            del rows
+            raw, outputs = raw_seconds(csv)
+            floors = sqlite_floors(outputs, args.rows, folder / "floor.db")
             for name, seconds in zip(BASELINES, (raw, sklearn_seconds(csv), *floors), strict=True):
                 times[name].append(seconds)
             runs["CSV"].append(end_to_end(csv, folder, round_))
@@ -202,7 +212,7 @@ BASELINES = {
     "raw": "raw `OnnxClassifier.predict` on prepared feeds (in process; the baseline)",
     "sklearn": "context: scikit-learn `predict_proba` on prepared model frames (in process)",
     "sql": "SQLite floor: `INSERT ... SELECT` from a recursive CTE into `prediction_rows`",
-    "executemany": "SQLite floor via the driver: `executemany` of ready-made tuples",
+    "executemany": "write path alone: `insert_rows` of the ready predictions (`executemany`)",
 }
 
 
