@@ -13,10 +13,8 @@ import sys
 import tarfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -78,8 +76,14 @@ def file_digest(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), lines
 
 
-def open_input(path: Path, needed: list[str], chunk_rows: int) -> tuple[Iterator, int]:
-    """Chunks of the file (CSV or parquet) and its row count (CSV: from newlines, approximate).
+def open_input(
+    path: Path, needed: list[str], chunk_rows: int, categorical: list[str] = ()
+) -> tuple[Iterator, int, str]:
+    """Chunks of the file (CSV or parquet), its row count (CSV: from newlines, approximate)
+    and the sha256 of its bytes.
+
+    `categorical` columns are read as pandas categoricals: the checks and the model's feeds
+    then see each distinct value once per chunk instead of once per row.
 
     Raises:
         BatchInputError: missing, empty, unreadable, or lacking a needed column.
@@ -87,16 +91,19 @@ def open_input(path: Path, needed: list[str], chunk_rows: int) -> tuple[Iterator
     if not path.is_file():
         raise BatchInputError(f"{path}: no such file")
     try:
+        input_sha, lines = file_digest(path)
         if path.suffix.lower() in PARQUET_SUFFIXES:
             import pyarrow.parquet as pq
 
             parquet = pq.ParquetFile(path)
             columns, total = parquet.schema_arrow.names, parquet.metadata.num_rows
+            parquet = pq.ParquetFile(path, read_dictionary=[c for c in categorical if c in columns])
             chunks = (b.to_pandas() for b in parquet.iter_batches(batch_size=chunk_rows))
         else:
             columns = list(pd.read_csv(path, nrows=0).columns)
-            total = max(file_digest(path)[1] - 1, 0)
-            chunks = pd.read_csv(path, chunksize=chunk_rows)
+            total = max(lines - 1, 0)
+            dtype = {c: "category" for c in categorical if c in columns}
+            chunks = pd.read_csv(path, chunksize=chunk_rows, dtype=dtype)
     except pd.errors.EmptyDataError:
         raise BatchInputError(f"{path}: the file is empty") from None
     except UnicodeDecodeError:
@@ -109,7 +116,7 @@ def open_input(path: Path, needed: list[str], chunk_rows: int) -> tuple[Iterator
         raise BatchInputError(f"{path}: missing columns {missing} (found {columns[:20]})")
     if total == 0:
         raise BatchInputError(f"{path}: no data rows")
-    return _guarded(chunks, path), total
+    return _guarded(chunks, path), total, input_sha
 
 
 def _first_line(err: Exception) -> str:
@@ -131,9 +138,18 @@ def _record_json(frame: pd.DataFrame, positions: np.ndarray) -> list[str]:
 
 
 def score_chunk(
-    frame: pd.DataFrame, model: PackagedModel, batch_id: str, first_row: int, key: str | None
-) -> tuple[list[tuple], list[tuple]]:
-    """Prediction rows and reject rows (tuples in table column order) for one chunk."""
+    frame: pd.DataFrame,
+    model: PackagedModel,
+    batch_id: str,
+    first_row: int,
+    key: str | None,
+    first_id: int,
+) -> tuple[Iterator[tuple], list[tuple]]:
+    """Prediction rows and reject rows (tuples in table column order) for one chunk.
+
+    A prediction row's id is `first_id` + its row number in the file; without a `key` its
+    tuple leaves the key column out.
+    """
     problems = frame_problems(frame, model.rules)
     bad = np.zeros(len(frame), dtype=bool)
     bad[list(problems)] = True
@@ -149,10 +165,11 @@ def score_chunk(
         if not pd.api.types.is_numeric_dtype(good[name]):
             good = good.assign(**{name: pd.to_numeric(good[name])})
     labels, proba = model.classifier.predict(model.classifier.feeds_from_frame(good))
-    rows = np.arange(first_row, first_row + len(frame))[~bad].tolist()
-    good_keys = repeat(None) if keys is None else [_text(k) for k in keys[~bad]]
-    columns = [repeat(batch_id), rows, good_keys, labels.tolist(), *proba.T.tolist()]
-    return list(zip(*columns)), rejects
+    ids = np.arange(first_id + first_row, first_id + first_row + len(frame))
+    # Without a key column the rows leave `key` out (one parameter less to bind per row).
+    good_keys = [] if keys is None else [[_text(k) for k in keys[~bad]]]
+    columns = [ids[~bad].tolist(), *good_keys, labels.tolist(), *proba.T.tolist()]
+    return zip(*columns), rejects
 
 
 def _text(value: object) -> str | None:
@@ -188,8 +205,8 @@ def score_file(
     """Score `path` into the database at `url` in one transaction; rerunning is a no-op."""
     start = time.perf_counter()
     needed = [r.name for r in model.rules] + ([key] if key else [])
-    chunks, total = open_input(path, needed, chunk_rows)
-    input_sha = file_digest(path)[0]
+    categorical = [r.name for r in model.rules if r.kind != "numeric"]
+    chunks, total, input_sha = open_input(path, needed, chunk_rows, categorical)
     batch_id = hashlib.sha256(f"{input_sha}\n{model.version}".encode()).hexdigest()[:16]
     classes = model.classifier.classes
     engine = batch_db.connect(url)
@@ -199,39 +216,31 @@ def score_file(
     with engine.begin() as conn:
         if batch_db.batch_exists(conn, batches, batch_id):
             return BatchResult(batch_id, 0, 0, True, time.perf_counter() - start)
-        # Writing chunk k overlaps scoring chunk k+1 (the database driver releases the GIL);
-        # at most one write is pending, so memory stays at about two chunks.
-        with ThreadPoolExecutor(max_workers=1) as writer:
-            pending: Future | None = None
-            for chunk in chunks:
-                good, bad = score_chunk(chunk, model, batch_id, done, key)
-                if pending is not None:
-                    pending.result()
-                pending = writer.submit(_write, conn, table, good, rejects_table, bad)
-                done, rejected = done + len(chunk), rejected + len(bad)
-                if progress:
-                    progress(done, total, rejected, time.perf_counter() - start)
-            if pending is not None:
-                pending.result()
-        conn.execute(
-            batches.insert().values(
-                batch_id=batch_id,
-                input=str(path),
-                input_sha256=input_sha,
-                model_version=model.version,
-                git_sha=git_sha(),
-                classes=json.dumps(classes),
-                rows=done,
-                rejected=rejected,
-                scored_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            )
+        first_id = batch_db.reserve_ids(
+            conn,
+            batches,
+            {
+                "batch_id": batch_id,
+                "input": str(path),
+                "input_sha256": input_sha,
+                "model_version": model.version,
+                "git_sha": git_sha(),
+                "classes": json.dumps(classes),
+                "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
         )
+        # One chunk at a time, written before the next is read. A writer thread gave no
+        # overlap: sqlite3's executemany holds the GIL while it binds each row (measured in
+        # docs/production-loop.md), and one chunk in flight keeps memory lower.
+        for chunk in chunks:
+            good, bad = score_chunk(chunk, model, batch_id, done, key, first_id)
+            batch_db.insert_rows(conn, table, good, omit=() if key else ("key",))
+            batch_db.insert_rows(conn, rejects_table, bad)
+            done, rejected = done + len(chunk), rejected + len(bad)
+            if progress:
+                progress(done, total, rejected, time.perf_counter() - start)
+        batch_db.finish_batch(conn, batches, batch_id, done, rejected)
     return BatchResult(batch_id, done, rejected, False, time.perf_counter() - start)
-
-
-def _write(conn, table, good: list[tuple], rejects_table, bad: list[tuple]) -> None:
-    batch_db.insert_rows(conn, table, good)
-    batch_db.insert_rows(conn, rejects_table, bad)
 
 
 def print_progress(done: int, total: int, rejected: int, seconds: float) -> None:

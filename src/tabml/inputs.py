@@ -132,7 +132,10 @@ def frame_problems(frame: pd.DataFrame, rules: Sequence[DomainRule]) -> dict[int
             found += _numeric_reasons(raw, rule)
         elif rule.allowed is not None:
             # Check each distinct value once: a million rows hold a handful of categories.
-            codes, uniques = pd.factorize(raw.astype(object))
+            if isinstance(raw.dtype, pd.CategoricalDtype):  # batch scoring reads them so
+                codes, uniques = raw.cat.codes.to_numpy(), raw.cat.categories
+            else:
+                codes, uniques = pd.factorize(raw.astype(object))
             bad = ~pd.Index(uniques.astype(str)).isin(rule.allowed)
             unknown = (codes >= 0) & np.append(bad, False)[codes]
             found.append((unknown, raw, "{v!r} is not one of " + ", ".join(rule.allowed)))

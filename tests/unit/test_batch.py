@@ -10,6 +10,7 @@ import pytest
 
 from tabml import paths
 from tabml.batch import BatchInputError, load_packaged, score_file
+from tabml.batch_db import SchemaMismatchError
 from tabml.features import model_frame
 from tabml.onnx_model import OnnxClassifier
 
@@ -133,3 +134,46 @@ def test_a_failure_mid_file_rolls_back_everything(tmp_path, db, model, raw_pengu
     with pytest.raises(BatchInputError, match=r"broken\.csv"):
         score_file(broken, f"sqlite:///{db}", model, chunk_rows=50)
     assert counts(db) == before
+
+
+def test_the_view_keeps_its_columns(tmp_path, db, model, good_record):
+    source = tmp_path / "in.csv"
+    pd.DataFrame([good_record]).to_csv(source, index=False)
+    score_file(source, f"sqlite:///{db}", model)
+    names = [row[1] for row in query(db, "PRAGMA table_info(predictions)")]
+    probas = ["proba_adelie", "proba_chinstrap", "proba_gentoo"]
+    assert names == ["batch_id", "input_row", "key", "label", *probas,
+                     "model_version", "git_sha", "scored_at"]  # fmt: skip
+
+
+def test_batches_own_separate_row_ranges(tmp_path, db, model, good_record):
+    """Rejected rows (the last one too) leave gaps; the next batch's rows stay its own."""
+    odd = {**good_record, "island": "Atlantis"}
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    pd.DataFrame([good_record, odd, good_record, odd]).to_csv(first, index=False)
+    pd.DataFrame([odd, good_record, good_record]).to_csv(second, index=False)
+    a = score_file(first, f"sqlite:///{db}", model, chunk_rows=3)
+    b = score_file(second, f"sqlite:///{db}", model)
+    rows = query(db, "SELECT batch_id, input_row FROM predictions ORDER BY batch_id, input_row")
+    assert sorted(rows) == sorted([(a.batch_id, 0), (a.batch_id, 2), (b.batch_id, 1),
+                                   (b.batch_id, 2)])  # fmt: skip
+    ranges = dict(query(db, "SELECT batch_id, first_id FROM batches"))
+    assert ranges[b.batch_id] == ranges[a.batch_id] + 4
+    assert query(db, "SELECT COUNT(*) FROM prediction_rows") == [(4,)]
+
+
+def test_a_database_of_the_older_layout_is_refused(tmp_path, db, model, good_record):
+    with sqlite3.connect(db) as conn:  # the layout before row id ranges
+        conn.execute(
+            "CREATE TABLE prediction_rows (batch_id VARCHAR(64), input_row INTEGER, key TEXT, "
+            "label TEXT, proba_adelie FLOAT, proba_chinstrap FLOAT, proba_gentoo FLOAT, "
+            "PRIMARY KEY (batch_id, input_row))"
+        )
+        conn.execute("INSERT INTO prediction_rows VALUES ('old', 0, NULL, 'Adelie', 1, 0, 0)")
+    source = tmp_path / "in.csv"
+    pd.DataFrame([good_record]).to_csv(source, index=False)
+    with pytest.raises(SchemaMismatchError, match="older tabml batch layout") as err:
+        score_file(source, f"sqlite:///{db}", model)
+    assert "score into a new database" in str(err.value)
+    tables = {name for (name,) in query(db, "SELECT name FROM sqlite_master")}
+    assert "batches" not in tables and query(db, "SELECT COUNT(*) FROM prediction_rows") == [(1,)]

@@ -119,6 +119,17 @@ def test_check_frame_and_request_model_agree(rules, good_record):
         assert bool(found) == bool(errors(model, {"records": [case]})), case
 
 
+def test_check_frame_reads_categorical_columns_alike(rules, good_record):
+    """Batch scoring reads categorical features as pandas categoricals: same reasons."""
+    odd = [{"island": "Mars"}, {"sex": None}, {"island": None}]
+    frame = pd.DataFrame([good_record, *({**good_record, **o} for o in odd)])
+    categorical = frame.astype({"island": "category", "sex": "category"})
+    assert check_frame(categorical, rules) == check_frame(frame, rules)
+    assert check_frame(categorical, rules)[1] == [
+        "island: 'Mars' is not one of Biscoe, Dream, Torgersen"
+    ]
+
+
 def test_check_frame_names_a_missing_column(rules, good_record):
     frame = pd.DataFrame([good_record]).drop(columns="sex")
     assert check_frame(frame, rules) == [["sex: missing column"]]
