@@ -39,7 +39,7 @@ def scaled_profile(repo: Path, factor: int) -> str:
     return name
 
 
-def _stage_seconds(lines: list[tuple[float, str]], total: float) -> dict[str, float]:
+def stage_seconds(lines: list[tuple[float, str]], total: float) -> dict[str, float]:
     """Per-stage wall time from the timestamps of DVC's `Running stage 'x':` lines."""
     pattern = re.compile(r"Running stage '(\w+)'")
     starts = [(t, m.group(1)) for t, line in lines if (m := pattern.match(line))]
@@ -70,7 +70,7 @@ def bench_flights(work: Path, factors: list[int]) -> list[dict]:
                 "seconds": run.seconds,
                 "cpu_seconds": run.cpu_seconds,
                 "peak_gib": run.peak_rss / GIB,
-                "stages": _stage_seconds(run.lines, run.seconds),
+                "stages": stage_seconds(run.lines, run.seconds),
                 "roc_auc": metrics["roc_auc_ovr"],
             }
         )

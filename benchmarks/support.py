@@ -11,7 +11,6 @@ import platform
 import re
 import resource
 import shutil
-import statistics
 import subprocess
 import threading
 import time
@@ -119,17 +118,6 @@ def measure(cmd: list[str] | str, cwd: Path, env: dict[str, str] | None = None) 
     done.set()
     sampler.join()
     return Run(seconds, _children_cpu() - cpu_before, peak, returncode, lines)
-
-
-def median_run(
-    cmd: list[str] | str, cwd: Path, repeat: int, what: str, env: dict[str, str] | None = None
-) -> dict[str, float]:
-    """Median wall seconds and median CPU seconds over `repeat` checked runs."""
-    runs = [measure(cmd, cwd, env).check(what) for _ in range(repeat)]
-    return {
-        "wall_s": statistics.median(r.seconds for r in runs),
-        "cpu_s": statistics.median(r.cpu_seconds for r in runs),
-    }
 
 
 def machine_description(load_at_start: tuple[float, ...]) -> list[str]:
