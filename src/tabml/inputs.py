@@ -115,6 +115,17 @@ def check_frame(frame: pd.DataFrame, rules: Sequence[DomainRule]) -> list[list[s
     return [found.get(i, []) for i in range(len(frame))]
 
 
+def distinct_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes into the column's distinct values (-1 for missing) and those values.
+
+    A pandas categorical (batch scoring reads categorical features so) already has both.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy(), column.cat.categories
+    codes, uniques = pd.factorize(column.astype(object))
+    return codes, pd.Index(uniques)
+
+
 def frame_problems(frame: pd.DataFrame, rules: Sequence[DomainRule]) -> dict[int, list[str]]:
     """`check_frame` for large frames: reasons only for rows (positions) that break a rule."""
     reasons: defaultdict[int, list[str]] = defaultdict(list)
@@ -132,10 +143,7 @@ def frame_problems(frame: pd.DataFrame, rules: Sequence[DomainRule]) -> dict[int
             found += _numeric_reasons(raw, rule)
         elif rule.allowed is not None:
             # Check each distinct value once: a million rows hold a handful of categories.
-            if isinstance(raw.dtype, pd.CategoricalDtype):  # batch scoring reads them so
-                codes, uniques = raw.cat.codes.to_numpy(), raw.cat.categories
-            else:
-                codes, uniques = pd.factorize(raw.astype(object))
+            codes, uniques = distinct_codes(raw)
             bad = ~pd.Index(uniques.astype(str)).isin(rule.allowed)
             unknown = (codes >= 0) & np.append(bad, False)[codes]
             found.append((unknown, raw, "{v!r} is not one of " + ", ".join(rule.allowed)))

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
-import pandas as pd
 
 from tabml.dataset import Features
+from tabml.inputs import distinct_codes
 
 # Pinned so the same scikit-learn pipeline always gives the same ONNX bytes.
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
@@ -145,7 +145,7 @@ class OnnxClassifier:
             feeds[self.input_of[name]] = column.reshape(-1, 1)
         for name in self.categorical:
             # Convert each distinct value once (batch scoring feeds a million rows at a time).
-            codes, uniques = pd.factorize(frame[name].astype(object))
+            codes, uniques = distinct_codes(frame[name])
             texts = np.array([*(str(u) for u in uniques), self.missing_category], dtype=object)
             feeds[self.input_of[name]] = texts[codes].reshape(-1, 1)
         return feeds
