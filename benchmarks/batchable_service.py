@@ -16,6 +16,7 @@ from tabml.service import (
     Answers,
     PredictRequest,
     count_warnings,
+    freeze_startup_heap,
     load_scorer,
 )
 
@@ -26,6 +27,7 @@ class BatchableService:
 
     def __init__(self) -> None:
         self.scorer = load_scorer(self.model)
+        freeze_startup_heap()
 
     # A generous latency budget: small ones (50 ms) shed most requests as 503 under load.
     @bentoml.api(

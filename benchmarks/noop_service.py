@@ -12,7 +12,14 @@ from typing import Any
 import bentoml
 
 from tabml.http_gate import RequestGate
-from tabml.service import METADATA, SERVICE_CONFIG, Answers, PredictRequest, ServedInputs
+from tabml.service import (
+    METADATA,
+    SERVICE_CONFIG,
+    Answers,
+    PredictRequest,
+    ServedInputs,
+    freeze_startup_heap,
+)
 
 ANSWER = {
     METADATA["target"]: METADATA["classes"][0],
@@ -25,6 +32,7 @@ ANSWER = {
 class NoopService:
     def __init__(self) -> None:
         self.inputs = ServedInputs("noop")
+        freeze_startup_heap()
 
     @bentoml.api(route="/predict", input_spec=PredictRequest)
     async def predict(self, records: list[Any]) -> Answers:

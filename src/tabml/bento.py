@@ -30,6 +30,7 @@ SERVING_MODULES = (
     "dataset.py",
     "http_gate.py",
     "inputs.py",
+    "microbatch.py",
     "onnx_model.py",
     "paths.py",
     "request_log.py",

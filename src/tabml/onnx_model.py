@@ -151,6 +151,15 @@ class OnnxClassifier:
         return feeds
 
     def predict(self, feeds: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Labels [N] and class probabilities [N, classes] (columns in `self.classes` order)."""
+        """Labels [N] and class probabilities [N, classes] (columns in `self.classes` order).
+
+        A single row is scored as a batch of two (the row twice): onnxruntime's one-row path
+        (a matrix-vector product) can differ from its batch path in the last float32 bit, and
+        a row's answer must not depend on which rows it was scored with (online requests
+        batched together, batch scoring, the parity check).
+        """
+        rows = len(next(iter(feeds.values())))
+        if rows == 1:
+            feeds = {name: np.repeat(value, 2, axis=0) for name, value in feeds.items()}
         labels, proba = self.session.run([LABEL_OUTPUT, PROBA_OUTPUT], dict(feeds))
-        return labels, proba
+        return labels[:rows], proba[:rows]

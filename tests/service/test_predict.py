@@ -136,7 +136,7 @@ def test_training_range_warnings_and_metric(client, good_record):
 def test_concurrent_requests_all_answer_correctly(client, server, test_records):
     import httpx
 
-    # Sequential single-record answers first: a batch may differ in the last float32 bit.
+    # Concurrent requests share model calls (microbatch.py); answers must not depend on it.
     expected = [post(client, {"records": [r]}).json()[0] for r in test_records]
 
     def one(i: int) -> tuple[int, dict]:

@@ -82,3 +82,19 @@ def test_record_and_frame_feeds_agree(data):
     assert list(by_records[0]) == list(by_frame[0])
     assert np.array_equal(by_records[1], by_frame[1])
     assert np.allclose(by_records[1].sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_rows_answer_does_not_depend_on_its_batch(data, family):
+    # The service scores concurrent requests together (microbatch.py): a record must get
+    # the same bits alone, with others, and in batch scoring's whole-file call.
+    profile, train, test = data
+    pipeline = fit_model(train, profile, Params().train.model_copy(update={"model": family}))
+    model = OnnxClassifier(to_onnx_bytes(pipeline, profile.features))
+    frame = model_frame(test, profile.features)
+    labels, proba = model.predict(model.feeds_from_frame(frame))
+    for i in range(len(frame)):
+        for rows in (frame.iloc[[i]], frame.iloc[[i, (i + 1) % len(frame)]]):
+            alone_labels, alone_proba = model.predict(model.feeds_from_frame(rows))
+            assert alone_labels[0] == labels[i]
+            assert np.array_equal(alone_proba[0], proba[i]), (family, i, alone_proba[0], proba[i])
