@@ -160,17 +160,30 @@ def test_unknown_version_is_refused(registry):
 
 
 @pytest.mark.slow  # one more train + evaluate; the gate itself is unit-tested
-def test_register_refuses_a_model_failing_the_metric_gate(registry):
+def test_a_model_failing_the_metric_gate_is_neither_packaged_nor_registered(registry):
     repo, _, _ = registry
-    retrain_and_commit(
-        repo, "crippled model", model="logistic_regression", **{"logistic_regression.C": 0.0001}
-    )
+    bento = repo / "models/tabml_service.bento"
+    packaged = hashlib.sha256(bento.read_bytes()).hexdigest()
+    set_params(repo, model="logistic_regression", **{"logistic_regression.C": 0.0001})
 
-    result = make(repo, "register", "VERSION=v3.0.0", check=False)
-
+    # The package stage enforces the gate: `dvc repro` stops there, the last bento stays.
+    result = sh(repo, "dvc", "repro", check=False)
     assert result.returncode != 0
-    assert "metric gate failed" in result.stderr and "below the minimum" in result.stderr
-    assert "model@v3.0.0" not in sh(repo, "git", "tag").stdout.split()
+    output = result.stdout + result.stderr
+    assert "metric gate(s) failed" in output and "below the minimum" in output
+    assert hashlib.sha256(bento.read_bytes()).hexdigest() == packaged
+
+    # Nor can the state be registered, before or after committing it.
+    result = make(repo, "register", "VERSION=v3.0.0", check=False)
+    assert result.returncode != 0 and "uncommitted pipeline changes" in result.stderr
+    sh(repo, "git", "commit", "-qam", "crippled model")
+    try:
+        result = make(repo, "register", "VERSION=v3.0.0", check=False)
+        assert result.returncode != 0 and "differ from dvc.lock" in result.stderr
+        assert "model@v3.0.0" not in sh(repo, "git", "tag").stdout.split()
+    finally:
+        sh(repo, "git", "reset", "-q", "--hard", "HEAD~1")
+        sh(repo, "dvc", "checkout", "--force")
 
 
 def test_register_refuses_uncommitted_pipeline_changes(registry):
