@@ -3,9 +3,9 @@
 Under load, a model call's fixed cost (onnxruntime's per-run work, with caches cold from the
 server code around it) is most of a one-record request's model time. `MicroBatcher` lets the
 requests that reach the model in the same few event-loop turns share one call. It never waits
-on a clock: a lone request is scored after `settle_turns` empty loop turns (microseconds), so
-sequential latency is unchanged. Measured in docs/serving.md; BentoML's own adaptive batching
-(a dispatcher with a latency budget) is measured beside it in `make bench-serve`.
+on a clock: a lone request is scored after `settle_turns` empty loop turns. Measured in
+docs/serving.md; BentoML's own adaptive batching (a dispatcher with a latency budget) is
+measured beside it in `make bench-serve`.
 
 Answers do not depend on which requests shared a call: `OnnxClassifier.predict` scores every
 row as part of a batch of at least two (serving.md, "Batching").
@@ -34,7 +34,6 @@ class MicroBatcher:
         self.max_rows = max_rows
         self._waiting: list[tuple[Sequence[Any], asyncio.Future]] = []
         self._rows = 0
-        self.calls = 0  # model calls made (tests and benchmarks read it)
 
     async def score(self, rows: Sequence[Any]) -> list[Any]:
         loop = asyncio.get_running_loop()
@@ -59,7 +58,6 @@ class MicroBatcher:
         waiting = [(rows, future) for rows, future in waiting if not future.done()]
         if not waiting:
             return
-        self.calls += 1
         try:
             answers = self._score([row for rows, _ in waiting for row in rows])
         except Exception:
@@ -73,7 +71,6 @@ class MicroBatcher:
             start += len(rows)
 
     def _answer_alone(self, rows: Sequence[Any], future: asyncio.Future) -> None:
-        self.calls += 1
         try:
             future.set_result(self._score(rows))
         except Exception as error:

@@ -22,15 +22,22 @@ def data():
     return profile, train, test
 
 
+@pytest.fixture(scope="module", params=FAMILIES)
+def family_model(data, request):
+    """(family, fitted pipeline, its ONNX bytes): fitted and converted once per family."""
+    profile, train, _ = data
+    update = {"model": request.param}
+    pipeline = fit_model(train, profile, Params().train.model_copy(update=update))
+    return request.param, pipeline, to_onnx_bytes(pipeline, profile.features)
+
+
 def test_every_family_in_params_is_covered():
     assert set(FAMILIES) == set(TrainParams.model_fields["model"].annotation.__args__)
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_every_family_converts_with_parity(data, family):
-    profile, train, test = data
-    pipeline = fit_model(train, profile, Params().train.model_copy(update={"model": family}))
-    onnx_bytes = to_onnx_bytes(pipeline, profile.features)
+def test_every_family_converts_with_parity(data, family_model):
+    profile, _, test = data
+    _, pipeline, onnx_bytes = family_model
     model = OnnxClassifier(onnx_bytes)
     report = check_parity(pipeline, model, model_frame(test, profile.features), tolerance=1e-5)
     assert report.ok and report.rows == len(test) and report.max_abs_diff <= 1e-5
@@ -84,13 +91,12 @@ def test_record_and_frame_feeds_agree(data):
     assert np.allclose(by_records[1].sum(axis=1), 1.0, atol=1e-5)
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_a_rows_answer_does_not_depend_on_its_batch(data, family):
+def test_a_rows_answer_does_not_depend_on_its_batch(data, family_model):
     # The service scores concurrent requests together (microbatch.py): a record must get
     # the same bits alone, with others, and in batch scoring's whole-file call.
-    profile, train, test = data
-    pipeline = fit_model(train, profile, Params().train.model_copy(update={"model": family}))
-    model = OnnxClassifier(to_onnx_bytes(pipeline, profile.features))
+    profile, _, test = data
+    family, _, onnx_bytes = family_model
+    model = OnnxClassifier(onnx_bytes)
     frame = model_frame(test, profile.features)
     labels, proba = model.predict(model.feeds_from_frame(frame))
     for i in range(len(frame)):
