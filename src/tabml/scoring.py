@@ -31,11 +31,13 @@ class Scorer:
     def score(self, records: Sequence[Mapping[str, Any]]) -> list[dict]:
         labels, proba = self.classifier.predict(self.classifier.feeds_from_records(records))
         classes = self.classifier.classes
+        warnings_for = self.training_range.warnings_for
+        # One tolist() per batch: a numpy row per record costs more than its dict.
         return [
             {
                 self.target: str(label),
-                "probabilities": dict(zip(classes, row.tolist(), strict=True)),
-                "warnings": self.training_range.warnings_for(record),
+                "probabilities": dict(zip(classes, row, strict=True)),
+                "warnings": warnings_for(record),
             }
-            for record, label, row in zip(records, labels, proba, strict=True)
+            for record, label, row in zip(records, labels.tolist(), proba.tolist(), strict=True)
         ]
