@@ -422,7 +422,7 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         checks = [
             (">= 1,000 req/s at 16 connections", model["rps_16"] >= 1000),
             ("zero errors", model["errors"] == 0),
-            (f">= 90% of the no-op server ({ratio:.0%}, median of the rounds)", ratio >= 0.9),
+            (f">= 90% of the no-op server ({ratio:.1%}, median of the rounds)", ratio >= 0.9),
             ("sequential median <= 2 ms", model["p50_ms_seq"] <= 2.0),
         ]
         lines += [f"Targets, `{model_name}` against `{noop_name}`:", ""]
