@@ -49,7 +49,7 @@ def raw_seconds(csv: Path) -> tuple[float, list[tuple]]:
     Also returns the predictions, (labels, probabilities) per chunk, for the write path.
     """
     from tabml import paths
-    from tabml.onnx_model import OnnxClassifier
+    from tabml.scoring.onnx_classifier import OnnxClassifier
 
     model = OnnxClassifier.from_file(ROOT / paths.ONNX_MODEL)
     feeds = [model.feeds_from_frame(c) for c in pd.read_csv(csv, chunksize=CHUNK)]
@@ -64,8 +64,8 @@ def sklearn_seconds(csv: Path) -> float:
     import joblib
 
     from tabml import paths
-    from tabml.dataset import load_profile
-    from tabml.features import model_frame
+    from tabml.data.profile import load_profile
+    from tabml.model.features import model_frame
     from tabml.params import load_params
 
     profile = load_profile(load_params(ROOT / paths.PARAMS).data.profile, ROOT / paths.CONFIGS)
@@ -82,8 +82,9 @@ def sqlite_floors(outputs: list[tuple], rows: int, db: Path) -> tuple[float, flo
     batch scoring's own write path (`insert_rows`) from the ready predictions."""
     from sqlalchemy import text
 
-    from tabml import batch_db, paths
-    from tabml.onnx_model import OnnxClassifier
+    from tabml import paths
+    from tabml.batch import db as batch_db
+    from tabml.scoring.onnx_classifier import OnnxClassifier
 
     classes = OnnxClassifier.from_file(ROOT / paths.ONNX_MODEL).classes
     meta, _, table, _ = batch_db.tables(classes)
@@ -114,7 +115,7 @@ def sqlite_floors(outputs: list[tuple], rows: int, db: Path) -> tuple[float, flo
 
 def write_predictions(conn, table, outputs: list[tuple]) -> None:
     """What `score_file` writes per chunk (no key column, no rejects), from ready predictions."""
-    from tabml import batch_db
+    from tabml.batch import db as batch_db
 
     first = 1
     for labels, proba in outputs:
@@ -127,7 +128,8 @@ def write_predictions(conn, table, outputs: list[tuple]) -> None:
 def child(path: Path, db: Path) -> None:
     """Score `path` into a fresh SQLite file; print seconds and peak RSS as JSON."""
     from tabml import paths
-    from tabml.batch import load_packaged, score_file
+    from tabml.batch.score import score_file
+    from tabml.scoring.packaged import load_packaged
 
     os.chdir(ROOT)
     model = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)

@@ -8,8 +8,8 @@ from typing import Any
 
 import bentoml
 
-from tabml.http_gate import RequestGate
-from tabml.service import (
+from tabml.serving.http_gate import RequestGate
+from tabml.serving.service import (
     METADATA,
     MODEL,
     SERVICE_CONFIG,

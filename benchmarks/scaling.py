@@ -14,7 +14,8 @@ import pandas as pd
 import yaml
 
 from benchmarks.support import FLIGHTS_GATES, measure, repo_copy
-from tabml.dataset import load_profile, sha256_of
+from tabml.data.profile import load_profile
+from tabml.tables import sha256_of
 
 GIB = 2**30
 SEED = 0

@@ -37,11 +37,11 @@ from support import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
-    "model": [sys.executable, "-m", "tabml.serve"],
-    "model+accesslog": [sys.executable, "-m", "tabml.serve"],
-    "model-requestlog": [sys.executable, "-m", "tabml.serve"],
-    "model-from-source": ["bentoml", "serve", "tabml.service:TabmlService", "--working-dir", "src"],
-    "model+2workers": [sys.executable, "-m", "tabml.serve"],
+    "model": [sys.executable, "-m", "tabml.cli", "serve"],
+    "model+accesslog": [sys.executable, "-m", "tabml.cli", "serve"],
+    "model-requestlog": [sys.executable, "-m", "tabml.cli", "serve"],
+    "model-from-source": ["bentoml", "serve", "tabml.serving.service:TabmlService", "--working-dir", "src"],
+    "model+2workers": [sys.executable, "-m", "tabml.cli", "serve"],
     "noop+2workers": [
         "bentoml",
         "serve",
@@ -66,7 +66,7 @@ def example_record() -> dict:
     import pandas as pd
 
     from tabml import paths
-    from tabml.dataset import load_profile
+    from tabml.data.profile import load_profile
     from tabml.params import load_params
 
     features = load_profile(load_params().data.profile).features.all
@@ -213,18 +213,18 @@ def in_process(seconds: float, record: dict) -> dict:
     import pandas as pd
 
     from tabml import paths
-    from tabml.dataset import load_profile
-    from tabml.features import model_frame
-    from tabml.inputs import TrainingRange
-    from tabml.onnx_model import OnnxClassifier
+    from tabml.data.profile import load_profile
+    from tabml.model.features import model_frame
     from tabml.params import load_params
-    from tabml.scoring import Scorer
+    from tabml.scoring.onnx_classifier import OnnxClassifier
+    from tabml.scoring.range_warnings import TrainingStats
+    from tabml.scoring.scorer import Scorer
 
     profile = load_profile(load_params().data.profile)
     pipeline = joblib.load(paths.MODEL)
     scorer = Scorer(
         OnnxClassifier.from_file(paths.ONNX_MODEL),
-        TrainingRange(json.loads(paths.TRAINING_PROFILE.read_text())),
+        TrainingStats(json.loads(paths.TRAINING_STATS.read_text())),
         profile.target,
     )
 
@@ -287,7 +287,8 @@ def main() -> None:
     os.chdir(ROOT)
     if not Path("models/tabml_service.bento").exists():
         sys.exit("error: models/tabml_service.bento missing: run `make repro` first")
-    from tabml.bento import archive_info, ensure_imported
+    from tabml.scoring.packaged import archive_info
+    from tabml.serving.launch import ensure_imported
 
     ensure_imported(Path("models/tabml_service.bento"))  # puts its model into the store too
     model_arg = [
@@ -321,7 +322,7 @@ def main() -> None:
             for name in names:
                 port = free_port()
                 # the source-served variants load the bento's exact model
-                source_served = not VARIANTS[name][-1].startswith("tabml.serve")
+                source_served = VARIANTS[name][0] == "bentoml"
                 command = VARIANTS[name] + (model_arg if source_served else [])
                 log = logs / f"{name}-{round_}.log"
                 proc = start_server(name, command, port, log, server_cpus)

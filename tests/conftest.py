@@ -23,14 +23,14 @@ def _run_from_repo_root():
 
 @pytest.fixture(scope="session")
 def profile():
-    from tabml.dataset import load_profile
+    from tabml.data.profile import load_profile
 
     return load_profile("penguins")
 
 
 @pytest.fixture(scope="session")
 def schema(profile):
-    from tabml.schema import load_schema
+    from tabml.data.schema import load_schema
 
     return load_schema(profile)
 

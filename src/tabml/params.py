@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tabml import paths
-from tabml.dataset import describe_errors
+from tabml.errors import TabmlError, describe_errors
 
 ModelFamily = Literal["logistic_regression", "random_forest", "gradient_boosting"]
 
@@ -102,7 +102,7 @@ class Params(_Section):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class ParamsError(ValueError):
+class ParamsError(TabmlError, ValueError):
     """params.yaml is missing, malformed, or has unknown/invalid keys."""
 
 

@@ -18,7 +18,7 @@ VALIDATION_REPORT_JSON = Path("reports/validation/report.json")
 VALIDATION_REPORT_MD = Path("reports/validation/report.md")
 
 MODEL = Path("models/model.joblib")
-TRAINING_PROFILE = Path("models/training_profile.json")
+TRAINING_STATS = Path("models/training_stats.json")
 
 # Package stage (ONNX model, exported bento) and the in-repo BentoML store (gitignored).
 ONNX_MODEL = Path("models/model.onnx")
@@ -40,8 +40,3 @@ DRIFT_METRICS = DRIFT_DIR / "metrics.json"
 DRIFT_REPORT = DRIFT_DIR / "report.md"
 DRIFT_PSI_PLOT = DRIFT_DIR / "psi.json"
 DRIFT_BINS_PLOT = DRIFT_DIR / "distributions.json"
-
-
-def profile_file(name: str) -> Path:
-    """The dataset profile `configs/<name>.yaml`."""
-    return CONFIGS / f"{name}.yaml"

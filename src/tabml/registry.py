@@ -7,18 +7,19 @@ the workspace and checks its outputs out of the DVC cache (HEAD does not move).
 """
 
 import json
-import subprocess
 from pathlib import Path
 
 import yaml
 
 from tabml import atomic, paths
+from tabml.errors import TabmlError
+from tabml.tools import git, run
 
 DVC_YAML, DVC_LOCK = Path("dvc.yaml"), Path("dvc.lock")
 PIPELINE_FILES = (DVC_YAML, DVC_LOCK)
 
 
-class RegistryError(RuntimeError):
+class RegistryError(TabmlError, RuntimeError):
     """A registry operation was refused or failed; the message says why and what to do."""
 
 
@@ -27,7 +28,7 @@ def check_gates(metrics: dict) -> list[str]:
 
     The absolute limits of params.yaml's `gates:` section (`min`, `max`), via tabml.gates.
     """
-    from tabml.gates import check_absolute
+    from tabml.model.gates import check_absolute
     from tabml.params import load_params
 
     return [failure.message() for failure in check_absolute(metrics, load_params().gates)]
@@ -46,17 +47,9 @@ def version_tag(version: str, name: str | None = None) -> str:
     return f"{name or artifact_name()}@{version}"
 
 
-def git(*args: str) -> str:
-    """Run git; a failure becomes a RegistryError with git's own message."""
-    result = subprocess.run(["git", *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RegistryError(f"git {' '.join(args)}: {result.stderr.strip()}")
-    return result.stdout
-
-
 def tag_exists(tag: str) -> bool:
-    return subprocess.run(["git", "rev-parse", "-q", "--verify", f"refs/tags/{tag}"],
-                          capture_output=True).returncode == 0  # fmt: skip
+    found = run("git", ["rev-parse", "-q", "--verify", f"refs/tags/{tag}"], check=False)
+    return found.returncode == 0
 
 
 def _gate(metrics: dict, what: str) -> None:
@@ -70,7 +63,7 @@ def _gate(metrics: dict, what: str) -> None:
 def _pipeline_is_committed() -> None:
     from dvc.repo import Repo
 
-    dirty = git("status", "--porcelain", "--", *map(str, PIPELINE_FILES), "params.yaml").strip()
+    dirty = git(["status", "--porcelain", "--", *map(str, PIPELINE_FILES), "params.yaml"]).strip()
     if dirty:
         raise RegistryError(f"uncommitted pipeline changes, commit them first:\n{dirty}")
     with Repo(".") as repo:
@@ -136,8 +129,8 @@ def promote(version: str, stage: str) -> str:
 
 
 def _registered_pipelines(name: str) -> list[dict[Path, str]]:
-    tags = git("tag", "--list", f"{name}@*").split()
-    return [{f: git("show", f"{t}:{f}") for f in PIPELINE_FILES} for t in tags]
+    tags = git(["tag", "--list", f"{name}@*"]).split()
+    return [{f: git(["show", f"{t}:{f}"]) for f in PIPELINE_FILES} for t in tags]
 
 
 def rollback(version: str, force: bool = False) -> list[str]:
@@ -154,11 +147,11 @@ def rollback(version: str, force: bool = False) -> list[str]:
     if not tag_exists(tag):
         raise RegistryError(f"{tag} is not registered; `gto show {name}` lists versions")
     current = {f: f.read_text() for f in PIPELINE_FILES}
-    committed = {f: git("show", f"HEAD:{f}") for f in PIPELINE_FILES}
+    committed = {f: git(["show", f"HEAD:{f}"]) for f in PIPELINE_FILES}
     if not force and current != committed and current not in _registered_pipelines(name):
         raise RegistryError("dvc.yaml/dvc.lock have uncommitted changes; commit or FORCE=1")
     for file in PIPELINE_FILES:
-        atomic.write_text(file, git("show", f"{tag}:{file}"))
+        atomic.write_text(file, git(["show", f"{tag}:{file}"]))
     try:
         with Repo(".") as repo:
             changed = repo.checkout(force=force)

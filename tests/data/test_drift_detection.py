@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from tabml.drift import drift_report
-from tabml.features import split_train_test
+from tabml.model.features import split_train_test
+from tabml.model.training_stats import training_stats
+from tabml.monitoring.drift import drift_report
 from tabml.params import DriftParams
-from tabml.training_range import training_range
 from tests.conftest import ROOT
 
 
@@ -23,7 +23,7 @@ def split(raw_penguins, profile):
 
 @pytest.fixture(scope="module")
 def training(split, profile):
-    return training_range(split[0], profile)
+    return training_stats(split[0], profile)
 
 
 def test_body_mass_plus_1500_g_is_flagged_for_body_mass_only(split, training):
@@ -50,7 +50,7 @@ def test_same_distribution_samples_are_not_flagged(split, training, raw_penguins
 
 def test_cli_writes_metrics_plot_data_and_verdicts(tmp_path, split, training):
     (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "training_profile.json").write_text(json.dumps(training))
+    (tmp_path / "models" / "training_stats.json").write_text(json.dumps(training))
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
     shifted = split[1].assign(body_mass_g=split[1]["body_mass_g"] + 1500)
     shifted.to_csv(tmp_path / "shifted.csv", index=False)

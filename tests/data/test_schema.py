@@ -4,8 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabml.schema import domain_rules
-from tabml.validation import RawDataError, read_raw, render_report, validate_raw
+from tabml.data.schema import domain_rules
+from tabml.data.validation import (
+    RawDataError,
+    read_raw,
+    render_report,
+    validate_raw,
+)
 
 
 def _check(frame, schema, profile, min_rows=20):

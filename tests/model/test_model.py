@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabml.evaluate import evaluate_model, feature_importance
-from tabml.features import model_frame, split_train_test
+from tabml.model.evaluate import evaluate_model, feature_importance
+from tabml.model.features import model_frame, split_train_test
+from tabml.model.train import fit_model
 from tabml.params import Params, TrainParams
-from tabml.train import fit_model
 
 FAMILIES = ["logistic_regression", "random_forest", "gradient_boosting"]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tabml.experiments import flatten
+from tabml.experiments.runs import flatten
 from tests.conftest import run
 
 TOOLS = Path(sys.executable).parent

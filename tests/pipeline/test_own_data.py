@@ -17,7 +17,7 @@ def test_readme_steps_work_on_the_wine_data(repo_copy_factory):
     (repo / "data" / "external").mkdir(parents=True)
     wine.to_csv(repo / "data" / "external" / "wine.csv", index=False)
     # 2. bootstrap profile + schema
-    cmd = ["python", "-m", "tabml.bootstrap", "data/external/wine.csv"]
+    cmd = ["python", "-m", "tabml.cli", "bootstrap", "data/external/wine.csv"]
     run([*cmd, "--name", "wine", "--target", "cultivar"], repo)
     profile = yaml.safe_load((repo / "configs" / "wine.yaml").read_text())
     assert profile["target"] == "cultivar" and len(profile["features"]["numeric"]) == 13

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from tabml.dataset import load_profile
-from tabml.features import model_frame
+from tabml.data.profile import load_profile
+from tabml.model.features import model_frame
 from tests.conftest import run, tool_env
 from tests.service.server import start_server
 
@@ -22,7 +22,7 @@ GIT_ID = {
     "GIT_COMMITTER_NAME": "t",
     "GIT_COMMITTER_EMAIL": "t@t",
 }
-MODEL_FILES = ("models/model.joblib", "models/training_profile.json", "reports/metrics.json")
+MODEL_FILES = ("models/model.joblib", "models/training_stats.json", "reports/metrics.json")
 
 
 def sh(repo: Path, *cmd: str, check: bool = True):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tabml.dataset import load_profile
+from tabml.data.profile import load_profile
 from tests.conftest import ROOT, run
 
 

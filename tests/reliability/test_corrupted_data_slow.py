@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 KEPT = [  # outputs of the last good run that a rejected input must not touch
     "models/model.joblib",
-    "models/training_profile.json",
+    "models/training_stats.json",
     "reports/metrics.json",
     "data/processed/train.parquet",
 ]

@@ -86,7 +86,7 @@ def test_repro_killed_during_training_recovers(reproduced: Path, tmp_path: Path)
 
     # Complete and correct: the same bytes as an uninterrupted run of the same params.
     assert (killed / "dvc.lock").read_bytes() == (clean / "dvc.lock").read_bytes()
-    for name in ["models/model.joblib", "reports/metrics.json", "models/training_profile.json"]:
+    for name in ["models/model.joblib", "reports/metrics.json", "models/training_stats.json"]:
         assert (killed / name).read_bytes() == (clean / name).read_bytes(), name
     assert model.read_bytes() != old_model  # the new model really was trained
     assert "Data and pipelines are up to date." in dvc(killed, "status").stdout

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.loadgen import python_load, wrk_load
-from tabml.request_log import read_requests
+from tabml.serving.request_log import read_requests
 from tests.service.server import start_server, tree_rss_kib
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from tabml.dataset import load_profile
+from tabml.data.profile import load_profile
 from tests.service.server import Server, server_env, start_server
 
 ROOT = Path(__file__).resolve().parents[2]

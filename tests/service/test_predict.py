@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from tabml.onnx_model import OnnxClassifier
+from tabml.scoring.onnx_classifier import OnnxClassifier
 
 
 def post(client, body, **kwargs):

@@ -8,7 +8,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from tabml.request_log import read_requests
+from tabml.serving.request_log import read_requests
 from tests.service.server import server_env, start_server
 
 

@@ -9,10 +9,12 @@ import pandas as pd
 import pytest
 
 from tabml import paths
-from tabml.batch import BatchInputError, load_packaged, score_file
-from tabml.batch_db import SchemaMismatchError
-from tabml.features import model_frame
-from tabml.onnx_model import OnnxClassifier
+from tabml.batch.db import SchemaMismatchError
+from tabml.batch.score import score_file
+from tabml.model.features import model_frame
+from tabml.scoring.onnx_classifier import OnnxClassifier
+from tabml.scoring.packaged import load_packaged
+from tabml.tables import TableError
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +118,7 @@ def test_bad_files_give_one_clear_error_and_write_nothing(tmp_path, db, model, n
     data, message = BAD_FILES[name]
     source = tmp_path / name
     source.write_bytes(data)
-    with pytest.raises(BatchInputError) as err:
+    with pytest.raises(TableError) as err:
         score_file(source, f"sqlite:///{db}", model)
     assert str(source) in str(err.value) and message in str(err.value)
     assert "\n" not in str(err.value)
@@ -131,7 +133,7 @@ def test_a_failure_mid_file_rolls_back_everything(tmp_path, db, model, raw_pengu
     broken = tmp_path / "broken.csv"
     text = raw_penguins.to_csv(index=False)
     broken.write_text(text + '"unterminated,quote\n' + "x," * 50 + "\n")  # breaks a late chunk
-    with pytest.raises(BatchInputError, match=r"broken\.csv"):
+    with pytest.raises(TableError, match=r"broken\.csv"):
         score_file(broken, f"sqlite:///{db}", model, chunk_rows=50)
     assert counts(db) == before
 

@@ -1,4 +1,4 @@
-"""Packaging helpers: reproducible archives, content versions, the ASGI gate, serving imports."""
+"""Packaging helpers: reproducible archives, content versions, the ASGI gate."""
 
 import io
 import os
@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tabml import bento
-from tabml.http_gate import RequestGate
+from tabml.packaging import bento_build as bento
+from tabml.scoring.packaged import archive_tag
+from tabml.serving.http_gate import RequestGate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,11 +39,11 @@ def test_repack_is_byte_identical_whatever_the_timestamps(tmp_path):
         info = yaml.safe_load(tar.extractfile("./bento.yaml").read())
         assert {m.mtime for m in tar.getmembers()} == {0}
     assert info["creation_time"] == bento.FIXED_CREATION_TIME
-    assert bento.archive_tag(tmp_path / "a.bento") == "s:v"
+    assert archive_tag(tmp_path / "a.bento") == "s:v"
 
 
 def test_git_blob_sha_matches_git():
-    path = ROOT / "src/tabml/bento.py"
+    path = ROOT / "src/tabml/packaging/bento_build.py"
     expected = subprocess.run(
         ["git", "hash-object", str(path)], capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -57,27 +58,6 @@ def test_content_version_is_stable_and_sensitive():
 
 def test_metadata_drops_none_for_bentoml():
     assert bento._drop_none({"a": None, "b": [{"c": None, "d": 1}]}) == {"b": [{"d": 1}]}
-
-
-def test_package_stage_depends_on_every_served_module():
-    stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["package"]
-    served = {f"src/tabml/{name}" for name in bento.SERVING_MODULES}
-    assert served <= set(stage["deps"])
-    outs = {next(iter(o)) if isinstance(o, dict) else o for o in stage["outs"]}
-    assert outs == {"models/model.onnx", "models/tabml_service.bento"}
-    ignored = (ROOT / ".gitignore").read_text().splitlines()
-    assert {"/models/model.onnx", "/models/tabml_service.bento"} <= set(ignored)
-
-
-def test_serving_code_imports_no_training_code():
-    code = (
-        "import sys; import tabml.inputs, tabml.onnx_model, tabml.scoring, tabml.http_gate;"
-        "print(sorted(m for m in ('sklearn', 'pandera', 'joblib', 'skl2onnx', 'bentoml')"
-        " if m in sys.modules))"
-    )
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.stdout.strip() == "[]", out.stderr
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
 
-from tabml.drift import (
+from tabml.binning import CDF_POINTS, bin_index
+from tabml.model.training_stats import psi_bins
+from tabml.monitoring.drift import (
     DriftInputError,
     categorical_drift,
     drift_report,
@@ -15,7 +17,6 @@ from tabml.drift import (
     verdict,
 )
 from tabml.params import DriftParams
-from tabml.training_range import CDF_POINTS, bin_index, psi_bins
 
 
 def test_psi_is_zero_for_equal_shares_and_grows_with_the_shift():
@@ -93,9 +94,9 @@ def test_thresholds_come_from_params():
 
 
 def test_missing_feature_columns_and_too_few_rows_are_clear_errors(raw_penguins, profile):
-    from tabml.training_range import training_range
+    from tabml.model.training_stats import training_stats
 
-    training = training_range(raw_penguins, profile)
+    training = training_stats(raw_penguins, profile)
     with pytest.raises(DriftInputError, match="body_mass_g"):
         drift_report(raw_penguins.drop(columns="body_mass_g"), training, DriftParams())
     with pytest.raises(DriftInputError, match="at least 50"):

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from tabml.evaluate import GRID, compute_metrics, precision_recall_points, roc_points
+from tabml.model.evaluate import (
+    GRID,
+    compute_metrics,
+    precision_recall_points,
+    roc_points,
+)
 
 CLASSES = np.array(["a", "b", "c"], dtype=object)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tabml.experiments import (
+from tabml.experiments.runs import (
     experiments_table,
     flatten,
     load_grid,

@@ -1,7 +1,12 @@
 import numpy as np
 import pandas as pd
 
-from tabml.features import MISSING_CATEGORY, build_preprocessor, model_frame, split_train_test
+from tabml.model.features import (
+    MISSING_CATEGORY,
+    build_preprocessor,
+    model_frame,
+    split_train_test,
+)
 
 
 def test_model_frame_types_and_missing_categories(raw_penguins, profile):

@@ -1,6 +1,6 @@
 import pytest
 
-from tabml.gates import (
+from tabml.model.gates import (
     GateError,
     GateFailure,
     check_absolute,
@@ -99,7 +99,7 @@ def test_enforce_absolute_raises_with_every_failure_listed():
 def test_default_gates_name_only_metrics_the_evaluate_stage_writes():
     import numpy as np
 
-    from tabml.evaluate import compute_metrics
+    from tabml.model.evaluate import compute_metrics
 
     classes = np.array(["a", "b"])
     written = compute_metrics(np.array(["a", "b"]), np.array([[0.8, 0.2], [0.3, 0.7]]), classes)

@@ -3,8 +3,9 @@ import zipfile
 
 import pytest
 
-from tabml.dataset import ProfileError, Source, load_profile, sha256_of
-from tabml.ingest import ChecksumError, materialise, verify_checksum
+from tabml.data.ingest import ChecksumError, materialise, verify_checksum
+from tabml.data.profile import ProfileError, Source, load_profile
+from tabml.tables import sha256_of
 
 
 def test_package_source_resolves_without_import(profile):
@@ -44,7 +45,7 @@ def test_compressed_sources_are_unpacked(tmp_path, kind):
 
 
 def test_missing_package_is_a_clear_error():
-    with pytest.raises(FileNotFoundError, match="not installed"):
+    with pytest.raises(ProfileError, match="not installed"):
         Source(package="no_such_package_xyz", path="x.csv").resolve()
 
 

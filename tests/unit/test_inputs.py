@@ -8,16 +8,12 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from tabml.dataset import load_profile
-from tabml.inputs import (
-    TrainingRange,
-    check_frame,
-    record_model,
-    request_model,
-    rules_from_json,
-    rules_to_json,
-)
-from tabml.schema import DomainRule, domain_rules, load_schema
+from tabml.data.profile import load_profile
+from tabml.data.schema import domain_rules, load_schema
+from tabml.scoring.checks import check_frame
+from tabml.scoring.range_warnings import TrainingStats
+from tabml.scoring.rules import DomainRule, rules_from_json, rules_to_json
+from tabml.serving.request_schema import record_model, request_model
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +138,7 @@ PROFILE = {
 
 
 def test_training_range_warnings():
-    warn = TrainingRange(PROFILE).warnings_for
+    warn = TrainingStats(PROFILE).warnings_for
     assert warn({"body_mass_g": 4000.0, "island": "Dream"}) == []
     assert warn({"body_mass_g": None, "island": None}) == []  # missing is not out of range
     (mass,) = warn({"body_mass_g": 7000.0, "island": "Biscoe"})
@@ -154,5 +150,5 @@ def test_training_range_warnings():
 
 def test_training_range_warnings_for_a_frame():
     frame = pd.DataFrame({"body_mass_g": [4000.0, np.nan, 9000.0], "island": ["Dream", None, "X"]})
-    found = TrainingRange(PROFILE).warnings_for_frame(frame)
+    found = TrainingStats(PROFILE).warnings_for_frame(frame)
     assert [len(w) for w in found] == [0, 0, 2]

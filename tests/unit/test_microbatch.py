@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from tabml.microbatch import MicroBatcher
+from tabml.serving.microbatch import MicroBatcher
 
 
 class Model:

@@ -5,11 +5,12 @@ import onnx
 import pandas as pd
 import pytest
 
-from tabml.dataset import load_profile
-from tabml.features import model_frame, split_train_test
-from tabml.onnx_model import OnnxClassifier, ParityError, check_parity, to_onnx_bytes
+from tabml.data.profile import load_profile
+from tabml.model.features import model_frame, split_train_test
+from tabml.model.train import fit_model
+from tabml.packaging.onnx_export import ParityError, check_parity, to_onnx_bytes
 from tabml.params import Params, TrainParams
-from tabml.train import fit_model
+from tabml.scoring.onnx_classifier import OnnxClassifier
 
 FAMILIES = ["logistic_regression", "random_forest", "gradient_boosting"]
 

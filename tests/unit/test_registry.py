@@ -2,7 +2,12 @@
 
 import pytest
 
-from tabml.registry import RegistryError, artifact_name, check_gates, version_tag
+from tabml.registry import (
+    RegistryError,
+    artifact_name,
+    check_gates,
+    version_tag,
+)
 
 GOOD = {"accuracy": 0.93, "f1_macro": 0.92, "roc_auc_ovr": 0.99, "log_loss": 0.32}
 

@@ -3,7 +3,13 @@
 import time
 from datetime import UTC, datetime, timedelta
 
-from tabml.request_log import RequestLogger, make_record, prune, read_requests, write_batch
+from tabml.serving.request_log import (
+    RequestLogger,
+    make_record,
+    prune,
+    read_requests,
+    write_batch,
+)
 
 
 def _inputs(mass: float) -> dict:

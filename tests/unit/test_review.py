@@ -2,10 +2,20 @@
 
 import pytest
 
-from tabml.base_revision import MetricsDiff
-from tabml.gates import GateFailure
-from tabml.plot_summary import area_changes, confusion_changes, curve_areas, top_features
-from tabml.review import MARKER, metric_rows, param_rows, render
+from tabml.experiments.base_revision import MetricsDiff
+from tabml.experiments.plot_summary import (
+    area_changes,
+    confusion_changes,
+    curve_areas,
+    top_features,
+)
+from tabml.experiments.review import (
+    MARKER,
+    metric_rows,
+    param_rows,
+    render,
+)
+from tabml.model.gates import GateFailure
 
 DIFF = MetricsDiff(
     base="main",

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from tabml.dataset import DatasetProfile, TargetRule
-from tabml.validation import derive_target, drop_missing_target
+from tabml.data.profile import DatasetProfile, TargetRule
+from tabml.data.validation import derive_target, drop_missing_target
 
 RULE = TargetRule(column="arr_delay", greater_than=15, labels=("on_time", "late"))
 

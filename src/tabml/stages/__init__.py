@@ -4,6 +4,8 @@ import gc
 import sys
 from collections.abc import Callable
 
+from tabml.errors import TabmlError, one_line
+
 # A stage is a short-lived process that imports pandas / scikit-learn (about a million
 # objects), does a little work and exits. Python's cyclic collector rescans that growing heap
 # during the imports and again at exit: ~0.3 s + ~0.5 s per stage, about a quarter of the
@@ -15,41 +17,16 @@ if sys.argv[:1] == ["-m"]:
     gc.disable()
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    # Imported only when something failed: each stage is its own process, and importing
-    # pandera/pandas up front just for these classes cost every stage ~1-2 s.
-    from tabml.dataset import ProfileError
-    from tabml.gates import GateError
-    from tabml.ingest import ChecksumError
-    from tabml.onnx_model import ParityError
-    from tabml.params import ParamsError
-    from tabml.schema import SchemaConfigError
-    from tabml.validation import RawDataError
-
-    return (
-        ParamsError,
-        ProfileError,
-        ChecksumError,
-        ParityError,
-        GateError,
-        SchemaConfigError,
-        RawDataError,
-        FileNotFoundError,
-    )
-
-
 def run(main: Callable[[], None]) -> None:
-    """Run a stage; known user errors print one clear line and exit 1 instead of a traceback."""
+    """Run a stage; a user error prints one `error:` line and exits 1 instead of a traceback."""
     # Imported modules live until exit: never scan them again. The stage's own work runs with
     # the collector on, so large data (flights) is collected as usual.
     gc.freeze()
     gc.enable()
     try:
         main()
-    except Exception as err:
-        if not isinstance(err, _user_errors()):
-            raise
-        print(f"error: {err}", file=sys.stderr)
+    except (TabmlError, FileNotFoundError) as err:  # a missing input file is the user's too
+        print(one_line(err), file=sys.stderr)
         sys.exit(1)
     # Outputs are written and closed (tabml.atomic): skip the full collection at exit, which
     # would only free memory the operating system takes back anyway.

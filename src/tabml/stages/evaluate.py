@@ -4,9 +4,9 @@ import joblib
 import pandas as pd
 
 from tabml import atomic, paths
-from tabml.dataset import load_profile
-from tabml.evaluate import evaluate_model
-from tabml.features import model_frame
+from tabml.data.profile import load_profile
+from tabml.model.evaluate import evaluate_model
+from tabml.model.features import model_frame
 from tabml.params import load_params
 from tabml.stages import run
 

@@ -1,8 +1,8 @@
 """Stage ingest: copy the dataset profile's raw source into data/raw/ (checksum verified)."""
 
 from tabml import paths
-from tabml.dataset import load_profile
-from tabml.ingest import materialise
+from tabml.data.ingest import materialise
+from tabml.data.profile import load_profile
 from tabml.params import load_params
 from tabml.stages import run
 

@@ -7,20 +7,21 @@ import joblib
 import pandas as pd
 
 from tabml import atomic, paths
-from tabml.dataset import load_profile
-from tabml.features import model_frame
-from tabml.gates import enforce_absolute
-from tabml.inputs import rules_to_json
-from tabml.onnx_model import OnnxClassifier, check_parity, to_onnx_bytes
+from tabml.data.profile import load_profile
+from tabml.data.schema import domain_rules, load_schema
+from tabml.model.features import model_frame
+from tabml.model.gates import enforce_absolute
+from tabml.packaging.onnx_export import check_parity, to_onnx_bytes
 from tabml.params import load_params
-from tabml.schema import domain_rules, load_schema
+from tabml.scoring.onnx_classifier import OnnxClassifier
+from tabml.scoring.rules import rules_to_json
 from tabml.stages import run
 
 
 def main() -> None:
     # Each workspace (also queued experiments) packages into its own store, before BentoML loads.
     os.environ["BENTOML_HOME"] = str(paths.BENTOML_HOME.resolve())
-    from tabml import bento
+    from tabml.packaging import bento_build as bento
 
     params = load_params()
     metrics = json.loads(paths.METRICS.read_text())
@@ -37,7 +38,7 @@ def main() -> None:
         target=profile.target,
         classes=[str(c) for c in pipeline.classes_],
         domain_rules=rules_to_json(domain_rules(profile, load_schema(profile))),
-        training_range=json.loads(paths.TRAINING_PROFILE.read_text()),
+        training_stats=json.loads(paths.TRAINING_STATS.read_text()),
         params=params.model_dump(mode="json", by_alias=True),
         metrics=metrics,
         parity_tolerance=params.package.parity_tolerance,

@@ -3,8 +3,8 @@
 import pandas as pd
 
 from tabml import atomic, paths
-from tabml.dataset import load_profile
-from tabml.features import split_train_test
+from tabml.data.profile import load_profile
+from tabml.model.features import split_train_test
 from tabml.params import load_params
 from tabml.stages import run
 

@@ -3,11 +3,11 @@
 import pandas as pd
 
 from tabml import atomic, paths
-from tabml.dataset import load_profile
+from tabml.data.profile import load_profile
+from tabml.model.train import fit_model
+from tabml.model.training_stats import training_stats
 from tabml.params import load_params
 from tabml.stages import run
-from tabml.train import fit_model
-from tabml.training_range import training_range
 
 
 def main() -> None:
@@ -16,7 +16,7 @@ def main() -> None:
     train = pd.read_parquet(paths.TRAIN_DATA)
     pipeline = fit_model(train, profile, params.train)
     atomic.write_joblib(paths.MODEL, pipeline)
-    atomic.write_json(paths.TRAINING_PROFILE, training_range(train, profile))
+    atomic.write_json(paths.TRAINING_STATS, training_stats(train, profile))
     print(f"train: {params.train.model} fitted on {len(train)} rows -> {paths.MODEL}")
 
 

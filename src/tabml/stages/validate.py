@@ -6,11 +6,9 @@ Writes reports/validation/report.{md,json} either way, and the clean rows on suc
 import sys
 
 from tabml import atomic, paths
-from tabml.dataset import load_profile
-from tabml.params import load_params
-from tabml.schema import load_schema
-from tabml.stages import run
-from tabml.validation import (
+from tabml.data.profile import load_profile
+from tabml.data.schema import load_schema
+from tabml.data.validation import (
     RawDataError,
     ValidationReport,
     derive_target,
@@ -19,6 +17,8 @@ from tabml.validation import (
     unreadable_report,
     validate_raw,
 )
+from tabml.params import load_params
+from tabml.stages import run
 
 
 def check_raw(params, profile) -> tuple[object, ValidationReport]:

@@ -1,0 +1,5 @@
+"""`python -m tabml.cli`."""
+
+from tabml.cli import app
+
+app()

@@ -1,0 +1,194 @@
+"""Experiment and review commands of `python -m tabml.cli`: check-queue, sweep, best, report, gate.
+
+Registered on the CLI app of `tabml.cli` (imported at its end); heavy imports (dvc, pydantic)
+happen inside the commands so `--help` stays fast.
+"""
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tabml.cli import command, fail
+
+GRID = Path("sweep.yaml")
+BASE_HELP = "git revision to compare against (default: main, else origin/main)"
+REPRODUCE_HELP = "reproduce the base in a temporary worktree when its metrics are not cached"
+TARGET_HELP = "stage to run up to (the metrics and plots exist after it)"
+BaseOption = Annotated[str, typer.Option(help=BASE_HELP)]
+ReproduceOption = Annotated[bool, typer.Option(help=REPRODUCE_HELP)]
+TargetOption = Annotated[str, typer.Option(help=TARGET_HELP)]
+
+
+def _exit(message: str, code: int = 1) -> typer.Exit:
+    return fail(message, code)
+
+
+def _experiments(all_commits: bool = False) -> tuple[list, list]:
+    from tabml.experiments.runs import parse_exp_show
+    from tabml.tools import dvc_json
+
+    return parse_exp_show(dvc_json(["exp", "show", *(["--all-commits"] if all_commits else [])]))
+
+
+def _numeric_metrics(rows: list) -> list[str]:
+    return sorted({k for r in rows for k, v in r.metrics.items() if isinstance(v, int | float)})
+
+
+@command("check-queue")
+def check_queue() -> None:
+    """Refuse if files the pipeline needs are untracked or have unstaged changes."""
+    from tabml.experiments.queue_check import git_problems, pipeline_inputs
+
+    problems = git_problems(pipeline_inputs())
+    if problems:
+        raise _exit(problems.message(), 2)
+    typer.echo("ok: every file the pipeline needs is tracked and staged")
+
+
+@command("sweep")
+def sweep(
+    grid: Annotated[Path, typer.Option(help="grid: one section per model family")] = GRID,
+    target: TargetOption = "evaluate",
+    jobs: Annotated[int, typer.Option(help="parallel runs (dvc queue start -j)")] = 1,
+    metric: Annotated[str, typer.Option(help="sort the table by this metric")] = "f1_macro",
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the queue")] = 3600.0,
+) -> None:
+    """Queue the grid, run it with `dvc queue start`, wait, and print the results table."""
+    from tabml.experiments import runs as ex
+    from tabml.tools import dvc
+
+    check_queue()
+    known = {e.name for e in _experiments()[1]}
+    for overrides in ex.load_grid(grid):
+        sets = [arg for o in overrides for arg in ("-S", o)]
+        dvc(["exp", "run", "--queue", *sets, *([target] if target else [])])
+        typer.echo("queued: " + " ".join(overrides))
+    # names are fixed at queue time; revs change when a queued run becomes a commit
+    queued = {e.name for e in _experiments()[1] if e.name not in known}
+    dvc(["queue", "start", "-j", str(jobs)])
+    rows = _wait(queued, timeout)
+    baseline = [b for b in _experiments()[0] if b.rev != "workspace"][:1]
+    failed = [r for r in rows if r.state != "success"]
+    shown = baseline + ex.rank(rows, metric) + failed
+    typer.echo(ex.experiments_table(shown, ex.varying_params(shown), _numeric_metrics(rows)))
+    if failed:
+        names = ", ".join(r.name for r in failed)
+        raise _exit(f"{len(failed)} experiment(s) failed: {names}; see `dvc queue logs <name>`")
+
+
+def _wait(names: set[str], timeout: float) -> list:
+    """Poll `dvc exp show --json` until none of the named experiments is queued or running."""
+    from tabml.experiments.runs import PENDING
+
+    deadline = time.monotonic() + timeout
+    pause = 2.0
+    while True:
+        rows = [e for e in _experiments()[1] if e.name in names]
+        pending = [e for e in rows if e.state in PENDING]
+        if not pending:
+            return rows
+        if time.monotonic() > deadline:
+            raise _exit(f"timed out with {len(pending)} experiment(s) still queued or running")
+        # each poll is a dvc process competing with the workers for CPU: back off
+        time.sleep(pause)
+        pause = min(pause * 1.5, 15.0)
+
+
+@command("best")
+def best(
+    metric: Annotated[str, typer.Option(help="metric to rank by")] = "f1_macro",
+    apply: Annotated[bool, typer.Option(help="`dvc exp apply` the best one")] = False,
+    branch: Annotated[str, typer.Option(help="`dvc exp branch` it to this branch")] = "",
+    higher_is_better: Annotated[
+        bool | None,
+        typer.Option(
+            "--higher-is-better/--lower-is-better", help="override the metric's known sense"
+        ),
+    ] = None,
+    all_commits: Annotated[bool, typer.Option(help="experiments of all commits")] = False,
+) -> None:
+    """Print the best experiment by a metric; optionally apply or branch it."""
+    from tabml.experiments import runs as ex
+    from tabml.model.gates import direction
+    from tabml.tools import dvc
+
+    baselines, rows = _experiments(all_commits)
+    try:
+        ranked = ex.rank(rows, metric, higher_is_better)
+    except ValueError as err:
+        raise _exit(f"error: {err}") from err
+    if not ranked:
+        raise _exit(f"no finished experiment reports {metric!r}: run `make sweep` first")
+    winner = ranked[0]
+    if higher_is_better is None:
+        sense = direction(metric)
+    else:
+        sense = "higher" if higher_is_better else "lower"
+    typer.echo(f"best: {winner.name} {metric}={winner.metrics[metric]} ({sense} is better)")
+    shown = baselines + ranked[:5]
+    typer.echo(ex.experiments_table(shown, ex.varying_params(shown), _numeric_metrics(shown)))
+    if apply:
+        dvc(["exp", "apply", winner.name])
+        typer.echo(f"applied {winner.name} to the workspace (commit it, or `git restore`)")
+    if branch:
+        dvc(["exp", "branch", winner.name, branch])
+        typer.echo(f"created git branch {branch!r} from {winner.name}")
+
+
+def _compare(base: str | None, reproduce: bool, target: str):
+    from tabml.experiments.base_revision import default_base, metrics_diff
+    from tabml.model.gates import check_absolute, check_regression
+    from tabml.params import load_params
+
+    gates = load_params().gates
+    diff = metrics_diff(base or default_base(), reproduce=reproduce, target=target)
+    failures = check_absolute(diff.new, gates, diff.old)
+    failures += check_regression(diff.new, diff.old, gates)
+    checked = len(gates.min) + len(gates.max) + len(gates.max_regression)
+    return diff, failures, checked
+
+
+@command("report")
+def report(
+    base: BaseOption = "", reproduce: ReproduceOption = True, target: TargetOption = "evaluate"
+) -> None:
+    """Write reports/review/report.md (+ plots HTML) comparing the workspace with a base."""
+    from tabml.experiments.review import read_plots, render, write_report
+    from tabml.tools import dvc_json
+
+    diff, failures, checked = _compare(base or None, reproduce, target)
+    params_diff = dvc_json(["params", "diff", diff.base])
+    plots = (read_plots(diff.commit), read_plots(None))
+    markdown = render(diff, params_diff, failures, checked, plots, _plots_html(diff.base))
+    path = write_report(markdown)
+    typer.echo(markdown)
+    typer.echo(f"review written to {path}", err=True)
+
+
+def _plots_html(base: str) -> str | None:
+    """`dvc plots diff` as self-contained HTML (the repo's offline template); None on failure."""
+    from tabml.experiments.review import PLOTS_HTML_DIR
+    from tabml.tools import run
+
+    PLOTS_HTML_DIR.mkdir(parents=True, exist_ok=True)  # dvc does not create missing parents
+    result = run("dvc", ["plots", "diff", base, "-o", str(PLOTS_HTML_DIR)], check=False)
+    if result.returncode != 0:
+        typer.echo(f"warning: dvc plots diff failed: {result.stderr.strip()}", err=True)
+        return None
+    return str(PLOTS_HTML_DIR / "index.html")
+
+
+@command("gate")
+def gate(
+    base: BaseOption = "", reproduce: ReproduceOption = True, target: TargetOption = "evaluate"
+) -> None:
+    """Fail (exit 1) if a metric breaks a gate in params.yaml, naming value, limit and base."""
+    diff, failures, checked = _compare(base or None, reproduce, target)
+    typer.echo(f"gates: workspace vs {diff.base} ({diff.commit[:7]}); base metrics: {diff.source}")
+    for failure in failures:
+        typer.echo(f"FAIL {failure.message()}", err=True)
+    if failures:
+        raise typer.Exit(1)
+    typer.echo(f"ok: all {checked} gates pass")

@@ -1,0 +1,112 @@
+"""Dataset profiles (`configs/<name>.yaml`): source, target, features and domain schema."""
+
+import importlib.util
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from tabml import paths
+from tabml.errors import TabmlError, describe_errors
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    """Where the raw file comes from: a file inside a package, or a path in the repo."""
+
+    path: str
+    package: str | None = None
+    sha256: str | None = None
+    # For archives holding several files: the member to extract (e.g. `flights.csv`).
+    member: str | None = None
+
+    def resolve(self) -> Path:
+        """Absolute location of the raw file, without importing the package.
+
+        Raises:
+            ProfileError: the package is not installed or the file does not exist.
+        """
+        if self.package is None:
+            location = Path(self.path)
+        else:
+            spec = importlib.util.find_spec(self.package)
+            if spec is None or not spec.submodule_search_locations:
+                raise ProfileError(f"package {self.package!r} is not installed")
+            location = Path(next(iter(spec.submodule_search_locations))) / self.path
+        if not location.is_file():
+            raise ProfileError(f"raw data source {location} does not exist")
+        return location
+
+
+class Features(_Strict):
+    numeric: list[str]
+    categorical: list[str] = []
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+class TargetRule(_Strict):
+    """A target derived from a numeric column: `labels[1]` above the threshold, else `labels[0]`.
+
+    Rows where the column is missing get no label (and are dropped, counted, by validate).
+    """
+
+    column: str
+    greater_than: float
+    labels: tuple[str, str]
+
+
+class DatasetProfile(_Strict):
+    name: str
+    description: str = ""
+    source: Source
+    target: str
+    features: Features
+    # Optional column that identifies a row (used as the key in batch scoring).
+    key: str | None = None
+    # Optional: derive `target` from another column instead of reading it from the raw data.
+    target_rule: TargetRule | None = None
+
+    @model_validator(mode="after")
+    def _target_not_a_feature(self):
+        if self.target in self.features.all:
+            raise ValueError(f"target {self.target!r} is also listed as a feature")
+        duplicated = {c for c in self.features.all if self.features.all.count(c) > 1}
+        if duplicated:
+            raise ValueError(f"features listed twice: {sorted(duplicated)}")
+        rule = self.target_rule
+        if rule is not None and rule.column in [self.target, *self.features.all]:
+            # the rule's column is the answer itself: as a feature it would leak the label
+            raise ValueError(f"target_rule.column {rule.column!r} is the target or a feature")
+        return self
+
+
+class ProfileError(TabmlError, ValueError):
+    """A dataset profile is missing or invalid."""
+
+
+def load_profile(name: str, configs_dir: Path = paths.CONFIGS) -> DatasetProfile:
+    """Load `configs/<name>.yaml`, naming every invalid key in the error."""
+    path = configs_dir / f"{name}.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError as err:
+        known = sorted(p.stem for p in configs_dir.glob("*.yaml") if ".schema" not in p.name)
+        raise ProfileError(f"no dataset profile {path} (known profiles: {known})") from err
+    try:
+        profile = DatasetProfile.model_validate(raw)
+    except ValidationError as err:
+        raise ProfileError(f"{path}: {describe_errors(err)}") from err
+    if profile.name != name:
+        raise ProfileError(f"{path}: `name` is {profile.name!r}, expected {name!r}")
+    return profile
+
+
+def schema_path(profile: DatasetProfile, configs_dir: Path = paths.CONFIGS) -> Path:
+    """The profile's pandera schema: `configs/<name>.schema.yaml` by convention."""
+    return configs_dir / f"{profile.name}.schema.yaml"

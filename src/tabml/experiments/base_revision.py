@@ -1,0 +1,111 @@
+"""Metrics of the base revision a change is reviewed against, even when they are not cached.
+
+`dvc metrics diff BASE` reads the base's metrics from the DVC cache (or a pulled remote). A
+fresh CI clone has neither, so DVC reports every old value as null. Then, unless told not to,
+we reproduce the base: check it out in a temporary `git worktree` that shares this repo's DVC
+cache and run `dvc repro` there. The pipeline is deterministic, so the base's outputs land in
+the cache under the hashes its dvc.lock names, and every later `dvc metrics/plots diff` sees
+them. If the outputs differ from that lock (another platform), we still read the reproduced
+metrics file directly and say so.
+"""
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tabml.experiments.runs import flatten
+from tabml.tools import (
+    CommandError,
+    dvc,
+    dvc_json,
+    git,
+    resolve_rev,
+)
+
+DEFAULT_BRANCHES = ("main", "origin/main")
+
+
+@dataclass(frozen=True)
+class MetricsDiff:
+    """Workspace metrics and the base's (None when the base's metrics are unavailable)."""
+
+    base: str
+    commit: str
+    new: dict[str, float]
+    old: dict[str, float] | None
+    source: str  # where the base values came from, for the report
+
+
+def default_base(root: Path = Path()) -> str:
+    """The last commit on main: `main` if it exists locally, else `origin/main`."""
+    for name in DEFAULT_BRANCHES:
+        if resolve_rev(name, root):
+            return name
+    raise CommandError("no `main` or `origin/main` to compare against: pass BASE=<rev>")
+
+
+def _by_file(diff: dict) -> tuple[dict, dict]:
+    """Split `dvc metrics diff --json` into flat {metric: old} and {metric: new}."""
+    several = len(diff) > 1
+    old, new = {}, {}
+    for path, metrics in diff.items():
+        for name, values in flatten(metrics).items():
+            # flatten turns {"acc": {"old":..}} into "acc.old"; regroup by the last part
+            metric, part = name.rsplit(".", 1)
+            key = f"{path}:{metric}" if several else metric
+            if part == "old":
+                old[key] = values
+            elif part == "new":
+                new[key] = values
+    return old, new
+
+
+def metrics_diff(base: str, root: Path = Path(), reproduce: bool = True, target: str = "evaluate"):
+    """Workspace metrics vs `base`; reproduce the base in a temporary worktree if needed."""
+    commit = resolve_rev(base, root)
+    if commit is None:
+        raise CommandError(f"base revision {base!r} does not exist in this git repository")
+    old, new = _by_file(dvc_json(["metrics", "diff", "--all", base], root))
+    new = {k: v for k, v in new.items() if v is not None}
+    if any(v is not None for v in old.values()):
+        return MetricsDiff(base, commit, new, _present(old), "the DVC cache")
+    if not reproduce:
+        reason = "not in the DVC cache (run `dvc pull`, or let `make report` reproduce it)"
+        return MetricsDiff(base, commit, new, None, f"unavailable: {reason}")
+    try:
+        reproduced = reproduce_base(commit, root, target)
+    except CommandError as err:
+        return MetricsDiff(base, commit, new, None, f"unavailable: reproducing it failed: {err}")
+    old, _ = _by_file(dvc_json(["metrics", "diff", "--all", base], root))
+    if any(v is not None for v in old.values()):
+        source = f"reproduced (`dvc repro {target}` in a temporary git worktree)"
+        return MetricsDiff(base, commit, new, _present(old), source)
+    source = "reproduced in a temporary git worktree; its outputs differ from the base dvc.lock"
+    return MetricsDiff(base, commit, new, reproduced, source)
+
+
+def _present(values: dict) -> dict:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def reproduce_base(commit: str, root: Path = Path(), target: str = "evaluate") -> dict:
+    """Run the base's pipeline up to `target` in a temporary worktree sharing our DVC cache."""
+    root = Path(root).resolve()
+    cache = dvc(["cache", "dir"], root).strip()
+    with tempfile.TemporaryDirectory(prefix="tabml-base-") as tmp:
+        tree = Path(tmp) / "base"
+        git(["worktree", "add", "--detach", "--quiet", str(tree), commit], root)
+        try:
+            dvc(["cache", "dir", "--local", cache], tree)
+            dvc(["repro", *([target] if target else [])], tree)
+            shown = dvc_json(["metrics", "show"], tree)
+        finally:
+            git(["worktree", "remove", "--force", str(tree)], root, check=False)
+            git(["worktree", "prune"], root, check=False)
+    files = next(iter(shown.values()), {}).get("data", {})
+    several = len(files) > 1
+    return {
+        (f"{path}:{k}" if several else k): v
+        for path, content in files.items()
+        for k, v in flatten(content.get("data", {})).items()
+    }

@@ -1,0 +1,153 @@
+"""DVC experiments as plain rows: parse `dvc exp show --json`, pick the best, build a sweep grid.
+
+Everything here is pure; `tabml.cli` runs the dvc commands and prints the results.
+"""
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args
+
+import yaml
+
+from tabml.model.gates import direction
+from tabml.params import ModelFamily
+
+FAMILIES = frozenset(get_args(ModelFamily))
+
+# Executor states of experiments that are not finished yet (`dvc exp show --json`).
+PENDING = frozenset({"queued", "running"})
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One row of `dvc exp show`: a baseline commit, the workspace or an experiment."""
+
+    name: str
+    rev: str
+    state: str  # success | queued | running | failed
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    baseline: str | None = None  # the commit an experiment is based on
+
+    @property
+    def label(self) -> str:
+        return self.name if self.rev == "workspace" else f"{self.name} ({self.rev[:7]})"
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """`{"train": {"model": "x"}}` -> `{"train.model": "x"}`."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _files(section: dict | None) -> dict[str, Any]:
+    """Flatten `{file: {"data": {...}}}`; keys get a `file:` prefix only if there are several."""
+    readable = {f: v["data"] for f, v in (section or {}).items() if "data" in v}
+    if len(readable) == 1:
+        return flatten(next(iter(readable.values())))
+    return {f"{f}:{k}": v for f, data in readable.items() for k, v in flatten(data).items()}
+
+
+def _row(entry: dict, state: str, baseline: str | None = None, name: str | None = None):
+    data = entry.get("data") or {}
+    if entry.get("error"):
+        state = "failed"
+    rev = entry["rev"]
+    return Experiment(
+        name=name or entry.get("name") or (rev if rev == "workspace" else rev[:7]),
+        rev=rev,
+        state=state,
+        params=_files(data.get("params")),
+        metrics=_files(data.get("metrics")),
+        baseline=baseline,
+    )
+
+
+def parse_exp_show(entries: list[dict]) -> tuple[list[Experiment], list[Experiment]]:
+    """Split `dvc exp show --json` into (workspace and baseline commits, experiments)."""
+    baselines, experiments = [], []
+    for entry in entries:
+        baselines.append(_row(entry, "success"))
+        for exp in entry.get("experiments") or []:
+            state = (exp.get("executor") or {}).get("state") or "success"
+            experiments.append(_row(exp["revs"][0], state, entry["rev"], exp.get("name")))
+    return baselines, experiments
+
+
+def rank(experiments: list[Experiment], metric: str, higher_is_better: bool | None = None):
+    """Finished experiments that report `metric`, best first (ties: by name)."""
+    if higher_is_better is None:
+        sense = direction(metric)
+        if sense is None:
+            raise ValueError(
+                f"don't know whether a higher {metric} is better: pass --higher-is-better "
+                "or --lower-is-better"
+            )
+        higher_is_better = sense == "higher"
+    scored = [e for e in experiments if e.state == "success" and _number(e.metrics.get(metric))]
+    sign = -1.0 if higher_is_better else 1.0
+    return sorted(scored, key=lambda e: (sign * float(e.metrics[metric]), e.name))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def varying_params(rows: list[Experiment]) -> list[str]:
+    """Params whose value differs between rows (what the sweep actually changed)."""
+    keys = sorted({k for row in rows for k in row.params}, key=lambda k: (k != "train.model", k))
+    return [k for k in keys if len({repr(row.params.get(k)) for row in rows}) > 1]
+
+
+def load_grid(path: Path) -> list[list[str]]:
+    """The sweep in `path` as one list of `-S key=value` overrides per experiment."""
+    spec = yaml.safe_load(Path(path).read_text()) or {}
+    runs = []
+    for family, grid in spec.items():
+        names = sorted(grid or {})
+        values = [v if isinstance(v, list) else [v] for v in (grid[n] for n in names)]
+        for combo in itertools.product(*values):
+            overrides = [f"train.model={family}"]
+            overrides += [f"train.{family}.{n}={v}" for n, v in zip(names, combo)]
+            runs.append(overrides)
+    return runs
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
+    """A GitHub-flavoured markdown table (reads fine in a terminal too)."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _param(row: Experiment, key: str) -> Any:
+    """A param's value, or "" for another family's hyperparameter (it has no effect)."""
+    parts = key.split(".")
+    model = row.params.get("train.model")
+    if len(parts) == 3 and parts[0] == "train" and parts[1] in FAMILIES and parts[1] != model:
+        return ""
+    return row.params.get(key)
+
+
+def experiments_table(rows: list[Experiment], params: list[str], metrics: list[str]) -> str:
+    """Experiments with the chosen params and metrics as columns."""
+    body = [
+        [r.label, r.state, *(_param(r, p) for p in params), *(r.metrics.get(m) for m in metrics)]
+        for r in rows
+    ]
+    return markdown_table(["experiment", "state", *params, *metrics], body)

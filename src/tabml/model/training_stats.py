@@ -1,0 +1,56 @@
+"""The training statistics: what the model saw, per feature, learnt from the training split.
+
+Saved next to the model (`models/training_stats.json`) and used by serving and batch
+(out-of-range warnings, `tabml.scoring.range_warnings`) and drift reports
+(`tabml.monitoring.drift`: PSI over `bins`, KS against the CDF given by `percentiles`).
+"""
+
+import numpy as np
+import pandas as pd
+
+from tabml.binning import CDF_POINTS, bin_index
+from tabml.data.profile import DatasetProfile
+
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+# Decile edges with exact training shares give the PSI bins, in ~120 numbers per feature
+# (with the percentiles) whatever the size of the training set.
+PSI_BINS = 10
+
+
+def psi_bins(values: np.ndarray) -> dict:
+    """Decile edges of `values` (ties merged) and the share of `values` in each bin."""
+    inner = np.quantile(values, np.linspace(0, 1, PSI_BINS + 1)[1:-1])
+    edges = sorted({float(e) for e in inner})
+    counts = np.bincount(bin_index(values, edges), minlength=len(edges) + 1)
+    return {"edges": edges, "shares": [float(c) for c in counts / counts.sum()]}
+
+
+def training_stats(train: pd.DataFrame, profile: DatasetProfile) -> dict:
+    """Numeric min/max/quantiles/mean/std and category shares for every feature."""
+    numeric = {}
+    for name in profile.features.numeric:
+        values = pd.to_numeric(train[name]).dropna().to_numpy(dtype=np.float64)
+        numeric[name] = {
+            "min": float(values.min()),
+            "max": float(values.max()),
+            "mean": float(values.mean()),
+            "std": float(values.std()),
+            "missing_share": float(train[name].isna().mean()),
+            "quantiles": {str(q): float(np.quantile(values, q)) for q in QUANTILES},
+            "percentiles": [float(v) for v in np.quantile(values, np.linspace(0, 1, CDF_POINTS))],
+            "bins": psi_bins(values),
+        }
+    categorical = {}
+    for name in profile.features.categorical:
+        shares = train[name].astype(object).value_counts(normalize=True, dropna=True)
+        categorical[name] = {
+            "categories": sorted(str(c) for c in shares.index),
+            "shares": {str(k): float(v) for k, v in sorted(shares.items())},
+            "missing_share": float(train[name].isna().mean()),
+        }
+    return {
+        "rows": len(train),
+        "target": profile.target,
+        "numeric": numeric,
+        "categorical": categorical,
+    }

@@ -1,0 +1,171 @@
+"""The online service: `POST /predict` over the packaged ONNX model (BentoML, onnxruntime).
+
+The request model is rebuilt at import time from the domain rules saved with the model, so
+the API accepts exactly what the validate stage accepts. No pickle is loaded: the model is
+the `.onnx` file, everything else is JSON metadata in the model store entry.
+"""
+
+import gc
+import os
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import bentoml
+from bentoml.validators import ContentType
+from pydantic import BaseModel
+
+from tabml.scoring.onnx_classifier import OnnxClassifier
+from tabml.scoring.packaged import MODEL_NAME, ONNX_FILE, SERVICE_NAME
+from tabml.scoring.range_warnings import TrainingStats
+from tabml.scoring.rules import rules_from_json
+from tabml.scoring.scorer import Scorer
+from tabml.serving.http_gate import RequestGate
+from tabml.serving.microbatch import MicroBatcher
+from tabml.serving.request_log import (
+    RequestLogger,
+    log_dir,
+    logging_enabled,
+    make_record,
+)
+from tabml.serving.request_schema import request_model
+
+
+class ServiceArgs(BaseModel):
+    """Bento arguments: the package stage records the exact model tag in the bento."""
+
+    model: str = f"{MODEL_NAME}:latest"  # only for `bentoml serve tabml.service` from source
+
+
+MODEL = bentoml.models.BentoModel(bentoml.use_arguments(ServiceArgs).model)
+
+
+def _metadata() -> dict:
+    stored = MODEL.stored
+    if stored is None:
+        raise RuntimeError(
+            f"no model {MODEL.tag} in the BentoML store: run `make repro` first "
+            "(serving reads the store under BENTOML_HOME, see the Makefile)"
+        )
+    return stored.info.metadata
+
+
+METADATA = _metadata()
+PredictRequest = request_model(rules_from_json(METADATA["domain_rules"]), METADATA["max_records"])
+
+OUT_OF_RANGE = bentoml.metrics.Counter(
+    name="tabml_out_of_training_range",
+    documentation="Input values inside the domain rules but outside the training range",
+    labelnames=["feature"],
+)
+
+LOG_DROPPED = bentoml.metrics.Counter(
+    name="tabml_request_log_dropped",
+    documentation="Scored inputs not written to the request log (queue full or disk error)",
+)
+
+# Shared with the benchmark's no-op server, so both run with identical server settings.
+SERVICE_CONFIG: dict[str, Any] = {
+    "name": SERVICE_NAME,
+    "workers": 1,
+    "traffic": {"timeout": 10},
+    # The access log costs throughput (docs/benchmarks.md, serving); request counts and
+    # latencies stay on /metrics. TABML_ACCESS_LOG=1 turns it on.
+    "logging": {"access": {"enabled": os.environ.get("TABML_ACCESS_LOG") == "1"}},
+    # OpenTelemetry spans for every request halve throughput, and no exporter is configured by
+    # default; TABML_TRACING=1 traces /predict again (for a tracing backend in bentoml config).
+    "tracing": {"excluded_urls": [] if os.environ.get("TABML_TRACING") == "1" else ["/predict"]},
+}
+
+# A fixed media type: without one, BentoML derives it from the output's JSON schema on every
+# response (a sixth of a no-op request's CPU time).
+Answers = Annotated[list[dict[str, Any]], ContentType("application/json")]
+
+
+def load_scorer(stored_model: Any) -> Scorer:
+    """The ONNX model of a store entry, with the training range and target saved beside it."""
+    return Scorer(
+        OnnxClassifier.from_file(stored_model.path_of(ONNX_FILE)),
+        TrainingStats(METADATA["training_stats"]),
+        METADATA["target"],
+    )
+
+
+def count_warnings(answers: list[dict]) -> list[dict]:
+    for answer in answers:
+        for warning in answer["warnings"]:
+            OUT_OF_RANGE.labels(feature=warning["feature"]).inc()
+    return answers
+
+
+def freeze_startup_heap() -> None:
+    """Hide the objects made at start-up (imports, model, schemas) from the garbage collector.
+
+    They live as long as the worker, and every full collection would walk them all again
+    (over 100,000 objects for the penguin service: milliseconds per pass, and a share of every
+    request's CPU time under load). Called at the end of a service's `__init__`.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+class ServedInputs:
+    """The request log as served: enqueue scored rows, count drops on /metrics, flush at exit.
+
+    One per worker (its writer thread's files carry the worker's pid). A no-op when
+    `TABML_REQUEST_LOG=0`.
+    """
+
+    def __init__(self, model_version: str) -> None:
+        self.logger = RequestLogger(log_dir()) if logging_enabled() else None
+        self.model_version = model_version
+        self.dropped = 0
+
+    def log(self, rows: list[dict]) -> None:
+        if self.logger is None:
+            return
+        # Only an enqueue here; the logger's thread serialises and writes (request_log.py).
+        now = datetime.now(UTC)
+        self.logger.log([make_record(row, self.model_version, now) for row in rows])
+        if self.logger.dropped != self.dropped:
+            LOG_DROPPED.inc(self.logger.dropped - self.dropped)
+            self.dropped = self.logger.dropped
+
+    def close(self) -> None:
+        if self.logger is not None:
+            self.logger.close()
+
+
+@bentoml.service(**SERVICE_CONFIG)
+class TabmlService:
+    """Predict the target of tabular records with the packaged ONNX model."""
+
+    model = MODEL
+
+    def __init__(self) -> None:
+        self.scorer = load_scorer(self.model)
+        # Concurrent requests share one onnxruntime call (microbatch.py, docs/serving.md).
+        self.batcher = MicroBatcher(self.scorer.score, max_rows=METADATA["max_records"])
+        version = os.environ.get("TABML_MODEL_VERSION") or str(self.model.tag)
+        self.inputs = ServedInputs(version)
+        freeze_startup_heap()
+
+    # `async`: scoring is microseconds of work, cheaper on the event loop than in a thread
+    # pool, and only requests on the loop can share a model call.
+    @bentoml.api(route="/predict", input_spec=PredictRequest)
+    async def predict(self, records: list[Any]) -> Answers:
+        """One answer per record, in order: label, class probabilities, range warnings."""
+        rows = [record.model_dump(by_alias=True) for record in records]
+        answers = count_warnings(await self.batcher.score(rows))
+        self.inputs.log(rows)  # after scoring: only inputs that got an answer
+        return answers
+
+    @bentoml.on_shutdown
+    def close_request_log(self) -> None:
+        """Flush the request log's queue before the worker exits."""
+        self.inputs.close()
+
+
+# ~2 kB per record is generous for JSON records of a few features.
+TabmlService.add_asgi_middleware(
+    RequestGate, paths=["/predict"], max_body_bytes=2048 * METADATA["max_records"]
+)

@@ -1,0 +1,118 @@
+"""The layout's rules, checked by folder: runtime imports, stage deps, what the bento ships."""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tabml.packaging.bento_build import RUNTIME_PATHS, runtime_modules
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src"
+PACKAGE = SRC / "tabml"
+# What the shipped runtime (scoring/ and serving/: the bento, batch scoring) may import.
+RUNTIME_MAY_IMPORT = {"tabml", "tabml.atomic", "tabml.errors", "tabml.paths"}
+RUNTIME_FOLDERS = ("scoring", "serving")
+# Never in the runtime: training, data preparation, packaging libraries.
+FORBIDDEN_LIBRARIES = {"sklearn", "pandera", "skl2onnx", "joblib", "dvc"}
+# batch/ and monitoring/ use the runtime, never training or preparation code.
+NOT_FROM_PRODUCTION = ("tabml.model", "tabml.packaging", "tabml.experiments", "tabml.data")
+
+
+def _module_file(name: str) -> Path | None:
+    path = SRC.joinpath(*name.split("."))
+    if (path / "__init__.py").is_file():
+        return path / "__init__.py"
+    return path.with_suffix(".py") if path.with_suffix(".py").is_file() else None
+
+
+def imported_names(file: Path) -> set[str]:
+    """Every module an import statement in `file` names, at any depth (lazy imports too)."""
+    names = set()
+    for node in ast.walk(ast.parse(file.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def import_closure(module: str) -> set[Path]:
+    """Source files of every tabml module that importing `module` can load."""
+    seen: set[Path] = set()
+    todo = [module]
+    while todo:
+        parts = todo.pop().split(".")
+        if parts[0] != "tabml":
+            continue
+        for depth in range(1, len(parts) + 1):  # importing a.b.c imports a and a.b first
+            file = _module_file(".".join(parts[:depth]))
+            if file is not None and file not in seen:
+                seen.add(file)
+                todo.extend(imported_names(file))
+    return seen
+
+
+def _tabml_modules(names: set[str]) -> set[str]:
+    return {n for n in names if n.split(".")[0] == "tabml" and _module_file(n) is not None}
+
+
+@pytest.mark.parametrize("folder", RUNTIME_FOLDERS)
+def test_runtime_imports_only_the_runtime(folder):
+    for file in sorted((PACKAGE / folder).rglob("*.py")):
+        names = imported_names(file)
+        for name in _tabml_modules(names):
+            allowed = name in RUNTIME_MAY_IMPORT or name.split(".")[1] in RUNTIME_FOLDERS
+            assert allowed, f"{file.relative_to(ROOT)} imports {name}"
+        libraries = {n.split(".")[0] for n in names} & FORBIDDEN_LIBRARIES
+        assert not libraries, f"{file.relative_to(ROOT)} imports {libraries}"
+
+
+@pytest.mark.parametrize("folder", ["batch", "monitoring"])
+def test_production_code_imports_no_training_code(folder):
+    for file in sorted((PACKAGE / folder).rglob("*.py")):
+        for name in _tabml_modules(imported_names(file)):
+            assert not name.startswith(NOT_FROM_PRODUCTION), f"{file.relative_to(ROOT)}: {name}"
+
+
+def test_importing_the_runtime_loads_no_training_library():
+    modules = [
+        "tabml." + f.relative_to(PACKAGE).with_suffix("").as_posix().replace("/", ".")
+        for folder in RUNTIME_FOLDERS
+        for f in sorted((PACKAGE / folder).glob("*.py"))
+        if f.stem not in ("__init__", "service")  # the service needs a packaged model
+    ]
+    code = (
+        f"import sys, importlib; [importlib.import_module(m) for m in {modules!r}]; "
+        f"print(sorted(m for m in {sorted(FORBIDDEN_LIBRARIES)!r} if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def _stages() -> dict:
+    return yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+@pytest.mark.parametrize("stage", list(_stages()))
+def test_stage_deps_cover_its_import_closure(stage):
+    spec = _stages()[stage]
+    module = spec["cmd"].split(" -m ")[1].split()[0]
+    deps = [ROOT / d for d in spec["deps"]]
+    for file in sorted(import_closure(module)):
+        covered = any(file == d or d in file.parents for d in deps)
+        assert covered, f"stage {stage} runs {file.relative_to(ROOT)} but does not depend on it"
+
+
+def test_package_stage_depends_on_what_the_bento_ships():
+    deps = set(_stages()["package"]["deps"])
+    assert {f"src/tabml/{p}" for p in RUNTIME_PATHS} <= deps
+    shipped = runtime_modules(PACKAGE)
+    assert "serving/service.py" in shipped and "scoring/scorer.py" in shipped
+    assert not [m for m in shipped if m.startswith(("model/", "data/", "packaging/"))]
