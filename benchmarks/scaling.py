@@ -13,9 +13,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from benchmarks.support import FLIGHTS_GATES, measure, repo_copy
+from benchmarks.support import measure
 from tabml.data.profile import load_profile
 from tabml.tables import sha256_of
+from testkit import FLIGHTS_GATES, repo_copy
 
 GIB = 2**30
 SEED = 0

@@ -31,16 +31,18 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import pin, python_load, wrk_load
-from support import write_section
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repo root
+from benchmarks.support import write_section
+from testkit.loadgen import pin, python_load, wrk_load
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "model": [sys.executable, "-m", "tabml.cli", "serve"],
     "model+accesslog": [sys.executable, "-m", "tabml.cli", "serve"],
     "model-requestlog": [sys.executable, "-m", "tabml.cli", "serve"],
-    "model-from-source": ["bentoml", "serve", "tabml.serving.service:TabmlService", "--working-dir", "src"],
+    "model-from-source": [
+        *("bentoml", "serve", "tabml.serving.service:TabmlService", "--working-dir", "src")
+    ],
     "model+2workers": [sys.executable, "-m", "tabml.cli", "serve"],
     "noop+2workers": [
         "bentoml",

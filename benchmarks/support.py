@@ -10,7 +10,6 @@ import os
 import platform
 import re
 import resource
-import shutil
 import subprocess
 import threading
 import time
@@ -20,37 +19,10 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = ROOT / ".venv" / "bin"
+from testkit import ROOT
+from testkit import tool_env as bench_env
+
 REPORT = ROOT / "docs" / "benchmarks.md"
-
-
-def bench_env() -> dict[str, str]:
-    """The Makefile's environment: the locked venv first on PATH, no analytics, fixed hashing."""
-    env = dict(os.environ)
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env.update(DVC_NO_ANALYTICS="1", PYTHONHASHSEED="0", BENTOML_DO_NOT_TRACK="True")
-    env.pop("VIRTUAL_ENV", None)
-    return env
-
-
-def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
-
-
-def repo_copy(dest: Path, source: Path = ROOT) -> Path:
-    """Copy the git-tracked files of `source` (working-tree content) into a new git repo."""
-    for name in git("ls-files", "-z", cwd=source).split("\0"):
-        if name and (source / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source / name, dest / name)
-    git("init", "-q", cwd=dest)
-    git("add", "-A", cwd=dest)
-    git("-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "copy",
-        cwd=dest)  # fmt: skip
-    return dest
 
 
 @dataclass
@@ -151,13 +123,3 @@ def write_section(name: str, markdown: str, report: Path = REPORT) -> None:
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text + "\n" + block
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(text)
-
-
-# The default gates in params.yaml are set for penguins; the flights model (ROC AUC ~0.65,
-# accuracy ~0.76) needs its own, or the package stage refuses it. README "A second dataset".
-FLIGHTS_GATES = {"accuracy": 0.7, "f1_macro": 0.4, "roc_auc_ovr": 0.6}
-
-
-def flights_gate_args() -> list[str]:
-    """`-S` arguments for `dvc exp run` that set the flights gates."""
-    return [a for k, v in FLIGHTS_GATES.items() for a in ("-S", f"gates.min.{k}={v}")]

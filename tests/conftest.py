@@ -2,14 +2,12 @@
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from testkit import ROOT, repo_copy, run
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -40,47 +38,12 @@ def raw_penguins(profile) -> pd.DataFrame:
     return pd.read_csv(profile.source.resolve())
 
 
-def tool_env(cwd: Path = ROOT) -> dict[str, str]:
-    """Environment for subprocesses in repo `cwd`: this interpreter first, offline settings."""
-    env = dict(os.environ)
-    env["BENTOML_HOME"] = str(Path(cwd) / "bentoml_home")
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(DVC_NO_ANALYTICS="1", BENTOML_DO_NOT_TRACK="True", PYTHONHASHSEED="0")
-    return env
-
-
-def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    """Run a command, capturing output; on unexpected failure show what it printed."""
-    env = kwargs.pop("env", None) or tool_env(cwd)
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
-        )
-    return result
-
-
-def copy_repo(destination: Path) -> Path:
-    """Copy the git-tracked files (as a fresh clone would see them) and commit them."""
-    tracked = run(["git", "ls-files", "-z"], ROOT).stdout.split("\0")
-    for name in filter(None, tracked):
-        source = ROOT / name
-        if source.is_file():
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    run(["git", "init", "-q", "-b", "main"], destination)
-    run(["git", "add", "-A"], destination)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], destination)
-    return destination
-
-
 @pytest.fixture(scope="session")
 def repo_copy_factory(tmp_path_factory):
     """Make fresh temporary copies of the repository."""
 
     def make(name: str = "repo") -> Path:
-        return copy_repo(tmp_path_factory.mktemp(name))
+        return repo_copy(tmp_path_factory.mktemp(name))
 
     return make
 
@@ -91,6 +54,12 @@ def reproduced(repo_copy_factory) -> Path:
     repo = repo_copy_factory("repro")
     run(["dvc", "repro"], repo)
     return repo
+
+
+@pytest.fixture
+def repo(reproduced: Path, tmp_path: Path) -> Path:
+    """A private copy of the reproduced repo (git history, DVC cache and outputs included)."""
+    return Path(shutil.copytree(reproduced, tmp_path / "repo", symlinks=True))
 
 
 @pytest.fixture

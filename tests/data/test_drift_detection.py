@@ -12,7 +12,7 @@ from tabml.model.features import split_train_test
 from tabml.model.training_stats import training_stats
 from tabml.monitoring.drift import drift_report
 from tabml.params import DriftParams
-from tests.conftest import ROOT
+from testkit import ROOT
 
 
 @pytest.fixture(scope="module")

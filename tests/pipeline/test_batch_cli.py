@@ -4,7 +4,7 @@ import sqlite3
 
 import pandas as pd
 
-from tests.conftest import run
+from testkit import make_cmd, run
 
 
 def test_make_batch_scores_a_file_and_a_rerun_adds_nothing(reproduced, tmp_path):
@@ -14,7 +14,7 @@ def test_make_batch_scores_a_file_and_a_rerun_adds_nothing(reproduced, tmp_path)
         body_mass_g=lambda f: f["body_mass_g"].where(f.index != f.index[0], "heavy")
     ).to_csv(source, index=False)
     db = tmp_path / "out.db"
-    cmd = ["make", "batch", f"INPUT={source}", f"DB=sqlite:///{db}"]
+    cmd = make_cmd("batch", f"INPUT={source}", f"DB=sqlite:///{db}")
     first = run(cmd, reproduced)
     assert f"{len(test) - 1} predictions, 1 rejects from {source}" in first.stdout
     assert f"batch: {len(test)}/{len(test)} rows (100%)" in first.stderr
@@ -34,8 +34,8 @@ def test_make_batch_refuses_a_missing_column(reproduced, tmp_path):
     source = tmp_path / "bad.csv"
     source.write_text("island,sex\nBiscoe,male\n")
     db = tmp_path / "out.db"
-    result = run(["make", "batch", f"INPUT={source}", f"DB=sqlite:///{db}"], reproduced,
-                 check=False)  # fmt: skip
+    cmd = make_cmd("batch", f"INPUT={source}", f"DB=sqlite:///{db}")
+    result = run(cmd, reproduced, check=False)
     assert result.returncode != 0
     assert f"error: {source}: missing columns" in result.stderr
     assert not db.exists()

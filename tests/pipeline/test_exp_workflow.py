@@ -10,26 +10,19 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tabml.experiments.runs import flatten
-from tests.conftest import run
+from testkit import make_cmd, run
 
-TOOLS = Path(sys.executable).parent
 GRID = "random_forest:\n  max_depth: [2]\ngradient_boosting:\n  n_estimators: [15]\n"
 
 
 def make(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    # use this interpreter's .venv; `-o` keeps make from (re)installing one in the copy
-    return run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", f"BIN={TOOLS}", *args],
-        repo,
-        check=check,
-    )
+    return run(make_cmd(*args), repo, check=check)
 
 
 def exp_show(repo: Path) -> list[dict]:

@@ -7,7 +7,8 @@ from pathlib import Path
 import joblib
 import pytest
 
-from benchmarks.support import bench_env, flights_gate_args, repo_copy
+from testkit import flights_gate_args, repo_copy
+from testkit import tool_env as bench_env
 
 pytestmark = pytest.mark.slow
 

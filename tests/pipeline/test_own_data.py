@@ -6,7 +6,7 @@ import math
 import yaml
 from sklearn.datasets import load_wine
 
-from tests.conftest import run
+from testkit import run
 
 
 def test_readme_steps_work_on_the_wine_data(repo_copy_factory):

@@ -5,7 +5,7 @@ import shutil
 
 import yaml
 
-from tests.conftest import run
+from testkit import run
 
 
 def test_model_below_the_gate_is_not_packaged(reproduced, tmp_path):

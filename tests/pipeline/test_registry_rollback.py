@@ -13,7 +13,7 @@ import yaml
 
 from tabml.data.profile import load_profile
 from tabml.model.features import model_frame
-from tests.conftest import run, tool_env
+from testkit import make_cmd, run, tool_env
 from tests.service.server import start_server
 
 GIT_ID = {
@@ -30,9 +30,7 @@ def sh(repo: Path, *cmd: str, check: bool = True):
 
 
 def make(repo: Path, target: str, *args: str, check: bool = True):
-    # `-o .venv/.installed`: the copy uses this interpreter's environment, not a new venv.
-    return sh(repo, "make", "--no-print-directory", "-o", ".venv/.installed", target, *args,
-              check=check)  # fmt: skip
+    return sh(repo, *make_cmd(target, *args), check=check)
 
 
 def hashes(repo: Path) -> dict[str, str]:

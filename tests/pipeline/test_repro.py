@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from tabml.data.profile import load_profile
-from tests.conftest import ROOT, run
+from testkit import ROOT, run
 
 
 def dvc_outputs(root: Path) -> list[str]:

@@ -3,7 +3,7 @@
 import subprocess
 from pathlib import Path
 
-from benchmarks.support import bench_env
+from testkit import tool_env as bench_env
 
 
 def dvc(repo: Path, *args: str) -> subprocess.CompletedProcess:

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from benchmarks.support import bench_env
+from testkit import tool_env as bench_env
 from tests.reliability.helpers import dvc, stray_temp_files
 
 pytestmark = pytest.mark.slow

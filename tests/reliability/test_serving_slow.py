@@ -11,8 +11,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from benchmarks.loadgen import python_load, wrk_load
 from tabml.serving.request_log import read_requests
+from testkit.loadgen import python_load, wrk_load
 from tests.service.server import start_server, tree_rss_kib
 
 pytestmark = pytest.mark.slow

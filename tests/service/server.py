@@ -78,7 +78,8 @@ def start_server(
         **env,
     )
     archive = repo / "models/tabml_service.bento"
-    cmd = [sys.executable, "-m", "tabml.cli", "serve", "--archive", str(archive), "--port", str(port)]
+    cmd = [sys.executable, "-m", "tabml.cli", "serve", "--archive", str(archive)]
+    cmd += ["--port", str(port)]
     with output.open("a") as out:
         proc = subprocess.Popen(
             cmd, cwd=repo, env=environ, stdout=out, stderr=subprocess.STDOUT,

@@ -1,9 +1,7 @@
 """Packaging helpers: reproducible archives, content versions, the ASGI gate."""
 
 import io
-import os
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 

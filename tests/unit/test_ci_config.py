@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import ROOT, run
+from testkit import ROOT, run
 
 WORKFLOW = ROOT / ".github" / "workflows" / "review.yml"
 PRE_COMMIT = ROOT / ".pre-commit-config.yaml"
