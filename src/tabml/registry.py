@@ -17,6 +17,8 @@ from tabml.tools import git, run
 
 DVC_YAML, DVC_LOCK = Path("dvc.yaml"), Path("dvc.lock")
 PIPELINE_FILES = (DVC_YAML, DVC_LOCK)
+# The way back from an experiment or a refused stage to what HEAD describes.
+GO_BACK = "git restore params.yaml dvc.lock && dvc checkout"
 
 
 class RegistryError(TabmlError, RuntimeError):
@@ -63,12 +65,21 @@ def _gate(metrics: dict, what: str) -> None:
 def _pipeline_is_committed() -> None:
     from dvc.repo import Repo
 
+    back = f"or go back to the committed model: {GO_BACK}"
     dirty = git(["status", "--porcelain", "--", *map(str, PIPELINE_FILES), "params.yaml"]).strip()
     if dirty:
-        raise RegistryError(f"uncommitted pipeline changes, commit them first:\n{dirty}")
+        raise RegistryError(
+            f"uncommitted pipeline changes ({' '.join(dirty.split())}): commit them once "
+            f"`dvc repro` succeeds, {back}"
+        )
     with Repo(".") as repo:
-        if repo.status():
-            raise RegistryError("workspace outputs differ from dvc.lock: run `dvc repro`, commit")
+        stale = sorted(repo.status())
+    if stale:
+        raise RegistryError(
+            f"workspace outputs differ from dvc.lock (stages: {', '.join(stale)}): `dvc repro` "
+            f"and commit; if a stage refuses (e.g. the package stage's metric gates), fix that "
+            f"{back}"
+        )
 
 
 def register(version: str, message: str | None = None) -> str:

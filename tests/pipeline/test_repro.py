@@ -1,6 +1,7 @@
 """A real `dvc repro` in a temporary copy of the repository."""
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -48,6 +49,25 @@ def test_forced_rerun_gives_identical_hashes(reproduced):
     run(["dvc", "repro", "--force", "--single-item", "evaluate"], reproduced)
     assert hashlib.sha256(model.read_bytes()).hexdigest() == model_hash
     assert (reproduced / "dvc.lock").read_bytes() == before
+
+
+# A module and the stages whose import closure reaches it (tests/unit/test_layout.py).
+CODE_CHANGES = {
+    "src/tabml/tables.py": {"ingest", "package"},
+    "src/tabml/scoring/rules.py": {"validate", "package"},
+    "src/tabml/model/features.py": {"split", "train", "evaluate", "package"},
+    "src/tabml/serving/service.py": {"package"},
+    "src/tabml/errors.py": {"ingest", "validate", "split", "train", "evaluate", "package"},
+}
+
+
+def test_changing_code_a_stage_runs_makes_dvc_status_report_it(repo):
+    for module, stages in CODE_CHANGES.items():
+        original = (repo / module).read_bytes()
+        (repo / module).write_bytes(original + b"\n# changed\n")
+        status = json.loads(run(["dvc", "status", "--json"], repo).stdout)
+        (repo / module).write_bytes(original)
+        assert set(status) == stages, module
 
 
 def test_no_dvc_output_is_tracked_by_git():
