@@ -41,14 +41,14 @@ def test_outputs_are_ignored_by_git_after_the_run(reproduced):
     assert (reproduced / "reports" / "metrics.json").is_file()
 
 
-def test_forced_rerun_gives_identical_hashes(reproduced):
-    before = (reproduced / "dvc.lock").read_bytes()
-    model = reproduced / "models" / "model.joblib"
+def test_forced_rerun_gives_identical_hashes(repo):
+    before = (repo / "dvc.lock").read_bytes()
+    model = repo / "models" / "model.joblib"
     model_hash = hashlib.sha256(model.read_bytes()).hexdigest()
-    run(["dvc", "repro", "--force", "--single-item", "train"], reproduced)
-    run(["dvc", "repro", "--force", "--single-item", "evaluate"], reproduced)
+    run(["dvc", "repro", "--force", "--single-item", "train"], repo)
+    run(["dvc", "repro", "--force", "--single-item", "evaluate"], repo)
     assert hashlib.sha256(model.read_bytes()).hexdigest() == model_hash
-    assert (reproduced / "dvc.lock").read_bytes() == before
+    assert (repo / "dvc.lock").read_bytes() == before
 
 
 # A module and the stages whose import closure reaches it (tests/unit/test_layout.py).
