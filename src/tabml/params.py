@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tabml import paths
 from tabml.errors import TabmlError, describe_errors
 
-ModelFamily = Literal["logistic_regression", "random_forest", "gradient_boosting"]
+# Classification: logistic_regression, random_forest, gradient_boosting; regression: ridge,
+# random_forest, gradient_boosting (the profile's `task` picks classifier or regressor).
+ModelFamily = Literal["logistic_regression", "random_forest", "gradient_boosting", "ridge"]
 
 
 class _Section(BaseModel):
@@ -50,12 +52,17 @@ class GradientBoostingParams(_Section):
     max_depth: int = Field(1, ge=1)
 
 
+class RidgeParams(_Section):
+    alpha: float = Field(1.0, ge=0.0)
+
+
 class TrainParams(_Section):
     model: ModelFamily = "logistic_regression"
     seed: int = 42
     logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
     random_forest: RandomForestParams = RandomForestParams()
     gradient_boosting: GradientBoostingParams = GradientBoostingParams()
+    ridge: RidgeParams = RidgeParams()
 
 
 # --- gates (experiments and review) ---
@@ -85,6 +92,21 @@ class DriftParams(_Section):
     min_rows: int = Field(50, ge=1)
 
 
+# --- regression (profiles with `task: regression`; docs/regression.md) ---
+class RegressionParams(_Section):
+    """Split-conformal prediction intervals, regression parity and the regression gates."""
+
+    interval_level: float = Field(0.9, gt=0.0, lt=1.0)
+    calibration_size: float = Field(0.25, gt=0.0, lt=1.0)  # share of the train split
+    coverage_tolerance: float = Field(0.1, gt=0.0, lt=1.0)  # |test coverage - level| allowed
+    parity_rtol: float = Field(1.0e-5, ge=0.0, le=0.01)  # relative ONNX parity tolerance
+    gates: GatesParams = GatesParams(
+        min={"r2": 0.7},
+        max={},
+        max_regression={"rmse": 25.0, "mae": 25.0, "r2": 0.02},
+    )
+
+
 class PackageParams(_Section):
     parity_tolerance: float = Field(1.0e-5, gt=0.0, le=0.01)
     max_records: int = Field(1000, ge=1)
@@ -98,6 +120,7 @@ class Params(_Section):
     gates: GatesParams = GatesParams()
     drift: DriftParams = DriftParams()
     package: PackageParams = PackageParams()
+    regression: RegressionParams = RegressionParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -32,6 +32,11 @@ CONFUSION_PLOT = PLOTS_DIR / "confusion.json"
 ROC_PLOT = PLOTS_DIR / "roc.json"
 PR_PLOT = PLOTS_DIR / "precision_recall.json"
 IMPORTANCE_PLOT = PLOTS_DIR / "importance.json"
+# Regression plots (an empty list for classification, and the classification plots are empty
+# lists for regression: the evaluate stage declares both in dvc.yaml).
+PREDICTED_ACTUAL_PLOT = PLOTS_DIR / "predicted_actual.json"
+RESIDUALS_PLOT = PLOTS_DIR / "residuals.json"
+RESIDUAL_HISTOGRAM_PLOT = PLOTS_DIR / "residual_histogram.json"
 
 # Production loop: request log (written by the service, read by drift) and drift reports.
 REQUEST_LOG_DIR = Path("logs/requests")

@@ -31,9 +31,10 @@ def check_gates(metrics: dict) -> list[str]:
     The absolute limits of params.yaml's `gates:` section (`min`, `max`), via tabml.gates.
     """
     from tabml.model.gates import check_absolute
+    from tabml.model.task_gates import active_gates
     from tabml.params import load_params
 
-    return [failure.message() for failure in check_absolute(metrics, load_params().gates)]
+    return [failure.message() for failure in check_absolute(metrics, active_gates(load_params()))]
 
 
 def artifact_name(dvc_yaml: Path = DVC_YAML) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from tabml.batch import db as batch_db
+from tabml.batch.regression import create_regression_schema, is_regression, regression_outputs
 from tabml.scoring.checks import frame_problems
 from tabml.scoring.packaged import PackagedModel
 from tabml.tables import open_input
@@ -61,11 +62,15 @@ def score_chunk(
     for name in model.classifier.numeric:  # a chunk with one bad value reads as text
         if not pd.api.types.is_numeric_dtype(good[name]):
             good = good.assign(**{name: pd.to_numeric(good[name])})
-    labels, proba = model.classifier.predict(model.classifier.feeds_from_frame(good))
+    if is_regression(model):  # prediction, interval_low, interval_high
+        outputs = regression_outputs(model, good)
+    else:
+        labels, proba = model.classifier.predict(model.classifier.feeds_from_frame(good))
+        outputs = [labels.tolist(), *proba.T.tolist()]
     ids = np.arange(first_id + first_row, first_id + first_row + len(frame))
     # Without a key column the rows leave `key` out (one parameter less to bind per row).
     good_keys = [] if keys is None else [[_text(k) for k in keys[~bad]]]
-    columns = [ids[~bad].tolist(), *good_keys, labels.tolist(), *proba.T.tolist()]
+    columns = [ids[~bad].tolist(), *good_keys, *outputs]
     return zip(*columns), rejects
 
 
@@ -107,7 +112,10 @@ def score_file(
     classes = model.classifier.classes
     engine = batch_db.connect(url)
     with engine.begin() as conn:
-        batches, table, rejects_table = batch_db.create_schema(conn, classes)
+        if is_regression(model):
+            batches, table, rejects_table = create_regression_schema(conn)
+        else:
+            batches, table, rejects_table = batch_db.create_schema(conn, classes)
     done = rejected = 0
     with engine.begin() as conn:
         if batch_db.batch_exists(conn, batches, batch_id):

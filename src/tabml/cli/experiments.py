@@ -140,9 +140,10 @@ def best(
 def _compare(base: str | None, reproduce: bool, target: str):
     from tabml.experiments.base_revision import default_base, metrics_diff
     from tabml.model.gates import check_absolute, check_regression
+    from tabml.model.task_gates import active_gates
     from tabml.params import load_params
 
-    gates = load_params().gates
+    gates = active_gates(load_params())
     diff = metrics_diff(base or default_base(), reproduce=reproduce, target=target)
     failures = check_absolute(diff.new, gates, diff.old)
     failures += check_regression(diff.new, diff.old, gates)

@@ -30,9 +30,12 @@ def bootstrap(
 ) -> None:
     """Write a first dataset profile and pandera schema from your CSV, for you to review."""
     from tabml.data.bootstrap import write_profile
+    from tabml.data.profile import load_profile
 
     write_profile(csv, name, target)
+    task = load_profile(name).task
     typer.echo(f"wrote configs/{name}.yaml and configs/{name}.schema.yaml: review them")
+    typer.echo(f"task: {task} (inferred from {target!r}; change `task:` in the profile if wrong)")
 
 
 @command()

@@ -15,6 +15,7 @@ import yaml
 
 from tabml import atomic, paths
 from tabml.data.profile import ProfileError
+from tabml.data.task import infer_task
 from tabml.tables import sha256_of
 
 MAX_CATEGORIES = 50  # text columns with more distinct values are not used as features
@@ -56,6 +57,7 @@ def write_profile(csv: Path, name: str, target: str, configs_dir: Path = paths.C
         "description": f"Bootstrapped from {csv}; review before use.",
         "source": {"path": str(csv), "sha256": sha256_of(csv)},
         "target": target,
+        "task": infer_task(frame[target]),
         "features": features,
     }
     atomic.write_text(configs_dir / f"{name}.yaml", yaml.safe_dump(profile, sort_keys=False))

@@ -2,6 +2,7 @@
 
 import importlib.util
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -66,6 +67,8 @@ class DatasetProfile(_Strict):
     description: str = ""
     source: Source
     target: str
+    # classification: the target is a label; regression: a number (docs/regression.md).
+    task: Literal["classification", "regression"] = "classification"
     features: Features
     # Optional column that identifies a row (used as the key in batch scoring).
     key: str | None = None
@@ -83,6 +86,8 @@ class DatasetProfile(_Strict):
         if rule is not None and rule.column in [self.target, *self.features.all]:
             # the rule's column is the answer itself: as a feature it would leak the label
             raise ValueError(f"target_rule.column {rule.column!r} is the target or a feature")
+        if rule is not None and self.task == "regression":
+            raise ValueError("target_rule derives class labels: it needs task: classification")
         return self
 
 

@@ -32,11 +32,11 @@ def model_frame(frame: pd.DataFrame, features: Features) -> pd.DataFrame:
 
 
 def split_train_test(
-    frame: pd.DataFrame, target: str, test_size: float, seed: int
+    frame: pd.DataFrame, target: str, test_size: float, seed: int, stratify: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stratified, seeded split; both parts keep their original row order."""
+    """Seeded split, stratified by the target (labels; not numbers); both keep row order."""
     train, test = train_test_split(
-        frame, test_size=test_size, random_state=seed, stratify=frame[target]
+        frame, test_size=test_size, random_state=seed, stratify=frame[target] if stratify else None
     )
     return train.sort_index().reset_index(drop=True), test.sort_index().reset_index(drop=True)
 

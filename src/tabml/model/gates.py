@@ -14,7 +14,7 @@ from tabml.params import GatesParams
 Direction = Literal["higher", "lower"]
 
 # Metrics where a smaller value is better; every other known quality metric is higher-better.
-_LOWER_SUFFIXES = ("loss", "error", "mse", "mae", "rmse", "brier")
+_LOWER_SUFFIXES = ("loss", "error", "mse", "mae", "rmse", "mape", "brier")
 _HIGHER_PREFIXES = ("accuracy", "f1", "roc_auc", "auc", "precision", "recall", "r2", "balanced")
 
 

@@ -8,6 +8,7 @@ the `.onnx` file, everything else is JSON metadata in the model store entry.
 import gc
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import bentoml
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 from tabml.scoring.onnx_classifier import OnnxClassifier
 from tabml.scoring.packaged import MODEL_NAME, ONNX_FILE, SERVICE_NAME
 from tabml.scoring.range_warnings import TrainingStats
+from tabml.scoring.regression_scorer import RegressionScorer, regression_scorer
 from tabml.scoring.rules import rules_from_json
 from tabml.scoring.scorer import Scorer
 from tabml.serving.http_gate import RequestGate
@@ -81,8 +83,11 @@ SERVICE_CONFIG: dict[str, Any] = {
 Answers = Annotated[list[dict[str, Any]], ContentType("application/json")]
 
 
-def load_scorer(stored_model: Any) -> Scorer:
+def load_scorer(stored_model: Any) -> Scorer | RegressionScorer:
     """The ONNX model of a store entry, with the training range and target saved beside it."""
+    if METADATA.get("task") == "regression":  # value and interval instead of label and classes
+        onnx_bytes = Path(stored_model.path_of(ONNX_FILE)).read_bytes()
+        return regression_scorer(onnx_bytes, METADATA)
     return Scorer(
         OnnxClassifier.from_file(stored_model.path_of(ONNX_FILE)),
         TrainingStats(METADATA["training_stats"]),

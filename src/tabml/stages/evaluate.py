@@ -1,5 +1,7 @@
 """Stage evaluate: test-set metrics (reports/metrics.json) and plot data (reports/plots/)."""
 
+import json
+
 import joblib
 import pandas as pd
 
@@ -15,6 +17,9 @@ def main() -> None:
     profile = load_profile(load_params().data.profile)
     test = pd.read_parquet(paths.TEST_DATA)
     pipeline = joblib.load(paths.MODEL)
+    if profile.task == "regression":
+        evaluate_regression_model(pipeline, test, profile)
+        return
     y_true = test[profile.target].astype(str).to_numpy(dtype=object)
     result = evaluate_model(pipeline, model_frame(test, profile.features), y_true)
     atomic.write_json(paths.METRICS, result["metrics"])
@@ -22,6 +27,33 @@ def main() -> None:
     atomic.write_json(paths.ROC_PLOT, result["roc"])
     atomic.write_json(paths.PR_PLOT, result["precision_recall"])
     atomic.write_json(paths.IMPORTANCE_PLOT, result["importance"])
+    for path in REGRESSION_PLOTS:  # declared in dvc.yaml for both tasks
+        atomic.write_json(path, [])
+    print("evaluate: " + ", ".join(f"{k}={v}" for k, v in result["metrics"].items()))
+
+
+REGRESSION_PLOTS = (
+    paths.PREDICTED_ACTUAL_PLOT,
+    paths.RESIDUALS_PLOT,
+    paths.RESIDUAL_HISTOGRAM_PLOT,
+)
+
+
+def evaluate_regression_model(pipeline, test: pd.DataFrame, profile) -> None:
+    """Regression metrics and plots; the classification plots are written as empty lists."""
+    from tabml.model.regression_metrics import evaluate_regression
+    from tabml.model.regressors import target_values
+
+    stats = json.loads(paths.TRAINING_STATS.read_text())["regression"]
+    y_true = target_values(test, profile)
+    result = evaluate_regression(pipeline, model_frame(test, profile.features), y_true, stats)
+    atomic.write_json(paths.METRICS, result["metrics"])
+    atomic.write_json(paths.PREDICTED_ACTUAL_PLOT, result["predicted_actual"])
+    atomic.write_json(paths.RESIDUALS_PLOT, result["residuals"])
+    atomic.write_json(paths.RESIDUAL_HISTOGRAM_PLOT, result["residual_histogram"])
+    atomic.write_json(paths.IMPORTANCE_PLOT, result["importance"])
+    for path in (paths.CONFUSION_PLOT, paths.ROC_PLOT, paths.PR_PLOT):
+        atomic.write_json(path, [])
     print("evaluate: " + ", ".join(f"{k}={v}" for k, v in result["metrics"].items()))
 
 

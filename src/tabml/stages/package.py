@@ -11,7 +11,9 @@ from tabml.data.profile import load_profile
 from tabml.data.schema import domain_rules, load_schema
 from tabml.model.features import model_frame
 from tabml.model.gates import enforce_absolute
+from tabml.model.task_gates import active_gates
 from tabml.packaging.onnx_export import check_parity, to_onnx_bytes
+from tabml.packaging.onnx_regression import package_regression
 from tabml.params import load_params
 from tabml.scoring.onnx_classifier import OnnxClassifier
 from tabml.scoring.rules import rules_to_json
@@ -25,25 +27,37 @@ def main() -> None:
 
     params = load_params()
     metrics = json.loads(paths.METRICS.read_text())
-    enforce_absolute(metrics, params.gates)  # a model below the gates is never packaged
     profile = load_profile(params.data.profile)
+    # a model below the gates (of its task) is never packaged
+    enforce_absolute(metrics, active_gates(params, profile))
     pipeline = joblib.load(paths.MODEL)  # the only unpickling, at build time
     test = model_frame(pd.read_parquet(paths.TEST_DATA), profile.features)
-    onnx_bytes = to_onnx_bytes(pipeline, profile.features)
-    parity = check_parity(
-        pipeline, OnnxClassifier(onnx_bytes), test, params.package.parity_tolerance
-    )
+    training = json.loads(paths.TRAINING_STATS.read_text())
+    if profile.task == "regression":
+        onnx_bytes, parity, extra = package_regression(
+            pipeline, profile.features, test, params, training, metrics
+        )
+        classes = []
+    else:
+        onnx_bytes = to_onnx_bytes(pipeline, profile.features)
+        parity = check_parity(
+            pipeline, OnnxClassifier(onnx_bytes), test, params.package.parity_tolerance
+        )
+        classes, extra = [str(c) for c in pipeline.classes_], {}
     atomic.write_bytes(paths.ONNX_MODEL, onnx_bytes)
-    metadata = bento.model_metadata(
-        target=profile.target,
-        classes=[str(c) for c in pipeline.classes_],
-        domain_rules=rules_to_json(domain_rules(profile, load_schema(profile))),
-        training_stats=json.loads(paths.TRAINING_STATS.read_text()),
-        params=params.model_dump(mode="json", by_alias=True),
-        metrics=metrics,
-        parity_tolerance=params.package.parity_tolerance,
-        max_records=params.package.max_records,
-        code_shas=bento.serving_code_shas(paths.SRC / "tabml"),
+    metadata = (
+        bento.model_metadata(
+            target=profile.target,
+            classes=classes,
+            domain_rules=rules_to_json(domain_rules(profile, load_schema(profile))),
+            training_stats=training,
+            params=params.model_dump(mode="json", by_alias=True),
+            metrics=metrics,
+            parity_tolerance=params.package.parity_tolerance,
+            max_records=params.package.max_records,
+            code_shas=bento.serving_code_shas(paths.SRC / "tabml"),
+        )
+        | extra
     )
     meta_bytes = json.dumps(metadata, sort_keys=True).encode()
     model_tag = bento.save_model(

@@ -4,6 +4,7 @@ import pandas as pd
 
 from tabml import atomic, paths
 from tabml.data.profile import load_profile
+from tabml.model.regressors import check_family, fit_regression
 from tabml.model.train import fit_model
 from tabml.model.training_stats import training_stats
 from tabml.params import load_params
@@ -14,9 +15,16 @@ def main() -> None:
     params = load_params()
     profile = load_profile(params.data.profile)
     train = pd.read_parquet(paths.TRAIN_DATA)
-    pipeline = fit_model(train, profile, params.train)
+    check_family(profile, params.train.model)
+    stats = training_stats(train, profile)
+    if profile.task == "regression":
+        pipeline, stats["regression"] = fit_regression(
+            train, profile, params.train, params.regression
+        )
+    else:
+        pipeline = fit_model(train, profile, params.train)
     atomic.write_joblib(paths.MODEL, pipeline)
-    atomic.write_json(paths.TRAINING_STATS, training_stats(train, profile))
+    atomic.write_json(paths.TRAINING_STATS, stats)
     print(f"train: {params.train.model} fitted on {len(train)} rows -> {paths.MODEL}")
 
 
