@@ -45,20 +45,18 @@ def main() -> None:
         )
         classes, extra = [str(c) for c in pipeline.classes_], {}
     atomic.write_bytes(paths.ONNX_MODEL, onnx_bytes)
-    metadata = (
-        bento.model_metadata(
-            target=profile.target,
-            classes=classes,
-            domain_rules=rules_to_json(domain_rules(profile, load_schema(profile))),
-            training_stats=training,
-            params=params.model_dump(mode="json", by_alias=True),
-            metrics=metrics,
-            parity_tolerance=params.package.parity_tolerance,
-            max_records=params.package.max_records,
-            code_shas=bento.serving_code_shas(paths.SRC / "tabml"),
-        )
-        | extra
+    metadata = bento.model_metadata(
+        target=profile.target,
+        classes=classes,
+        domain_rules=rules_to_json(domain_rules(profile, load_schema(profile))),
+        training_stats=training,
+        params=params.model_dump(mode="json", by_alias=True),
+        metrics=metrics,
+        parity_tolerance=params.package.parity_tolerance,
+        max_records=params.package.max_records,
+        code_shas=bento.serving_code_shas(paths.SRC / "tabml"),
     )
+    metadata.update(extra)  # regression: task and prediction_interval
     meta_bytes = json.dumps(metadata, sort_keys=True).encode()
     model_tag = bento.save_model(
         paths.ONNX_MODEL, metadata, bento.content_version(onnx_bytes, meta_bytes)

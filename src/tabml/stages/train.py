@@ -1,4 +1,7 @@
-"""Stage train: fit the chosen estimator family; save the pipeline and the training range."""
+"""Stage train: fit the chosen estimator family; save the pipeline and the training statistics.
+
+For a regression profile the statistics also hold the split-conformal interval (regressors.py).
+"""
 
 import pandas as pd
 
