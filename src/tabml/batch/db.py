@@ -35,7 +35,6 @@ from sqlalchemy.engine import Connection
 
 from tabml.errors import TabmlError
 
-DEFAULT_URL = "sqlite:///predictions.db"
 INSERT_BATCH = 2_000  # rows per executemany call
 # SQLite makes a column the rowid only if it is declared exactly INTEGER PRIMARY KEY.
 ROW_ID = BigInteger().with_variant(Integer, "sqlite")
