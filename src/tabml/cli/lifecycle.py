@@ -31,8 +31,14 @@ def bootstrap(
     """Write a first dataset profile and pandera schema from your CSV, for you to review."""
     from tabml.data.bootstrap import write_profile
 
-    write_profile(csv, name, target)
+    summary = write_profile(csv, name, target)
+    for line in summary.lines():
+        typer.echo(line)
     typer.echo(f"wrote configs/{name}.yaml and configs/{name}.schema.yaml: review them")
+    typer.echo(
+        f"next: in params.yaml set `data.profile: {name}` and `data.sources: [{csv}]` "
+        "(so DVC notices when the file changes), then run `make repro`"
+    )
 
 
 @command()

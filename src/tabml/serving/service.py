@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from tabml.scoring.onnx_classifier import OnnxClassifier
 from tabml.scoring.packaged import MODEL_NAME, ONNX_FILE, SERVICE_NAME
 from tabml.scoring.range_warnings import TrainingStats
-from tabml.scoring.rules import rules_from_json
+from tabml.scoring.rules import date_columns, rules_from_json
 from tabml.scoring.scorer import Scorer
 from tabml.serving.http_gate import RequestGate
 from tabml.serving.microbatch import MicroBatcher
@@ -87,6 +87,7 @@ def load_scorer(stored_model: Any) -> Scorer:
         OnnxClassifier.from_file(stored_model.path_of(ONNX_FILE)),
         TrainingStats(METADATA["training_stats"]),
         METADATA["target"],
+        date_columns(rules_from_json(METADATA["domain_rules"])),
     )
 
 
