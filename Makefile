@@ -83,7 +83,7 @@ registry: setup ## Show registered versions and stages (gto show)
 DB ?= sqlite:///predictions.db
 batch: setup ## Score a CSV/parquet into a database: make batch INPUT=file.csv [DB=sqlite:///predictions.db]
 	@test -n "$(INPUT)" || { echo "usage: make batch INPUT=file.csv [DB=sqlite:///predictions.db]"; exit 2; }
-	python -m tabml.cli batch "$(INPUT)" --db "$(DB)"
+	python -m tabml.cli batch "$(INPUT)" --db "$(DB)" $(if $(ALLOW_STALE),--stale-ok)
 
 bench-batch: setup ## Benchmark batch scoring of 1,000,000 rows vs raw ONNX predict -> docs/benchmarks.md
 	python -m benchmarks.batch
@@ -135,7 +135,7 @@ gate: setup ## Fail if a metric breaks the gates in params.yaml (vs BASE, defaul
 .PHONY: serve bench-serve fuzz-serve
 
 serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0.1:$(PORT)
-	PYTHONPATH=src python -m tabml.serve --host 127.0.0.1 --port $(PORT)
+	PYTHONPATH=src python -m tabml.cli serve --host 127.0.0.1 --port $(PORT) $(if $(ALLOW_STALE),--stale-ok)
 
 bench-serve: setup ## Benchmark the server vs a no-op model and in-process scikit-learn (uses wrk)
 	@command -v wrk >/dev/null || echo "bench-serve: wrk not found (apt-get install -y wrk); falling back to the slower Python load generator"
@@ -143,3 +143,15 @@ bench-serve: setup ## Benchmark the server vs a no-op model and in-process sciki
 
 fuzz-serve: setup ## Bounded schemathesis run against a real server: no request may get a 5xx
 	pytest -m slow -q "tests/service/test_schemathesis.py::test_no_generated_request_gets_a_server_error[long]"
+
+# --- Your own data (docs/own-data.md) ------------------------------------------------------
+.PHONY: bootstrap accept-data
+CSV ?=
+NAME ?=
+TARGET_COLUMN ?=
+bootstrap: setup ## Profile + schema from your CSV: make bootstrap CSV=data/external/my.csv NAME=my TARGET_COLUMN=label
+	@test -n "$(CSV)" -a -n "$(NAME)" -a -n "$(TARGET_COLUMN)" || { echo "usage: make bootstrap CSV=data/external/my.csv NAME=my TARGET_COLUMN=label"; exit 2; }
+	python -m tabml.cli bootstrap "$(CSV)" --name "$(NAME)" --target "$(TARGET_COLUMN)"
+
+accept-data: setup ## Accept a changed source file: pin its new sha256 in the dataset profile
+	python -m tabml.cli accept-data

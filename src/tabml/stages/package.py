@@ -39,7 +39,8 @@ def main() -> None:
         classes=[str(c) for c in pipeline.classes_],
         domain_rules=rules_to_json(domain_rules(profile, load_schema(profile))),
         training_stats=json.loads(paths.TRAINING_STATS.read_text()),
-        params=params.model_dump(mode="json", by_alias=True),
+        # Which files DVC watches is no property of the model (and penguins' stays unchanged).
+        params=params.model_dump(mode="json", by_alias=True, exclude={"sources"}),
         metrics=metrics,
         parity_tolerance=params.package.parity_tolerance,
         max_records=params.package.max_records,
