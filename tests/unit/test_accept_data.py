@@ -76,5 +76,5 @@ def test_a_repository_source_must_be_listed_in_params_sources(tmp_path):
         check_tracked(local, [], "configs/my.yaml")
     check_tracked(local, ["./data/external/my.csv"], "configs/my.yaml")  # same file
     check_tracked(Source(package="palmerpenguins", path="data/penguins.csv"), [], "p.yaml")
-    with pytest.raises(UntrackedSourceError, match="lists other.csv"):
+    with pytest.raises(UntrackedSourceError, match=r"lists other\.csv"):
         check_listed(local, "other.csv", "configs/my.yaml")
