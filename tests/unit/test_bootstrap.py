@@ -46,12 +46,16 @@ def test_the_summary_says_what_was_kept_and_what_was_dropped_and_why(bootstrappe
     assert "  Individual ID: free text: 190 distinct values (> 50)" in lines
 
 
-def test_a_column_of_unique_values_is_an_identifier(tmp_path):
-    frame = pd.DataFrame({"id": [f"r{i}" for i in range(30)], "n": range(30), "y": ["a", "b"] * 15})
+def test_a_column_of_unique_values_is_an_identifier_unless_it_holds_times(tmp_path):
+    times = pd.date_range("2024-01-01", periods=30, freq="37min").strftime("%Y-%m-%dT%H:%M:%S")
+    frame = pd.DataFrame(
+        {"id": [f"r{i}" for i in range(30)], "n": range(30), "at": times, "y": ["a", "b"] * 15}
+    )
     frame.to_csv(tmp_path / "t.csv", index=False)
     summary = write_profile(tmp_path / "t.csv", "t", "y", tmp_path)
     assert summary.dropped["id"] == "identifier: all 30 values are unique"
     assert summary.dropped["n"] == "identifier: all 30 values are unique"  # a row number
+    assert summary.dates == {"at": ["year", "day_of_year", "hour"]}  # unique, but a datetime
 
 
 def test_the_profile_declares_the_date_and_its_schema_accepts_any_iso_date(bootstrapped):

@@ -31,9 +31,16 @@ class StaleModelError(TabmlError):
 def describe(tag: str, metadata: Mapping[str, Any]) -> str:
     """`tabml_model:abc (profile 'penguins', target species, accuracy 0.93)`."""
     profile = (metadata.get("params") or {}).get("data", {}).get("profile", "?")
-    metrics = metadata.get("metrics") or {}
-    scores = ", ".join(f"{k} {v:g}" for k, v in metrics.items() if k != "test_rows")
+    scores = _scores(metadata.get("metrics") or {})
     return f"{tag} (profile {profile!r}, target {metadata.get('target')}; {scores})"
+
+
+def _scores(metrics: Mapping[str, Any]) -> str:
+    return ", ".join(
+        f"{k} {v:g}" if isinstance(v, int | float) else f"{k} {v}"
+        for k, v in metrics.items()
+        if k != "test_rows"
+    )
 
 
 def _md5(path: Path) -> str | None:
@@ -62,10 +69,9 @@ def stale_reasons(metadata: Mapping[str, Any], root: Path = Path(".")) -> list[s
         latest = _without_none(json.loads(metrics_file.read_text()))
         if latest != _without_none(metadata.get("metrics") or {}):
             reasons.append(
-                f"the last evaluated model ({paths.METRICS}: "
-                + ", ".join(f"{k} {v:g}" for k, v in latest.items() if k != "test_rows")
-                + ") was not packaged: the package stage refused it (below the gates, see "
-                "`make repro`'s message) or has not run yet"
+                f"the last evaluated model ({paths.METRICS}: {_scores(latest)}) was not "
+                "packaged: the package stage refused it (below the gates, see `make repro`'s "
+                "message) or has not run yet"
             )
     lock = root / DVC_LOCK
     if packaged == profile and lock.is_file():

@@ -69,12 +69,12 @@ def _column_kind(values: pd.Series, rows: int) -> tuple[str, str]:
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if numeric and not pd.api.types.is_integer_dtype(values):
         return "numeric", ""
+    if not numeric and _iso_dates(values):  # before identifiers: timestamps are often unique
+        return "date", ""
     if distinct == rows:
         return "dropped", f"identifier: all {rows} values are unique"
     if numeric:
         return "numeric", ""
-    if _iso_dates(values):
-        return "date", ""
     if distinct > MAX_CATEGORIES:
         return "dropped", f"free text: {distinct} distinct values (> {MAX_CATEGORIES})"
     words = present.astype(str).str.split().str.len().median()
