@@ -90,6 +90,17 @@ def test_a_categorical_column_gives_the_same_numbers():
         np.testing.assert_array_equal(a[name].to_numpy(), b[name].to_numpy())
 
 
+def test_a_datetime_column_gives_the_same_numbers_as_its_iso_strings():
+    texts = pd.DataFrame({"when": ["2009-11-27", "2012-02-29", "2009-11-27T23:30:00", None]})
+    typed = texts.assign(when=pd.to_datetime(texts["when"], format="ISO8601"))
+    a = add_date_parts(texts, {"when": ALL_PARTS})
+    b = add_date_parts(typed, {"when": ALL_PARTS})
+    for name in derived_columns({"when": ALL_PARTS}):
+        np.testing.assert_array_equal(a[name].to_numpy(), b[name].to_numpy())
+    rule = DomainRule("when", "date", True, parts=("year",))
+    assert check_frame(typed, [rule]) == [[], [], [], []]
+
+
 RULES = [
     DomainRule("x", "numeric", False, minimum=0.0, maximum=10.0),
     DomainRule("when", "date", False, parts=("year", "day_of_year")),
@@ -169,3 +180,16 @@ def test_training_serving_and_batch_see_the_same_numbers(dated):
     batch = add_date_parts(pd.DataFrame([later]), {"when": ["year", "day_of_year"]})
     _, proba = onnx.predict(onnx.feeds_from_frame(batch))
     assert proba[0].tolist() == list(answer["probabilities"].values())
+
+
+def test_drift_reads_dates_from_the_iso_strings_the_service_logs(dated):
+    from tabml.monitoring.drift import drift_report
+    from tabml.params import DriftParams
+
+    frame, profile = dated
+    stats = training_stats(frame, profile)
+    same = drift_report(frame[["x", "when"]], stats, DriftParams())
+    assert same["features"]["when (year)"]["verdict"] == "ok"
+    later = frame[["x", "when"]].assign(when="2012-11-20")
+    moved = drift_report(later, stats, DriftParams())
+    assert "when (year)" in moved["drifted"]

@@ -21,17 +21,24 @@ ISO_DATE_PATTERN = (
     r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 )
 _ISO_DATE = re.compile(ISO_DATE_PATTERN)
-EPOCH = pd.Timestamp("1970-01-01")
+EPOCH = datetime(1970, 1, 1)
 
-# Each part: the number it gives for parsed timestamps (a pandas DatetimeIndex, NaT -> NaN).
-PARTS: dict[str, Callable[[pd.DatetimeIndex], Any]] = {
+
+def _days_since_epoch(when: datetime) -> float:
+    delta = when - EPOCH
+    return ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds) / 86_400e6
+
+
+# One scalar function per part, used for records and for a frame's distinct values alike, so
+# the API and batch scoring give the same numbers by construction (not just by testing).
+PARTS: dict[str, Callable[[datetime], float]] = {
     "year": lambda t: t.year,
     "month": lambda t: t.month,
     "day": lambda t: t.day,
-    "day_of_year": lambda t: t.dayofyear,
-    "day_of_week": lambda t: t.dayofweek,  # Monday = 0
+    "day_of_year": lambda t: t.timetuple().tm_yday,
+    "day_of_week": lambda t: t.weekday(),  # Monday = 0
     "hour": lambda t: t.hour,
-    "days_since_epoch": lambda t: (t - EPOCH) / pd.Timedelta(days=1),
+    "days_since_epoch": _days_since_epoch,
 }
 
 
@@ -53,22 +60,22 @@ def parse_iso(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:  # matches the pattern but names no real day (2023-02-30)
         return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
+    return _naive_utc(parsed)
 
 
-def _timestamps(values: Sequence[Any]) -> pd.DatetimeIndex:
-    """Distinct values -> timestamps; anything that is not an ISO date becomes NaT."""
-    out = []
-    for value in values:
-        if isinstance(value, pd.Timestamp | datetime):
-            stamp = pd.Timestamp(value)
-            out.append(stamp.tz_convert(None) if stamp.tzinfo else stamp)
-        else:
-            parsed = parse_iso(value)
-            out.append(pd.NaT if parsed is None else pd.Timestamp(parsed))
-    return pd.DatetimeIndex(out, dtype="datetime64[ns]")
+def _naive_utc(when: datetime) -> datetime:
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """An ISO string or a datetime (e.g. from parquet) as a naive UTC datetime, else None."""
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else _naive_utc(value.to_pydatetime(warn=False))
+    if isinstance(value, datetime):
+        return _naive_utc(value)
+    return parse_iso(value)
 
 
 def date_parts(column: pd.Series, parts: Sequence[str]) -> dict[str, np.ndarray]:
@@ -80,12 +87,13 @@ def date_parts(column: pd.Series, parts: Sequence[str]) -> dict[str, np.ndarray]
         codes, uniques = column.cat.codes.to_numpy(), list(column.cat.categories)
     else:
         codes, uniques = pd.factorize(column.astype(object), use_na_sentinel=True)
-        uniques = list(uniques)
-    stamps = _timestamps(uniques)
+    parsed = [as_datetime(u) for u in uniques]
     out = {}
     for part in parts:
-        numbers = np.asarray(PARTS[part](stamps), dtype=np.float64)
-        out[part] = np.append(numbers, np.nan)[codes]  # code -1 (missing) -> the NaN at the end
+        number = PARTS[part]
+        numbers = [np.nan if when is None else number(when) for when in parsed]
+        # code -1 (missing) picks the NaN appended at the end
+        out[part] = np.array([*numbers, np.nan], dtype=np.float64)[codes]
     return out
 
 
@@ -103,14 +111,14 @@ def add_date_parts(frame: pd.DataFrame, dates: Mapping[str, Sequence[str]]) -> p
 def add_date_parts_to_records(
     records: Sequence[Mapping[str, Any]], dates: Mapping[str, Sequence[str]]
 ) -> list[dict]:
-    """Records plus their derived numbers (None for a missing date), computed as for a frame."""
+    """Records plus their derived numbers (None for a missing date), as floats."""
     if not dates:
         return list(records)
     out = [dict(r) for r in records]
     for column, parts in dates.items():
-        values = pd.Series([r[column] for r in records], dtype=object)
-        for part, numbers in date_parts(values, parts).items():
-            name = part_column(column, part)
-            for record, number in zip(out, numbers.tolist(), strict=True):
-                record[name] = None if np.isnan(number) else number
+        numbers = [(part_column(column, part), PARTS[part]) for part in parts]
+        for record in out:
+            when = as_datetime(record[column])
+            for name, number in numbers:
+                record[name] = None if when is None else float(number(when))
     return out
