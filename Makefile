@@ -21,6 +21,10 @@ GRID ?= sweep.yaml
 APPLY ?=
 BRANCH ?=
 REPRODUCE_BASE ?= 1
+ALLOW_STALE ?=
+CSV ?=
+NAME ?=
+TARGET_COLUMN ?=
 BASE_FLAGS = $(if $(BASE),--base $(BASE)) $(if $(filter 1,$(REPRODUCE_BASE)),,--no-reproduce)
 
 # Every command below runs inside the locked environment, offline-friendly.
@@ -75,6 +79,16 @@ dag: setup ## Show the pipeline graph
 plots: setup ## Render the pipeline plots to reports/plots_html/index.html (offline, no CDN)
 	dvc plots show -o reports/plots_html
 
+##@ Your own data (docs/own-data.md)
+.PHONY: bootstrap
+bootstrap: setup ## Profile + schema from your CSV: make bootstrap CSV=data/external/my.csv NAME=my TARGET_COLUMN=label
+	@test -n "$(CSV)" -a -n "$(NAME)" -a -n "$(TARGET_COLUMN)" || { echo "usage: make bootstrap CSV=data/external/my.csv NAME=my TARGET_COLUMN=label"; exit 2; }
+	python -m tabml.cli bootstrap "$(CSV)" --name "$(NAME)" --target "$(TARGET_COLUMN)"
+
+.PHONY: accept-data
+accept-data: setup ## Accept a changed source file: pin its new sha256 in the dataset profile
+	python -m tabml.cli accept-data
+
 ##@ Experiments and review
 .PHONY: check-queue
 check-queue: setup ## Refuse if files the pipeline needs are untracked or unstaged in git
@@ -99,13 +113,13 @@ gate: setup ## Fail if a metric breaks the gates in params.yaml (vs BASE, defaul
 ##@ Serving
 .PHONY: serve
 serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0.1:$(PORT)
-	PYTHONPATH=src python -m tabml.cli serve --host 127.0.0.1 --port $(PORT)
+	PYTHONPATH=src python -m tabml.cli serve --host 127.0.0.1 --port $(PORT) $(if $(ALLOW_STALE),--stale-ok)
 
 ##@ Batch scoring
 .PHONY: batch
 batch: setup ## Score a CSV/parquet into a database: make batch INPUT=file.csv [DB=$(DB)]
 	@test -n "$(INPUT)" || { echo "usage: make batch INPUT=file.csv [DB=$(DB)]"; exit 2; }
-	python -m tabml.cli batch "$(INPUT)" --db "$(DB)"
+	python -m tabml.cli batch "$(INPUT)" --db "$(DB)" $(if $(ALLOW_STALE),--stale-ok)
 
 ##@ Monitoring
 .PHONY: drift

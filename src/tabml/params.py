@@ -121,6 +121,10 @@ class Params(_Section):
     drift: DriftParams = DriftParams()
     package: PackageParams = PackageParams()
     regression: RegressionParams = RegressionParams()
+    # Repository files the profile reads (your own CSV): each is a DVC dependency of the
+    # `source` stage, so editing it stops `dvc repro` until `make accept-data`. Empty for a
+    # source inside an installed package (penguins), which then gets no such stage.
+    sources: list[str] = []
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -24,6 +24,7 @@ def test_readme_steps_work_on_the_wine_data(repo_copy_factory):
     # 4. point params.yaml at it
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["data"]["profile"] = "wine"
+    params["sources"] = ["data/external/wine.csv"]  # DVC notices when the file changes
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     # 5. run the pipeline
     run(["git", "add", "-A"], repo)

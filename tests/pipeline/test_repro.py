@@ -87,6 +87,7 @@ def _use_raw_file(repo: Path, content: bytes) -> None:
     shutil.copy(repo / "configs" / "penguins.schema.yaml", repo / "configs" / "bad.schema.yaml")
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["data"]["profile"] = "bad"
+    params["sources"] = ["data/external/bad.csv"]  # a repository source is a DVC dependency
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
 
 

@@ -23,6 +23,8 @@ from tabml.batch import db as batch_db
 from tabml.batch.regression import create_regression_schema, is_regression, regression_outputs
 from tabml.scoring.checks import frame_problems
 from tabml.scoring.packaged import PackagedModel
+from tabml.scoring.rules import date_columns
+from tabml.scoring.transforms import add_date_parts
 from tabml.tables import open_input
 from tabml.tools import run
 
@@ -59,6 +61,7 @@ def score_chunk(
         for i, record in zip(positions, _record_json(frame, np.array(positions, dtype=int)))
     ]  # fmt: skip
     good = frame[~bad] if positions else frame
+    good = add_date_parts(good, date_columns(model.rules))  # the numbers the model sees
     for name in model.classifier.numeric:  # a chunk with one bad value reads as text
         if not pd.api.types.is_numeric_dtype(good[name]):
             good = good.assign(**{name: pd.to_numeric(good[name])})

@@ -1,4 +1,4 @@
-"""Lifecycle commands: serve, bootstrap, batch, drift, register, promote, rollback."""
+"""Lifecycle commands: serve, bootstrap, accept-data, batch, drift, register, promote, rollback."""
 
 import json
 from pathlib import Path
@@ -15,10 +15,21 @@ def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 3000,
     archive: Annotated[Path, typer.Option(help="exported bento")] = paths.BENTO_ARCHIVE,
+    stale_ok: Annotated[bool, typer.Option(help="serve a model of another profile/run")] = False,
 ) -> None:
     """Serve the packaged model (the exported bento) with `bentoml serve`."""
+    from tabml.cli.stale_model import check_packaged_model
+    from tabml.scoring.packaged import PackagedModelError, read_model
     from tabml.serving.launch import serve as launch
 
+    if not archive.exists():
+        raise PackagedModelError(f"{archive} does not exist: run `make repro` first")
+    info, _ = read_model(archive)
+    tag = f"{info['name']}:{info['version']}"
+    flag = "--stale-ok (make serve ALLOW_STALE=1)"
+    warning = check_packaged_model(tag, info["metadata"], stale_ok, "serve", flag)
+    if warning:
+        typer.echo(warning, err=True)
     launch(archive, host, port)
 
 
@@ -32,10 +43,34 @@ def bootstrap(
     from tabml.data.bootstrap import write_profile
     from tabml.data.profile import load_profile
 
-    write_profile(csv, name, target)
+    summary = write_profile(csv, name, target)
+    for line in summary.lines():
+        typer.echo(line)
     task = load_profile(name).task
     typer.echo(f"wrote configs/{name}.yaml and configs/{name}.schema.yaml: review them")
     typer.echo(f"task: {task} (inferred from {target!r}; change `task:` in the profile if wrong)")
+    typer.echo(
+        f"next: in params.yaml set `data.profile: {name}` and `sources: [{csv}]` "
+        "(so DVC notices when the file changes), then run `make repro`"
+    )
+
+
+@command("accept-data")
+def accept_data(
+    profile: Annotated[str | None, typer.Option(help="profile (default: params.yaml's)")] = None,
+) -> None:
+    """Accept changed source data: pin the source file's new sha256 in the dataset profile."""
+    from tabml.data.accept import accept_data as accept
+    from tabml.params import load_params
+
+    accepted = accept(profile or load_params().data.profile)
+    if not accepted.changed:
+        typer.echo(f"{accepted.source} already matches {accepted.profile_file}: nothing to do")
+        return
+    typer.echo(
+        f"accepted {accepted.source}: {accepted.profile_file} now pins sha256 "
+        f"{accepted.current} (was {accepted.previous}); run `make repro` to retrain on it"
+    )
 
 
 @command()
@@ -106,17 +141,23 @@ def batch(
     input: Annotated[Path, typer.Argument(help="CSV or parquet file to score")],
     db: Annotated[str, typer.Option(help="SQLAlchemy URL")] = "sqlite:///predictions.db",
     chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)")] = 100_000,
+    stale_ok: Annotated[bool, typer.Option(help="use a model of another profile/run")] = False,
 ) -> None:
     """Score a file with the packaged model into the `predictions` and `rejects` tables."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from tabml.batch.score import print_progress, score_file
+    from tabml.cli.stale_model import check_packaged_model
     from tabml.data.profile import load_profile
     from tabml.params import load_params
     from tabml.scoring.packaged import load_packaged
 
     key = load_profile(load_params().data.profile).key
     model = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
+    flag = "--stale-ok (make batch ... ALLOW_STALE=1)"
+    warning = check_packaged_model(model.version, model.metadata, stale_ok, "score with", flag)
+    if warning:
+        typer.echo(warning, err=True)
     try:
         result = score_file(input, db, model, key, chunk_rows, print_progress)
     except SQLAlchemyError as err:

@@ -42,13 +42,35 @@ class Source(_Strict):
         return location
 
 
+# The numbers a date column can become (tabml.scoring.transforms.PARTS computes them; a unit
+# test keeps the two lists equal, so loading a profile needs no runtime code).
+DatePart = Literal["year", "month", "day", "day_of_year", "day_of_week", "hour", "days_since_epoch"]
+
+
 class Features(_Strict):
     numeric: list[str]
     categorical: list[str] = []
+    # Declared transformations: ISO date columns, each turned into the listed numbers, e.g.
+    # `Date Egg: [year, day_of_year]` gives the model `Date Egg (year)`, `Date Egg (day_of_year)`.
+    dates: dict[str, list[DatePart]] = {}
 
     @property
     def all(self) -> list[str]:
-        return [*self.numeric, *self.categorical]
+        """The input columns a record holds (dates as ISO strings), in the request's order."""
+        return [*self.numeric, *self.categorical, *self.dates]
+
+    @property
+    def model_numeric(self) -> list[str]:
+        """The model's numeric inputs: the numeric columns, then every derived date number."""
+        derived = [f"{column} ({part})" for column, parts in self.dates.items() for part in parts]
+        return [*self.numeric, *derived]
+
+    @model_validator(mode="after")
+    def _dates_have_parts(self):
+        empty = [column for column, parts in self.dates.items() if not parts]
+        if empty:
+            raise ValueError(f"features.dates {empty}: list the numbers to derive, e.g. [year]")
+        return self
 
 
 class TargetRule(_Strict):

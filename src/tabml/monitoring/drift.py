@@ -15,6 +15,7 @@ from scipy.stats import kstwo
 from tabml.binning import CDF_POINTS, bin_index
 from tabml.errors import TabmlError
 from tabml.params import DriftParams
+from tabml.scoring.transforms import add_date_parts
 
 # Empty bins would make PSI infinite; this floor is the usual convention.
 _SHARE_FLOOR = 1e-4
@@ -153,6 +154,9 @@ def summary_line(result: dict) -> str:
 
 def drift_report(frame: pd.DataFrame, training: dict, limits: DriftParams) -> dict:
     """Per-feature drift measurements and verdicts of `frame` against the training profile."""
+    # Production inputs hold dates as ISO strings; the training statistics, their numbers.
+    dates = {c: parts for c, parts in training.get("dates", {}).items() if c in frame.columns}
+    frame = add_date_parts(frame, dates)
     features = [*training["numeric"], *training["categorical"]]
     absent = [name for name in features if name not in frame.columns]
     if absent:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from tabml.scoring.rules import DomainRule
+from tabml.scoring.transforms import as_datetime
 
 Reason = tuple[np.ndarray, Sequence[Any], str]  # (row mask, values, message template)
 
@@ -74,6 +75,11 @@ def frame_problems(frame: pd.DataFrame, rules: Sequence[DomainRule]) -> dict[int
             found.append((missing, raw, "missing value (not nullable)"))
         if rule.kind == "numeric":
             found += _numeric_reasons(raw, rule)
+        elif rule.kind == "date":
+            codes, uniques = distinct_codes(raw)
+            bad = np.array([as_datetime(v) is None for v in uniques], dtype=bool)
+            invalid = (codes >= 0) & np.append(bad, False)[codes]
+            found.append((invalid, raw, "{v!r} is not an ISO date (YYYY-MM-DD[THH:MM[:SS]])"))
         elif rule.allowed is not None:
             # Check each distinct value once: a million rows hold a handful of categories.
             codes, uniques = distinct_codes(raw)

@@ -19,7 +19,7 @@ from tabml.scoring.onnx_classifier import OnnxClassifier
 from tabml.scoring.packaged import MODEL_NAME, ONNX_FILE, SERVICE_NAME
 from tabml.scoring.range_warnings import TrainingStats
 from tabml.scoring.regression_scorer import RegressionScorer, regression_scorer
-from tabml.scoring.rules import rules_from_json
+from tabml.scoring.rules import date_columns, rules_from_json
 from tabml.scoring.scorer import Scorer
 from tabml.serving.http_gate import RequestGate
 from tabml.serving.microbatch import MicroBatcher
@@ -92,6 +92,7 @@ def load_scorer(stored_model: Any) -> Scorer | RegressionScorer:
         OnnxClassifier.from_file(stored_model.path_of(ONNX_FILE)),
         TrainingStats(METADATA["training_stats"]),
         METADATA["target"],
+        date_columns(rules_from_json(METADATA["domain_rules"])),
     )
 
 

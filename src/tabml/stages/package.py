@@ -50,7 +50,8 @@ def main() -> None:
         classes=classes,
         domain_rules=rules_to_json(domain_rules(profile, load_schema(profile))),
         training_stats=training,
-        params=params.model_dump(mode="json", by_alias=True),
+        # Which files DVC watches is no property of the model (and penguins' stays unchanged).
+        params=params.model_dump(mode="json", by_alias=True, exclude={"sources"}),
         metrics=metrics,
         parity_tolerance=params.package.parity_tolerance,
         max_records=params.package.max_records,
