@@ -26,12 +26,12 @@ class RegistryError(TabmlError, RuntimeError):
 def check_gates(metrics: dict) -> list[str]:
     """Why `metrics` may not be registered or promoted; empty when every gate passes.
 
-    The absolute limits of params.yaml's `gates:` section (`min`, `max`), via tabml.gates.
+    The gates that need no base revision (`min`, `max`, `min_lift`) of the dataset's profile
+    and params.yaml, via tabml.model.gates.
     """
-    from tabml.model.gates import check_absolute
-    from tabml.params import load_params
+    from tabml.model.gates import check_limits, load_gates
 
-    return [failure.message() for failure in check_absolute(metrics, load_params().gates)]
+    return [failure.message() for failure in check_limits(metrics, load_gates())]
 
 
 def artifact_name(dvc_yaml: Path = DVC_YAML) -> str:

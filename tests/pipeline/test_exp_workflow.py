@@ -130,8 +130,8 @@ def test_report_lists_every_changed_param_and_metric_with_correct_deltas(repo, b
     assert "Base metrics: the DVC cache." in report
     html = (repo / "reports" / "review" / "plots" / "index.html").read_text()
     assert "<script src" not in html and "cdn." not in html
-    assert "All 8 gates pass." in report
-    assert "ok: all 8 gates pass" in make(repo, "gate").stdout
+    assert "All 10 gates pass." in report
+    assert "ok: all 10 gates pass" in make(repo, "gate").stdout
 
 
 def test_gate_fails_on_a_regressed_metric_naming_value_threshold_and_base(repo, base_metrics):

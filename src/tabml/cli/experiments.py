@@ -138,16 +138,28 @@ def best(
 
 
 def _compare(base: str | None, reproduce: bool, target: str):
-    from tabml.experiments.base_revision import default_base, metrics_diff
-    from tabml.model.gates import check_absolute, check_regression
+    """Workspace vs base: the metrics diff, failed gates, gates checked, a dataset change."""
+    from tabml.experiments.base_revision import (
+        dataset_change,
+        default_base,
+        metrics_diff,
+        profile_at,
+    )
+    from tabml.model.gates import check_absolute, check_lift, check_regression, load_gates
     from tabml.params import load_params
 
-    gates = load_params().gates
+    dataset = load_gates()
+    gates = dataset.gates
     diff = metrics_diff(base or default_base(), reproduce=reproduce, target=target)
-    failures = check_absolute(diff.new, gates, diff.old)
-    failures += check_regression(diff.new, diff.old, gates)
-    checked = len(gates.min) + len(gates.max) + len(gates.max_regression)
-    return diff, failures, checked
+    changed = dataset_change(profile_at(diff.commit), load_params().data.profile)
+    failures = check_absolute(diff.new, gates, diff.old, dataset.where)
+    failures += check_lift(diff.new, gates, dataset.where)
+    checked = dataset.count
+    if changed:
+        checked -= len(gates.max_regression)
+    else:
+        failures += check_regression(diff.new, diff.old, gates)
+    return diff, failures, checked, changed
 
 
 @command("report")
@@ -158,10 +170,14 @@ def report(
     from tabml.experiments.review import read_plots, render, write_report
     from tabml.tools import dvc_json
 
-    diff, failures, checked = _compare(base or None, reproduce, target)
+    diff, failures, checked, changed = _compare(base or None, reproduce, target)
     params_diff = dvc_json(["params", "diff", diff.base])
     plots = (read_plots(diff.commit), read_plots(None))
-    markdown = render(diff, params_diff, failures, checked, plots, _plots_html(diff.base))
+    html = _plots_html(diff.base)
+    from tabml.model.gates import load_gates
+
+    min_lift = load_gates().gates.min_lift
+    markdown = render(diff, params_diff, failures, checked, plots, html, changed, min_lift)
     path = write_report(markdown)
     typer.echo(markdown)
     typer.echo(f"review written to {path}", err=True)
@@ -184,9 +200,11 @@ def _plots_html(base: str) -> str | None:
 def gate(
     base: BaseOption = "", reproduce: ReproduceOption = True, target: TargetOption = "evaluate"
 ) -> None:
-    """Fail (exit 1) if a metric breaks a gate in params.yaml, naming value, limit and base."""
-    diff, failures, checked = _compare(base or None, reproduce, target)
+    """Fail (exit 1) if a metric breaks a gate (profile + params.yaml), naming value and limit."""
+    diff, failures, checked, changed = _compare(base or None, reproduce, target)
     typer.echo(f"gates: workspace vs {diff.base} ({diff.commit[:7]}); base metrics: {diff.source}")
+    if changed:
+        typer.echo(f"note: {changed}")
     for failure in failures:
         typer.echo(f"FAIL {failure.message()}", err=True)
     if failures:

@@ -10,7 +10,7 @@ from tabml import atomic, paths
 from tabml.data.profile import load_profile
 from tabml.data.schema import domain_rules, load_schema
 from tabml.model.features import model_frame
-from tabml.model.gates import enforce_absolute
+from tabml.model.gates import dataset_gates, enforce_limits
 from tabml.packaging.onnx_export import check_parity, to_onnx_bytes
 from tabml.params import load_params
 from tabml.scoring.onnx_classifier import OnnxClassifier
@@ -25,8 +25,9 @@ def main() -> None:
 
     params = load_params()
     metrics = json.loads(paths.METRICS.read_text())
-    enforce_absolute(metrics, params.gates)  # a model below the gates is never packaged
     profile = load_profile(params.data.profile)
+    # a model below the gates is never packaged
+    enforce_limits(metrics, dataset_gates(params, profile))
     pipeline = joblib.load(paths.MODEL)  # the only unpickling, at build time
     test = model_frame(pd.read_parquet(paths.TEST_DATA), profile.features)
     onnx_bytes = to_onnx_bytes(pipeline, profile.features)
