@@ -58,8 +58,9 @@ lock: setup ## Re-resolve the lock file from pyproject.toml (needs the network)
 
 # --- Production loop: drift reports and the model registry (README "Production loop") ---
 INPUT ?=
-drift: setup ## Drift of production inputs vs training: make drift [INPUT=file.csv] (default: request log)
-	python -m tabml.cli drift $(if $(INPUT),--input "$(INPUT)")
+FAIL_ON_DRIFT ?= 1
+drift: setup ## Drift of production inputs vs training (exit 3 on DRIFT): make drift [INPUT=file.csv] [FAIL_ON_DRIFT=0]
+	python -m tabml.cli drift $(if $(INPUT),--input "$(INPUT)") $(if $(filter 0 no false,$(FAIL_ON_DRIFT)),--no-fail-on-drift)
 
 VERSION ?=
 STAGE ?= prod
@@ -123,8 +124,8 @@ check-queue: setup ## Refuse if files the pipeline needs are untracked or unstag
 sweep: setup ## Queue the grid in GRID=sweep.yaml, run it, print the table [JOBS=1 TARGET=evaluate]
 	python -m tabml.cli sweep --grid $(GRID) --jobs $(JOBS) --target "$(TARGET)" --metric $(METRIC)
 
-best: setup ## Best experiment by METRIC=f1_macro [APPLY=1 to apply it, BRANCH=name to branch it]
-	python -m tabml.cli best --metric $(METRIC) $(if $(filter 1 yes true,$(APPLY)),--apply) $(if $(BRANCH),--branch $(BRANCH))
+best: setup ## Best experiment by METRIC=f1_macro [APPLY=1 to apply it, BRANCH=name to branch it, ALL_COMMITS=1]
+	python -m tabml.cli best --metric $(METRIC) $(if $(filter 1 yes true,$(APPLY)),--apply) $(if $(BRANCH),--branch $(BRANCH)) $(if $(filter 1 yes true,$(ALL_COMMITS)),--all-commits)
 
 report: setup ## Markdown review vs BASE (default main) -> reports/review/report.md [REPRODUCE_BASE=0]
 	python -m tabml.cli report $(BASE_FLAGS) --target "$(TARGET)"
@@ -143,3 +144,7 @@ bench-serve: setup ## Benchmark the server vs a no-op model and in-process sciki
 
 fuzz-serve: setup ## Bounded schemathesis run against a real server: no request may get a 5xx
 	pytest -m slow -q "tests/service/test_schemathesis.py::test_no_generated_request_gets_a_server_error[long]"
+# --- Experiments: back to the baseline --------------------------------------------------
+.PHONY: restore-baseline
+restore-baseline: setup ## After `dvc exp run`/`make best APPLY=1`: params.yaml, dvc.lock and outputs back to HEAD
+	python -m tabml.cli restore-baseline

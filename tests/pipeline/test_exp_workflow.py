@@ -122,8 +122,8 @@ def test_report_lists_every_changed_param_and_metric_with_correct_deltas(repo, b
     assert changed == {"train.logistic_regression.C"}
     for key in changed:
         assert f"| `{key}` | {cell(old_params[key])} | {cell(new_params[key])} |" in report
-    for metric, value in new.items():
-        old = base_metrics[metric]
+    for metric, value in flatten(new).items():  # baseline.* too, as dvc flattens them
+        old = flatten(base_metrics)[metric]
         change = round(value - old, 6)
         relative = f"{100 * change / abs(old):+.2f}%"
         assert f"| {metric} | {cell(old)} | {cell(value)} | {change:+.6g} | {relative} |" in report

@@ -47,6 +47,19 @@ def check_queue() -> None:
     typer.echo("ok: every file the pipeline needs is tracked and staged")
 
 
+@command("restore-baseline")
+def restore_baseline() -> None:
+    """Params, dvc.lock and outputs back to HEAD after `dvc exp run` (experiments are kept)."""
+    from tabml.experiments.restore import restore_baseline as restore
+
+    result = restore()
+    what = ", ".join(result.restored) or "params.yaml and dvc.lock already equal HEAD"
+    typer.echo(f"restored from HEAD ({result.commit}): {what}; outputs checked out (dvc checkout)")
+    if result.kept:
+        typer.echo("left as they are (not the pipeline's state): " + ", ".join(result.kept))
+    typer.echo("experiments are still listed by `dvc exp show`; `dvc exp apply <name>` for one")
+
+
 @command("sweep")
 def sweep(
     grid: Annotated[Path, typer.Option(help="grid: one section per model family")] = GRID,
@@ -78,22 +91,56 @@ def sweep(
         raise _exit(f"{len(failed)} experiment(s) failed: {names}; see `dvc queue logs <name>`")
 
 
-def _wait(names: set[str], timeout: float) -> list:
-    """Poll `dvc exp show --json` until none of the named experiments is queued or running."""
-    from tabml.experiments.runs import PENDING
+# a progress line at least this often (seconds) while nothing changes
+PROGRESS_EVERY = 60.0
 
-    deadline = time.monotonic() + timeout
+
+def _wait(names: set[str], timeout: float) -> list:
+    """Poll `dvc exp show --json` until none of the named experiments is queued or running.
+
+    Prints a progress line (done/running/queued, elapsed) when the counts change, and at
+    least every minute.
+    """
+    from tabml.experiments.runs import PENDING, progress
+
+    started = time.monotonic()
+    deadline = started + timeout
     pause = 2.0
+    last, last_time = None, started
     while True:
         rows = [e for e in _experiments()[1] if e.name in names]
         pending = [e for e in rows if e.state in PENDING]
+        now = time.monotonic()
+        counts = progress(rows, len(names))
+        if counts != last or now - last_time >= PROGRESS_EVERY:
+            typer.echo(counts.line(now - started))
+            last, last_time = counts, now
         if not pending:
             return rows
-        if time.monotonic() > deadline:
+        if now > deadline:
             raise _exit(f"timed out with {len(pending)} experiment(s) still queued or running")
         # each poll is a dvc process competing with the workers for CPU: back off
         time.sleep(pause)
         pause = min(pause * 1.5, 15.0)
+
+
+BEST_ROWS = 5  # experiments in the `best` table (more when more of them tie)
+
+
+def _no_experiment(metric: str, all_commits: bool) -> str:
+    """Why `best` has nothing to rank, and where else experiments may be."""
+    if all_commits:
+        return f"no finished experiment of any commit reports {metric!r}: run `make sweep` first"
+    others = [e for e in _experiments(all_commits=True)[1] if e.state == "success"]
+    hint = (
+        f"{len(others)} finished experiment(s) of other commits exist: `make best ALL_COMMITS=1`"
+        if others
+        else "`make best ALL_COMMITS=1` looks at every commit"
+    )
+    return (
+        f"no finished experiment of the current commit reports {metric!r} (`dvc exp show` "
+        f"lists only experiments based on HEAD): run `make sweep`, or {hint}"
+    )
 
 
 @command("best")
@@ -120,15 +167,23 @@ def best(
     except ValueError as err:
         raise _exit(f"error: {err}") from err
     if not ranked:
-        raise _exit(f"no finished experiment reports {metric!r}: run `make sweep` first")
+        raise _exit(_no_experiment(metric, all_commits))
     winner = ranked[0]
     if higher_is_better is None:
         sense = direction(metric)
     else:
         sense = "higher" if higher_is_better else "lower"
     typer.echo(f"best: {winner.name} {metric}={winner.metrics[metric]} ({sense} is better)")
-    shown = baselines + ranked[:5]
+    tied = ex.tied_with_best(ranked, metric)
+    tie = ex.tie_message(tied, metric)
+    if tie:
+        typer.echo(tie)
+    top = ranked[: max(BEST_ROWS, len(tied))]  # every tied experiment is shown
+    shown = baselines + top
     typer.echo(ex.experiments_table(shown, ex.varying_params(shown), _numeric_metrics(shown)))
+    hidden = ex.hidden_message(len(top), len(ranked), len(rows) - len(ranked), metric)
+    if hidden:
+        typer.echo(hidden)
     if apply:
         dvc(["exp", "apply", winner.name])
         typer.echo(f"applied {winner.name} to the workspace (commit it, or `git restore`)")
