@@ -179,6 +179,11 @@ def test_sweep_queues_the_grid_runs_it_and_prints_the_table(repo):
         [line] = [t for t in table if f" {model} " in t and "success" in t]
         assert f"| {cell(rows[model]['metrics']['f1_macro'])} |" in line
     assert run(["git", "status", "--porcelain", "params.yaml"], repo).stdout == ""
+    # progress while waiting, ending with every experiment done
+    progress = re.findall(
+        r"^sweep: (\d+)/2 done, \d+ running, \d+ queued; \d+m\d\ds$", result.stdout, re.M
+    )
+    assert progress and progress[-1] == "2"
 
 
 @pytest.mark.slow
