@@ -64,11 +64,13 @@ class GatesParams(_Section):
     the largest regression allowed vs a base.
 
     No absolute limit by default: they depend on the dataset, so they live in its profile
-    (`configs/<name>.yaml`, section `gates`); one set here wins over the profile's, per key.
+    (`configs/<name>.yaml`, section `gates`). A number here wins over the profile's, per key;
+    None (null in params.yaml) leaves the profile's value, and lets `dvc exp run -S
+    gates.min.accuracy=0.9` set one without the `+` that new keys need.
     """
 
-    min: dict[str, float] = {}
-    max: dict[str, float] = {}
+    min: dict[str, float | None] = {"accuracy": None, "f1_macro": None, "roc_auc_ovr": None}
+    max: dict[str, float | None] = {"log_loss": None}
     # must beat the baseline by this much, in the metric's own units (log_loss: must be lower)
     min_lift: dict[str, float] = {"roc_auc_ovr": 0.05, "log_loss": 0.0}
     max_regression: dict[str, float] = {

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from tabml.data.profile import load_profile
@@ -188,3 +190,19 @@ def test_own_data_without_profile_gates_gets_only_the_relative_ones():
     assert check_limits(metrics, flights) == []
     constant = metrics | {"roc_auc_ovr": 0.5, "log_loss": 0.547772}
     assert [f.metric for f in check_limits(constant, flights)] == ["roc_auc_ovr"]
+
+
+def test_dvc_exp_run_set_param_changes_a_profile_gate_without_a_plus(tmp_path):
+    from dvc.utils.hydra import apply_overrides
+
+    from tabml.params import load_params
+
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(Path("params.yaml").read_text())
+    # what `dvc exp run -S gates.min.accuracy=0.7` does to params.yaml
+    apply_overrides(params_file, ["gates.min.accuracy=0.7"])
+    gates = dataset_gates(load_params(params_file), load_profile("penguins")).gates
+    assert gates.min == {"accuracy": 0.7, "f1_macro": 0.85, "roc_auc_ovr": 0.95}
+    assert dataset_gates(load_params(params_file), load_profile("flights")).gates.min == {
+        "accuracy": 0.7
+    }

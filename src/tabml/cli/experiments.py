@@ -33,7 +33,12 @@ def _experiments(all_commits: bool = False) -> tuple[list, list]:
 
 
 def _numeric_metrics(rows: list) -> list[str]:
-    return sorted({k for r in rows for k, v in r.metrics.items() if isinstance(v, int | float)})
+    """Metric columns of the tables; not the baseline's (the same for every model of a split)."""
+    return sorted(
+        k
+        for k in {k for r in rows for k, v in r.metrics.items() if isinstance(v, int | float)}
+        if not k.startswith("baseline.")
+    )
 
 
 @command("check-queue")

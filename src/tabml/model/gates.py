@@ -107,12 +107,20 @@ class DatasetGates:
 
 
 def dataset_gates(params: Params, profile: DatasetProfile) -> DatasetGates:
-    """params.yaml's gates, with the profile's absolute ones filled in (params.yaml wins per key:
-    `dvc exp run -S gates.min.f1_macro=0.9` must be able to change a gate)."""
+    """params.yaml's gates, with the profile's absolute ones filled in.
+
+    A number in params.yaml wins per key (`dvc exp run -S gates.min.f1_macro=0.9` must be able
+    to change a gate); null there leaves the profile's value, or no gate at all.
+    """
+
+    def merged(profile_limits: dict, params_limits: dict) -> dict[str, float]:
+        chosen = {**profile_limits, **{k: v for k, v in params_limits.items() if v is not None}}
+        return dict(sorted(chosen.items()))
+
     gates = params.gates.model_copy(
         update={
-            "min": {**profile.gates.min, **params.gates.min},
-            "max": {**profile.gates.max, **params.gates.max},
+            "min": merged(profile.gates.min, params.gates.min),
+            "max": merged(profile.gates.max, params.gates.max),
         }
     )
     return DatasetGates(gates, f"configs/{profile.name}.yaml or params.yaml")
@@ -134,6 +142,8 @@ def check_absolute(
     failures = []
     for rule, limits in (("min", gates.min), ("max", gates.max)):
         for metric, threshold in sorted(limits.items()):
+            if threshold is None:  # params.yaml's "no value here" (see dataset_gates)
+                continue
             value = _number(metrics.get(metric))
             # NaN compares False with everything: treat it (and non-numbers) as failing
             unusable = value is None or math.isnan(value)
