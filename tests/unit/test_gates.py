@@ -143,12 +143,11 @@ def test_lift_is_measured_against_the_baseline_in_the_metrics_good_direction(fla
 
     assert baseline_value(metrics(0.9, 0.3), "log_loss") == 0.55
     assert check_lift(metrics(0.81, 0.55), LIFT) == []  # exactly at both limits
-    failures = check_lift(metrics(0.80, 0.56), LIFT, "configs/flights.yaml or params.yaml")
+    failures = check_lift(metrics(0.80, 0.56), LIFT)
     assert [(f.metric, f.base) for f in failures] == [("accuracy", 0.76), ("log_loss", 0.55)]
     assert failures[0].message() == (
         "accuracy = 0.8 beats the majority-class baseline 0.76 by 0.04, less than the minimum "
-        "lift 0.05; to change the gate, set gates.min_lift.accuracy in "
-        "configs/flights.yaml or params.yaml"
+        "lift 0.05; to change the gate, set gates.min_lift.accuracy in params.yaml"
     )
     assert "by -0.01" in failures[1].message()  # a higher loss than the baseline's
 

@@ -5,8 +5,9 @@ happen inside the commands so `--help` stays fast.
 """
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -197,8 +198,18 @@ def best(
         typer.echo(f"created git branch {branch!r} from {winner.name}")
 
 
-def _compare(base: str | None, reproduce: bool, target: str):
-    """Workspace vs base: the metrics diff, failed gates, gates checked, a dataset change."""
+@dataclass(frozen=True)
+class Comparison:
+    """The workspace against a base: metrics, failed gates, and what was compared."""
+
+    diff: Any  # tabml.experiments.base_revision.MetricsDiff
+    failures: list
+    checked: int  # gates checked
+    dataset_change: str | None  # a sentence when the base used another data.profile
+    min_lift: dict[str, float]
+
+
+def _compare(base: str | None, reproduce: bool, target: str) -> Comparison:
     from tabml.experiments.base_revision import (
         dataset_change,
         default_base,
@@ -213,13 +224,13 @@ def _compare(base: str | None, reproduce: bool, target: str):
     diff = metrics_diff(base or default_base(), reproduce=reproduce, target=target)
     changed = dataset_change(profile_at(diff.commit), load_params().data.profile)
     failures = check_absolute(diff.new, gates, diff.old, dataset.where)
-    failures += check_lift(diff.new, gates, dataset.where)
+    failures += check_lift(diff.new, gates)
     checked = dataset.count
-    if changed:
+    if changed:  # metrics of different datasets are not comparable: no regression counted
         checked -= len(gates.max_regression)
     else:
         failures += check_regression(diff.new, diff.old, gates)
-    return diff, failures, checked, changed
+    return Comparison(diff, failures, checked, changed, dict(gates.min_lift))
 
 
 @command("report")
@@ -230,14 +241,13 @@ def report(
     from tabml.experiments.review import read_plots, render, write_report
     from tabml.tools import dvc_json
 
-    diff, failures, checked, changed = _compare(base or None, reproduce, target)
-    params_diff = dvc_json(["params", "diff", diff.base])
-    plots = (read_plots(diff.commit), read_plots(None))
-    html = _plots_html(diff.base)
-    from tabml.model.gates import load_gates
-
-    min_lift = load_gates().gates.min_lift
-    markdown = render(diff, params_diff, failures, checked, plots, html, changed, min_lift)
+    c = _compare(base or None, reproduce, target)
+    params_diff = dvc_json(["params", "diff", c.diff.base])
+    plots = (read_plots(c.diff.commit), read_plots(None))
+    html = _plots_html(c.diff.base)
+    markdown = render(
+        c.diff, params_diff, c.failures, c.checked, plots, html, c.dataset_change, c.min_lift
+    )
     path = write_report(markdown)
     typer.echo(markdown)
     typer.echo(f"review written to {path}", err=True)
@@ -261,12 +271,14 @@ def gate(
     base: BaseOption = "", reproduce: ReproduceOption = True, target: TargetOption = "evaluate"
 ) -> None:
     """Fail (exit 1) if a metric breaks a gate (profile + params.yaml), naming value and limit."""
-    diff, failures, checked, changed = _compare(base or None, reproduce, target)
-    typer.echo(f"gates: workspace vs {diff.base} ({diff.commit[:7]}); base metrics: {diff.source}")
-    if changed:
-        typer.echo(f"note: {changed}")
-    for failure in failures:
+    c = _compare(base or None, reproduce, target)
+    typer.echo(
+        f"gates: workspace vs {c.diff.base} ({c.diff.commit[:7]}); base metrics: {c.diff.source}"
+    )
+    if c.dataset_change:
+        typer.echo(f"note: {c.dataset_change}")
+    for failure in c.failures:
         typer.echo(f"FAIL {failure.message()}", err=True)
-    if failures:
+    if c.failures:
         raise typer.Exit(1)
-    typer.echo(f"ok: all {checked} gates pass")
+    typer.echo(f"ok: all {c.checked} gates pass")

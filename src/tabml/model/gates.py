@@ -163,12 +163,14 @@ def baseline_value(metrics: dict, metric: str) -> float | None:
     return None if value is None or math.isnan(value) else value
 
 
-def check_lift(metrics: dict, gates: GatesParams, where: str = "params.yaml") -> list[GateFailure]:
+def check_lift(metrics: dict, gates: GatesParams) -> list[GateFailure]:
     """Failures of `min_lift`: a metric must beat the majority-class baseline by the limit.
 
     Lift is measured in the metric's good direction (log_loss: baseline minus model), so a
-    model that does no better than predicting the training class shares has lift 0.
+    model that does no better than predicting the training class shares has lift 0. The
+    limits are set in params.yaml only: they fit any dataset.
     """
+    where = "params.yaml"
     failures = []
     for metric, limit in sorted(gates.min_lift.items()):
         if direction(metric) is None:
@@ -218,9 +220,8 @@ def _number(value: object) -> float | None:
 
 def check_limits(metrics: dict, dataset: DatasetGates) -> list[GateFailure]:
     """Failures of every gate that needs no base revision: `min`, `max` and `min_lift`."""
-    return check_absolute(metrics, dataset.gates, where=dataset.where) + check_lift(
-        metrics, dataset.gates, dataset.where
-    )
+    absolute = check_absolute(metrics, dataset.gates, where=dataset.where)
+    return absolute + check_lift(metrics, dataset.gates)
 
 
 def enforce_limits(metrics: dict, dataset: DatasetGates) -> None:
