@@ -54,6 +54,9 @@ class GateFailure:
     where: str = "params.yaml"  # the file(s) where this gate is set
 
     def message(self) -> str:
+        if self.rule == "max_regression" and self.base is None and self.value is not None:
+            # nothing to tune: the base's metrics are missing
+            return f"{self._what()}; `dvc pull` the base, or let `make gate` reproduce it"
         gate = f"gates.{self.rule}.{self.metric}"
         return f"{self._what()}; to change the gate, set {gate} in {self.where}"
 
