@@ -83,6 +83,7 @@ def test_restore_baseline_undoes_the_experiment_in_the_workspace(repo):
     result = make(repo, "restore-baseline")
     assert result.returncode == 0, result.stderr
     assert "params.yaml" in result.stdout
+    assert "  train.seed: 2 -> 42" in result.stdout  # the change given up, as it was
     assert (repo / "params.yaml").read_text() == committed
     assert run(["git", "status", "--porcelain", "params.yaml", "dvc.lock"], repo).stdout == ""
     assert "Data and pipelines are up to date" in run(["dvc", "status"], repo).stdout

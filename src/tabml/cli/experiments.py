@@ -61,6 +61,8 @@ def restore_baseline() -> None:
     result = restore()
     what = ", ".join(result.restored) or "params.yaml and dvc.lock already equal HEAD"
     typer.echo(f"restored from HEAD ({result.commit}): {what}; outputs checked out (dvc checkout)")
+    for change in result.undone:
+        typer.echo(f"  {change}")
     if result.kept:
         typer.echo("left as they are (not the pipeline's state): " + ", ".join(result.kept))
     typer.echo("experiments are still listed by `dvc exp show`; `dvc exp apply <name>` for one")

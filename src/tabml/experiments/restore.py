@@ -10,7 +10,7 @@ so `dvc exp apply <name>` can bring it back. Other edits (code, profiles) are le
 from dataclasses import dataclass
 from pathlib import Path
 
-from tabml.tools import dvc, git
+from tabml.tools import dvc, dvc_json, git
 
 # What `dvc exp run`/`dvc exp apply` change in git's view: the params files and the lock.
 PIPELINE_STATE = ("params.yaml", "dvc.lock")
@@ -23,6 +23,7 @@ class Restored:
     commit: str
     restored: list[str]  # files put back to HEAD's version
     kept: list[str]  # other modified files, untouched
+    undone: list[str]  # the params changes given up, `key: workspace -> HEAD`
 
 
 def changed_from_head(paths: list[str] | None = None, root: Path = Path()) -> list[str]:
@@ -35,8 +36,14 @@ def restore_baseline(root: Path = Path()) -> Restored:
     """Put params.yaml and dvc.lock back to HEAD (index and worktree), then `dvc checkout`."""
     commit = git(["rev-parse", "--short", "HEAD"], root).strip()
     restored = changed_from_head(list(PIPELINE_STATE), root)
+    # said before they are gone, so an edit that was not an experiment can be redone
+    undone = [
+        f"{key}: {change.get('new')} -> {change.get('old')}"
+        for changes in dvc_json(["params", "diff"], root).values()
+        for key, change in sorted(changes.items())
+    ]
     if restored:
         git(["restore", "--source=HEAD", "--staged", "--worktree", "--", *restored], root)
     # outputs to what dvc.lock names (a no-op for the ones that already match)
     dvc(["checkout", "--quiet"], root)
-    return Restored(commit, restored, changed_from_head(root=root))
+    return Restored(commit, restored, changed_from_head(root=root), undone)
