@@ -22,6 +22,8 @@ APPLY ?=
 BRANCH ?=
 REPRODUCE_BASE ?= 1
 ALLOW_STALE ?=
+FAIL_ON_DRIFT ?= 1
+ALL_COMMITS ?=
 CSV ?=
 NAME ?=
 TARGET_COLUMN ?=
@@ -99,8 +101,12 @@ sweep: setup ## Queue the grid in GRID=$(GRID), run it (JOBS=$(JOBS) at once), p
 	python -m tabml.cli sweep --grid $(GRID) --jobs $(JOBS) --target "$(TARGET)" --metric $(METRIC)
 
 .PHONY: best
-best: setup ## Best experiment by METRIC=$(METRIC) [APPLY=1 to apply it, BRANCH=name to branch it]
-	python -m tabml.cli best --metric $(METRIC) $(if $(filter 1 yes true,$(APPLY)),--apply) $(if $(BRANCH),--branch $(BRANCH))
+best: setup ## Best experiment by METRIC=$(METRIC) [APPLY=1 to apply it, BRANCH=name to branch it, ALL_COMMITS=1]
+	python -m tabml.cli best --metric $(METRIC) $(if $(filter 1 yes true,$(APPLY)),--apply) $(if $(BRANCH),--branch $(BRANCH)) $(if $(filter 1 yes true,$(ALL_COMMITS)),--all-commits)
+
+.PHONY: restore-baseline
+restore-baseline: setup ## After `dvc exp run`/`make best APPLY=1`: params.yaml, dvc.lock and outputs back to HEAD
+	python -m tabml.cli restore-baseline
 
 .PHONY: report
 report: setup ## Markdown review vs BASE (default main) -> reports/review/report.md [REPRODUCE_BASE=0]
@@ -123,8 +129,8 @@ batch: setup ## Score a CSV/parquet into a database: make batch INPUT=file.csv [
 
 ##@ Monitoring
 .PHONY: drift
-drift: setup ## Drift of production inputs vs training: make drift [INPUT=file.csv] (default: request log)
-	python -m tabml.cli drift $(if $(INPUT),--input "$(INPUT)")
+drift: setup ## Drift of production inputs vs training (exit 3 on DRIFT): make drift [INPUT=file.csv] [FAIL_ON_DRIFT=0]
+	python -m tabml.cli drift $(if $(INPUT),--input "$(INPUT)") $(if $(filter 0 no false,$(FAIL_ON_DRIFT)),--no-fail-on-drift)
 
 ##@ Registry
 .PHONY: register

@@ -18,7 +18,7 @@ from tabml.tools import git, run
 DVC_YAML, DVC_LOCK = Path("dvc.yaml"), Path("dvc.lock")
 PIPELINE_FILES = (DVC_YAML, DVC_LOCK)
 # The way back from an experiment or a refused stage to what HEAD describes.
-GO_BACK = "git restore params.yaml dvc.lock && dvc checkout"
+GO_BACK = "make restore-baseline"
 
 
 class RegistryError(TabmlError, RuntimeError):
@@ -28,13 +28,12 @@ class RegistryError(TabmlError, RuntimeError):
 def check_gates(metrics: dict) -> list[str]:
     """Why `metrics` may not be registered or promoted; empty when every gate passes.
 
-    The absolute limits of params.yaml's `gates:` section (`min`, `max`), via tabml.gates.
+    The gates that need no base revision (`min`, `max`, `min_lift`) of the dataset's profile
+    and params.yaml, via tabml.model.gates.
     """
-    from tabml.model.gates import check_absolute
-    from tabml.model.task_gates import active_gates
-    from tabml.params import load_params
+    from tabml.model.gates import check_limits, load_gates
 
-    return [failure.message() for failure in check_absolute(metrics, active_gates(load_params()))]
+    return [failure.message() for failure in check_limits(metrics, load_gates())]
 
 
 def artifact_name(dvc_yaml: Path = DVC_YAML) -> str:

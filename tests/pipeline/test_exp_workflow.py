@@ -115,16 +115,16 @@ def test_report_lists_every_changed_param_and_metric_with_correct_deltas(repo, b
     assert changed == {"train.logistic_regression.C"}
     for key in changed:
         assert f"| `{key}` | {cell(old_params[key])} | {cell(new_params[key])} |" in report
-    for metric, value in new.items():
-        old = base_metrics[metric]
+    for metric, value in flatten(new).items():  # baseline.* too, as dvc flattens them
+        old = flatten(base_metrics)[metric]
         change = round(value - old, 6)
         relative = f"{100 * change / abs(old):+.2f}%"
         assert f"| {metric} | {cell(old)} | {cell(value)} | {change:+.6g} | {relative} |" in report
     assert "Base metrics: the DVC cache." in report
     html = (repo / "reports" / "review" / "plots" / "index.html").read_text()
     assert "<script src" not in html and "cdn." not in html
-    assert "All 8 gates pass." in report
-    assert "ok: all 8 gates pass" in make(repo, "gate").stdout
+    assert "All 10 gates pass." in report
+    assert "ok: all 10 gates pass" in make(repo, "gate").stdout
 
 
 def test_gate_fails_on_a_regressed_metric_naming_value_threshold_and_base(repo, base_metrics):
@@ -172,6 +172,11 @@ def test_sweep_queues_the_grid_runs_it_and_prints_the_table(repo):
         [line] = [t for t in table if f" {model} " in t and "success" in t]
         assert f"| {cell(rows[model]['metrics']['f1_macro'])} |" in line
     assert run(["git", "status", "--porcelain", "params.yaml"], repo).stdout == ""
+    # progress while waiting, ending with every experiment done
+    progress = re.findall(
+        r"^sweep: (\d+)/2 done, \d+ running, \d+ queued; \d+m\d\ds$", result.stdout, re.M
+    )
+    assert progress and progress[-1] == "2"
 
 
 @pytest.mark.slow

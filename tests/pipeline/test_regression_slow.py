@@ -51,7 +51,7 @@ def test_regression_profile_end_to_end(repo_copy_factory, tmp_path):
     predicted = pipeline.predict(frame)
     assert metrics["rmse"] == pytest.approx(math.sqrt(mean_squared_error(y, predicted)), abs=1e-5)
     assert metrics["r2"] == pytest.approx(r2_score(y, predicted), abs=1e-6)
-    assert metrics["r2"] >= 0.7 and metrics["rmse"] < metrics["baseline_rmse"]
+    assert metrics["r2"] >= 0.7 and metrics["rmse"] < metrics["baseline"]["rmse"]
     assert abs(metrics["interval_coverage"] - 0.9) <= 0.1
     assert metrics["test_rows"] == len(test) and "accuracy" not in metrics
     plots = repo / "reports/plots"

@@ -119,3 +119,27 @@ def test_bad_raw_data_stops_at_validate_and_keeps_the_model(reproduced, tmp_path
     assert "FAILED" in report and expected in report
     if kind == "unknown_category":
         assert "island" in report and "Atlantis" in report and "| 0 |" in report
+
+
+def test_metrics_carry_sklearns_majority_class_baseline_on_the_same_split(reproduced):
+    import json
+
+    import numpy as np
+    import pandas as pd
+    from sklearn.dummy import DummyClassifier
+    from sklearn.metrics import accuracy_score, f1_score, log_loss
+
+    target = load_profile("penguins").target
+    train = pd.read_parquet(reproduced / "data" / "processed" / "train.parquet")[target]
+    test = pd.read_parquet(reproduced / "data" / "processed" / "test.parquet")[target]
+    dummy = DummyClassifier(strategy="prior").fit(np.zeros((len(train), 1)), train.astype(str))
+    rows = np.zeros((len(test), 1))
+    y = test.astype(str)
+
+    baseline = json.loads((reproduced / "reports" / "metrics.json").read_text())["baseline"]
+
+    assert baseline["accuracy"] == pytest.approx(accuracy_score(y, dummy.predict(rows)), abs=1e-6)
+    f1 = f1_score(y, dummy.predict(rows), average="macro", zero_division=0)
+    assert baseline["f1_macro"] == pytest.approx(f1, abs=1e-6)
+    assert baseline["roc_auc_ovr"] == 0.5
+    assert baseline["log_loss"] == pytest.approx(log_loss(y, dummy.predict_proba(rows)), abs=1e-6)

@@ -20,7 +20,7 @@ from tabml.data.profile import ProfileError, load_profile
 from tabml.data.schema import domain_rules, load_schema
 from tabml.data.task import infer_task
 from tabml.model.features import model_frame, split_train_test
-from tabml.model.gates import direction
+from tabml.model.gates import dataset_gates, direction
 from tabml.model.intervals import (
     CoverageError,
     TooFewCalibrationRows,
@@ -29,7 +29,6 @@ from tabml.model.intervals import (
 )
 from tabml.model.regression_metrics import evaluate_regression, regression_metrics
 from tabml.model.regressors import ModelFamilyError, check_family, fit_regression, target_values
-from tabml.model.task_gates import active_gates
 from tabml.packaging.onnx_regression import package_regression
 from tabml.params import Params, ParamsError
 from tabml.scoring.onnx_regressor import OnnxRegressor
@@ -113,7 +112,9 @@ def test_regression_metrics_match_scikit_learn():
     assert metrics["mae"] == pytest.approx(mean_absolute_error(y, predicted), abs=1e-6)
     assert metrics["r2"] == pytest.approx(r2_score(y, predicted), abs=1e-6)
     assert metrics["mape"] == pytest.approx(np.mean(np.abs(y - predicted) / y), abs=1e-6)
-    assert metrics["baseline_rmse"] == pytest.approx(np.sqrt(np.mean((y - 3000.0) ** 2)), abs=1e-6)
+    assert metrics["baseline"]["rmse"] == pytest.approx(
+        np.sqrt(np.mean((y - 3000.0) ** 2)), abs=1e-6
+    )
     assert metrics["interval_coverage"] == pytest.approx(np.mean(np.abs(y - predicted) <= 400))
     assert metrics["interval_width"] == 800.0 and metrics["test_rows"] == 200
     # a target that touches zero has no percentage error
@@ -122,15 +123,16 @@ def test_regression_metrics_match_scikit_learn():
 
 
 def test_metric_directions():
-    assert [direction(m) for m in ("rmse", "mae", "mape", "baseline_rmse")] == ["lower"] * 4
+    assert [direction(m) for m in ("rmse", "mae", "mape", "baseline.rmse")] == ["lower"] * 4
     assert direction("r2") == "higher"
     assert direction("interval_coverage") is None and direction("interval_width") is None
 
 
 def test_gates_follow_the_profile_task():
     params = Params()
-    assert active_gates(params, load_profile("penguins")) == params.gates
-    assert active_gates(params, load_profile("penguins_mass")).min == {"r2": 0.7}
+    assert dataset_gates(params, load_profile("penguins")).gates.min_lift == params.gates.min_lift
+    regression = dataset_gates(params, load_profile("penguins_mass")).gates
+    assert regression.min == {"r2": 0.7} and regression.min_lift == {"r2": 0.1}
 
 
 def test_a_family_of_the_other_task_names_train_model_and_the_task():
@@ -167,7 +169,7 @@ def test_interval_is_calibrated_on_held_out_rows_and_covers_the_test_set(fitted)
     )
     metrics = result["metrics"]
     assert abs(metrics["interval_coverage"] - 0.9) <= params.regression.coverage_tolerance
-    assert metrics["r2"] >= 0.7 and metrics["rmse"] < metrics["baseline_rmse"]
+    assert metrics["r2"] >= 0.7 and metrics["rmse"] < metrics["baseline"]["rmse"]
     assert len(result["predicted_actual"]) == len(test) == len(result["residuals"])
     assert sum(b["rows"] for b in result["residual_histogram"]) == len(test)
     assert {r["feature"] for r in result["importance"]} >= {"numeric__flipper_length_mm"}

@@ -96,3 +96,37 @@ def test_render_has_marker_gates_params_metrics_and_plots(markdown):
     assert "log_loss (lower is better)" in markdown
     assert "`reports/review/plots/index.html`" in markdown
     assert "| a | a | 0 | 1 | 1 |" in markdown
+
+
+def test_a_changed_dataset_is_said_and_no_metric_is_called_better_or_worse():
+    from tabml.experiments.base_revision import dataset_change
+
+    assert dataset_change("penguins", "penguins") is None
+    assert dataset_change(None, "wine") is None  # base params unreadable: nothing to say
+    note = dataset_change("penguins", "wine")
+    assert "data.profile=penguins" in note and "data.profile=wine" in note
+    markdown = render(DIFF, PARAMS_DIFF, [], 6, ({}, {}), None, dataset_change=note)
+    assert "**Note:** The dataset changed: the base uses data.profile=penguins" in markdown
+    assert "| f1_macro | 0.92 | 0.88 | -0.04 | -4.35% | other dataset |" in markdown
+    assert "| worse |" not in markdown and "| better |" not in markdown
+
+
+def test_lift_over_the_baseline_is_tabled_in_each_metrics_good_direction():
+    diff = MetricsDiff(
+        base="main",
+        commit="f" * 40,
+        new={
+            "accuracy": 0.9,
+            "log_loss": 0.3,
+            "test_rows": 104,
+            "baseline.accuracy": 0.44,
+            "baseline.log_loss": 1.07,
+        },
+        old=None,
+        source="unavailable",
+    )
+    markdown = render(diff, {}, [], 2, ({}, {}), None, min_lift={"log_loss": 0.0})
+    assert "## Lift over the majority-class baseline (same test rows)" in markdown
+    assert "| accuracy | 0.44 | 0.9 | +0.46 | - |" in markdown
+    assert "| log_loss | 1.07 | 0.3 | +0.77 | 0 |" in markdown
+    assert "baseline.accuracy (higher is better)" not in markdown

@@ -9,6 +9,10 @@ import typer
 from tabml import paths
 from tabml.cli import command, fail
 
+# `drift` exits with this when a feature's verdict is DRIFT (errors exit 1), so a scheduled
+# job or CI step fails on drift without parsing the report.
+DRIFT_EXIT = 3
+
 
 @command()
 def serve(
@@ -77,8 +81,18 @@ def accept_data(
 def drift(
     input: Annotated[Path | None, typer.Option(help="CSV/parquet of production inputs")] = None,
     out: Annotated[Path, typer.Option(help="where the report files go")] = paths.DRIFT_DIR,
+    fail_on_drift: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-drift/--no-fail-on-drift",
+            help=f"exit {DRIFT_EXIT} when a feature's verdict is DRIFT (the report is written)",
+        ),
+    ] = True,
 ) -> None:
-    """Compare production inputs (a file, or the request log) with the training statistics."""
+    """Compare production inputs (a file, or the request log) with the training statistics.
+
+    Exits 3 when a feature drifts (unless --no-fail-on-drift), 1 on an error, else 0.
+    """
     from tabml.monitoring.drift import drift_report
     from tabml.monitoring.drift_files import read_inputs, write_report
     from tabml.params import load_params
@@ -93,6 +107,13 @@ def drift(
         typer.echo(line)
     drifted = ", ".join(report["drifted"]) or "none"
     typer.echo(f"drift: {report['rows']} rows from {source}; drifted: {drifted} -> {out}/")
+    if report["drifted"] and fail_on_drift:
+        typer.echo(
+            f"drift: exit {DRIFT_EXIT} because {len(report['drifted'])} feature(s) drifted "
+            "(--no-fail-on-drift, or make drift FAIL_ON_DRIFT=0, to exit 0)",
+            err=True,
+        )
+        raise typer.Exit(DRIFT_EXIT)
 
 
 @command()

@@ -84,6 +84,13 @@ class TargetRule(_Strict):
     labels: tuple[str, str]
 
 
+class ProfileGates(_Strict):
+    """The dataset's own absolute metric gates; params.yaml's `gates.min/max` win per key."""
+
+    min: dict[str, float] = {}
+    max: dict[str, float] = {}
+
+
 class DatasetProfile(_Strict):
     name: str
     description: str = ""
@@ -96,6 +103,8 @@ class DatasetProfile(_Strict):
     key: str | None = None
     # Optional: derive `target` from another column instead of reading it from the raw data.
     target_rule: TargetRule | None = None
+    # Optional: absolute metric gates for this dataset (e.g. `min: {accuracy: 0.85}`).
+    gates: ProfileGates = ProfileGates()
 
     @model_validator(mode="after")
     def _target_not_a_feature(self):

@@ -13,7 +13,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from tabml.experiments.runs import flatten
+from tabml.params import DataParams
 from tabml.tools import (
     CommandError,
     dvc,
@@ -82,6 +85,30 @@ def metrics_diff(base: str, root: Path = Path(), reproduce: bool = True, target:
         return MetricsDiff(base, commit, new, _present(old), source)
     source = "reproduced in a temporary git worktree; its outputs differ from the base dvc.lock"
     return MetricsDiff(base, commit, new, reproduced, source)
+
+
+def profile_at(commit: str, root: Path = Path()) -> str | None:
+    """`data.profile` in params.yaml at `commit`; None if that params.yaml is unreadable."""
+    text = git(["show", f"{commit}:params.yaml"], root, check=False)
+    try:
+        raw = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return None
+    if not isinstance(raw, dict):
+        return None
+    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    return str(data.get("profile", DataParams().profile))
+
+
+def dataset_change(base_profile: str | None, profile: str) -> str | None:
+    """A sentence saying the base measured another dataset; None when it is the same one."""
+    if base_profile is None or base_profile == profile:
+        return None
+    return (
+        f"the dataset changed: the base uses data.profile={base_profile}, the workspace "
+        f"data.profile={profile}. Metrics of different datasets are not comparable, so no "
+        "regression is counted; the absolute and baseline-lift gates still apply."
+    )
 
 
 def _present(values: dict) -> dict:

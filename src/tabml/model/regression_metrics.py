@@ -43,7 +43,7 @@ def regression_metrics(
     half_width = interval["half_width"]
     return {
         **{k: _round(v) for k, v in model.items()},
-        **{f"baseline_{k}": _round(v) for k, v in baseline.items()},
+        "baseline": {k: _round(v) for k, v in baseline.items()},
         "interval_coverage": _round(coverage(y_true, predicted, half_width)),
         "interval_level": interval["level"],
         "interval_width": _round(2 * half_width),

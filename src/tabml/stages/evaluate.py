@@ -1,4 +1,4 @@
-"""Stage evaluate: test-set metrics (reports/metrics.json) and plot data (reports/plots/)."""
+"""Stage evaluate: metrics and their baseline (reports/metrics.json), plots (reports/plots/)."""
 
 import json
 
@@ -16,12 +16,15 @@ from tabml.stages import run
 def main() -> None:
     profile = load_profile(load_params().data.profile)
     test = pd.read_parquet(paths.TEST_DATA)
+    # only the target column: the training class shares give the majority-class baseline
+    train = pd.read_parquet(paths.TRAIN_DATA, columns=[profile.target])
     pipeline = joblib.load(paths.MODEL)
     if profile.task == "regression":
         evaluate_regression_model(pipeline, test, profile)
         return
     y_true = test[profile.target].astype(str).to_numpy(dtype=object)
-    result = evaluate_model(pipeline, model_frame(test, profile.features), y_true)
+    y_train = train[profile.target].astype(str).to_numpy(dtype=object)
+    result = evaluate_model(pipeline, model_frame(test, profile.features), y_true, y_train)
     atomic.write_json(paths.METRICS, result["metrics"])
     atomic.write_json(paths.CONFUSION_PLOT, result["confusion"])
     atomic.write_json(paths.ROC_PLOT, result["roc"])
@@ -29,7 +32,7 @@ def main() -> None:
     atomic.write_json(paths.IMPORTANCE_PLOT, result["importance"])
     for path in REGRESSION_PLOTS:  # declared in dvc.yaml for both tasks
         atomic.write_json(path, [])
-    print("evaluate: " + ", ".join(f"{k}={v}" for k, v in result["metrics"].items()))
+    report(result["metrics"], "majority class")
 
 
 REGRESSION_PLOTS = (
@@ -54,7 +57,15 @@ def evaluate_regression_model(pipeline, test: pd.DataFrame, profile) -> None:
     atomic.write_json(paths.IMPORTANCE_PLOT, result["importance"])
     for path in (paths.CONFUSION_PLOT, paths.ROC_PLOT, paths.PR_PLOT):
         atomic.write_json(path, [])
-    print("evaluate: " + ", ".join(f"{k}={v}" for k, v in result["metrics"].items()))
+    report(result["metrics"], "training mean")
+
+
+def report(metrics: dict, baseline_kind: str) -> None:
+    """The stage's summary: the metrics, then their baseline."""
+    metrics = dict(metrics)
+    baseline = metrics.pop("baseline")
+    print("evaluate: " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
+    print(f"baseline ({baseline_kind}): " + ", ".join(f"{k}={v}" for k, v in baseline.items()))
 
 
 if __name__ == "__main__":

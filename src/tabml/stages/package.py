@@ -10,8 +10,7 @@ from tabml import atomic, paths
 from tabml.data.profile import load_profile
 from tabml.data.schema import domain_rules, load_schema
 from tabml.model.features import model_frame
-from tabml.model.gates import enforce_absolute
-from tabml.model.task_gates import active_gates
+from tabml.model.gates import dataset_gates, enforce_limits
 from tabml.packaging.onnx_export import check_parity, to_onnx_bytes
 from tabml.packaging.onnx_regression import package_regression
 from tabml.params import load_params
@@ -28,8 +27,8 @@ def main() -> None:
     params = load_params()
     metrics = json.loads(paths.METRICS.read_text())
     profile = load_profile(params.data.profile)
-    # a model below the gates (of its task) is never packaged
-    enforce_absolute(metrics, active_gates(params, profile))
+    # a model below the gates is never packaged
+    enforce_limits(metrics, dataset_gates(params, profile))
     pipeline = joblib.load(paths.MODEL)  # the only unpickling, at build time
     test = model_frame(pd.read_parquet(paths.TEST_DATA), profile.features)
     training = json.loads(paths.TRAINING_STATS.read_text())
