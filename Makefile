@@ -143,3 +143,12 @@ bench-serve: setup ## Benchmark the server vs a no-op model and in-process sciki
 
 fuzz-serve: setup ## Bounded schemathesis run against a real server: no request may get a 5xx
 	pytest -m slow -q "tests/service/test_schemathesis.py::test_no_generated_request_gets_a_server_error[long]"
+# --- Hyperparameter search (the tune stage; docs/tuning.md) --------------------------------
+.PHONY: tune bench-tune
+TRIALS ?=
+tune: setup ## Tune train.model + hyperparameters, then train on them: make tune [TRIALS=20] (a dvc experiment)
+	dvc exp run -S train.use_tuned=true $(if $(TRIALS),-S tune.n_trials=$(TRIALS))
+	@cat models/tuned_params.yaml
+
+bench-tune: setup ## Benchmark the search vs sweep.yaml's grid (fits, seconds, test F1) -> docs/benchmarks.md
+	python -m benchmarks.tuning

@@ -14,8 +14,10 @@ from tabml.experiments.review import (
     metric_rows,
     param_rows,
     render,
+    tuned_rows,
 )
 from tabml.model.gates import GateFailure
+from tabml.params import TrainParams
 
 DIFF = MetricsDiff(
     base="main",
@@ -96,3 +98,30 @@ def test_render_has_marker_gates_params_metrics_and_plots(markdown):
     assert "log_loss (lower is better)" in markdown
     assert "`reports/review/plots/index.html`" in markdown
     assert "| a | a | 0 | 1 | 1 |" in markdown
+
+
+TUNED = {
+    "tuned": True,
+    "model": "random_forest",
+    "random_forest": {"n_estimators": 57, "max_depth": 6, "min_samples_leaf": 5},
+    "cv": {"metric": "f1_macro", "folds": 5, "score": 0.98},
+}
+
+
+def test_tuned_parameters_stand_next_to_the_hand_set_ones():
+    rows = tuned_rows(TUNED, TrainParams().model_dump())
+    assert rows == [
+        ["`train.model`", "logistic_regression", "random_forest"],
+        ["`train.random_forest.max_depth`", 2, 6],
+        ["`train.random_forest.min_samples_leaf`", 5, 5],
+        ["`train.random_forest.n_estimators`", 25, 57],
+        ["CV f1_macro (5 folds)", None, 0.98],
+    ]
+    markdown = render(DIFF, PARAMS_DIFF, [], 8, ({}, {}), None, rows)
+    assert "## Tuned parameters (models/tuned_params.yaml)" in markdown
+    assert "| `train.random_forest.n_estimators` | 25 | 57 |" in markdown
+
+
+def test_an_untuned_file_adds_no_table():
+    assert tuned_rows({"tuned": False}, TrainParams().model_dump()) == []
+    assert "Tuned parameters" not in render(DIFF, PARAMS_DIFF, [], 8, ({}, {}), None, [])

@@ -161,10 +161,23 @@ def report(
     diff, failures, checked = _compare(base or None, reproduce, target)
     params_diff = dvc_json(["params", "diff", diff.base])
     plots = (read_plots(diff.commit), read_plots(None))
-    markdown = render(diff, params_diff, failures, checked, plots, _plots_html(diff.base))
+    html = _plots_html(diff.base)
+    markdown = render(diff, params_diff, failures, checked, plots, html, _tuned_rows())
     path = write_report(markdown)
     typer.echo(markdown)
     typer.echo(f"review written to {path}", err=True)
+
+
+def _tuned_rows() -> list:
+    """The tuned parameters beside the hand-set ones, when the tune stage ran trials."""
+    from tabml import paths
+    from tabml.experiments.review import tuned_rows
+    from tabml.model.tuned_params import read_tuned
+    from tabml.params import load_params
+
+    if not paths.TUNED_PARAMS.exists():
+        return []
+    return tuned_rows(read_tuned(paths.TUNED_PARAMS), load_params().train.model_dump())
 
 
 def _plots_html(base: str) -> str | None:

@@ -111,6 +111,12 @@ def make_objective(
 
     def objective(trial: optuna.Trial) -> float:
         params = trial_params(trial, train_params, tune)
+        earlier = _same_params(trial)
+        if earlier is not None:  # TPE can propose a finished trial again: no need to refit
+            trial.set_user_attr("same_as_trial", earlier.number)
+            if earlier.state == optuna.trial.TrialState.PRUNED:
+                raise optuna.TrialPruned()
+            return earlier.value
         scores: list[float] = []
         for step, (fit_rows, validation_rows) in enumerate(folds):
             pipeline = fit_model(train.iloc[fit_rows], profile, params)
@@ -124,6 +130,14 @@ def make_objective(
         return float(np.mean(scores))
 
     return objective
+
+
+def _same_params(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
+    """The first finished trial of the study with exactly this trial's parameters, if any."""
+    for earlier in finished_trials(trial.study):
+        if earlier.params == trial.params:
+            return earlier
+    return None
 
 
 def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
