@@ -1,7 +1,8 @@
 """Stage tune: search train.model + hyperparameters by CV on the training split (resumable).
 
 With train.use_tuned false (the default) no trial runs: the stage writes a "not tuned"
-models/tuned_params.yaml and empty reports, and leaves a stored study as it is.
+models/tuned_params.yaml and empty reports in a fraction of a second, and leaves a stored
+study as it is.
 """
 
 from tabml import atomic, paths
@@ -9,25 +10,30 @@ from tabml.model.tuned_params import dump, not_tuned_document, tuned_document
 from tabml.params import load_params
 from tabml.stages import run
 
+# The study folder always holds this note, so the DVC output exists (and is not empty) before
+# the first trial; the journal beside it appears with the first study.
+STUDY_NOTE = (
+    "Optuna journal (journal.log) of the tune stage: every trial of every study, appended.\n"
+    "A DVC output with persist: true, so a larger tune.n_trials resumes it. docs/tuning.md\n"
+)
+PLOTS = (paths.TUNE_HISTORY_PLOT, paths.TUNE_IMPORTANCE_PLOT, paths.TUNE_FAMILIES_PLOT)
 
-def _not_tuned() -> None:
-    if (
-        not paths.TUNE_STUDY.exists()
-    ):  # a DVC output must exist; an empty journal is a study-less one
-        atomic.write_text(paths.TUNE_STUDY, "")
-    atomic.write_text(paths.TUNED_PARAMS, dump(not_tuned_document()))
-    atomic.write_json(paths.TUNE_SUMMARY, {"tuned": False})
-    for plot in (paths.TUNE_HISTORY_PLOT, paths.TUNE_IMPORTANCE_PLOT, paths.TUNE_FAMILIES_PLOT):
-        atomic.write_json(plot, [])
-    print("tune: train.use_tuned is false, no trial run (see docs/tuning.md)")
+
+def _write(tuned: dict, summary: dict, plots: tuple[list, list, list]) -> None:
+    atomic.write_text(paths.TUNE_STUDY_DIR / "README.txt", STUDY_NOTE)
+    atomic.write_text(paths.TUNED_PARAMS, dump(tuned))
+    atomic.write_json(paths.TUNE_SUMMARY, summary)
+    for path, points in zip(PLOTS, plots, strict=True):
+        atomic.write_json(path, points)
 
 
 def main() -> None:
     params = load_params()
     if not params.train.use_tuned:
-        _not_tuned()
+        _write(not_tuned_document(), {"tuned": False}, ([], [], []))
+        print("tune: train.use_tuned is false, no trial run (see docs/tuning.md)")
         return
-    # Imported only when tuning: the no-op above stays a fraction of a second.
+    # Imported only when tuning, so that the no-op above stays cheap.
     import optuna
     import pandas as pd
 
@@ -35,35 +41,32 @@ def main() -> None:
     from tabml.model import tune, tune_summary
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours, below
-    train, settings = pd.read_parquet(paths.TRAIN_DATA), params.tune
-    profile = load_profile(params.data.profile)
-    paths.TUNE_STUDY.parent.mkdir(parents=True, exist_ok=True)
+    settings, train = params.tune, pd.read_parquet(paths.TRAIN_DATA)
+    paths.TUNE_STUDY_DIR.mkdir(parents=True, exist_ok=True)
     name = tune.study_name(train, params.train, settings)
     study = tune.open_study(tune.journal_storage(paths.TUNE_STUDY), name, settings)
-    before = len(tune.finished_trials(study))
-    print(f"tune: study {name} in {paths.TUNE_STUDY} holds {before} finished trials")
+    print(f"tune: study {name} in {paths.TUNE_STUDY}: {len(tune.finished_trials(study))} trials")
 
-    def progress(trial) -> None:
+    def progress(trial: optuna.trial.FrozenTrial) -> None:
         complete = trial.state == optuna.trial.TrialState.COMPLETE
         score = f"{settings.metric}={trial.value:.4f}" if complete else trial.state.name.lower()
         print(f"tune: trial {trial.number} {trial.params['model']} {score}", flush=True)
 
+    profile = load_profile(params.data.profile)
     objective = tune.make_objective(train, profile, params.train, settings)
     ran = tune.run_study(study, objective, settings, on_trial=progress)
-    best = tune_summary.best_trial(study)
     summary = tune_summary.summary(study, params.train, settings)
-    cv = {"metric": settings.metric, "folds": settings.folds, "score": summary["best"]["cv_score"]}
-    hyper = summary["best"]["hyperparameters"]
-    document = tuned_document(best.params["model"], hyper, cv, name, best.number)
-    atomic.write_text(paths.TUNED_PARAMS, dump(document))
-    atomic.write_json(paths.TUNE_SUMMARY, summary)
-    atomic.write_json(paths.TUNE_HISTORY_PLOT, tune_summary.history_points(study))
-    atomic.write_json(paths.TUNE_IMPORTANCE_PLOT, tune_summary.importance_points(study, settings))
-    atomic.write_json(paths.TUNE_FAMILIES_PLOT, tune_summary.family_points(study))
-    print(
-        f"tune: ran {ran} trials; best trial {best.number}: {document['model']} {hyper} "
-        f"cv {settings.metric}={cv['score']} -> {paths.TUNED_PARAMS}"
+    best = summary["best"]
+    cv = {"metric": settings.metric, "folds": settings.folds, "score": best["cv_score"]}
+    tuned = tuned_document(best["model"], best["hyperparameters"], cv, name, best["trial"])
+    plots = (
+        tune_summary.history_points(study),
+        tune_summary.importance_points(study, settings),
+        tune_summary.family_points(study),
     )
+    _write(tuned, summary, plots)
+    print(f"tune: ran {ran} trials; best is trial {best['trial']}, {best['model']} "
+          f"{best['hyperparameters']}, CV {settings.metric}={best['cv_score']}")  # fmt: skip
 
 
 if __name__ == "__main__":
