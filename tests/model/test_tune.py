@@ -46,7 +46,7 @@ def test_a_complete_trials_score_is_scikit_learns_cross_val_score(train, profile
     settings = TuneParams(**SMALL, prune=False)
     study, ran = _study(train, profile, settings)
     assert ran == 6 and len(study.trials) == 6
-    trial = tune_summary.best_trial(study)
+    trial = tune_summary.best_trial(study, settings)
     hyper = tune_summary.hyperparameters(trial, TrainParams())
     family = trial.params["model"]
     params = TrainParams(model=family, **{family: hyper})
@@ -80,6 +80,11 @@ def test_resume_runs_only_the_missing_trials_and_keeps_the_first_ones(train, pro
     assert _trials(resumed) == _trials(uninterrupted)
     # the budget is reached: a rerun with the same n_trials runs nothing
     assert _study(train, profile, TuneParams(**SMALL), tune.journal_storage(journal))[1] == 0
+    # a smaller budget over the longer study reports what the fresh short run reports
+    four = TuneParams(**{**SMALL, "n_trials": 4})
+    assert tune_summary.summary(resumed, TrainParams(), four) == tune_summary.summary(
+        fresh, TrainParams(), four
+    )
 
 
 def test_a_hopeless_trial_is_pruned_below_the_median_before_its_last_fold(train, profile):

@@ -68,7 +68,13 @@ def sampler_for(tune: TuneParams, finished: int) -> optuna.samplers.TPESampler:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(
-            n_startup_trials=tune.startup_trials, seed=seed, multivariate=True, group=True
+            n_startup_trials=tune.startup_trials,
+            seed=seed,
+            multivariate=True,
+            group=True,
+            # Trials run one at a time: a RUNNING trial is one killed mid-run, not a peer to
+            # steer away from, so it must not change the proposals.
+            constant_liar=False,
         )
 
 
@@ -143,6 +149,16 @@ def _same_params(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
 def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     """Complete and pruned trials; a trial killed mid-run (still RUNNING) is not counted."""
     return study.get_trials(deepcopy=False, states=FINISHED)
+
+
+def counted_trials(study: optuna.Study, tune: TuneParams) -> list[optuna.trial.FrozenTrial]:
+    """The finished trials the budget covers: the first `n_trials` (all, with timeout only).
+
+    A study resumed to more trials and then asked for fewer reports what a fresh run with
+    that budget would, not its later trials.
+    """
+    trials = sorted(finished_trials(study), key=lambda t: t.number)
+    return trials if tune.n_trials is None else trials[: tune.n_trials]
 
 
 def run_study(

@@ -8,7 +8,7 @@ from typing import Any
 
 import optuna
 
-from tabml.model.tune import finished_trials
+from tabml.model.tune import counted_trials
 from tabml.params import TrainParams, TuneParams
 
 COMPLETE = optuna.trial.TrialState.COMPLETE
@@ -18,13 +18,13 @@ def _round(x: float) -> float:
     return round(float(x), 6)
 
 
-def _complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    return [t for t in finished_trials(study) if t.state == COMPLETE]
+def _complete(study: optuna.Study, tune: TuneParams) -> list[optuna.trial.FrozenTrial]:
+    return [t for t in counted_trials(study, tune) if t.state == COMPLETE]
 
 
-def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
+def best_trial(study: optuna.Study, tune: TuneParams) -> optuna.trial.FrozenTrial:
     """The highest CV score; ties go to the earliest trial."""
-    complete = _complete(study)
+    complete = _complete(study, tune)
     if not complete:
         raise ValueError("the study has no complete trial")
     return min(complete, key=lambda t: (-t.value, t.number))
@@ -45,8 +45,8 @@ def _fits(trial: optuna.trial.FrozenTrial) -> int:
 
 def summary(study: optuna.Study, train_params: TrainParams, tune: TuneParams) -> dict[str, Any]:
     """The study in numbers: trials by state, model fits, the best trial, the best per family."""
-    trials = finished_trials(study)
-    best = best_trial(study)
+    trials = counted_trials(study, tune)
+    best = best_trial(study, tune)
     families: dict[str, dict[str, Any]] = {}
     for trial in trials:
         family = families.setdefault(trial.params["model"], {"trials": 0, "pruned": 0})
@@ -61,8 +61,8 @@ def summary(study: optuna.Study, train_params: TrainParams, tune: TuneParams) ->
         "folds": tune.folds,
         "seed": tune.seed,
         "trials": len(trials),
-        "complete": len(_complete(study)),
-        "pruned": len(trials) - len(_complete(study)),
+        "complete": len(_complete(study, tune)),
+        "pruned": len(trials) - len(_complete(study, tune)),
         "fits": sum(_fits(t) for t in trials),
         "best": {
             "trial": best.number,
@@ -74,10 +74,10 @@ def summary(study: optuna.Study, train_params: TrainParams, tune: TuneParams) ->
     }
 
 
-def history_points(study: optuna.Study) -> list[dict[str, Any]]:
+def history_points(study: optuna.Study, tune: TuneParams) -> list[dict[str, Any]]:
     """Per finished trial: its state, family, CV score (if complete) and the best so far."""
     points, best = [], None
-    for trial in sorted(finished_trials(study), key=lambda t: t.number):
+    for trial in counted_trials(study, tune):
         point = {"trial": trial.number, "state": trial.state.name.lower()}
         point["model"] = trial.params["model"]
         if trial.state == COMPLETE:
@@ -89,10 +89,10 @@ def history_points(study: optuna.Study) -> list[dict[str, Any]]:
     return points
 
 
-def family_points(study: optuna.Study) -> list[dict[str, Any]]:
+def family_points(study: optuna.Study, tune: TuneParams) -> list[dict[str, Any]]:
     """Best CV score of each family that has a complete trial."""
     best: dict[str, float] = {}
-    for trial in _complete(study):
+    for trial in _complete(study, tune):
         family = trial.params["model"]
         best[family] = max(best.get(family, -1e300), _round(trial.value))
     return [{"family": f, "best_cv_score": s} for f, s in sorted(best.items())]
@@ -108,7 +108,7 @@ def importance_points(study: optuna.Study, tune: TuneParams) -> list[dict[str, A
     points = []
     for family, space in tune.space.families().items():
         names = [f"{family}.{n}" for n in space.searched()]
-        trials = [t for t in _complete(study) if t.params["model"] == family]
+        trials = [t for t in _complete(study, tune) if t.params["model"] == family]
         if not names or len(trials) < 2 or len({t.value for t in trials}) < 2:
             continue
         sub = optuna.create_study(direction="maximize")

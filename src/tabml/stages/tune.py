@@ -60,9 +60,9 @@ def main() -> None:
     cv = {"metric": settings.metric, "folds": settings.folds, "score": best["cv_score"]}
     tuned = tuned_document(best["model"], best["hyperparameters"], cv, name, best["trial"])
     plots = (
-        tune_summary.history_points(study),
+        tune_summary.history_points(study, settings),
         tune_summary.importance_points(study, settings),
-        tune_summary.family_points(study),
+        tune_summary.family_points(study, settings),
     )
     _write(tuned, summary, plots)
     print(f"tune: ran {ran} trials; best is trial {best['trial']}, {best['model']} "
