@@ -121,8 +121,8 @@ def search(train_df, test_df, profile, train: TrainParams, settings) -> dict:
     study = tune.open_study(optuna.storages.InMemoryStorage(), "bench", settings)
     objective = tune.make_objective(train_df, profile, train, settings)
     tune.run_study(study, objective, settings)
-    summary = tune_summary.summary(study, train, settings)
-    best = summary["best"]
+    summary = tune_summary.summary(study, settings)
+    best = tune_summary.chosen(study, train, settings)
     document = tuned_document(best["model"], best["hyperparameters"], {}, "bench", best["trial"])
     tuned_params = apply_tuned(train, document, Path("bench"))
     tuned_f1 = test_f1(train_df, test_df, profile, tuned_params)

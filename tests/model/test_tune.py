@@ -82,7 +82,8 @@ def test_resume_runs_only_the_missing_trials_and_keeps_the_first_ones(train, pro
     assert _study(train, profile, TuneParams(**SMALL), tune.journal_storage(journal))[1] == 0
     # a smaller budget over the longer study reports what the fresh short run reports
     four = TuneParams(**{**SMALL, "n_trials": 4})
-    assert tune_summary.summary(resumed, TrainParams(), four) == tune_summary.summary(
+    assert tune_summary.summary(resumed, four) == tune_summary.summary(fresh, four)
+    assert tune_summary.chosen(resumed, TrainParams(), four) == tune_summary.chosen(
         fresh, TrainParams(), four
     )
 
@@ -104,7 +105,7 @@ def test_a_hopeless_trial_is_pruned_below_the_median_before_its_last_fold(train,
             if t.state == state.COMPLETE and t.number < trial.number
         ]
         assert trial.intermediate_values[step] < np.median(earlier)
-    summary = tune_summary.summary(study, TrainParams(), settings)
+    summary = tune_summary.summary(study, settings)
     assert summary["pruned"] == len(pruned)
     assert summary["fits"] == sum(len(t.intermediate_values) for t in study.trials) < 8 * 5
 
@@ -119,7 +120,7 @@ def test_a_repeated_proposal_reuses_the_earlier_score_without_fitting(train, pro
         earlier = study.trials[trial.user_attrs["same_as_trial"]]
         assert earlier.params == trial.params and earlier.value == trial.value
         assert "fold_scores" not in trial.user_attrs
-    assert tune_summary.summary(study, TrainParams(), settings)["fits"] == 2 * 3
+    assert tune_summary.summary(study, settings)["fits"] == 2 * 3
 
 
 def test_too_few_rows_of_a_class_for_the_folds_is_a_clear_error(train, profile):
@@ -175,10 +176,11 @@ def test_the_stage_gives_byte_identical_outputs_and_trains_on_them(train, profil
     assert best_so_far == sorted(best_so_far) and best_so_far[-1] == summary["best"]["cv_score"]
     document = read_tuned(runs[0] / "models/tuned_params.yaml")
     assert document["cv"]["score"] == summary["best"]["cv_score"]
+    assert document["trial"] == summary["best"]["trial"]
+    assert document["cv"]["score"] == summary["families"][document["model"]]["best_cv_score"]
     applied = apply_tuned(TrainParams(use_tuned=True), document, Path("tuned_params.yaml"))
-    assert applied.model == summary["best"]["model"]
-    family = getattr(applied, applied.model).model_dump()
-    assert family == summary["best"]["hyperparameters"]
+    assert applied.model == document["model"]
+    assert getattr(applied, applied.model).model_dump() == document[applied.model]
 
 
 def test_training_with_an_untuned_file_says_how_to_get_one():

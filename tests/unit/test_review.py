@@ -125,3 +125,15 @@ def test_tuned_parameters_stand_next_to_the_hand_set_ones():
 def test_an_untuned_file_adds_no_table():
     assert tuned_rows({"tuned": False}, TrainParams().model_dump()) == []
     assert "Tuned parameters" not in render(DIFF, PARAMS_DIFF, [], 8, ({}, {}), None, [])
+
+
+def test_metrics_diff_keeps_test_metric_names_beside_the_tune_summary():
+    from tabml.experiments.base_revision import _by_file
+
+    diff = {
+        "reports/metrics.json": {"f1_macro": {"old": 0.9, "new": 0.95}},
+        "reports/tune/summary.json": {"best": {"cv_score": {"old": None, "new": 0.97}}},
+    }
+    old, new = _by_file(diff)
+    assert new == {"f1_macro": 0.95, "reports/tune/summary.json:best.cv_score": 0.97}
+    assert old == {"f1_macro": 0.9, "reports/tune/summary.json:best.cv_score": None}

@@ -43,8 +43,20 @@ def _fits(trial: optuna.trial.FrozenTrial) -> int:
     return len(trial.user_attrs.get("fold_scores", []))
 
 
-def summary(study: optuna.Study, train_params: TrainParams, tune: TuneParams) -> dict[str, Any]:
-    """The study in numbers: trials by state, model fits, the best trial, the best per family."""
+def chosen(study: optuna.Study, train_params: TrainParams, tune: TuneParams) -> dict[str, Any]:
+    """The best trial as models/tuned_params.yaml states it: family, hyperparameters, score."""
+    best = best_trial(study, tune)
+    return {
+        "trial": best.number,
+        "model": best.params["model"],
+        "cv_score": _round(best.value),
+        "hyperparameters": hyperparameters(best, train_params),
+    }
+
+
+def summary(study: optuna.Study, tune: TuneParams) -> dict[str, Any]:
+    """The study in numbers only (a DVC metrics file): trials by state, model fits, the best
+    trial's number and score, and per family its trials and best score."""
     trials = counted_trials(study, tune)
     best = best_trial(study, tune)
     families: dict[str, dict[str, Any]] = {}
@@ -56,20 +68,12 @@ def summary(study: optuna.Study, train_params: TrainParams, tune: TuneParams) ->
         else:
             family["pruned"] += 1
     return {
-        "study": study.study_name,
-        "metric": tune.metric,
         "folds": tune.folds,
-        "seed": tune.seed,
         "trials": len(trials),
         "complete": len(_complete(study, tune)),
         "pruned": len(trials) - len(_complete(study, tune)),
         "fits": sum(_fits(t) for t in trials),
-        "best": {
-            "trial": best.number,
-            "model": best.params["model"],
-            "cv_score": _round(best.value),
-            "hyperparameters": hyperparameters(best, train_params),
-        },
+        "best": {"trial": best.number, "cv_score": _round(best.value)},
         "families": dict(sorted(families.items())),
     }
 

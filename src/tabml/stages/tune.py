@@ -30,7 +30,7 @@ def _write(tuned: dict, summary: dict, plots: tuple[list, list, list]) -> None:
 def main() -> None:
     params = load_params()
     if not params.train.use_tuned:
-        _write(not_tuned_document(), {"tuned": False}, ([], [], []))
+        _write(not_tuned_document(), {"trials": 0}, ([], [], []))
         print("tune: train.use_tuned is false, no trial run (see docs/tuning.md)")
         return
     # Imported only when tuning, so that the no-op above stays cheap.
@@ -55,8 +55,8 @@ def main() -> None:
     profile = load_profile(params.data.profile)
     objective = tune.make_objective(train, profile, params.train, settings)
     ran = tune.run_study(study, objective, settings, on_trial=progress)
-    summary = tune_summary.summary(study, params.train, settings)
-    best = summary["best"]
+    summary = tune_summary.summary(study, settings)
+    best = tune_summary.chosen(study, params.train, settings)
     cv = {"metric": settings.metric, "folds": settings.folds, "score": best["cv_score"]}
     tuned = tuned_document(best["model"], best["hyperparameters"], cv, name, best["trial"])
     plots = (
