@@ -78,3 +78,26 @@ def test_the_stage_stops_on_a_bad_space_before_any_trial(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: params.yaml: ")
     assert "tune.space.random_forest.max_depth" in lines[0]
     assert not (tmp_path / "models").exists()  # no study, no trial
+
+
+def test_with_defaults_the_stage_runs_no_trial_and_imports_nothing_heavy(tmp_path):
+    (tmp_path / "params.yaml").write_text("{}\n")  # every default: train.use_tuned is false
+    code = (
+        "import sys, tabml.stages.tune as stage; stage.main(); "
+        "print(sorted(m for m in ('pandas', 'sklearn', 'optuna') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "tune: train.use_tuned is false, no trial run (see docs/tuning.md)",
+        "[]",
+    ]
+    tuned = yaml.safe_load((tmp_path / "models/tuned_params.yaml").read_text())
+    assert tuned["tuned"] is False
+    assert sorted(p.name for p in (tmp_path / "models/tune_study").iterdir()) == ["README.txt"]
