@@ -227,6 +227,7 @@ class TuneParams(_Section):
 
     n_trials: int | None = Field(8, ge=1)
     timeout_s: float | None = Field(None, gt=0.0)
+    n_jobs: int = Field(1, ge=1)
     seed: int = 42
     folds: int = Field(5, ge=2)
     metric: TuneMetric = "f1_macro"

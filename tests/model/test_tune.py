@@ -123,6 +123,12 @@ def test_a_repeated_proposal_reuses_the_earlier_score_without_fitting(train, pro
     assert tune_summary.summary(study, settings)["fits"] == 2 * 3
 
 
+def test_parallel_trials_fill_the_same_budget(train, profile):
+    # Not reproducible (docs/tuning.md), but the budget and the resume rule hold.
+    study, ran = _study(train, profile, TuneParams(**{**SMALL, "n_trials": 4, "n_jobs": 2}))
+    assert ran == 4 and len(tune.finished_trials(study)) == 4
+
+
 def test_too_few_rows_of_a_class_for_the_folds_is_a_clear_error(train, profile):
     small = train.groupby(profile.target).head(3)
     with pytest.raises(tune.TuneError, match=r"tune\.folds=5 but class"):

@@ -3,7 +3,7 @@
 Only the training split is ever seen. Each trial picks `train.model` and that family's
 hyperparameters from `tune.space`, fits one pipeline per fold (the same folds for every
 trial) and reports the running CV mean after each fold, so the median pruner can stop a
-hopeless trial early. Trials run one at a time, each with a sampler seeded from
+hopeless trial early. Trials run one at a time (tune.n_jobs 1), each with a sampler seeded from
 (tune.seed, number of finished trials): a resumed study continues exactly as an
 uninterrupted one would, and the same seed, params and data give the same trials.
 """
@@ -13,6 +13,7 @@ import json
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,11 +38,11 @@ class TuneError(TabmlError, ValueError):
 def study_name(train: pd.DataFrame, train_params: TrainParams, tune: TuneParams) -> str:
     """A name that changes whenever a trial's score could: space, CV, seeds, base params, data.
 
-    The budget (n_trials, timeout_s) is left out, so raising it resumes the same study; any
+    The budget (n_trials, timeout_s, n_jobs) is left out, so raising it resumes the study; any
     other change starts a fresh study (in the same journal file) instead of mixing scores.
     """
     key = {
-        "tune": tune.model_dump(mode="json", exclude={"n_trials", "timeout_s"}),
+        "tune": tune.model_dump(mode="json", exclude={"n_trials", "timeout_s", "n_jobs"}),
         "train": train_params.model_dump(mode="json", exclude={"model", "use_tuned"}),
         "data": hashlib.sha256(pd.util.hash_pandas_object(train).to_numpy().tobytes()).hexdigest(),
     }
@@ -62,7 +63,9 @@ def cv_folds(labels: np.ndarray, tune: TuneParams) -> list[tuple[np.ndarray, np.
     return list(splitter.split(np.zeros(len(labels)), labels))
 
 
-def sampler_for(tune: TuneParams, finished: int) -> optuna.samplers.TPESampler:
+def sampler_for(
+    tune: TuneParams, finished: int, parallel: bool = False
+) -> optuna.samplers.TPESampler:
     """TPE seeded for the next trial; `group` models each family's own hyperparameters."""
     seed = int(np.random.SeedSequence([tune.seed, finished]).generate_state(1)[0])
     with warnings.catch_warnings():
@@ -72,9 +75,9 @@ def sampler_for(tune: TuneParams, finished: int) -> optuna.samplers.TPESampler:
             seed=seed,
             multivariate=True,
             group=True,
-            # Trials run one at a time: a RUNNING trial is one killed mid-run, not a peer to
-            # steer away from, so it must not change the proposals.
-            constant_liar=False,
+            # One at a time, a RUNNING trial is one killed mid-run, not a peer to steer away
+            # from: it must not change the proposals. In parallel, steering away is the point.
+            constant_liar=parallel,
         )
 
 
@@ -172,6 +175,8 @@ def run_study(
     Returns:
         The number of trials this call ran (0 when the stored study already has enough).
     """
+    if tune.n_jobs > 1:
+        return _run_parallel(study, objective, tune, on_trial)
     started, ran = time.monotonic(), 0
     while True:
         finished = len(finished_trials(study))
@@ -185,6 +190,21 @@ def run_study(
         ran += 1
         if on_trial is not None:
             on_trial(study.trials[-1])
+
+
+def _run_parallel(study, objective, tune: TuneParams, on_trial) -> int:
+    """`n_jobs` threads share one seeded sampler: faster on idle cores, but which trials
+    are finished when a new one is proposed depends on timing, so results are not
+    reproducible (docs/tuning.md)."""
+    finished = len(finished_trials(study))
+    missing = None if tune.n_trials is None else tune.n_trials - finished
+    if missing is not None and missing <= 0:
+        return 0
+    study.sampler = sampler_for(tune, finished, parallel=True)
+    callbacks = [lambda _, trial: on_trial(trial)] if on_trial is not None else []
+    study.optimize(objective, n_trials=missing, timeout=tune.timeout_s, n_jobs=tune.n_jobs,
+                   catch=(), callbacks=callbacks, gc_after_trial=False)  # fmt: skip
+    return len(finished_trials(study)) - finished
 
 
 def open_study(storage: optuna.storages.BaseStorage, name: str, tune: TuneParams) -> optuna.Study:
@@ -202,7 +222,7 @@ def open_study(storage: optuna.storages.BaseStorage, name: str, tune: TuneParams
     )
 
 
-def journal_storage(path) -> optuna.storages.JournalStorage:
+def journal_storage(path: Path) -> optuna.storages.JournalStorage:
     """The study's storage: an append-only Optuna journal file (a DVC output, persisted)."""
     from optuna.storages.journal import JournalFileBackend
 
