@@ -1,6 +1,7 @@
 """`make bench-tune`: the tune stage's search vs the grid of sweep.yaml, in one run.
 
-For each dataset profile (penguins by default; `--profile flights` too if time allows):
+For each dataset profile (penguins; `--profile flights` adds flights, which has not been run:
+its grid and search are slow on a shared 2-core machine):
 - the data: a copy of the repo runs `dvc repro split` (the pipeline's own train/test split);
 - the grid: every configuration of sweep.yaml fitted on the whole training split with
   `fit_model` (as `make sweep` would, in process to save the DVC overhead) and scored on the
@@ -9,7 +10,9 @@ For each dataset profile (penguins by default; `--profile flights` too if time a
   (configs x folds fits) and which config it would pick without looking at the test split;
 - the search: the tune stage's own functions with params.yaml's `tune` section (in-memory
   study), then the best trial re-fitted on the whole training split and scored on the test
-  split. Fits counted: every fold fit of every trial (pruned ones stop early); the refit aside.
+  split. Fits counted: every fold fit of every trial (pruned ones stop early); the refit aside;
+- context: the same search with other tune.seed values (--extra-seeds) and budgets
+  (--extra-trials), to show how much one pick depends on them.
 Results and the command go to docs/benchmarks.md (section `tuning`).
 """
 
@@ -77,26 +80,41 @@ def split_data(profile_name: str, folder: Path) -> tuple[pd.DataFrame, pd.DataFr
             pd.read_parquet(repo / "data/processed/test.parquet"))  # fmt: skip
 
 
-def bench_profile(profile_name: str, params: Params, extra_seeds: list[int]) -> dict:
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    """Wall and CPU seconds (this process: every fit runs in it, one at a time) since start."""
+    return time.perf_counter() - start[0], time.process_time() - start[1]
+
+
+def _seconds(elapsed: tuple[float, float]) -> str:
+    return f"{elapsed[0]:.1f} ({elapsed[1]:.1f} CPU)"
+
+
+def bench_profile(profile_name: str, params: Params, extra_seeds: list[int],
+                  extra_trials: list[int]) -> dict:  # fmt: skip
     profile = load_profile(profile_name)
     with tempfile.TemporaryDirectory() as tmp:
         train_df, test_df = split_data(profile_name, Path(tmp))
     settings, train = params.tune, params.train
-    started = time.perf_counter()
+    started = _clock()
     grid = [
         (c, test_f1(train_df, test_df, profile, c))
         for c in grid_configs(train, ROOT / "sweep.yaml")
     ]
-    grid_seconds = time.perf_counter() - started
-    started = time.perf_counter()
+    grid_seconds = _since(started)
+    started = _clock()
     grid_cv = [cv_score(train_df, profile, c, settings) for c, _ in grid]
-    grid_cv_seconds = time.perf_counter() - started
-    print(f"{profile_name}: grid {grid_seconds:.1f} s, grid CV {grid_cv_seconds:.1f} s",
+    grid_cv_seconds = _since(started)
+    print(f"{profile_name}: grid {_seconds(grid_seconds)} s, grid CV {_seconds(grid_cv_seconds)} s",
           file=sys.stderr)  # fmt: skip
 
     searches = [search(train_df, test_df, profile, train, settings)]
-    for seed in extra_seeds:
-        other = settings.model_copy(update={"seed": seed})
+    others = [{"seed": seed} for seed in extra_seeds] + [{"n_trials": n} for n in extra_trials]
+    for change in others:
+        other = settings.model_copy(update=change)
         searches.append(search(train_df, test_df, profile, train, other))
     first = searches[0]
     by_cv = max(range(len(grid)), key=lambda i: grid_cv[i])
@@ -110,14 +128,14 @@ def bench_profile(profile_name: str, params: Params, extra_seeds: list[int]) -> 
         "grid_cv_seconds": grid_cv_seconds,
         "grid_cv_fits": len(grid) * settings.folds,
         **first,
-        "other_seeds": searches[1:],
+        "others": searches[1:],
     }
 
 
 def search(train_df, test_df, profile, train: TrainParams, settings) -> dict:
     """The tune stage's search (in memory), then the best trial refitted and test-scored."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    started = time.perf_counter()
+    started = _clock()
     study = tune.open_study(optuna.storages.InMemoryStorage(), "bench", settings)
     objective = tune.make_objective(train_df, profile, train, settings)
     tune.run_study(study, objective, settings)
@@ -128,11 +146,12 @@ def search(train_df, test_df, profile, train: TrainParams, settings) -> dict:
     tuned_f1 = test_f1(train_df, test_df, profile, tuned_params)
     return {
         "seed": settings.seed,
+        "n_trials": settings.n_trials,
         "summary": summary,
         "tuned": _describe(tuned_params),
         "tuned_f1": tuned_f1,
         "tune_fits": summary["fits"],
-        "tune_seconds": time.perf_counter() - started,
+        "tune_seconds": _since(started),
     }
 
 
@@ -168,16 +187,16 @@ def report(results: list[dict], settings, load) -> str:
         ok = r["tuned_f1"] >= r["grid_best_f1"] and r["tune_fits"] <= r["grid_cv_fits"]
         lines += [
             "",
-            "| | CV fits (+ 1 refit) | wall seconds | test macro-F1 |",
+            "| | CV fits (+ 1 refit) | wall (CPU) seconds | test macro-F1 |",
             "|---|---|---|---|",
             f"| grid: {len(r['grid'])} fits, best by test score (the bar) | none | "
-            f"{r['grid_seconds']:.1f} | {r['grid_best_f1']:.4f} |",
+            f"{_seconds(r['grid_seconds'])} | {r['grid_best_f1']:.4f} |",
             f"| grid by CV, picks {r['grid_by_cv'][0]} | "
-            f"{r['grid_cv_fits']} | {r['grid_cv_seconds']:.1f} | "
+            f"{r['grid_cv_fits']} | {_seconds(r['grid_cv_seconds'])} | "
             f"{r['grid_by_cv'][1]:.4f} |",
             f"| tune: {s['trials']} trials ({s['complete']} complete, {s['pruned']} pruned), "
             f"picks {r['tuned']} (CV {s['best']['cv_score']:.4f}) | {r['tune_fits']} | "
-            f"{r['tune_seconds']:.1f} | {r['tuned_f1']:.4f} |",
+            f"{_seconds(r['tune_seconds'])} | {r['tuned_f1']:.4f} |",
             "",
             f"- [{'x' if ok else ' '}] tuned test macro-F1 {r['tuned_f1']:.4f} >= the grid's best "
             f"{r['grid_best_f1']:.4f}, with {r['tune_fits']} CV fits (every fold of every "
@@ -185,19 +204,21 @@ def report(results: list[dict], settings, load) -> str:
             f"{len(r['grid'])} configs x {settings.folds} folds); both then refit once",
             "",
         ]
-        if r["other_seeds"]:
+        if r["others"]:
             lines += [
-                "Context, not the measured default: the same search with other values of "
-                "`tune.seed` (it also reshuffles the CV folds): how much the pick depends on "
-                "the seed at this budget.",
+                "Context, not the measured default: the same search with another `tune.seed` "
+                "(it also reshuffles the CV folds, so those CV scores are not comparable with "
+                "the grid's) or another `tune.n_trials`.",
                 "",
-                "| tune.seed | picks | CV score | CV fits | wall seconds | test macro-F1 |",
-                "|---|---|---|---|---|---|",
+                "| tune.seed | tune.n_trials | picks | CV score | CV fits | wall (CPU) seconds | "
+                "test macro-F1 |",
+                "|---|---|---|---|---|---|---|",
             ]
             lines += [
-                f"| {o['seed']} | {o['tuned']} | {o['summary']['best']['cv_score']:.4f} | "
-                f"{o['tune_fits']} | {o['tune_seconds']:.1f} | {o['tuned_f1']:.4f} |"
-                for o in r["other_seeds"]
+                f"| {o['seed']} | {o['n_trials']} | {o['tuned']} | "
+                f"{o['summary']['best']['cv_score']:.4f} | {o['tune_fits']} | "
+                f"{_seconds(o['tune_seconds'])} | {o['tuned_f1']:.4f} |"
+                for o in r["others"]
             ]
             lines.append("")
     return "\n".join(lines)
@@ -209,12 +230,16 @@ def main() -> None:
     parser.add_argument(
         "--extra-seeds", type=int, nargs="*", default=[0, 1, 2, 3], help="context searches"
     )
+    parser.add_argument(
+        "--extra-trials", type=int, nargs="*", default=[16, 24], help="context budgets"
+    )
     args = parser.parse_args()
     os.chdir(ROOT)  # profiles and params are read from the repository
     load = os.getloadavg()
     params = load_params()
     results = [
-        bench_profile(name, params, args.extra_seeds) for name in ["penguins", *args.profile]
+        bench_profile(name, params, args.extra_seeds, args.extra_trials)
+        for name in ["penguins", *args.profile]
     ]
     markdown = report(results, params.tune, load)
     write_section("tuning", markdown)
