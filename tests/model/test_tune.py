@@ -129,6 +129,13 @@ def test_parallel_trials_fill_the_same_budget(train, profile):
     assert ran == 4 and len(tune.finished_trials(study)) == 4
 
 
+def test_a_timeout_alone_stops_after_the_trial_that_crosses_it(train, profile):
+    settings = TuneParams(**{**SMALL, "n_trials": None, "timeout_s": 0.001})
+    study, ran = _study(train, profile, settings)
+    assert ran == 1  # a trial (3 fits) takes far longer than 1 ms; the check is between trials
+    assert tune_summary.summary(study, settings)["trials"] == 1
+
+
 def test_too_few_rows_of_a_class_for_the_folds_is_a_clear_error(train, profile):
     small = train.groupby(profile.target).head(3)
     with pytest.raises(tune.TuneError, match=r"tune\.folds=5 but class"):
