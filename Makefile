@@ -24,6 +24,7 @@ REPRODUCE_BASE ?= 1
 ALLOW_STALE ?=
 FAIL_ON_DRIFT ?= 1
 ALL_COMMITS ?=
+TRIALS ?=
 CSV ?=
 NAME ?=
 TARGET_COLUMN ?=
@@ -116,6 +117,11 @@ report: setup ## Markdown review vs BASE (default main) -> reports/review/report
 gate: setup ## Fail if a metric breaks the gates in params.yaml (vs BASE, default main)
 	python -m tabml.cli gate $(BASE_FLAGS) --target "$(TARGET)"
 
+.PHONY: tune
+tune: setup ## Tune train.model + hyperparameters, then train on them: make tune [TRIALS=20] (a dvc experiment)
+	dvc exp run -S train.use_tuned=true $(if $(TRIALS),-S tune.n_trials=$(TRIALS))
+	@cat models/tuned_params.yaml
+
 ##@ Serving
 .PHONY: serve
 serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0.1:$(PORT)
@@ -167,6 +173,10 @@ bench-pipeline: setup ## Benchmark DVC overhead, no-op repro, fresh clone, fligh
 bench-serve: setup ## Benchmark the server vs a no-op model and in-process scikit-learn (uses wrk)
 	@command -v wrk >/dev/null || echo "bench-serve: wrk not found (apt-get install -y wrk); falling back to the slower Python load generator"
 	PYTHONPATH=src python benchmarks/serving.py
+
+.PHONY: bench-tune
+bench-tune: setup ## Benchmark the search vs sweep.yaml's grid (fits, seconds, test F1)
+	python -m benchmarks.tuning
 
 .PHONY: bench-batch
 bench-batch: setup ## Benchmark batch scoring of 1,000,000 rows vs raw ONNX predict

@@ -5,10 +5,18 @@ so code that builds `Params()` directly behaves exactly like the pipeline.
 """
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from tabml import paths
 from tabml.errors import TabmlError, describe_errors
@@ -59,6 +67,7 @@ class RidgeParams(_Section):
 class TrainParams(_Section):
     model: ModelFamily = "logistic_regression"
     seed: int = 42
+    use_tuned: bool = False  # train with models/tuned_params.yaml (the tune stage's choice)
     logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
     random_forest: RandomForestParams = RandomForestParams()
     gradient_boosting: GradientBoostingParams = GradientBoostingParams()
@@ -123,6 +132,149 @@ class PackageParams(_Section):
     max_records: int = Field(1000, ge=1)
 
 
+# --- tune (the tune stage: seeded, resumable hyperparameter search) ---
+# A search dimension is a range (`low`/`high`, optional `log`) or a list of `choices`; whether a
+# range is searched in whole numbers follows the hyperparameter's type in its train section.
+Choice = bool | int | float | str | None
+
+
+class SearchDimension(_Section):
+    low: int | float | None = None
+    high: int | float | None = None
+    log: bool = False
+    choices: list[Choice] | None = None
+
+    @model_validator(mode="after")
+    def _range_or_choices(self) -> "SearchDimension":
+        bounds = (self.low is not None) + (self.high is not None)
+        if self.choices is not None:
+            if bounds or self.log:
+                raise ValueError("give either `choices` or `low`/`high` (and `log`), not both")
+            if not self.choices:
+                raise ValueError("`choices` is empty: list at least one value")
+            return self
+        if bounds < 2:
+            raise ValueError("needs `low` and `high` (a range) or `choices` (a list)")
+        if self.low >= self.high:
+            raise ValueError(
+                f"empty range: low ({self.low}) must be below high ({self.high}); "
+                "for a fixed value use `choices: [value]`"
+            )
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low > 0 (got {self.low})")
+        return self
+
+    def values(self) -> list[Choice]:
+        """The values that bound this dimension: both ends of a range, or every choice."""
+        return list(self.choices) if self.choices is not None else [self.low, self.high]
+
+
+class _FamilySpace(_Section):
+    """One family's search space: each field names a hyperparameter of its train section."""
+
+    family_params: ClassVar[type[_Section]]
+
+    @field_validator("*")
+    @classmethod
+    def _values_fit_the_hyperparameter(
+        cls, dim: SearchDimension | None, info: ValidationInfo
+    ) -> SearchDimension | None:
+        # Each bound or choice must be a value the train section itself accepts (type and
+        # limits), so a trial can never build an invalid estimator.
+        for value in [] if dim is None else dim.values():
+            try:
+                cls.family_params.model_validate({info.field_name: value})
+            except ValidationError as err:
+                message = err.errors()[0]["msg"]
+                raise ValueError(f"{value!r} is not a valid value: {message}") from None
+        return dim
+
+    def searched(self) -> dict[str, SearchDimension]:
+        """The searched hyperparameters, by name, in declaration order."""
+        return {name: dim for name in type(self).model_fields if (dim := getattr(self, name))}
+
+
+# Fields left out of params.yaml are not searched (they keep their train section's value).
+class LogisticRegressionSpace(_FamilySpace):
+    family_params: ClassVar = LogisticRegressionParams
+    C: SearchDimension | None = None
+    max_iter: SearchDimension | None = None
+
+
+class RandomForestSpace(_FamilySpace):
+    family_params: ClassVar = RandomForestParams
+    n_estimators: SearchDimension | None = None
+    max_depth: SearchDimension | None = None
+    min_samples_leaf: SearchDimension | None = None
+
+
+class GradientBoostingSpace(_FamilySpace):
+    family_params: ClassVar = GradientBoostingParams
+    n_estimators: SearchDimension | None = None
+    learning_rate: SearchDimension | None = None
+    max_depth: SearchDimension | None = None
+
+
+class SearchSpace(_Section):
+    """The families the search may choose (`train.model`); a family left out is not tried."""
+
+    logistic_regression: LogisticRegressionSpace | None = None
+    random_forest: RandomForestSpace | None = None
+    gradient_boosting: GradientBoostingSpace | None = None
+
+    @model_validator(mode="after")
+    def _some_family(self) -> "SearchSpace":
+        if not self.families():
+            raise ValueError("no model family to search: list at least one")
+        return self
+
+    def families(self) -> dict[str, _FamilySpace]:
+        return {name: space for name in type(self).model_fields if (space := getattr(self, name))}
+
+
+def _range(low: float, high: float, log: bool = False) -> SearchDimension:
+    return SearchDimension(low=low, high=high, log=log)
+
+
+DEFAULT_SPACE = SearchSpace(
+    logistic_regression=LogisticRegressionSpace(C=_range(0.001, 100.0, log=True)),
+    random_forest=RandomForestSpace(
+        n_estimators=_range(10, 200, log=True),
+        max_depth=_range(2, 12),
+        min_samples_leaf=_range(1, 10),
+    ),
+    gradient_boosting=GradientBoostingSpace(
+        n_estimators=_range(10, 200, log=True),
+        learning_rate=_range(0.01, 0.5, log=True),
+        max_depth=_range(1, 5),
+    ),
+)
+
+
+# Scorers of scikit-learn (greater is better) a trial's cross-validation can report.
+TuneMetric = Literal["f1_macro", "accuracy", "balanced_accuracy", "roc_auc_ovr", "neg_log_loss"]
+
+
+class TuneParams(_Section):
+    """Budget, cross-validation and search space of the tune stage (docs/tuning.md)."""
+
+    n_trials: int | None = Field(8, ge=1)
+    timeout_s: float | None = Field(None, gt=0.0)
+    n_jobs: int = Field(1, ge=1)
+    seed: int = 42
+    folds: int = Field(5, ge=2)
+    metric: TuneMetric = "f1_macro"
+    startup_trials: int = Field(4, ge=1)
+    prune: bool = True
+    space: SearchSpace = DEFAULT_SPACE
+
+    @model_validator(mode="after")
+    def _some_budget(self) -> "TuneParams":
+        if self.n_trials is None and self.timeout_s is None:
+            raise ValueError("set `n_trials`, `timeout_s` or both: the search needs a budget")
+        return self
+
+
 class Params(_Section):
     data: DataParams = DataParams()
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")
@@ -136,6 +288,7 @@ class Params(_Section):
     # `source` stage, so editing it stops `dvc repro` until `make accept-data`. Empty for a
     # source inside an installed package (penguins), which then gets no such stage.
     sources: list[str] = []
+    tune: TuneParams = TuneParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

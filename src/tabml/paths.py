@@ -45,3 +45,14 @@ DRIFT_METRICS = DRIFT_DIR / "metrics.json"
 DRIFT_REPORT = DRIFT_DIR / "report.md"
 DRIFT_PSI_PLOT = DRIFT_DIR / "psi.json"
 DRIFT_BINS_PLOT = DRIFT_DIR / "distributions.json"
+
+# Tune stage: the chosen parameters (read by train when train.use_tuned), the resumable study
+# (an Optuna journal in a folder that is a persisted DVC output) and its summary and plots.
+TUNED_PARAMS = Path("models/tuned_params.yaml")
+TUNE_STUDY_DIR = Path("models/tune_study")
+TUNE_STUDY = TUNE_STUDY_DIR / "journal.log"
+TUNE_DIR = Path("reports/tune")
+TUNE_SUMMARY = TUNE_DIR / "summary.json"
+TUNE_HISTORY_PLOT = TUNE_DIR / "history.json"
+TUNE_IMPORTANCE_PLOT = TUNE_DIR / "importance.json"
+TUNE_FAMILIES_PLOT = TUNE_DIR / "families.json"

@@ -158,3 +158,17 @@ def test_queue_refusal_offers_the_way_back_when_params_hold_an_experiment():
     assert "git add" in after_exp_run and "make restore-baseline" in after_exp_run
     code_edit = GitProblems(untracked=[], unstaged=["src/tabml/model/train.py"]).message()
     assert "make restore-baseline" not in code_edit
+
+
+def test_test_metrics_keep_bare_names_beside_the_tune_summary():
+    # With the tune stage, an experiment reports two metrics files: gates, `make best` and
+    # the review still find `f1_macro`; the tune summary's numbers get their file's prefix.
+    entry = _data("workspace", "lr", {"f1_macro": 0.9})
+    entry["metrics"]["reports/tune/summary.json"] = {"data": {"best": {"cv_score": 0.97}}}
+    baselines, _ = parse_exp_show([{"rev": "workspace", "name": None, "data": entry}])
+    assert baselines[0].metrics == {
+        "f1_macro": 0.9,
+        "reports/tune/summary.json:best.cv_score": 0.97,
+    }
+    (best,) = rank(baselines, "f1_macro")
+    assert best.name == "workspace"

@@ -248,11 +248,31 @@ def report(
     plots = (read_plots(c.diff.commit), read_plots(None))
     html = _plots_html(c.diff.base)
     markdown = render(
-        c.diff, params_diff, c.failures, c.checked, plots, html, c.dataset_change, c.min_lift
+        c.diff,
+        params_diff,
+        c.failures,
+        c.checked,
+        plots,
+        html,
+        c.dataset_change,
+        c.min_lift,
+        _tuned_rows(),
     )
     path = write_report(markdown)
     typer.echo(markdown)
     typer.echo(f"review written to {path}", err=True)
+
+
+def _tuned_rows() -> list:
+    """The tuned parameters beside the hand-set ones, when the tune stage ran trials."""
+    from tabml import paths
+    from tabml.experiments.review import tuned_rows
+    from tabml.model.tuned_params import read_tuned
+    from tabml.params import load_params
+
+    if not paths.TUNED_PARAMS.exists():
+        return []
+    return tuned_rows(read_tuned(paths.TUNED_PARAMS), load_params().train.model_dump())
 
 
 def _plots_html(base: str) -> str | None:

@@ -74,6 +74,22 @@ def lift_rows(metrics: dict, min_lift: dict[str, float]) -> list[list[Any]]:
     return rows
 
 
+def tuned_rows(tuned: dict, hand_set: dict) -> list[list[Any]]:
+    """[param, hand-set (params.yaml train), tuned] from models/tuned_params.yaml; [] if untuned.
+
+    `hand_set` is the train section (`Params().train.model_dump()`).
+    """
+    if not tuned.get("tuned"):
+        return []
+    family = tuned["model"]
+    rows = [["`train.model`", hand_set["model"], family]]
+    for name, value in sorted(tuned.get(family, {}).items()):
+        rows.append([f"`train.{family}.{name}`", hand_set[family].get(name), value])
+    cv = tuned.get("cv", {})
+    rows.append([f"CV {cv.get('metric')} ({cv.get('folds')} folds)", None, cv.get("score")])
+    return rows
+
+
 def gate_lines(failures: list[GateFailure], checked: int) -> list[str]:
     if not failures:
         return [f"All {checked} gates pass."]
@@ -119,8 +135,13 @@ def render(
     plots_html: str | None,
     dataset_change: str | None = None,
     min_lift: dict[str, float] | None = None,
+    tuned: list[list[Any]] | None = None,
 ) -> str:
-    """The whole review as markdown; `dataset_change` says the base measured another dataset."""
+    """The whole review as markdown.
+
+    `dataset_change` says the base measured another dataset; `tuned` rows (tuned_rows) add a
+    tuned-parameters table.
+    """
     base_name = f"`{diff.base}` ({diff.commit[:7]})"
     lines = [MARKER, f"# Review: workspace vs {base_name}", ""]
     lines.append(f"Base metrics: {diff.source}.")
@@ -131,6 +152,9 @@ def render(
     lines += ["", "## Parameters changed", ""]
     rows = param_rows(params_diff)
     lines.append(markdown_table(["param", "base", "workspace"], rows) if rows else "None.")
+    if tuned:
+        lines += ["", "## Tuned parameters (models/tuned_params.yaml)", ""]
+        lines.append(markdown_table(["param", "hand-set", "tuned"], tuned))
     lines += ["", "## Metrics", ""]
     headers = ["metric", "base", "workspace", "change", "change %", "verdict"]
     lines.append(markdown_table(headers, metric_rows(diff, comparable=not dataset_change)))

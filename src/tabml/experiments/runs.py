@@ -10,6 +10,7 @@ from typing import Any, get_args
 
 import yaml
 
+from tabml import paths
 from tabml.model.gates import direction
 from tabml.params import ModelFamily
 
@@ -47,12 +48,19 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def file_key(path: str, name: str, several: bool) -> str:
+    """A metric's or param's name: `file:name` when several files report, except for
+    reports/metrics.json (the test metrics gates and rankings use keep their bare names)."""
+    return f"{path}:{name}" if several and Path(path) != paths.METRICS else name
+
+
 def _files(section: dict | None) -> dict[str, Any]:
     """Flatten `{file: {"data": {...}}}`; keys get a `file:` prefix only if there are several."""
     readable = {f: v["data"] for f, v in (section or {}).items() if "data" in v}
-    if len(readable) == 1:
-        return flatten(next(iter(readable.values())))
-    return {f"{f}:{k}": v for f, data in readable.items() for k, v in flatten(data).items()}
+    several = len(readable) > 1
+    return {
+        file_key(f, k, several): v for f, data in readable.items() for k, v in flatten(data).items()
+    }
 
 
 def _row(entry: dict, state: str, baseline: str | None = None, name: str | None = None):
