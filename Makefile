@@ -103,9 +103,9 @@ serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0
 
 ##@ Batch scoring
 .PHONY: batch
-batch: setup ## Score a CSV/parquet into a database: make batch INPUT=file.csv [DB=$(DB)]
+batch: setup ## Score a CSV/parquet into a database: make batch INPUT=file.csv [DB=$(DB)] [EXPLAIN=1]
 	@test -n "$(INPUT)" || { echo "usage: make batch INPUT=file.csv [DB=$(DB)]"; exit 2; }
-	python -m tabml.cli batch "$(INPUT)" --db "$(DB)"
+	python -m tabml.cli batch "$(INPUT)" --db "$(DB)" $(if $(filter 1 yes true,$(EXPLAIN)),--explain)
 
 ##@ Monitoring
 .PHONY: drift

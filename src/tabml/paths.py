@@ -27,11 +27,14 @@ BENTOML_HOME = Path("bentoml_home")
 SRC = Path("src")
 
 METRICS = Path("reports/metrics.json")
+SLICES = Path("reports/slices.json")
+MODEL_CARD = Path("reports/model_card.md")
 PLOTS_DIR = Path("reports/plots")
 CONFUSION_PLOT = PLOTS_DIR / "confusion.json"
 ROC_PLOT = PLOTS_DIR / "roc.json"
 PR_PLOT = PLOTS_DIR / "precision_recall.json"
 IMPORTANCE_PLOT = PLOTS_DIR / "importance.json"
+PARTIAL_DEPENDENCE_PLOT = PLOTS_DIR / "partial_dependence.json"
 
 # Production loop: request log (written by the service, read by drift) and drift reports.
 REQUEST_LOG_DIR = Path("logs/requests")

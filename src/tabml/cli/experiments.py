@@ -138,6 +138,9 @@ def best(
 
 
 def _compare(base: str | None, reproduce: bool, target: str):
+    import json
+
+    from tabml import paths
     from tabml.experiments.base_revision import default_base, metrics_diff
     from tabml.model.gates import check_absolute, check_regression
     from tabml.params import load_params
@@ -147,6 +150,12 @@ def _compare(base: str | None, reproduce: bool, target: str):
     failures = check_absolute(diff.new, gates, diff.old)
     failures += check_regression(diff.new, diff.old, gates)
     checked = len(gates.min) + len(gates.max) + len(gates.max_regression)
+    if paths.SLICES.exists():  # the workspace's slices (reproduced by metrics_diff)
+        from tabml.model.gates import check_slices, slice_checks
+
+        slices = json.loads(paths.SLICES.read_text())
+        failures += check_slices(slices, gates.slices)
+        checked += slice_checks(slices, gates.slices)
     return diff, failures, checked
 
 

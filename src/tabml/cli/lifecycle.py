@@ -103,6 +103,10 @@ def batch(
     input: Annotated[Path, typer.Argument(help="CSV or parquet file to score")],
     db: Annotated[str, typer.Option(help="SQLAlchemy URL")] = "sqlite:///predictions.db",
     chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)")] = 100_000,
+    explain: Annotated[
+        bool, typer.Option(help="also write per-row feature contributions (`explanations`)")
+    ] = False,
+    explain_top: Annotated[int, typer.Option(min=1, help="contributions per row")] = 3,
 ) -> None:
     """Score a file with the packaged model into the `predictions` and `rejects` tables."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -115,7 +119,8 @@ def batch(
     key = load_profile(load_params().data.profile).key
     model = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
     try:
-        result = score_file(input, db, model, key, chunk_rows, print_progress)
+        top = explain_top if explain else None
+        result = score_file(input, db, model, key, chunk_rows, print_progress, top)
     except SQLAlchemyError as err:
         raise fail(f"error: database {db}: {str(err).splitlines()[0]}") from None
     if result.skipped:

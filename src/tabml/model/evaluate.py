@@ -72,18 +72,6 @@ def precision_recall_points(
     return points
 
 
-def feature_importance(pipeline: Pipeline) -> list[dict]:
-    """Impurity importances for trees, mean |coefficient| for linear models."""
-    names = pipeline.named_steps["preprocess"].get_feature_names_out()
-    model = pipeline.named_steps["model"]
-    if hasattr(model, "feature_importances_"):
-        values = model.feature_importances_
-    else:
-        values = np.abs(np.atleast_2d(model.coef_)).mean(axis=0)
-    rows = [{"feature": str(n), "importance": _round(v)} for n, v in zip(names, values)]
-    return sorted(rows, key=lambda r: (-r["importance"], r["feature"]))
-
-
 def evaluate_model(pipeline: Pipeline, X: pd.DataFrame, y_true: np.ndarray) -> dict:
     """Metrics and all plot data for a fitted pipeline on the test set."""
     classes = pipeline.classes_
@@ -93,5 +81,4 @@ def evaluate_model(pipeline: Pipeline, X: pd.DataFrame, y_true: np.ndarray) -> d
         "confusion": confusion_points(y_true, classes[proba.argmax(axis=1)]),
         "roc": roc_points(y_true, proba, classes),
         "precision_recall": precision_recall_points(y_true, proba, classes),
-        "importance": feature_importance(pipeline),
     }

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tabml.errors import TabmlError
-from tabml.params import GatesParams
+from tabml.params import GatesParams, SliceGatesParams
 
 Direction = Literal["higher", "lower"]
 
@@ -124,5 +124,37 @@ def _number(value: object) -> float | None:
 def enforce_absolute(metrics: dict[str, float], gates: GatesParams) -> None:
     """Raise GateError if any absolute limit fails (for the package stage)."""
     failures = check_absolute(metrics, gates)
+    if failures:
+        raise GateError(failures)
+
+
+def check_slices(slices: dict, gates: SliceGatesParams) -> list[GateFailure]:
+    """Failures of the per-slice floors `gates.slices.min` over reports/slices.json.
+
+    Slices with fewer than `min_rows` rows are skipped (a few rows say little); a metric
+    missing from a slice that is gated fails.
+    """
+    failures = []
+    for feature, by_slice in slices.items():
+        for name, scores in by_slice.items():
+            if scores.get("rows", 0) < gates.min_rows:
+                continue
+            for metric, threshold in sorted(gates.min.items()):
+                value = _number(scores.get(metric))
+                if value is None or math.isnan(value) or value < threshold:
+                    label = f"{metric} on slice {feature}={name} ({scores['rows']} rows)"
+                    failures.append(GateFailure(label, value, "min", threshold))
+    return failures
+
+
+def slice_checks(slices: dict, gates: SliceGatesParams) -> int:
+    """How many slice gates `check_slices` applies (for "all N gates pass")."""
+    gated = sum(s.get("rows", 0) >= gates.min_rows for f in slices.values() for s in f.values())
+    return gated * len(gates.min)
+
+
+def enforce_slices(slices: dict, gates: SliceGatesParams) -> None:
+    """Raise GateError if any slice is below its floor (for the package stage)."""
+    failures = check_slices(slices, gates)
     if failures:
         raise GateError(failures)

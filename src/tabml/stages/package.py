@@ -1,5 +1,6 @@
 """Stage package: ONNX conversion + parity check, BentoML model store, bento build and export."""
 
+import hashlib
 import json
 import os
 
@@ -10,7 +11,8 @@ from tabml import atomic, paths
 from tabml.data.profile import load_profile
 from tabml.data.schema import domain_rules, load_schema
 from tabml.model.features import model_frame
-from tabml.model.gates import enforce_absolute
+from tabml.model.gates import enforce_absolute, enforce_slices, slice_checks
+from tabml.packaging import model_card
 from tabml.packaging.onnx_export import check_parity, to_onnx_bytes
 from tabml.params import load_params
 from tabml.scoring.onnx_classifier import OnnxClassifier
@@ -26,14 +28,35 @@ def main() -> None:
     params = load_params()
     metrics = json.loads(paths.METRICS.read_text())
     enforce_absolute(metrics, params.gates)  # a model below the gates is never packaged
+    slices = json.loads(paths.SLICES.read_text())
+    enforce_slices(slices, params.gates.slices)
     profile = load_profile(params.data.profile)
     pipeline = joblib.load(paths.MODEL)  # the only unpickling, at build time
-    test = model_frame(pd.read_parquet(paths.TEST_DATA), profile.features)
+    test_data = pd.read_parquet(paths.TEST_DATA)
+    test = model_frame(test_data, profile.features)
     onnx_bytes = to_onnx_bytes(pipeline, profile.features)
     parity = check_parity(
         pipeline, OnnxClassifier(onnx_bytes), test, params.package.parity_tolerance
     )
+    card = model_card.render(
+        model_card.CardInputs(
+            profile=profile,
+            params=params,
+            classes=[str(c) for c in pipeline.classes_],
+            metrics=metrics,
+            slices=slices,
+            training_stats=json.loads(paths.TRAINING_STATS.read_text()),
+            parity=parity,
+            gate_results=_gate_results(params.gates, slices),
+            y_true=test_data[profile.target].astype(str).to_numpy(dtype=object),
+            predicted=pipeline.predict(test),
+            test_frame=test,
+            onnx_sha256=hashlib.sha256(onnx_bytes).hexdigest(),
+            versions=model_card.package_versions(),
+        )
+    )
     atomic.write_bytes(paths.ONNX_MODEL, onnx_bytes)
+    atomic.write_text(paths.MODEL_CARD, card)
     metadata = bento.model_metadata(
         target=profile.target,
         classes=[str(c) for c in pipeline.classes_],
@@ -44,7 +67,7 @@ def main() -> None:
         parity_tolerance=params.package.parity_tolerance,
         max_records=params.package.max_records,
         code_shas=bento.serving_code_shas(paths.SRC / "tabml"),
-    )
+    ) | {"model_card": card}
     meta_bytes = json.dumps(metadata, sort_keys=True).encode()
     model_tag = bento.save_model(
         paths.ONNX_MODEL, metadata, bento.content_version(onnx_bytes, meta_bytes)
@@ -55,6 +78,23 @@ def main() -> None:
         f"package: parity ok on {parity.rows} rows (max |dp| {parity.max_abs_diff:.1e} <= "
         f"{parity.tolerance:g}); {model_tag} -> bento {built.tag} -> {archive}"
     )
+
+
+def _gate_results(gates, slices: dict) -> list[tuple[str, str, str]]:
+    """The gates for the model card; the package stage got here, so every one it checks passed."""
+    rows = [(f"min {m}", f">= {t:g}", "pass") for m, t in sorted(gates.min.items())]
+    rows += [(f"max {m}", f"<= {t:g}", "pass") for m, t in sorted(gates.max.items())]
+    rows += [
+        (f"max_regression {m}", f"worsening <= {t:g} vs base", "checked by `make gate`")
+        for m, t in sorted(gates.max_regression.items())
+    ]
+    checked = slice_checks(slices, gates.slices)
+    rows += [
+        (f"slices min {m}", f">= {t:g} on slices of >= {gates.slices.min_rows} rows",
+         f"pass ({checked // max(len(gates.slices.min), 1)} slices)")
+        for m, t in sorted(gates.slices.min.items())
+    ]  # fmt: skip
+    return rows
 
 
 if __name__ == "__main__":
