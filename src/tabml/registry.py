@@ -95,14 +95,6 @@ def with_card_sha(message: str, card: Path = paths.MODEL_CARD) -> str:
     return f"{message}\n\nmodel_card_sha256: {hashlib.sha256(card.read_bytes()).hexdigest()}"
 
 
-def card_sha_of(tag: str) -> str | None:
-    """The model card sha256 recorded in a version tag's message (None if absent)."""
-    text = git(["tag", "-l", "--format=%(contents)", tag])
-    found = [line.split(":", 1)[1].strip() for line in text.splitlines()
-             if line.startswith("model_card_sha256:")]  # fmt: skip
-    return found[0] if found else None
-
-
 def metrics_at(tag: str) -> dict:
     """The metrics file of a registered version, read from the DVC cache."""
     import dvc.api
