@@ -180,3 +180,8 @@ lint: setup ## Lint and check formatting with ruff
 .PHONY: format
 format: setup ## Format code and sort imports with ruff
 	ruff check --fix . && ruff format .
+
+##@ Explanations
+.PHONY: bench-explain
+bench-explain: setup ## Benchmark what explaining a one-record request costs (in process, ~10 s) into docs/benchmarks.md
+	PYTHONPATH=src python -m benchmarks.explain

@@ -108,3 +108,16 @@ def test_committed_sweep_names_only_real_hyperparameters():
         section = getattr(TrainParams(), family)
         for override in overrides[1:]:
             assert override.split("=")[0].split(".")[-1] in type(section).model_fields
+
+
+def test_main_metrics_keep_bare_names_beside_the_slices_file():
+    from tabml.experiments.runs import _files
+
+    section = {
+        "reports/metrics.json": {"data": {"f1_macro": 0.9}},
+        "reports/slices.json": {"data": {"island": {"Dream": {"f1_macro": 0.8}}}},
+    }
+    assert _files(section) == {
+        "f1_macro": 0.9,
+        "reports/slices.json:island.Dream.f1_macro": 0.8,
+    }

@@ -33,7 +33,9 @@ def _experiments(all_commits: bool = False) -> tuple[list, list]:
 
 
 def _numeric_metrics(rows: list) -> list[str]:
-    return sorted({k for r in rows for k, v in r.metrics.items() if isinstance(v, int | float)})
+    """The main metrics file's numbers (other files, e.g. slices, would make the table wide)."""
+    found = {k for r in rows for k, v in r.metrics.items() if isinstance(v, int | float)}
+    return sorted(k for k in found if ":" not in k)
 
 
 @command("check-queue")

@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tabml.experiments.runs import flatten
+from tabml.experiments.runs import flatten, metric_key
 from tabml.tools import (
     CommandError,
     dvc,
@@ -52,7 +52,7 @@ def _by_file(diff: dict) -> tuple[dict, dict]:
         for name, values in flatten(metrics).items():
             # flatten turns {"acc": {"old":..}} into "acc.old"; regroup by the last part
             metric, part = name.rsplit(".", 1)
-            key = f"{path}:{metric}" if several else metric
+            key = metric_key(path, metric, several)
             if part == "old":
                 old[key] = values
             elif part == "new":
@@ -105,7 +105,7 @@ def reproduce_base(commit: str, root: Path = Path(), target: str = "evaluate") -
     files = next(iter(shown.values()), {}).get("data", {})
     several = len(files) > 1
     return {
-        (f"{path}:{k}" if several else k): v
+        metric_key(path, k, several): v
         for path, content in files.items()
         for k, v in flatten(content.get("data", {})).items()
     }

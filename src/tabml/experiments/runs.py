@@ -10,6 +10,7 @@ from typing import Any, get_args
 
 import yaml
 
+from tabml import paths
 from tabml.model.gates import direction
 from tabml.params import ModelFamily
 
@@ -47,12 +48,25 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+# The metrics file whose names stay bare (`f1_macro`) beside other metrics files, whose
+# names get a `file:` prefix (`reports/slices.json:island.Dream.f1_macro`).
+MAIN_METRICS = paths.METRICS.as_posix()
+
+
+def metric_key(path: str, name: str, several: bool) -> str:
+    """A metric's name across files: bare when alone or in the main metrics file."""
+    return name if not several or path == MAIN_METRICS else f"{path}:{name}"
+
+
 def _files(section: dict | None) -> dict[str, Any]:
-    """Flatten `{file: {"data": {...}}}`; keys get a `file:` prefix only if there are several."""
+    """Flatten `{file: {"data": {...}}}`; keys named by `metric_key`."""
     readable = {f: v["data"] for f, v in (section or {}).items() if "data" in v}
-    if len(readable) == 1:
-        return flatten(next(iter(readable.values())))
-    return {f"{f}:{k}": v for f, data in readable.items() for k, v in flatten(data).items()}
+    several = len(readable) > 1
+    return {
+        metric_key(f, k, several): v
+        for f, data in readable.items()
+        for k, v in flatten(data).items()
+    }
 
 
 def _row(entry: dict, state: str, baseline: str | None = None, name: str | None = None):
