@@ -8,10 +8,13 @@ import importlib.metadata
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score
+
+from tabml.model.gates import slice_checks
 
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 BOOTSTRAP_RESAMPLES = 1000
@@ -85,6 +88,33 @@ class CardInputs:
     test_frame: pd.DataFrame
     onnx_sha256: str
     versions: dict[str, str]
+
+
+def gate_results(gates: Any, slices: dict) -> list[tuple[str, str, str]]:
+    """(gate, limit, result) for every gate in params.yaml's `gates:` section.
+
+    The package stage writes the card after enforcing `min`, `max` and `slices`, so those
+    passed; the others compare with a base revision and are checked by `make gate`.
+    """
+    rows = []
+    for section, limits in gates.model_dump().items():
+        if section == "slices":
+            checked = slice_checks(slices, gates.slices) // max(len(gates.slices.min), 1)
+            rows += [
+                (f"slices min {m}", f">= {t:g} on slices of >= {gates.slices.min_rows} rows",
+                 f"pass ({checked} slices)")
+                for m, t in sorted(gates.slices.min.items())
+            ]  # fmt: skip
+            continue
+        sign = {"min": ">=", "max": "<="}.get(section)
+        for metric, threshold in sorted(limits.items()):
+            if sign:
+                rows.append((f"{section} {metric}", f"{sign} {threshold:g}", "pass"))
+            else:
+                worse = "worsening <= " if section == "max_regression" else ""
+                limit = f"{worse}{threshold:g} vs base"
+                rows.append((f"{section} {metric}", limit, "checked by `make gate`"))
+    return rows
 
 
 def _g(x: object) -> str:

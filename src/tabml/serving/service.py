@@ -155,7 +155,10 @@ class TabmlService:
     # pool, and only requests on the loop can share a model call.
     @bentoml.api(route="/predict", input_spec=PredictRequest)
     async def predict(self, records: list[Any], explain: bool | int = False) -> Answers:
-        """One answer per record, in order: label, class probabilities, range warnings."""
+        """One answer per record, in order: label, class probabilities, range warnings.
+
+        With `"explain": true` (or k), also the 3 (k) largest feature contributions.
+        """
         rows = [record.model_dump(by_alias=True) for record in records]
         answers = count_warnings(await self.batcher.score(rows))
         if explain:  # an extra model call of its own, outside the shared micro-batch

@@ -11,7 +11,7 @@ from tabml import atomic, paths
 from tabml.data.profile import load_profile
 from tabml.data.schema import domain_rules, load_schema
 from tabml.model.features import model_frame
-from tabml.model.gates import enforce_absolute, enforce_slices, slice_checks
+from tabml.model.gates import enforce_absolute, enforce_slices
 from tabml.packaging import model_card
 from tabml.packaging.onnx_export import check_parity, to_onnx_bytes
 from tabml.params import load_params
@@ -47,7 +47,7 @@ def main() -> None:
             slices=slices,
             training_stats=json.loads(paths.TRAINING_STATS.read_text()),
             parity=parity,
-            gate_results=_gate_results(params.gates, slices),
+            gate_results=model_card.gate_results(params.gates, slices),
             y_true=test_data[profile.target].astype(str).to_numpy(dtype=object),
             predicted=pipeline.predict(test),
             test_frame=test,
@@ -78,23 +78,6 @@ def main() -> None:
         f"package: parity ok on {parity.rows} rows (max |dp| {parity.max_abs_diff:.1e} <= "
         f"{parity.tolerance:g}); {model_tag} -> bento {built.tag} -> {archive}"
     )
-
-
-def _gate_results(gates, slices: dict) -> list[tuple[str, str, str]]:
-    """The gates for the model card; the package stage got here, so every one it checks passed."""
-    rows = [(f"min {m}", f">= {t:g}", "pass") for m, t in sorted(gates.min.items())]
-    rows += [(f"max {m}", f"<= {t:g}", "pass") for m, t in sorted(gates.max.items())]
-    rows += [
-        (f"max_regression {m}", f"worsening <= {t:g} vs base", "checked by `make gate`")
-        for m, t in sorted(gates.max_regression.items())
-    ]
-    checked = slice_checks(slices, gates.slices)
-    rows += [
-        (f"slices min {m}", f">= {t:g} on slices of >= {gates.slices.min_rows} rows",
-         f"pass ({checked // max(len(gates.slices.min), 1)} slices)")
-        for m, t in sorted(gates.slices.min.items())
-    ]  # fmt: skip
-    return rows
 
 
 if __name__ == "__main__":
