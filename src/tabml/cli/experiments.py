@@ -152,7 +152,7 @@ def _compare(base: str | None, reproduce: bool, target: str):
     failures = check_absolute(diff.new, gates, diff.old)
     failures += check_regression(diff.new, diff.old, gates)
     checked = len(gates.min) + len(gates.max) + len(gates.max_regression)
-    if paths.SLICES.exists():  # the workspace's slices (reproduced by metrics_diff)
+    if paths.SLICES.exists():  # the workspace's slices, as the evaluate stage wrote them
         from tabml.model.gates import check_slices, slice_checks
 
         slices = json.loads(paths.SLICES.read_text())

@@ -108,7 +108,7 @@ def batch(
     ] = False,
     explain_top: Annotated[int, typer.Option(min=1, help="contributions per row")] = 3,
 ) -> None:
-    """Score a file with the packaged model into the `predictions` and `rejects` tables."""
+    """Score a file with the packaged model into `predictions` and `rejects` (+ `explanations`)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from tabml.batch.score import print_progress, score_file
