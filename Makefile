@@ -24,6 +24,7 @@ REPRODUCE_BASE ?= 1
 ALLOW_STALE ?=
 FAIL_ON_DRIFT ?= 1
 ALL_COMMITS ?=
+EXPLAIN ?=
 TRIALS ?=
 CSV ?=
 NAME ?=
@@ -129,9 +130,9 @@ serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0
 
 ##@ Batch scoring
 .PHONY: batch
-batch: setup ## Score a CSV/parquet into a database: make batch INPUT=file.csv [DB=$(DB)]
+batch: setup ## Score a CSV/parquet into a database: make batch INPUT=file.csv [DB=$(DB)] [EXPLAIN=1]
 	@test -n "$(INPUT)" || { echo "usage: make batch INPUT=file.csv [DB=$(DB)]"; exit 2; }
-	python -m tabml.cli batch "$(INPUT)" --db "$(DB)" $(if $(ALLOW_STALE),--stale-ok)
+	python -m tabml.cli batch "$(INPUT)" --db "$(DB)" $(if $(ALLOW_STALE),--stale-ok) $(if $(filter 1 yes true,$(EXPLAIN)),--explain)
 
 ##@ Monitoring
 .PHONY: drift
@@ -210,3 +211,8 @@ lint: setup ## Lint and check formatting with ruff
 .PHONY: format
 format: setup ## Format code and sort imports with ruff
 	ruff check --fix . && ruff format .
+
+##@ Explanations
+.PHONY: bench-explain
+bench-explain: setup ## Benchmark what explaining a one-record request costs (in process, ~10 s) into docs/benchmarks.md
+	PYTHONPATH=src python -m benchmarks.explain

@@ -75,6 +75,13 @@ class TrainParams(_Section):
 
 
 # --- gates (experiments and review) ---
+class SliceGatesParams(_Section):
+    """Per-slice floors over reports/slices.json; slices with fewer than `min_rows` are skipped."""
+
+    min_rows: int = Field(20, ge=1)
+    min: dict[str, float] = {"f1_macro": 0.0}
+
+
 class GatesParams(_Section):
     """Metric gates: absolute floors/ceilings, the lift over the majority-class baseline, and
     the largest regression allowed vs a base.
@@ -95,6 +102,7 @@ class GatesParams(_Section):
         "roc_auc_ovr": 0.01,
         "log_loss": 0.05,
     }
+    slices: SliceGatesParams = SliceGatesParams()
 
 
 # --- drift (production inputs vs the training profile; `make drift`) ---

@@ -27,6 +27,8 @@ BENTOML_HOME = Path("bentoml_home")
 SRC = Path("src")
 
 METRICS = Path("reports/metrics.json")
+SLICES = Path("reports/slices.json")
+MODEL_CARD = Path("reports/model_card.md")
 PLOTS_DIR = Path("reports/plots")
 CONFUSION_PLOT = PLOTS_DIR / "confusion.json"
 ROC_PLOT = PLOTS_DIR / "roc.json"
@@ -37,6 +39,7 @@ IMPORTANCE_PLOT = PLOTS_DIR / "importance.json"
 PREDICTED_ACTUAL_PLOT = PLOTS_DIR / "predicted_actual.json"
 RESIDUALS_PLOT = PLOTS_DIR / "residuals.json"
 RESIDUAL_HISTOGRAM_PLOT = PLOTS_DIR / "residual_histogram.json"
+PARTIAL_DEPENDENCE_PLOT = PLOTS_DIR / "partial_dependence.json"
 
 # Production loop: request log (written by the service, read by drift) and drift reports.
 REQUEST_LOG_DIR = Path("logs/requests")

@@ -6,6 +6,7 @@ dvc.yaml's `artifacts:` section. Rollback restores a version's dvc.yaml + dvc.lo
 the workspace and checks its outputs out of the DVC cache (HEAD does not move).
 """
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -90,11 +91,19 @@ def register(version: str, message: str | None = None) -> str:
     _pipeline_is_committed()
     _gate(json.loads(paths.METRICS.read_text()), f"register {version}")
     name = artifact_name()
+    message = with_card_sha(message or f"Registering artifact {name} version {version}")
     try:
         api.register(".", name, "HEAD", version=version, message=message)
     except GTOException as err:
         raise RegistryError(f"gto register {name} --version {version}: {err}") from err
     return version_tag(version, name)
+
+
+def with_card_sha(message: str, card: Path = paths.MODEL_CARD) -> str:
+    """The tag message plus the model card's sha256 (`model_card_sha256: <hex>`), if any."""
+    if not card.exists():
+        return message
+    return f"{message}\n\nmodel_card_sha256: {hashlib.sha256(card.read_bytes()).hexdigest()}"
 
 
 def metrics_at(tag: str) -> dict:

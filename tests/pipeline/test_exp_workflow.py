@@ -16,6 +16,8 @@ import pytest
 import yaml
 
 from tabml.experiments.runs import flatten
+from tabml.model.gates import slice_checks
+from tabml.params import SliceGatesParams
 from testkit import make_cmd, run
 
 GRID = "random_forest:\n  max_depth: [2]\ngradient_boosting:\n  n_estimators: [15]\n"
@@ -123,8 +125,11 @@ def test_report_lists_every_changed_param_and_metric_with_correct_deltas(repo, b
     assert "Base metrics: the DVC cache." in report
     html = (repo / "reports" / "review" / "plots" / "index.html").read_text()
     assert "<script src" not in html and "cdn." not in html
-    assert "All 10 gates pass." in report
-    assert "ok: all 10 gates pass" in make(repo, "gate").stdout
+    # 10 min/max/min_lift + max_regression gates, and f1_macro on every slice of >= 20 test rows
+    slices = json.loads((repo / "reports" / "slices.json").read_text())
+    gated = slice_checks(slices, SliceGatesParams())
+    assert gated > 0 and f"All {10 + gated} gates pass." in report
+    assert f"ok: all {10 + gated} gates pass" in make(repo, "gate").stdout
 
 
 def test_gate_fails_on_a_regressed_metric_naming_value_threshold_and_base(repo, base_metrics):

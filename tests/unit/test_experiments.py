@@ -172,3 +172,16 @@ def test_test_metrics_keep_bare_names_beside_the_tune_summary():
     }
     (best,) = rank(baselines, "f1_macro")
     assert best.name == "workspace"
+
+
+def test_main_metrics_keep_bare_names_beside_the_slices_file():
+    from tabml.experiments.runs import _files
+
+    section = {
+        "reports/metrics.json": {"data": {"f1_macro": 0.9}},
+        "reports/slices.json": {"data": {"island": {"Dream": {"f1_macro": 0.8}}}},
+    }
+    assert _files(section) == {
+        "f1_macro": 0.9,
+        "reports/slices.json:island.Dream.f1_macro": 0.8,
+    }

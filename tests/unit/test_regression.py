@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sklearn.inspection import permutation_importance
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from tabml.batch.score import score_file
@@ -21,6 +22,7 @@ from tabml.data.schema import domain_rules, load_schema
 from tabml.data.task import infer_task
 from tabml.model.features import model_frame, split_train_test
 from tabml.model.gates import dataset_gates, direction
+from tabml.model.importance import permutation_importances
 from tabml.model.intervals import (
     CoverageError,
     TooFewCalibrationRows,
@@ -172,7 +174,14 @@ def test_interval_is_calibrated_on_held_out_rows_and_covers_the_test_set(fitted)
     assert metrics["r2"] >= 0.7 and metrics["rmse"] < metrics["baseline"]["rmse"]
     assert len(result["predicted_actual"]) == len(test) == len(result["residuals"])
     assert sum(b["rows"] for b in result["residual_histogram"]) == len(test)
-    assert {r["feature"] for r in result["importance"]} >= {"numeric__flipper_length_mm"}
+    frame, y = model_frame(test, profile.features), target_values(test, profile)
+    scoring = "neg_root_mean_squared_error"
+    importance = permutation_importances(pipeline, frame, y, 42, scoring)
+    expected = permutation_importance(
+        pipeline, frame, y, n_repeats=10, random_state=42, scoring=scoring
+    )
+    top = max(zip(frame.columns, expected.importances_mean, strict=True), key=lambda c: c[1])
+    assert importance[0]["feature"] == top[0]
 
 
 def test_scorer_and_batch_give_value_and_interval(fitted, tmp_path):

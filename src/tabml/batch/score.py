@@ -20,9 +20,11 @@ import numpy as np
 import pandas as pd
 
 from tabml.batch import db as batch_db
+from tabml.batch.explanations import create_explanations_table, explanation_rows
 from tabml.batch.regression import create_regression_schema, is_regression, regression_outputs
 from tabml.scoring.checks import frame_problems
-from tabml.scoring.packaged import PackagedModel
+from tabml.scoring.explain import Explainer
+from tabml.scoring.packaged import PackagedModel, PackagedModelError
 from tabml.scoring.rules import date_columns
 from tabml.scoring.transforms import add_date_parts
 from tabml.tables import open_input
@@ -44,11 +46,12 @@ def score_chunk(
     first_row: int,
     key: str | None,
     first_id: int,
-) -> tuple[Iterator[tuple], list[tuple]]:
-    """Prediction rows and reject rows (tuples in table column order) for one chunk.
+    explain: tuple[Explainer, int] | None = None,
+) -> tuple[Iterator[tuple], list[tuple], Iterator[tuple]]:
+    """Prediction rows, reject rows and explanation rows (tuples in column order) for one chunk.
 
     A prediction row's id is `first_id` + its row number in the file; without a `key` its
-    tuple leaves the key column out.
+    tuple leaves the key column out. Explanation rows only with `explain` (explainer, top).
     """
     problems = frame_problems(frame, model.rules)
     bad = np.zeros(len(frame), dtype=bool)
@@ -74,7 +77,11 @@ def score_chunk(
     # Without a key column the rows leave `key` out (one parameter less to bind per row).
     good_keys = [] if keys is None else [[_text(k) for k in keys[~bad]]]
     columns = [ids[~bad].tolist(), *good_keys, *outputs]
-    return zip(*columns), rejects
+    explained: Iterator[tuple] = iter(())
+    if explain is not None:
+        rows = np.flatnonzero(~bad) + first_row
+        explained = explanation_rows(good, rows, explain[0], batch_id, explain[1])
+    return zip(*columns), rejects, explained
 
 
 def _text(value: object) -> str | None:
@@ -105,8 +112,12 @@ def score_file(
     key: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int, int, int, float], None] | None = None,
+    explain_top: int | None = None,
 ) -> BatchResult:
-    """Score `path` into the database at `url` in one transaction; rerunning is a no-op."""
+    """Score `path` into the database at `url` in one transaction; rerunning is a no-op.
+
+    `explain_top`: also write the `explanations` table (that many contributions per row).
+    """
     start = time.perf_counter()
     needed = [r.name for r in model.rules] + ([key] if key else [])
     categorical = [r.name for r in model.rules if r.kind != "numeric"]
@@ -119,6 +130,13 @@ def score_file(
             batches, table, rejects_table = create_regression_schema(conn)
         else:
             batches, table, rejects_table = batch_db.create_schema(conn, classes)
+        if explain_top:
+            explained_table = create_explanations_table(conn, explain_top)
+    explain = None
+    if explain_top and is_regression(model):
+        raise PackagedModelError("explanations (EXPLAIN=1) are for classification models")
+    if explain_top:
+        explain = (Explainer(model.classifier, model.metadata["training_stats"]), explain_top)
     done = rejected = 0
     with engine.begin() as conn:
         if batch_db.batch_exists(conn, batches, batch_id):
@@ -140,9 +158,11 @@ def score_file(
         # overlap: sqlite3's executemany holds the GIL while it binds each row (measured in
         # docs/production-loop.md), and one chunk in flight keeps memory lower.
         for chunk in chunks:
-            good, bad = score_chunk(chunk, model, batch_id, done, key, first_id)
+            good, bad, explained = score_chunk(chunk, model, batch_id, done, key, first_id, explain)
             batch_db.insert_rows(conn, table, good, omit=() if key else ("key",))
             batch_db.insert_rows(conn, rejects_table, bad)
+            if explain:
+                batch_db.insert_rows(conn, explained_table, explained)
             done, rejected = done + len(chunk), rejected + len(bad)
             if progress:
                 progress(done, total, rejected, time.perf_counter() - start)

@@ -34,12 +34,10 @@ def _experiments(all_commits: bool = False) -> tuple[list, list]:
 
 
 def _numeric_metrics(rows: list) -> list[str]:
-    """Metric columns of the tables; not the baseline's (the same for every model of a split)."""
-    return sorted(
-        k
-        for k in {k for r in rows for k, v in r.metrics.items() if isinstance(v, int | float)}
-        if not k.startswith("baseline.")
-    )
+    """Metric columns of the tables: the main metrics file's numbers, not the baseline's
+    (the same for every model of a split) nor other files' (slices would make it wide)."""
+    found = {k for r in rows for k, v in r.metrics.items() if isinstance(v, int | float)}
+    return sorted(k for k in found if ":" not in k and not k.startswith("baseline."))
 
 
 @command("check-queue")
@@ -212,13 +210,23 @@ class Comparison:
 
 
 def _compare(base: str | None, reproduce: bool, target: str) -> Comparison:
+    import json
+
+    from tabml import paths
     from tabml.experiments.base_revision import (
         dataset_change,
         default_base,
         metrics_diff,
         profile_at,
     )
-    from tabml.model.gates import check_absolute, check_lift, check_regression, load_gates
+    from tabml.model.gates import (
+        check_absolute,
+        check_lift,
+        check_regression,
+        check_slices,
+        load_gates,
+        slice_checks,
+    )
     from tabml.params import load_params
 
     dataset = load_gates()
@@ -232,6 +240,10 @@ def _compare(base: str | None, reproduce: bool, target: str) -> Comparison:
         checked -= len(gates.max_regression)
     else:
         failures += check_regression(diff.new, diff.old, gates)
+    if paths.SLICES.exists():  # the workspace's slices, as the evaluate stage wrote them
+        slices = json.loads(paths.SLICES.read_text())
+        failures += check_slices(slices, gates.slices)
+        checked += slice_checks(slices, gates.slices)
     return Comparison(diff, failures, checked, changed, dict(gates.min_lift))
 
 

@@ -163,8 +163,12 @@ def batch(
     db: Annotated[str, typer.Option(help="SQLAlchemy URL")] = "sqlite:///predictions.db",
     chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)")] = 100_000,
     stale_ok: Annotated[bool, typer.Option(help="use a model of another profile/run")] = False,
+    explain: Annotated[
+        bool, typer.Option(help="also write per-row feature contributions (`explanations`)")
+    ] = False,
+    explain_top: Annotated[int, typer.Option(min=1, help="contributions per row")] = 3,
 ) -> None:
-    """Score a file with the packaged model into the `predictions` and `rejects` tables."""
+    """Score a file with the packaged model into `predictions` and `rejects` (+ `explanations`)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from tabml.batch.score import print_progress, score_file
@@ -180,7 +184,8 @@ def batch(
     if warning:
         typer.echo(warning, err=True)
     try:
-        result = score_file(input, db, model, key, chunk_rows, print_progress)
+        top = explain_top if explain else None
+        result = score_file(input, db, model, key, chunk_rows, print_progress, top)
     except SQLAlchemyError as err:
         raise fail(f"error: database {db}: {str(err).splitlines()[0]}") from None
     if result.skipped:

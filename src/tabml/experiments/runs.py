@@ -55,7 +55,7 @@ def file_key(path: str, name: str, several: bool) -> str:
 
 
 def _files(section: dict | None) -> dict[str, Any]:
-    """Flatten `{file: {"data": {...}}}`; keys get a `file:` prefix only if there are several."""
+    """Flatten `{file: {"data": {...}}}`; keys named by `file_key`."""
     readable = {f: v["data"] for f, v in (section or {}).items() if "data" in v}
     several = len(readable) > 1
     return {

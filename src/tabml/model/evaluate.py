@@ -94,18 +94,6 @@ def precision_recall_points(
     return points
 
 
-def feature_importance(pipeline: Pipeline) -> list[dict]:
-    """Impurity importances for trees, mean |coefficient| for linear models."""
-    names = pipeline.named_steps["preprocess"].get_feature_names_out()
-    model = pipeline.named_steps["model"]
-    if hasattr(model, "feature_importances_"):
-        values = model.feature_importances_
-    else:
-        values = np.abs(np.atleast_2d(model.coef_)).mean(axis=0)
-    rows = [{"feature": str(n), "importance": _round(v)} for n, v in zip(names, values)]
-    return sorted(rows, key=lambda r: (-r["importance"], r["feature"]))
-
-
 def evaluate_model(
     pipeline: Pipeline, X: pd.DataFrame, y_true: np.ndarray, y_train: np.ndarray | None = None
 ) -> dict:
@@ -124,5 +112,4 @@ def evaluate_model(
         "confusion": confusion_points(y_true, classes[proba.argmax(axis=1)]),
         "roc": roc_points(y_true, proba, classes),
         "precision_recall": precision_recall_points(y_true, proba, classes),
-        "importance": feature_importance(pipeline),
     }

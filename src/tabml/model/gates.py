@@ -13,7 +13,7 @@ from typing import Literal
 
 from tabml.data.profile import DatasetProfile, load_profile
 from tabml.errors import TabmlError
-from tabml.params import GatesParams, Params, load_params
+from tabml.params import GatesParams, Params, SliceGatesParams, load_params
 
 BASELINE = "baseline"  # section of metrics.json: the majority-class model's metrics
 
@@ -232,5 +232,37 @@ def check_limits(metrics: dict, dataset: DatasetGates) -> list[GateFailure]:
 def enforce_limits(metrics: dict, dataset: DatasetGates) -> None:
     """Raise GateError if `min`, `max` or `min_lift` fails (for the package stage)."""
     failures = check_limits(metrics, dataset)
+    if failures:
+        raise GateError(failures)
+
+
+def check_slices(slices: dict, gates: SliceGatesParams) -> list[GateFailure]:
+    """Failures of the per-slice floors `gates.slices.min` over reports/slices.json.
+
+    Slices with fewer than `min_rows` rows are skipped (a few rows say little); a metric
+    missing from a slice that is gated fails.
+    """
+    failures = []
+    for feature, by_slice in slices.items():
+        for name, scores in by_slice.items():
+            if scores.get("rows", 0) < gates.min_rows:
+                continue
+            for metric, threshold in sorted(gates.min.items()):
+                value = _number(scores.get(metric))
+                if value is None or math.isnan(value) or value < threshold:
+                    label = f"{metric} on slice {feature}={name} ({scores['rows']} rows)"
+                    failures.append(GateFailure(label, value, "min", threshold))
+    return failures
+
+
+def slice_checks(slices: dict, gates: SliceGatesParams) -> int:
+    """How many slice gates `check_slices` applies (for "all N gates pass")."""
+    gated = sum(s.get("rows", 0) >= gates.min_rows for f in slices.values() for s in f.values())
+    return gated * len(gates.min)
+
+
+def enforce_slices(slices: dict, gates: SliceGatesParams) -> None:
+    """Raise GateError if any slice is below its floor (for the package stage)."""
+    failures = check_slices(slices, gates)
     if failures:
         raise GateError(failures)

@@ -10,7 +10,6 @@ from sklearn.metrics import (
 )
 from sklearn.pipeline import Pipeline
 
-from tabml.model.evaluate import feature_importance
 from tabml.model.intervals import coverage
 
 HISTOGRAM_BINS = 20
@@ -80,5 +79,4 @@ def evaluate_regression(
         "predicted_actual": predicted_actual_points(y_true, predicted),
         "residuals": residual_points(y_true, predicted),
         "residual_histogram": residual_histogram(y_true, predicted),
-        "importance": feature_importance(pipeline),
     }

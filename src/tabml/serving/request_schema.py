@@ -64,8 +64,16 @@ def record_model(rules: Sequence[DomainRule]) -> type[BaseModel]:
 
 
 def request_model(rules: Sequence[DomainRule], max_records: int) -> type[BaseModel]:
-    """The API request body: `{"records": [record, ...]}` with 1..max_records records."""
+    """The API request body: `{"records": [record, ...], "explain": false}`, 1..max_records.
+
+    `explain`: true adds the 3 largest feature contributions to each answer, a number k the
+    k largest (tabml.scoring.explain); absent or false, answers are unchanged.
+    """
     record = record_model(rules)
     config = ConfigDict(extra="forbid", strict=True)
     records = Annotated[list[record], Field(min_length=1, max_length=max_records)]
-    return create_model("PredictRequest", __config__=config, records=(records, ...))
+    top = Annotated[int, Field(ge=1, le=max(len(rules), 1))]
+    explain = Field(False, description="true, or how many feature contributions to show")
+    return create_model(
+        "PredictRequest", __config__=config, records=(records, ...), explain=(bool | top, explain)
+    )

@@ -15,6 +15,7 @@ import bentoml
 from bentoml.validators import ContentType
 from pydantic import BaseModel
 
+from tabml.scoring.explain import Explainer, add_explanations, requested_top
 from tabml.scoring.onnx_classifier import OnnxClassifier
 from tabml.scoring.packaged import MODEL_NAME, ONNX_FILE, SERVICE_NAME
 from tabml.scoring.range_warnings import TrainingStats
@@ -149,6 +150,7 @@ class TabmlService:
 
     def __init__(self) -> None:
         self.scorer = load_scorer(self.model)
+        self.explainer = Explainer(self.scorer.classifier, METADATA["training_stats"])
         # Concurrent requests share one onnxruntime call (microbatch.py, docs/serving.md).
         self.batcher = MicroBatcher(self.scorer.score, max_rows=METADATA["max_records"])
         version = os.environ.get("TABML_MODEL_VERSION") or str(self.model.tag)
@@ -158,10 +160,16 @@ class TabmlService:
     # `async`: scoring is microseconds of work, cheaper on the event loop than in a thread
     # pool, and only requests on the loop can share a model call.
     @bentoml.api(route="/predict", input_spec=PredictRequest)
-    async def predict(self, records: list[Any]) -> Answers:
-        """One answer per record, in order: label, class probabilities, range warnings."""
+    async def predict(self, records: list[Any], explain: bool | int = False) -> Answers:
+        """One answer per record, in order: label, class probabilities, range warnings.
+
+        With `"explain": true` (or k), also the 3 (k) largest feature contributions.
+        """
         rows = [record.model_dump(by_alias=True) for record in records]
         answers = count_warnings(await self.batcher.score(rows))
+        if explain:  # an extra model call of its own, outside the shared micro-batch
+            top = requested_top(explain)
+            answers = add_explanations(answers, self.explainer.explain(rows, top))
         self.inputs.log(rows)  # after scoring: only inputs that got an answer
         return answers
 
