@@ -2,26 +2,34 @@
 
 The defaults below are the values in the committed params.yaml (a test keeps them equal),
 so code that builds `Params()` directly behaves exactly like the pipeline.
+Types are strict (`true` is not a number, `"0.1"` is not a float), numbers are finite
+(`.nan` and `.inf` are refused) and every value has its range.
 """
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tabml import paths
 from tabml.errors import TabmlError, describe_errors
 
 ModelFamily = Literal["logistic_regression", "random_forest", "gradient_boosting"]
+# numpy's RandomState (scikit-learn's random_state) takes seeds in 0..2**32 - 1
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+MetricName = Annotated[str, Field(min_length=1)]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
 
 
 class DataParams(_Section):
-    profile: str = "penguins"
+    # a file name under configs/, never a path out of it
+    profile: str = Field("penguins", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class ValidateParams(_Section):
@@ -30,7 +38,7 @@ class ValidateParams(_Section):
 
 class SplitParams(_Section):
     test_size: float = Field(0.3, gt=0.0, lt=1.0)
-    seed: int = 42
+    seed: Seed = 42
 
 
 class LogisticRegressionParams(_Section):
@@ -52,7 +60,7 @@ class GradientBoostingParams(_Section):
 
 class TrainParams(_Section):
     model: ModelFamily = "logistic_regression"
-    seed: int = 42
+    seed: Seed = 42
     logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
     random_forest: RandomForestParams = RandomForestParams()
     gradient_boosting: GradientBoostingParams = GradientBoostingParams()
@@ -62,9 +70,9 @@ class TrainParams(_Section):
 class GatesParams(_Section):
     """Metric gates: absolute floors/ceilings and the largest regression allowed vs a base."""
 
-    min: dict[str, float] = {"accuracy": 0.85, "f1_macro": 0.85, "roc_auc_ovr": 0.95}
-    max: dict[str, float] = {"log_loss": 0.6}
-    max_regression: dict[str, float] = {
+    min: dict[MetricName, float] = {"accuracy": 0.85, "f1_macro": 0.85, "roc_auc_ovr": 0.95}
+    max: dict[MetricName, float] = {"log_loss": 0.6}
+    max_regression: dict[MetricName, Annotated[float, Field(ge=0.0)]] = {
         "accuracy": 0.02,
         "f1_macro": 0.02,
         "roc_auc_ovr": 0.01,
@@ -84,6 +92,14 @@ class DriftParams(_Section):
     max_unseen_share: float = Field(0.01, ge=0.0, le=1.0)
     min_rows: int = Field(50, ge=1)
 
+    @model_validator(mode="after")
+    def _warning_below_drift(self) -> "DriftParams":
+        if self.psi_warning > self.psi_drift:
+            raise ValueError(
+                f"psi_warning ({self.psi_warning}) must not exceed psi_drift ({self.psi_drift})"
+            )
+        return self
+
 
 class PackageParams(_Section):
     parity_tolerance: float = Field(1.0e-5, gt=0.0, le=0.01)
@@ -99,7 +115,8 @@ class Params(_Section):
     drift: DriftParams = DriftParams()
     package: PackageParams = PackageParams()
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # Only the names params.yaml uses: `validate_` is this class's spelling, not a key.
+    model_config = ConfigDict(**_STRICT, validate_by_alias=True, validate_by_name=False)
 
 
 class ParamsError(TabmlError, ValueError):

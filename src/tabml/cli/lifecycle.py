@@ -8,6 +8,7 @@ import typer
 
 from tabml import paths
 from tabml.cli import command, fail
+from tabml.errors import one_line
 
 
 @command()
@@ -102,7 +103,12 @@ def rollback(
 def batch(
     input: Annotated[Path, typer.Argument(help="CSV or parquet file to score")],
     db: Annotated[str, typer.Option(help="SQLAlchemy URL")] = "sqlite:///predictions.db",
-    chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)")] = 100_000,
+    chunk_rows: Annotated[
+        int, typer.Option(help="rows per chunk (bounds memory)", min=1)
+    ] = 100_000,
+    wait: Annotated[
+        float, typer.Option(help="seconds to wait for another batch writing to the database")
+    ] = 600.0,
 ) -> None:
     """Score a file with the packaged model into the `predictions` and `rejects` tables."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -115,9 +121,10 @@ def batch(
     key = load_profile(load_params().data.profile).key
     model = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
     try:
-        result = score_file(input, db, model, key, chunk_rows, print_progress)
+        result = score_file(input, db, model, key, chunk_rows, print_progress, wait)
     except SQLAlchemyError as err:
-        raise fail(f"error: database {db}: {str(err).splitlines()[0]}") from None
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise fail(one_line(f"database {db}: {first}")) from None
     if result.skipped:
         typer.echo(
             f"batch {result.batch_id}: {input} was already scored by {model.version}; "
