@@ -182,11 +182,13 @@ def _open_csv(path, handle, needed, chunk_rows, categorical) -> TableInput:
     handle.seek(0)
     stream = _Hashing(handle)
     options = {"dtype": {c: "category" for c in categorical if c in columns}}
-    if widest > len(columns):  # room for the extra fields of long rows, which are dropped
+    extra = [f"\0extra {i}" for i in range(widest - len(columns))]
+    if extra:  # room for the extra fields of long rows, dropped from every chunk
         names = [c or f"Unnamed: {i}" for i, c in enumerate(columns)]
-        extra = [f"\0extra {i}" for i in range(widest - len(columns))]
-        options.update(names=names + extra, header=0, usecols=names)
+        options.update(names=names + extra, header=None, skiprows=1)
     chunks = pd.read_csv(io.BufferedReader(stream, BLOCK), chunksize=chunk_rows, **options)
+    if extra:  # (usecols would fail on a chunk without long rows)
+        chunks = (chunk.drop(columns=extra) for chunk in chunks)
     return TableInput(path, total, input_sha, _guarded(chunks, path, input_sha, stream.finish),
                       ragged, handle)  # fmt: skip
 
