@@ -143,3 +143,8 @@ bench-serve: setup ## Benchmark the server vs a no-op model and in-process sciki
 
 fuzz-serve: setup ## Bounded schemathesis run against a real server: no request may get a 5xx
 	pytest -m slow -q "tests/service/test_schemathesis.py::test_no_generated_request_gets_a_server_error[long]"
+# --- Dependency audit (docs/reliability.md "Batch scoring and params") --------------------
+.PHONY: audit
+audit: setup ## Known vulnerabilities in requirements.lock (pip-audit); SKIPPED, not failed, offline
+	python .ci/audit.py --requirement requirements.lock
+# --- end dependency audit ----------------------------------------------------------------
