@@ -176,7 +176,7 @@ def _open_csv(path, handle, needed, chunk_rows, categorical) -> TableInput:
     columns = [str(c) for c in header.iloc[0].tolist()] if len(header) else []
     _checked_columns(path, columns, needed)
     handle.seek(0)
-    input_sha, total, ragged, widest = _scan_csv(handle, columns[0])
+    input_sha, total, ragged, widest = _scan_csv(handle)
     if total == 0:
         raise TableError(f"{path}: no data rows")
     handle.seek(0)
@@ -193,9 +193,8 @@ def _open_csv(path, handle, needed, chunk_rows, categorical) -> TableInput:
                       ragged, handle)  # fmt: skip
 
 
-def _scan_csv(handle: BinaryIO, first: str) -> tuple[str, int, dict, int]:
+def _scan_csv(handle: BinaryIO) -> tuple[str, int, dict, int]:
     """sha256, data rows, ragged rows and the most fields in a row, in one pass of pyarrow."""
-    import pyarrow as pa
     import pyarrow.csv as pv
 
     ragged: dict[int, tuple[str, str]] = {}
@@ -217,9 +216,8 @@ def _scan_csv(handle: BinaryIO, first: str) -> tuple[str, int, dict, int]:
         # one thread: row numbers are known only then, and it measured faster here
         read_options=pv.ReadOptions(use_threads=False, block_size=BLOCK),
         parse_options=pv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-        convert_options=pv.ConvertOptions(
-            include_columns=[first], column_types={first: pa.string()}
-        ),
+        # convert nothing (a column that is not there reads as nulls): only rows are counted
+        convert_options=pv.ConvertOptions(include_columns=["\0none"], include_missing_columns=True),
     )
     rows = sum(batch.num_rows for batch in reader)
     return stream.finish(), rows + len(ragged), ragged, widest[0]
