@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 PARQUET_SUFFIXES = (".parquet", ".pq")
 BLOCK = 1 << 20
 SHOWN_NAME_CHARS = 60  # a column name quoted in an error (a header row can be 200 MB)
+# Extra fields a long CSV row may have and still be a reject: pandas then reads every later
+# chunk as wide as the longest row (~20 µs per column per chunk), so wider rows stop the file.
+MAX_EXTRA_FIELDS = 10_000
 
 
 class TableError(TabmlError, ValueError):
@@ -165,7 +168,8 @@ def _open_parquet(path, handle, needed, chunk_rows, categorical) -> TableInput:
         handle.seek(0)
         return _Hashing(handle).finish()
 
-    return TableInput(path, total, input_sha, _guarded(batches, path, input_sha, after), {}, handle)
+    chunks = _guarded(batches, path, total, input_sha, after)
+    return TableInput(path, total, input_sha, chunks, {}, handle)
 
 
 def _open_csv(path, handle, needed, chunk_rows, categorical) -> TableInput:
@@ -176,38 +180,45 @@ def _open_csv(path, handle, needed, chunk_rows, categorical) -> TableInput:
     columns = [str(c) for c in header.iloc[0].tolist()] if len(header) else []
     _checked_columns(path, columns, needed)
     handle.seek(0)
-    input_sha, total, ragged, widest = _scan_csv(handle)
+    input_sha, total, ragged, ragged_fields = _scan_csv(handle)
     if total == 0:
         raise TableError(f"{path}: no data rows")
     handle.seek(0)
     stream = _Hashing(handle)
     options = {"dtype": {c: "category" for c in categorical if c in columns}}
-    extra = [f"\0extra {i}" for i in range(widest - len(columns))]
-    if extra:  # room for the extra fields of long rows, dropped from every chunk
-        names = [c or f"Unnamed: {i}" for i, c in enumerate(columns)]
-        options.update(names=names + extra, header=None, skiprows=1)
+    too_long = [(r, f) for r, f in ragged_fields.items() if f > len(columns) + MAX_EXTRA_FIELDS]
+    if too_long:
+        row, fields = min(too_long)
+        raise TableError(
+            f"{path}: row {row} has {fields:,} fields where the header has {len(columns)}: "
+            f"too many to keep it as a reject (at most {MAX_EXTRA_FIELDS:,} extra); fix that row"
+        )
+    if any(fields > len(columns) for fields in ragged_fields.values()):
+        # Only then: pandas fails a file on a long row, or (the first row) takes its first
+        # field as the index; with usecols it drops the extra fields and keeps the row.
+        options["usecols"] = range(len(columns))
     chunks = pd.read_csv(io.BufferedReader(stream, BLOCK), chunksize=chunk_rows, **options)
-    if extra:  # (usecols would fail on a chunk without long rows)
-        chunks = (chunk.drop(columns=extra) for chunk in chunks)
-    return TableInput(path, total, input_sha, _guarded(chunks, path, input_sha, stream.finish),
-                      ragged, handle)  # fmt: skip
+    chunks = _guarded(chunks, path, total, input_sha, stream.finish)
+    return TableInput(path, total, input_sha, chunks, ragged, handle)
 
 
-def _scan_csv(handle: BinaryIO) -> tuple[str, int, dict, int]:
-    """sha256, data rows, ragged rows and the most fields in a row, in one pass of pyarrow."""
+def _scan_csv(handle: BinaryIO) -> tuple[str, int, dict, dict[int, int]]:
+    """sha256, data rows, ragged rows and their numbers of fields, in one pass of pyarrow."""
     import pyarrow.csv as pv
 
     ragged: dict[int, tuple[str, str]] = {}
-    blank = [0]  # whitespace-only lines: pandas skips them, pyarrow counts them as rows
-    widest = [0]
+    blank = 0  # whitespace-only lines: pandas skips them, pyarrow counts them as rows
+    fields: dict[int, int] = {}
 
     def on_invalid(row) -> str:
+        nonlocal blank
         if not row.text.strip():
-            blank[0] += 1
-        else:
-            reason = f"{row.actual_columns} fields where the header has {row.expected_columns}"
-            ragged[row.number - 2 - blank[0]] = (reason, row.text)
-            widest[0] = max(widest[0], row.actual_columns)
+            blank += 1
+            return "skip"
+        number = row.number - 2 - blank  # pyarrow counts from 1, the header included
+        reason = f"{row.actual_columns} fields where the header has {row.expected_columns}"
+        ragged[number] = (reason, row.text)
+        fields[number] = row.actual_columns
         return "skip"
 
     stream = _Hashing(handle)
@@ -220,7 +231,7 @@ def _scan_csv(handle: BinaryIO) -> tuple[str, int, dict, int]:
         convert_options=pv.ConvertOptions(include_columns=["\0none"], include_missing_columns=True),
     )
     rows = sum(batch.num_rows for batch in reader)
-    return stream.finish(), rows + len(ragged), ragged, widest[0]
+    return stream.finish(), rows + len(ragged), ragged, fields
 
 
 def _first_line(err: Exception) -> str:
@@ -228,12 +239,20 @@ def _first_line(err: Exception) -> str:
 
 
 def _guarded(
-    chunks: Iterator[pd.DataFrame], path: Path, sha256: str, read_sha256: Callable[[], str]
+    chunks: Iterator[pd.DataFrame],
+    path: Path,
+    rows: int,
+    sha256: str,
+    read_sha256: Callable[[], str],
 ) -> Iterator[pd.DataFrame]:
-    """Errors in later chunks (a malformed line at row 500,000) also name the file; the
-    last chunk is followed by a check that the bytes read are the ones hashed first."""
+    """The chunks, ending in an error that names the file if one cannot be read (a malformed
+    line at row 500,000), if they hold other than `rows` rows, or if the bytes read are not
+    those hashed first."""
+    read = 0
     try:
-        yield from chunks
+        for chunk in chunks:
+            read += len(chunk)
+            yield chunk
     except Exception as err:
         raise TableError(f"{path}: cannot read: {_first_line(err)}") from None
     if read_sha256() != sha256:
@@ -241,6 +260,8 @@ def _guarded(
             f"{path}: the file changed while it was being read; nothing was written: "
             "rerun once it is complete"
         )
+    if read != rows:  # row n of the chunks must be row n of the file (rejects name it)
+        raise TableError(f"{path}: read {read:,} rows where the first pass counted {rows:,}")
 
 
 def read_table(path: Path, needed: list[str] = (), chunk_rows: int = 100_000) -> pd.DataFrame:

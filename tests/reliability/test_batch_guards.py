@@ -346,3 +346,37 @@ def test_concurrent_batches_take_turns_without_duplicates(tmp_path, db, packaged
     ids = query(db, "SELECT batch_id, COUNT(*), COUNT(DISTINCT input_row) FROM predictions "
                     "GROUP BY batch_id ORDER BY 2")  # fmt: skip
     assert [(n, distinct) for _, n, distinct in ids] == [(2_000, 2_000), (3_000, 3_000)]
+
+
+def test_long_rows_are_rejects_and_a_monstrous_one_stops_the_file(tmp_path, db, model,
+                                                                  raw_penguins):  # fmt: skip
+    good = penguins_rows(raw_penguins, 3_000)
+    lines = good.to_csv(index=False).splitlines()
+    long_row = lines[5] + "," * 5_000  # 5,006 fields
+    source = tmp_path / "long.csv"
+    source.write_text("\n".join([*lines[:5], long_row, *lines[5:], long_row, long_row]) + "\n")
+    result = score_file(source, f"sqlite:///{db}", model, chunk_rows=1_000)
+    assert (result.rows, result.rejected) == (3_003, 3)
+    reason = "5006 fields where the header has 6"
+    assert query(db, "SELECT input_row, reason FROM rejects ORDER BY input_row") == [
+        (4, reason),
+        (3_001, reason),
+        (3_002, reason),
+    ]
+    assert query(db, "SELECT COUNT(*), MAX(input_row) FROM predictions") == [(3_000, 3_000)]
+    monstrous = tmp_path / "monstrous.csv"
+    monstrous.write_text("\n".join([*lines[:3], "," * 200_000, *lines[3:]]) + "\n")
+    with pytest.raises(TableError, match=r"row 2 has 200,001 fields where the header has 6"):
+        score_file(monstrous, f"sqlite:///{db}", model)
+
+
+def test_a_huge_bad_value_is_cut_in_the_reason_and_kept_in_the_record(tmp_path, db, model,
+                                                                      raw_penguins):  # fmt: skip
+    rows = penguins_rows(raw_penguins, 3).astype(object)
+    rows.loc[1, "island"] = "A" * 1_000_000
+    source = tmp_path / "in.csv"
+    rows.to_csv(source, index=False)
+    score_file(source, f"sqlite:///{db}", model)
+    [(reason, record)] = query(db, "SELECT reason, record FROM rejects")
+    assert reason.startswith("island: '" + "A" * 100 + "...' is not one of") and len(reason) < 200
+    assert json.loads(record)["island"] == "A" * 1_000_000
