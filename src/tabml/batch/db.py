@@ -14,6 +14,8 @@ that loses the race for an id range fails whole (nothing written) with a message
 """
 
 import re
+import sqlite3
+import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
@@ -114,7 +116,7 @@ def connect(url: str, wait_seconds: float = WAIT_SECONDS) -> Engine:
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # no implicit BEGIN: `_begin` issues it
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor, wait_seconds)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
@@ -125,6 +127,21 @@ def connect(url: str, wait_seconds: float = WAIT_SECONDS) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _switch_to_wal(cursor: Any, wait_seconds: float) -> None:
+    """PRAGMA journal_mode=WAL, retried: switching a new file's journal needs an exclusive
+    lock and, unlike other statements, does not wait for it (another batch switching at the
+    same moment gets `database is locked` at once)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.engine import Connection
 
 from tabml.batch import db as batch_db
 from tabml.scoring.checks import frame_problems
@@ -139,7 +140,15 @@ def score_file(
     return BatchResult(batch_id, done or 0, rejected, skipped, time.perf_counter() - start)
 
 
-def _write_batch(conn, table: TableInput, model, batch_id, key, progress, start):
+def _write_batch(
+    conn: Connection,
+    table: TableInput,
+    model: PackagedModel,
+    batch_id: str,
+    key: str | None,
+    progress: Callable[[int, int, int, float], None] | None,
+    start: float,
+) -> tuple[int | None, int]:
     """Rows and rejects written in `conn`'s transaction; (None, 0) if already scored."""
     classes = model.classifier.classes
     batches, rows_table, rejects_table = batch_db.create_schema(conn, classes)
