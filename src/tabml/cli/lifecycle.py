@@ -107,7 +107,8 @@ def batch(
         int, typer.Option(help="rows per chunk (bounds memory)", min=1)
     ] = 100_000,
     wait: Annotated[
-        float, typer.Option(help="seconds to wait for another batch writing to the database")
+        float,
+        typer.Option(help="seconds to wait for another batch writing to the database", min=0),
     ] = 600.0,
 ) -> None:
     """Score a file with the packaged model into the `predictions` and `rejects` tables."""
