@@ -179,6 +179,10 @@ bench-serve: setup ## Benchmark the server vs a no-op model and in-process sciki
 bench-tune: setup ## Benchmark the search vs sweep.yaml's grid (fits, seconds, test F1)
 	python -m benchmarks.tuning
 
+.PHONY: bench-explain
+bench-explain: setup ## Benchmark what explaining a one-record request costs (in process, ~10 s)
+	PYTHONPATH=src python -m benchmarks.explain
+
 .PHONY: bench-batch
 bench-batch: setup ## Benchmark batch scoring of 1,000,000 rows vs raw ONNX predict
 	python -m benchmarks.batch
@@ -204,6 +208,10 @@ reliability: setup ## Reliability suite: killed repro, corrupted data, tampered 
 fuzz-serve: setup ## Bounded schemathesis run against a real server: no request may get a 5xx
 	pytest -m slow -q "tests/service/test_schemathesis.py::test_no_generated_request_gets_a_server_error[long]"
 
+.PHONY: audit
+audit: setup ## Known vulnerabilities in requirements.lock (pip-audit); SKIPPED, not failed, offline
+	python .ci/audit.py --requirement requirements.lock
+
 .PHONY: lint
 lint: setup ## Lint and check formatting with ruff
 	ruff check . && ruff format --check .
@@ -211,8 +219,3 @@ lint: setup ## Lint and check formatting with ruff
 .PHONY: format
 format: setup ## Format code and sort imports with ruff
 	ruff check --fix . && ruff format .
-
-##@ Explanations
-.PHONY: bench-explain
-bench-explain: setup ## Benchmark what explaining a one-record request costs (in process, ~10 s) into docs/benchmarks.md
-	PYTHONPATH=src python -m benchmarks.explain

@@ -2,10 +2,12 @@
 
 The defaults below are the values in the committed params.yaml (a test keeps them equal),
 so code that builds `Params()` directly behaves exactly like the pipeline.
+Types are strict (`true` is not a number, `"0.1"` is not a float), numbers are finite
+(`.nan` and `.inf` are refused) and every value has its range.
 """
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -24,14 +26,20 @@ from tabml.errors import TabmlError, describe_errors
 # Classification: logistic_regression, random_forest, gradient_boosting; regression: ridge,
 # random_forest, gradient_boosting (the profile's `task` picks classifier or regressor).
 ModelFamily = Literal["logistic_regression", "random_forest", "gradient_boosting", "ridge"]
+# numpy's RandomState (scikit-learn's random_state) takes seeds in 0..2**32 - 1
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+MetricName = Annotated[str, Field(min_length=1)]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
 
 
 class DataParams(_Section):
-    profile: str = "penguins"
+    # a file name under configs/, never a path out of it
+    profile: str = Field("penguins", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class ValidateParams(_Section):
@@ -40,7 +48,7 @@ class ValidateParams(_Section):
 
 class SplitParams(_Section):
     test_size: float = Field(0.3, gt=0.0, lt=1.0)
-    seed: int = 42
+    seed: Seed = 42
 
 
 class LogisticRegressionParams(_Section):
@@ -66,7 +74,7 @@ class RidgeParams(_Section):
 
 class TrainParams(_Section):
     model: ModelFamily = "logistic_regression"
-    seed: int = 42
+    seed: Seed = 42
     use_tuned: bool = False  # train with models/tuned_params.yaml (the tune stage's choice)
     logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
     random_forest: RandomForestParams = RandomForestParams()
@@ -79,7 +87,7 @@ class SliceGatesParams(_Section):
     """Per-slice floors over reports/slices.json; slices with fewer than `min_rows` are skipped."""
 
     min_rows: int = Field(20, ge=1)
-    min: dict[str, float] = {"f1_macro": 0.0}
+    min: dict[MetricName, float] = {"f1_macro": 0.0}
 
 
 class GatesParams(_Section):
@@ -92,11 +100,11 @@ class GatesParams(_Section):
     gates.min.accuracy=0.9` set one without the `+` that new keys need.
     """
 
-    min: dict[str, float | None] = {"accuracy": None, "f1_macro": None, "roc_auc_ovr": None}
-    max: dict[str, float | None] = {"log_loss": None}
+    min: dict[MetricName, float | None] = {"accuracy": None, "f1_macro": None, "roc_auc_ovr": None}
+    max: dict[MetricName, float | None] = {"log_loss": None}
     # must beat the baseline by this much, in the metric's own units (log_loss: must be lower)
-    min_lift: dict[str, float] = {"roc_auc_ovr": 0.05, "log_loss": 0.0}
-    max_regression: dict[str, float] = {
+    min_lift: dict[MetricName, float] = {"roc_auc_ovr": 0.05, "log_loss": 0.0}
+    max_regression: dict[MetricName, Annotated[float, Field(ge=0.0)]] = {
         "accuracy": 0.02,
         "f1_macro": 0.02,
         "roc_auc_ovr": 0.01,
@@ -116,6 +124,14 @@ class DriftParams(_Section):
     max_outside_range_share: float = Field(0.05, ge=0.0, le=1.0)
     max_unseen_share: float = Field(0.01, ge=0.0, le=1.0)
     min_rows: int = Field(50, ge=1)
+
+    @model_validator(mode="after")
+    def _warning_below_drift(self) -> "DriftParams":
+        if self.psi_warning > self.psi_drift:
+            raise ValueError(
+                f"psi_warning ({self.psi_warning}) must not exceed psi_drift ({self.psi_drift})"
+            )
+        return self
 
 
 # --- regression (profiles with `task: regression`; docs/regression.md) ---
@@ -269,7 +285,7 @@ class TuneParams(_Section):
     n_trials: int | None = Field(8, ge=1)
     timeout_s: float | None = Field(None, gt=0.0)
     n_jobs: int = Field(1, ge=1)
-    seed: int = 42
+    seed: Seed = 42
     folds: int = Field(5, ge=2)
     metric: TuneMetric = "f1_macro"
     startup_trials: int = Field(4, ge=1)
@@ -298,7 +314,8 @@ class Params(_Section):
     sources: list[str] = []
     tune: TuneParams = TuneParams()
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # Only the names params.yaml uses: `validate_` is this class's spelling, not a key.
+    model_config = ConfigDict(**_STRICT, validate_by_alias=True, validate_by_name=False)
 
 
 class ParamsError(TabmlError, ValueError):

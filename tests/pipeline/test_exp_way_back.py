@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run
+from testkit import run
 
 TOOLS = Path(sys.executable).parent
 GIT_USER = ["-c", "user.name=t", "-c", "user.email=t@t"]

@@ -18,7 +18,7 @@ import yaml
 
 from tabml.data.profile import Source, load_profile
 from tabml.model.features import model_frame
-from tests.conftest import run
+from testkit import run
 from tests.service.server import start_server
 
 pytestmark = pytest.mark.slow

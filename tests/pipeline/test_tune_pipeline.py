@@ -5,7 +5,7 @@ import optuna
 import pytest
 import yaml
 
-from tests.conftest import run
+from testkit import run
 
 ESTIMATORS = {
     "logistic_regression": "LogisticRegression",

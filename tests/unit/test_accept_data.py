@@ -12,7 +12,7 @@ from tabml.data.ingest import (
 )
 from tabml.data.profile import Source, load_profile
 from tabml.tables import sha256_of
-from tests.conftest import run
+from testkit import run
 
 PROFILE = """\
 # my own data

@@ -11,7 +11,7 @@ from pandera.errors import SchemaErrors
 from tabml.data.bootstrap import write_profile
 from tabml.data.profile import Source, load_profile
 from tabml.data.schema import domain_rules, load_schema
-from tests.conftest import run
+from testkit import run
 
 
 @pytest.fixture(scope="module")

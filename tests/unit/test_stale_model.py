@@ -10,7 +10,7 @@ import yaml
 
 from tabml import paths
 from tabml.cli.stale_model import StaleModelError, check_packaged_model, stale_reasons
-from tests.conftest import ROOT, run
+from testkit import ROOT, run
 
 METRICS = {"accuracy": 0.93, "log_loss": 0.32, "test_rows": 104}
 METADATA = {"params": {"data": {"profile": "penguins"}}, "metrics": METRICS, "target": "species"}

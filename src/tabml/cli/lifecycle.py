@@ -8,6 +8,7 @@ import typer
 
 from tabml import paths
 from tabml.cli import command, fail
+from tabml.errors import one_line
 
 # `drift` exits with this when a feature's verdict is DRIFT (errors exit 1), so a scheduled
 # job or CI step fails on drift without parsing the report.
@@ -161,7 +162,13 @@ def rollback(
 def batch(
     input: Annotated[Path, typer.Argument(help="CSV or parquet file to score")],
     db: Annotated[str, typer.Option(help="SQLAlchemy URL")] = "sqlite:///predictions.db",
-    chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)")] = 100_000,
+    chunk_rows: Annotated[
+        int, typer.Option(help="rows per chunk (bounds memory)", min=1)
+    ] = 100_000,
+    wait: Annotated[
+        float,
+        typer.Option(help="seconds to wait for another batch writing to the database", min=0),
+    ] = 600.0,
     stale_ok: Annotated[bool, typer.Option(help="use a model of another profile/run")] = False,
     explain: Annotated[
         bool, typer.Option(help="also write per-row feature contributions (`explanations`)")
@@ -185,9 +192,10 @@ def batch(
         typer.echo(warning, err=True)
     try:
         top = explain_top if explain else None
-        result = score_file(input, db, model, key, chunk_rows, print_progress, top)
+        result = score_file(input, db, model, key, chunk_rows, print_progress, wait, top)
     except SQLAlchemyError as err:
-        raise fail(f"error: database {db}: {str(err).splitlines()[0]}") from None
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise fail(one_line(f"database {db}: {first}")) from None
     if result.skipped:
         typer.echo(
             f"batch {result.batch_id}: {input} was already scored by {model.version}; "

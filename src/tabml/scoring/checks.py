@@ -15,6 +15,7 @@ from tabml.scoring.rules import DomainRule
 from tabml.scoring.transforms import as_datetime
 
 Reason = tuple[np.ndarray, Sequence[Any], str]  # (row mask, values, message template)
+SHOWN_VALUE_CHARS = 100  # a text value quoted in a reason (a cell can hold megabytes)
 
 
 def _numeric_reasons(raw: pd.Series, rule: DomainRule) -> list[Reason]:
@@ -89,5 +90,7 @@ def frame_problems(frame: pd.DataFrame, rules: Sequence[DomainRule]) -> dict[int
         for mask, values, template in found:
             for i in np.flatnonzero(mask):  # format messages for flagged rows only
                 v = values.iat[i] if isinstance(values, pd.Series) else values[i]
+                if isinstance(v, str) and len(v) > SHOWN_VALUE_CHARS:
+                    v = v[:SHOWN_VALUE_CHARS] + "..."
                 reasons[int(i)].append(f"{rule.name}: " + template.format(v=v))
     return dict(reasons)
