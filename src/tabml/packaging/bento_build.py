@@ -66,6 +66,7 @@ def model_metadata(
     metrics: dict,
     parity_tolerance: float,
     max_records: int,
+    max_field_errors: int,
     code_shas: dict[str, str],
 ) -> dict:
     """Everything serving needs besides the ONNX file, plus the model's provenance."""
@@ -75,6 +76,7 @@ def model_metadata(
         "domain_rules": domain_rules,
         "training_stats": training_stats,
         "max_records": max_records,
+        "max_field_errors": max_field_errors,
         "params": params,
         "metrics": metrics,
         "parity_tolerance": parity_tolerance,
