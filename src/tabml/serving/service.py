@@ -8,7 +8,6 @@ the `.onnx` file, everything else is JSON metadata in the model store entry.
 import gc
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,7 +30,6 @@ from tabml.serving.request_log import (
     RequestLogger,
     log_dir,
     logging_enabled,
-    make_record,
 )
 from tabml.serving.request_schema import request_model
 
@@ -194,8 +192,7 @@ class ServedInputs:
         if self.logger is None:
             return
         # Only an enqueue here; the logger's thread serialises and writes (request_log.py).
-        now = datetime.now(UTC)
-        self.logger.log([make_record(row, self.model_version, now) for row in rows])
+        self.logger.log(rows, self.model_version)
         if self.logger.dropped != self.dropped:
             LOG_DROPPED.inc(self.logger.dropped - self.dropped)
             self.dropped = self.logger.dropped
