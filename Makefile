@@ -143,3 +143,12 @@ bench-serve: setup ## Benchmark the server vs a no-op model and in-process sciki
 
 fuzz-serve: setup ## Bounded schemathesis run against a real server: no request may get a 5xx
 	pytest -m slow -q "tests/service/test_schemathesis.py::test_no_generated_request_gets_a_server_error[long]"
+
+# --- Serving hardening ---------------------------------------------------------------------
+.PHONY: bench-request-log test-http-guards
+
+bench-request-log: setup ## Measure the request log's capacity in records/s (in process, ~25 s)
+	PYTHONPATH=src python -m benchmarks.request_log
+
+test-http-guards: setup ## Hostile-client tests against a real server, heavy ones included (~45 s)
+	pytest -m "slow or not slow" -s tests/reliability/test_http_guards.py
