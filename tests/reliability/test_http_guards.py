@@ -242,7 +242,7 @@ def test_anything_but_one_json_content_type_gets_415(server, types):
              *(f"Content-Type: {t}" for t in types), f"Content-Length: {len(body)}",
              "Connection: close"]  # fmt: skip
     answer, _ = exchange(server, ("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-    assert status_of(answer) == 415
+    assert status_of(answer) == 415 and b"x-model-version: tabml_model:" in answer
 
 
 def test_one_json_content_type_with_a_charset_is_served(client):
@@ -415,6 +415,7 @@ def test_predict_and_metrics_need_the_api_key(server, headers):
         metrics = http.get("/metrics", headers=headers)
     assert predict.status_code == metrics.status_code == 401
     assert predict.headers["www-authenticate"] == "Bearer"
+    assert predict.headers["x-model-version"].startswith("tabml_model:")  # every /predict answer
 
 
 def test_the_key_opens_predict_and_health_needs_no_key(server, client):

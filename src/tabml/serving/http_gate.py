@@ -10,8 +10,8 @@ BentoML's metrics, tracing, access log and timeout middleware, and answers these
   declared or actually read bytes (chunked or not) exceed the limit: 413; a body that stalls
   for `BODY_STALL_S` or arrives slower than `BODY_MIN_RATE` bytes/s after that: 408; a client
   gone mid-body: nothing (no answer, no error). The app gets the body only once it is whole.
-- the API's answers get `answer_headers` (the model version), and a 400 lists at most
-  `max_field_errors` field errors (client_errors.py).
+- every answer on an API path gets `answer_headers` (the model version), and a 400 lists at
+  most `max_field_errors` field errors (client_errors.py).
 
 Per request this is a set lookup, one pass over the headers, one timer for the body, and a
 wrapped `send`: no per-byte work besides joining the body chunks.
@@ -87,6 +87,8 @@ class RequestGate:
                 404,
                 "no such path: the API is POST /predict, its documentation is at /",
             )
+        if path in self.api_paths:  # every answer of the API, the gate's own ones too
+            send = self.answer_sender(send)
         if self.api_key is not None and path not in self.open_paths and not self.authorized(scope):
             return await self.reject(
                 send, "unauthorized", 401, "send the API key as `Authorization: Bearer <key>`"
@@ -146,7 +148,7 @@ class RequestGate:
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, self.answer_sender(send))
+        await self.app(scope, replay, send)
 
     async def read_body(self, receive: Receive, send: Send) -> bytes | None:
         """The whole body, or None once the gate has answered (too large, too slow, gone)."""
