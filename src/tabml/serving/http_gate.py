@@ -21,6 +21,7 @@ import asyncio
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from tabml.serving.client_errors import shorten_field_errors
@@ -229,6 +230,27 @@ class RequestGate:
         await _respond(
             send, status, json.dumps({"error": message}).encode(), b"application/json", extra
         )
+
+
+def served_paths(app: Any) -> tuple[set[str], list[str], set[str]]:
+    """A Starlette app's paths: (exact paths, path prefixes, files of its static mounts)."""
+    from starlette.routing import Mount
+    from starlette.staticfiles import StaticFiles
+
+    known, prefixes, static = set(), [], set()
+    for route in app.routes:
+        if isinstance(route, Mount) and isinstance(route.app, StaticFiles):
+            # The exact files: distinct 404s under the mount would be new series too.
+            for folder in route.app.all_directories:
+                base = Path(folder)
+                static |= {f"{route.path}/{f.relative_to(base)}" for f in base.rglob("*")}
+        elif isinstance(route, Mount):
+            prefixes.append(route.path.rstrip("/") + "/")
+        elif "{" in route.path:
+            prefixes.append(route.path.split("{")[0])
+        else:
+            known.add(route.path)
+    return known, prefixes, static
 
 
 async def _respond(

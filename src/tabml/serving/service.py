@@ -8,7 +8,6 @@ the `.onnx` file, everything else is JSON metadata in the model store entry.
 import gc
 import json
 import os
-from pathlib import Path
 from typing import Annotated, Any
 
 import bentoml
@@ -24,7 +23,7 @@ from tabml.serving import http_limits
 from tabml.serving.api_docs import describe_model, docs_page
 from tabml.serving.api_key import api_key
 from tabml.serving.client_errors import log_client_errors_as_warnings
-from tabml.serving.http_gate import RequestGate
+from tabml.serving.http_gate import RequestGate, served_paths
 from tabml.serving.microbatch import MicroBatcher
 from tabml.serving.request_log import (
     RequestLogger,
@@ -92,21 +91,8 @@ class GuardedService(bentoml.Service):
     """
 
     def to_asgi(self, is_main: bool = True) -> Any:
-        from starlette.routing import Mount
-        from starlette.staticfiles import StaticFiles
-
         app = super().to_asgi(is_main)
-        known, prefixes, static = set(), [], set()
-        for route in app.routes:
-            if isinstance(route, Mount) and isinstance(route.app, StaticFiles):
-                # The exact files: distinct 404s under the mount would be new series too.
-                for folder in route.app.all_directories:
-                    base = Path(folder)
-                    static |= {f"{route.path}/{f.relative_to(base)}" for f in base.rglob("*")}
-            elif isinstance(route, Mount) or "{" in route.path:
-                prefixes.append(route.path.split("{")[0])
-            else:
-                known.add(route.path)
+        known, prefixes, static = served_paths(app)
         spec = describe_model(
             self.openapi_spec.asdict(), METADATA["target"], METADATA["classes"], MODEL_VERSION
         )
