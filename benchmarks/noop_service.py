@@ -1,8 +1,9 @@
 """The benchmark's baseline: the real service with the model replaced by a constant answer.
 
-Same request model, request gate, request log, server settings and response shape as
-`tabml.service`, so the throughput ratio between the two is the cost of the model alone
-(feeds, onnxruntime, probabilities, training-range warnings). The request log belongs to the
+Same request model, request gate (SERVICE_CONFIG's service class), header limits, request
+log, server settings and response shape as `tabml.service`, so the throughput ratio between
+the two is the cost of the model alone (feeds, onnxruntime, probabilities, training-range
+warnings). The request log belongs to the
 server, not the model (it logs inputs); `make bench-serve` measures its own cost separately
 (`model` vs `model-requestlog`).
 """
@@ -11,7 +12,6 @@ from typing import Any
 
 import bentoml
 
-from tabml.serving.http_gate import RequestGate
 from tabml.serving.service import (
     METADATA,
     SERVICE_CONFIG,
@@ -43,8 +43,3 @@ class NoopService:
     @bentoml.on_shutdown
     def close_request_log(self) -> None:
         self.inputs.close()
-
-
-NoopService.add_asgi_middleware(
-    RequestGate, paths=["/predict"], max_body_bytes=2048 * METADATA["max_records"]
-)
