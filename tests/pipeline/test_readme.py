@@ -43,7 +43,8 @@ def readme_script(readme: str) -> str:
             parts += [f"( {body.strip()} ) > server.log 2>&1 &", "SERVER=$!", SERVER_WAIT]
         else:
             parts.append(body)
-    parts.append('if [ -n "${SERVER:-}" ]; then pkill -P "$SERVER" || true; kill "$SERVER"; fi')
+    stop = 'pkill -P "$SERVER" || true; kill "$SERVER" 2>/dev/null || true'
+    parts.append(f'if [ -n "${{SERVER:-}}" ]; then {stop}; fi')
     return "\n".join(parts) + "\n"
 
 

@@ -55,9 +55,9 @@ def test_forced_rerun_gives_identical_hashes(repo):
 CODE_CHANGES = {
     "src/tabml/tables.py": {"ingest", "package"},
     "src/tabml/scoring/rules.py": {"validate", "package"},
-    "src/tabml/model/features.py": {"split", "train", "evaluate", "package"},
+    "src/tabml/model/features.py": {"split", "tune", "train", "evaluate", "package"},
     "src/tabml/serving/service.py": {"package"},
-    "src/tabml/errors.py": {"ingest", "validate", "split", "train", "evaluate", "package"},
+    "src/tabml/errors.py": {"ingest", "validate", "split", "tune", "train", "evaluate", "package"},
 }
 
 

@@ -42,7 +42,7 @@ def test_every_scored_input_is_logged_and_drift_reads_the_log(
 
     out = tmp_path / "drift"
     result = subprocess.run(
-        [sys.executable, "-m", "tabml.cli", "drift", "--out", str(out)],
+        [sys.executable, "-m", "tabml.cli", "drift", "--out", str(out), "--no-fail-on-drift"],
         cwd=packaged_repo, capture_output=True, text=True,
         env=server_env(TABML_REQUEST_LOG_DIR=str(logging_server.request_log)),
     )  # fmt: skip

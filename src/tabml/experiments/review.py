@@ -157,7 +157,15 @@ def render(
         lines.append(markdown_table(["param", "hand-set", "tuned"], tuned))
     lines += ["", "## Metrics", ""]
     headers = ["metric", "base", "workspace", "change", "change %", "verdict"]
-    lines.append(markdown_table(headers, metric_rows(diff, comparable=not dataset_change)))
+    rows = metric_rows(diff, comparable=not dataset_change)
+    # Other metrics files (slices: dozens of rows) show only what changed.
+    main = [r for r in rows if ":" not in r[0]]
+    other = [r for r in rows if ":" in r[0] and r[5] != "unchanged"]
+    lines.append(markdown_table(headers, main))
+    hidden = sum(":" in r[0] for r in rows) - len(other)
+    if other or hidden:
+        lines += ["", f"Other metrics files: {len(other)} changed, {hidden} unchanged.", ""]
+        lines += [markdown_table(headers, other)] if other else []
     lifts = lift_rows(diff.new, min_lift or {})
     if lifts:
         lines += ["", "## Lift over the majority-class baseline (same test rows)", ""]
@@ -166,7 +174,7 @@ def render(
     directions = ", ".join(
         f"{m} ({direction(m)} is better)"
         for m in sorted(diff.new)
-        if direction(m) and not m.startswith(f"{BASELINE}.")
+        if direction(m) and not m.startswith(f"{BASELINE}.") and ":" not in m
     )
     lines += ["", f"Directions: {directions}.", "", "## Plots", ""]
     if plots_html:
