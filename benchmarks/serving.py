@@ -36,6 +36,8 @@ from benchmarks.support import write_section
 from testkit.loadgen import pin, python_load, wrk_load
 
 ROOT = Path(__file__).resolve().parents[1]
+# Variants whose requests carry more than the record (the same server as `model`).
+REQUEST_EXTRAS = {"model+explain": {"explain": True}}
 VARIANTS = {
     "model": [sys.executable, "-m", "tabml.cli", "serve"],
     "model+accesslog": [sys.executable, "-m", "tabml.cli", "serve"],
@@ -44,6 +46,7 @@ VARIANTS = {
         *("bentoml", "serve", "tabml.serving.service:TabmlService", "--working-dir", "src")
     ],
     "model+2workers": [sys.executable, "-m", "tabml.cli", "serve"],
+    "model+explain": [sys.executable, "-m", "tabml.cli", "serve"],
     "noop+2workers": [
         "bentoml",
         "serve",
@@ -168,7 +171,7 @@ class Server:
 
 
 def measure_round(
-    servers: list[Server], load, body: str, bursts: int, seconds: float, round_: int
+    servers: list[Server], load, bodies: dict[str, str], bursts: int, seconds: float, round_: int
 ) -> list[dict]:
     """Alternate short 16-connection bursts between the servers, then one sequential run each.
 
@@ -177,6 +180,7 @@ def measure_round(
     for long; a server's figure for the round pools its bursts.
     """
     for server in servers:
+        body = bodies[server.name]
         response = httpx.post(
             server.url, content=body, headers={"Content-Type": "application/json"}
         )
@@ -184,10 +188,10 @@ def measure_round(
         load(server.url, body, connections=16, seconds=2)  # warm-up
     for burst in range(bursts):
         for server in servers if burst % 2 == 0 else servers[::-1]:
-            server.bursts.append(server.burst(load, body, seconds))
+            server.bursts.append(server.burst(load, bodies[server.name], seconds))
     rows = []
     for server in servers:
-        sequential = load(server.url, body, connections=1, seconds=seconds)
+        sequential = load(server.url, bodies[server.name], connections=1, seconds=seconds)
         requests = sum(b["requests"] for b in server.bursts)
         elapsed = sum(b["requests"] / b["rps"] for b in server.bursts if b["rps"])
         cpu = sum(b["cpu_seconds"] for b in server.bursts)
@@ -273,7 +277,7 @@ def main() -> None:
     parser.add_argument(
         "--variants",
         default="noop,model,noop-requestlog,model-requestlog,noop+2workers,model+2workers,"
-        "batchable,model+accesslog",
+        "batchable,model+accesslog,model+explain",
     )
     parser.add_argument(
         "--out",
@@ -315,8 +319,8 @@ def main() -> None:
     rows: dict[str, list[dict]] = {}
     logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     load = functools.partial(wrk_load if use_wrk else python_load, cpus=load_cpus)
-    body = json.dumps({"records": [record]})
     names = args.variants.split(",")
+    bodies = {n: json.dumps({"records": [record], **REQUEST_EXTRAS.get(n, {})}) for n in names}
     for round_ in range(args.rounds):
         # Fresh processes every round: a process's figure also depends on its own start.
         servers: list[Server] = []
@@ -329,7 +333,7 @@ def main() -> None:
                 log = logs / f"{name}-{round_}.log"
                 proc = start_server(name, command, port, log, server_cpus)
                 servers.append(Server(name, proc, port))
-            for row in measure_round(servers, load, body, args.bursts, args.seconds, round_):
+            for row in measure_round(servers, load, bodies, args.bursts, args.seconds, round_):
                 print(json.dumps(row), flush=True)
                 rows.setdefault(row["variant"], []).append(row)
         finally:
@@ -387,6 +391,8 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         " `+accesslog` turns BentoML's access log on (`TABML_ACCESS_LOG=1`);"
         " `-requestlog` turns the request log off (`TABML_REQUEST_LOG=0`; every other"
         " variant logs each scored input, as `make serve` does);"
+        " `model+explain` is `model` asked for an explanation of every answer"
+        ' (`"explain": true`);'
         " `model-from-source` (not in the default set) serves `tabml.service` from src/.",
         "",
         "| variant | req/s, 16 connections | server CPU µs/request | errors "
@@ -446,6 +452,16 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
             f"{logged['rps_16'] / unlogged['rps_16']:.0%} of the throughput without it, "
             f"server CPU per request {logged['cpu_us_per_request']:.0f} vs "
             f"{unlogged['cpu_us_per_request']:.0f} µs.",
+            "",
+        ]
+    explained, plain = medians.get("model+explain"), medians.get("model")
+    if explained and plain:
+        extra = explained["p50_ms_seq"] - plain["p50_ms_seq"]
+        ok = "x" if extra <= 1.0 else " "
+        lines += [
+            f"- [{ok}] explaining a one-record request costs <= 1 ms more at the sequential"
+            f" median: {explained['p50_ms_seq']:.2f} vs {plain['p50_ms_seq']:.2f} ms"
+            f" ({extra:+.2f} ms)",
             "",
         ]
     lines += ["All rounds (req/s of each burst in `bursts_rps`):", "", "```"]
