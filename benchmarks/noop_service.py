@@ -1,16 +1,18 @@
 """The benchmark's baseline: the real service with the model replaced by a constant answer.
 
-Same request model, request gate, request log, server settings and response shape as
-`tabml.service`, so the throughput ratio between the two is the cost of the model alone
-(feeds, onnxruntime, probabilities, training-range warnings). The request log belongs to the
-server, not the model (it logs inputs); `make bench-serve` measures its own cost separately
-(`model` vs `model-requestlog`).
+Same request model, request gate, request log (with prediction ids), server settings and
+response shape as `tabml.service`, so the throughput ratio between the two is the cost of
+the model alone (feeds, onnxruntime, probabilities, training-range warnings). The request
+log belongs to the server, not the model (it logs inputs, ids and answers); `make
+bench-serve` measures its own cost separately (`model` vs `model-requestlog`).
 """
 
 from typing import Any
 
 import bentoml
 
+from tabml.scoring.prediction_ids import identify
+from tabml.serving import feedback
 from tabml.serving.http_gate import RequestGate
 from tabml.serving.service import (
     METADATA,
@@ -31,14 +33,15 @@ ANSWER = {
 @bentoml.service(**{**SERVICE_CONFIG, "name": "noop_service"})
 class NoopService:
     def __init__(self) -> None:
-        self.inputs = ServedInputs("noop")
+        self.inputs = ServedInputs("noop", METADATA["target"])
         freeze_startup_heap()
 
     @bentoml.api(route="/predict", input_spec=PredictRequest)
     async def predict(self, records: list[Any]) -> Answers:
         rows = [record.model_dump(by_alias=True) for record in records]
-        self.inputs.log(rows)
-        return [dict(ANSWER) for _ in rows]
+        answers = identify([dict(ANSWER) for _ in rows], self.inputs.model_version)
+        self.inputs.log(rows, answers)
+        return answers
 
     @bentoml.on_shutdown
     def close_request_log(self) -> None:
@@ -46,5 +49,7 @@ class NoopService:
 
 
 NoopService.add_asgi_middleware(
-    RequestGate, paths=["/predict"], max_body_bytes=2048 * METADATA["max_records"]
+    RequestGate,
+    paths=["/predict", "/feedback"],
+    max_body_bytes=max(2048 * METADATA["max_records"], feedback.MAX_BODY_BYTES),
 )

@@ -85,6 +85,21 @@ class DriftParams(_Section):
     min_rows: int = Field(50, ge=1)
 
 
+# --- monitor (live metrics of labelled production predictions; `make monitor`) ---
+class MonitorParams(_Section):
+    """When a model version's live metrics raise an alert (docs/monitoring.md)."""
+
+    window: str = "1d"  # window length (pandas duration: 1d, 6h, 30min)
+    min_labelled: int = Field(100, ge=1)  # fewer labelled predictions: no verdict
+    # Floors of the live metrics (accuracy, f1_macro); null: the gates' `min` values.
+    min: dict[str, float] | None = None
+    # Largest allowed drop below the model's own test-set metric.
+    max_drop: dict[str, float] = {"accuracy": 0.05, "f1_macro": 0.05}
+    alert_windows: int = Field(1, ge=1)  # N: alert when N of ...
+    of_windows: int = Field(1, ge=1)  # ... the last M judged windows break a limit
+    bootstrap_seed: int = 0
+
+
 class PackageParams(_Section):
     parity_tolerance: float = Field(1.0e-5, gt=0.0, le=0.01)
     max_records: int = Field(1000, ge=1)
@@ -97,6 +112,7 @@ class Params(_Section):
     train: TrainParams = TrainParams()
     gates: GatesParams = GatesParams()
     drift: DriftParams = DriftParams()
+    monitor: MonitorParams = MonitorParams()
     package: PackageParams = PackageParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -40,3 +40,7 @@ DRIFT_METRICS = DRIFT_DIR / "metrics.json"
 DRIFT_REPORT = DRIFT_DIR / "report.md"
 DRIFT_PSI_PLOT = DRIFT_DIR / "psi.json"
 DRIFT_BINS_PLOT = DRIFT_DIR / "distributions.json"
+
+# Monitoring: labels that arrive later (feedback log) and the live-metrics report.
+FEEDBACK_LOG_DIR = Path("logs/feedback")
+MONITOR_DIR = Path("reports/monitor")

@@ -22,6 +22,7 @@ import pandas as pd
 from tabml.batch import db as batch_db
 from tabml.scoring.checks import frame_problems
 from tabml.scoring.packaged import PackagedModel
+from tabml.scoring.prediction_ids import new_ids
 from tabml.tables import open_input
 from tabml.tools import run
 
@@ -44,8 +45,8 @@ def score_chunk(
 ) -> tuple[Iterator[tuple], list[tuple]]:
     """Prediction rows and reject rows (tuples in table column order) for one chunk.
 
-    A prediction row's id is `first_id` + its row number in the file; without a `key` its
-    tuple leaves the key column out.
+    A prediction row's id is `first_id` + its row number in the file, its `prediction_id` a
+    new UUIDv7; without a `key` its tuple leaves the key column out.
     """
     problems = frame_problems(frame, model.rules)
     bad = np.zeros(len(frame), dtype=bool)
@@ -65,7 +66,9 @@ def score_chunk(
     ids = np.arange(first_id + first_row, first_id + first_row + len(frame))
     # Without a key column the rows leave `key` out (one parameter less to bind per row).
     good_keys = [] if keys is None else [[_text(k) for k in keys[~bad]]]
-    columns = [ids[~bad].tolist(), *good_keys, labels.tolist(), *proba.T.tolist()]
+    # Prediction ids: one vectorised call per chunk, in row order (so they sort by row too).
+    prediction_ids = new_ids(len(good))
+    columns = [ids[~bad].tolist(), *good_keys, labels.tolist(), *proba.T.tolist(), prediction_ids]
     return zip(*columns), rejects
 
 

@@ -6,10 +6,14 @@ Format (the contract between the service and `make drift`): JSON-lines files und
 Each line is one scored input:
 
     {"timestamp": "2025-06-01T12:00:00.123456+00:00", "model_version": "v1.0.0",
-     "inputs": {"island": "Biscoe", "bill_length_mm": 39.1, ...}}
+     "inputs": {"island": "Biscoe", "bill_length_mm": 39.1, ...},
+     "prediction_id": "0190a1b2-...", "predicted": "Adelie",
+     "probabilities": {"Adelie": 0.97, ...}}
 
-`model_version` may be null. Disk use is bounded: after each flush the oldest files are
-deleted until the directory holds at most `max_bytes`.
+`model_version` may be null. The last three keys (what `make monitor` joins labels to) are
+absent from lines written before prediction ids existed; readers treat them as missing.
+Disk use is bounded: after each flush the oldest files are deleted until the directory
+holds at most `max_bytes`.
 
 Where: `$TABML_REQUEST_LOG_DIR` when set (`make serve` sets it to the repo's absolute
 `logs/requests/`, because a served bento runs from its own directory in the BentoML store),
@@ -43,10 +47,21 @@ def logging_enabled() -> bool:
     return os.environ.get(SWITCH_ENV, "1") != "0"
 
 
-def make_record(inputs: dict, model_version: str | None, now: datetime | None = None) -> dict:
-    """One log line for one scored input."""
+def make_record(
+    inputs: dict,
+    model_version: str | None,
+    now: datetime | None = None,
+    answer: dict | None = None,
+    target: str | None = None,
+) -> dict:
+    """One log line for one scored input; with its `answer`, also its id and prediction."""
     stamp = (now or datetime.now(UTC)).isoformat()
-    return {"timestamp": stamp, "model_version": model_version, "inputs": inputs}
+    record = {"timestamp": stamp, "model_version": model_version, "inputs": inputs}
+    if answer is not None:
+        record["prediction_id"] = answer["prediction_id"]
+        record["predicted"] = answer[target]
+        record["probabilities"] = answer["probabilities"]
+    return record
 
 
 def write_batch(records: list[dict], directory: Path, sequence: int = 0) -> Path | None:

@@ -16,9 +16,11 @@ from pydantic import BaseModel
 
 from tabml.scoring.onnx_classifier import OnnxClassifier
 from tabml.scoring.packaged import MODEL_NAME, ONNX_FILE, SERVICE_NAME
+from tabml.scoring.prediction_ids import identify
 from tabml.scoring.range_warnings import TrainingStats
 from tabml.scoring.rules import rules_from_json
 from tabml.scoring.scorer import Scorer
+from tabml.serving import feedback
 from tabml.serving.http_gate import RequestGate
 from tabml.serving.microbatch import MicroBatcher
 from tabml.serving.request_log import (
@@ -51,6 +53,7 @@ def _metadata() -> dict:
 
 METADATA = _metadata()
 PredictRequest = request_model(rules_from_json(METADATA["domain_rules"]), METADATA["max_records"])
+FeedbackRequest = feedback.feedback_model(METADATA["classes"])
 
 OUT_OF_RANGE = bentoml.metrics.Counter(
     name="tabml_out_of_training_range",
@@ -79,6 +82,7 @@ SERVICE_CONFIG: dict[str, Any] = {
 # A fixed media type: without one, BentoML derives it from the output's JSON schema on every
 # response (a sixth of a no-op request's CPU time).
 Answers = Annotated[list[dict[str, Any]], ContentType("application/json")]
+Accepted = Annotated[dict[str, int], ContentType("application/json")]
 
 
 def load_scorer(stored_model: Any) -> Scorer:
@@ -115,17 +119,26 @@ class ServedInputs:
     `TABML_REQUEST_LOG=0`.
     """
 
-    def __init__(self, model_version: str) -> None:
+    def __init__(self, model_version: str, target: str | None = None) -> None:
         self.logger = RequestLogger(log_dir()) if logging_enabled() else None
         self.model_version = model_version
+        self.target = target
         self.dropped = 0
 
-    def log(self, rows: list[dict]) -> None:
+    def log(self, rows: list[dict], answers: list[dict] | None = None) -> None:
+        """Log scored rows; with their answers, also each one's id, label and probabilities."""
         if self.logger is None:
             return
         # Only an enqueue here; the logger's thread serialises and writes (request_log.py).
-        now = datetime.now(UTC)
-        self.logger.log([make_record(row, self.model_version, now) for row in rows])
+        now, version, target = datetime.now(UTC), self.model_version, self.target
+        if answers is None:
+            records = [make_record(row, version, now) for row in rows]
+        else:
+            records = [
+                make_record(row, version, now, answer, target)
+                for row, answer in zip(rows, answers, strict=True)
+            ]
+        self.logger.log(records)
         if self.logger.dropped != self.dropped:
             LOG_DROPPED.inc(self.logger.dropped - self.dropped)
             self.dropped = self.logger.dropped
@@ -146,26 +159,42 @@ class TabmlService:
         # Concurrent requests share one onnxruntime call (microbatch.py, docs/serving.md).
         self.batcher = MicroBatcher(self.scorer.score, max_rows=METADATA["max_records"])
         version = os.environ.get("TABML_MODEL_VERSION") or str(self.model.tag)
-        self.inputs = ServedInputs(version)
+        self.inputs = ServedInputs(version, METADATA["target"])
+        self.labels = feedback.FeedbackLog()
         freeze_startup_heap()
 
     # `async`: scoring is microseconds of work, cheaper on the event loop than in a thread
     # pool, and only requests on the loop can share a model call.
     @bentoml.api(route="/predict", input_spec=PredictRequest)
     async def predict(self, records: list[Any]) -> Answers:
-        """One answer per record, in order: label, class probabilities, range warnings."""
+        """One answer per record, in order: label, class probabilities, range warnings,
+        prediction id and model version."""
         rows = [record.model_dump(by_alias=True) for record in records]
         answers = count_warnings(await self.batcher.score(rows))
-        self.inputs.log(rows)  # after scoring: only inputs that got an answer
+        identify(answers, self.inputs.model_version)
+        self.inputs.log(rows, answers)  # after scoring: only inputs that got an answer
         return answers
+
+    @bentoml.api(route="/feedback", input_spec=FeedbackRequest)
+    async def feedback(self, labels: list[Any]) -> Accepted:
+        """True labels of earlier predictions, by prediction id (joined by `make monitor`)."""
+        return self.labels.log(labels)
 
     @bentoml.on_shutdown
     def close_request_log(self) -> None:
         """Flush the request log's queue before the worker exits."""
         self.inputs.close()
 
+    @bentoml.on_shutdown
+    def close_feedback_log(self) -> None:
+        """Flush the feedback log's queue before the worker exits."""
+        self.labels.close()
+
 
 # ~2 kB per record is generous for JSON records of a few features.
+# /feedback shares the bound: 10,000 labels (feedback.MAX_BODY_BYTES) fit in it by default.
 TabmlService.add_asgi_middleware(
-    RequestGate, paths=["/predict"], max_body_bytes=2048 * METADATA["max_records"]
+    RequestGate,
+    paths=["/predict", "/feedback"],
+    max_body_bytes=max(2048 * METADATA["max_records"], feedback.MAX_BODY_BYTES),
 )
