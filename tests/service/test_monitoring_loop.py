@@ -24,10 +24,7 @@ COPIES = 3  # 3 x 104 test rows: about 300 labelled predictions in one window
 @pytest.fixture(scope="module")
 def loop_server(packaged_repo, tmp_path_factory):
     """A server of its own, with its own request and feedback logs."""
-    workdir = tmp_path_factory.mktemp("loop-server")
-    feedback = workdir / "feedback"
-    server = start_server(packaged_repo, workdir, TABML_FEEDBACK_LOG_DIR=str(feedback))
-    server.feedback_log = feedback
+    server = start_server(packaged_repo, tmp_path_factory.mktemp("loop-server"))
     yield server
     server.stop()
 

@@ -18,11 +18,11 @@ def feedback(
 ) -> None:
     """Import true labels of earlier predictions (online or batch) into the feedback log."""
     from tabml.monitoring.label_files import import_labels
-    from tabml.monitoring.model_versions import known_models
+    from tabml.monitoring.model_versions import packaged_model
     from tabml.serving.feedback import feedback_dir
 
-    models, current = known_models(archive)
-    count = import_labels(input, models[current]["classes"])
+    _, metadata = packaged_model(archive)
+    count = import_labels(input, metadata["classes"])
     typer.echo(f"feedback: {count:,} labels from {input} -> {feedback_dir()}/")
 
 

@@ -8,36 +8,46 @@ neither is still reported, without test metrics, drift or the drop rule.
 """
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
 
 from tabml.scoring.packaged import MODEL_NAME, PackagedModelError, read_model
 
+# libyaml's parser when PyYAML has it: a store entry's metadata is thousands of lines.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-def store_models(bentoml_home: Path) -> dict[str, dict]:
-    """Metadata of every `tabml_model` version in a BentoML store, by tag."""
+
+def store_models(bentoml_home: Path, versions: Iterable[str]) -> dict[str, dict]:
+    """Metadata of the given `tabml_model:<version>` tags found in a BentoML store."""
     found = {}
-    for file in sorted((Path(bentoml_home) / "models" / MODEL_NAME).glob("*/model.yaml")):
+    store = Path(bentoml_home) / "models" / MODEL_NAME
+    for tag in sorted(set(versions)):
+        name, _, version = tag.partition(":")
+        file = store / version / "model.yaml"
+        if name != MODEL_NAME or not version or "/" in version or not file.is_file():
+            continue
         try:
-            info = yaml.safe_load(file.read_text())
+            info = yaml.load(file.read_text(), Loader=_LOADER)
             found[f"{info['name']}:{info['version']}"] = info["metadata"]
         except (OSError, yaml.YAMLError, KeyError, TypeError):
             continue  # a half-written or foreign entry: that version just has no metadata
     return found
 
 
-def known_models(archive: Path, bentoml_home: Path | None = None) -> tuple[dict[str, dict], str]:
-    """Metadata by model tag, and the tag of the packaged (current) model.
+def packaged_model(archive: Path) -> tuple[str, dict]:
+    """The tag and metadata of the packaged (current) model.
 
     Raises:
         PackagedModelError: no exported bento at `archive` (run `make repro`).
     """
     info, _ = read_model(archive)
-    current = f"{info['name']}:{info['version']}"
-    home = bentoml_home or Path(os.environ.get("BENTOML_HOME", "bentoml_home"))
-    models = store_models(home)
-    models[current] = info["metadata"]
     if "classes" not in info["metadata"]:
         raise PackagedModelError(f"{archive}: the packaged model lists no classes")
-    return models, current
+    return f"{info['name']}:{info['version']}", info["metadata"]
+
+
+def default_store() -> Path:
+    """The BentoML store: `$BENTOML_HOME`, else `bentoml_home/` (as the Makefile sets it)."""
+    return Path(os.environ.get("BENTOML_HOME", "bentoml_home"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from tabml.monitoring import alerts, join, live_report, monitor_files, sources
-from tabml.monitoring.model_versions import known_models
+from tabml.monitoring.model_versions import default_store, packaged_model, store_models
 from tabml.params import Params
 
 
@@ -46,8 +46,8 @@ def run_monitor(
     length = join.parse_window(window or params.monitor.window)
     now = pd.Timestamp.now(tz="UTC")
     start = join.parse_since(since, now) if since else None
-    models, current = known_models(inputs.archive, inputs.bentoml_home)
-    classes = list(models[current]["classes"])
+    current, metadata = packaged_model(inputs.archive)
+    classes = list(metadata["classes"])
     online = sources.read_request_log(inputs.requests, classes)
     batch, batch_note = sources.read_batch_predictions(inputs.db, classes)
     labels = sources.read_feedback_log(inputs.feedback)
@@ -64,6 +64,8 @@ def run_monitor(
         if predictions.empty:
             raise sources.MonitorInputError(f"no predictions since {start.isoformat()}")
     joined, counts = join.join_labels(predictions, labels.frame)
+    seen = joined["model_version"].dropna().unique().tolist()
+    models = {**store_models(inputs.bentoml_home or default_store(), seen), current: metadata}
     versions = live_report.live_report(
         joined, models, classes, length, params.monitor, params.gates.min, params.drift
     )
