@@ -140,3 +140,12 @@ def test_since_takes_a_time_or_a_duration_back():
     now = pd.Timestamp("2025-06-10T00:00:00Z")
     assert join.parse_since("2025-06-01", now) == pd.Timestamp("2025-06-01T00:00:00Z")
     assert join.parse_since("7d", now) == pd.Timestamp("2025-06-03T00:00:00Z")
+
+
+def test_missing_and_malformed_ids_never_match():
+    (a,) = new_ids(1)
+    predictions = _predictions([a, None, None])  # lines from before prediction ids
+    labels = _labels([(a, "Gentoo", 1), ("short", "Adelie", 2), ("é" * 36, "Adelie", 3)])
+    joined, counts = join.join_labels(predictions, labels)
+    assert joined["label"].tolist() == ["Gentoo", None, None]
+    assert (counts.matched, counts.unmatched, counts.duplicate_predictions) == (1, 2, 0)

@@ -42,16 +42,33 @@ def id_keys(ids: pd.Series) -> np.ndarray:
     array = pa.array(ids, type=pa.string(), from_pandas=True)
     if isinstance(array, pa.ChunkedArray):  # pandas' own pyarrow-backed strings
         array = array.combine_chunks()
-    array = pc.utf8_slice_codeunits(pc.utf8_rpad(pc.fill_null(array, ""), ID_WIDTH), 0, ID_WIDTH)
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[: len(array) + 1]
-    if len(array) and (np.diff(offsets) == ID_WIDTH).all():  # ASCII ids: view the buffer
-        data = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-        return data.view(f"S{ID_WIDTH}")
+    view = _fixed_width_view(array)
+    if view is not None:  # every id well-formed: a view of arrow's buffer, no copy
+        return view
+    padded = pc.utf8_rpad(pc.fill_null(array, ""), ID_WIDTH)
+    array = pc.utf8_slice_codeunits(padded, 0, ID_WIDTH)
+    view = _fixed_width_view(array)
+    if view is not None:
+        return view
     return np.array([v.encode()[:ID_WIDTH] for v in array.to_pylist()], dtype=f"S{ID_WIDTH}")
+
+
+def _fixed_width_view(array: pa.StringArray) -> np.ndarray | None:
+    """The array's bytes as `S36` when it has no nulls and every value is 36 bytes long."""
+    if array.null_count or not len(array):
+        return None
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)
+    offsets = offsets[array.offset : array.offset + len(array) + 1]
+    if not (np.diff(offsets) == ID_WIDTH).all():
+        return None
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return data.view(f"S{ID_WIDTH}")
 
 
 def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.DataFrame, JoinCounts]:
     """Predictions with a `label` column (missing where no label arrived), and the counts.
+
+    Adds the column to `predictions` itself (a million-row frame is not copied).
 
     Vectorised on fixed-width id bytes: sort the prediction ids once, find each labelled id
     in them with a binary search (a million of each in about a second).
@@ -81,7 +98,8 @@ def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.Dat
     label[known_rows[position[matched]]] = labels["label"].to_numpy(dtype=object)[
         label_rows[matched]
     ]
-    joined = predictions.assign(label=label)
+    joined = predictions  # a column more, in place: no copy of a million-row frame
+    joined["label"] = label
     if duplicated.any():
         joined = joined[~duplicated].reset_index(drop=True)
     counts = JoinCounts(

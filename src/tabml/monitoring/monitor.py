@@ -51,8 +51,8 @@ def run_monitor(
     online = sources.read_request_log(inputs.requests, classes)
     batch, batch_note = sources.read_batch_predictions(inputs.db, classes)
     labels = sources.read_feedback_log(inputs.feedback)
-    frames = [f for f in (online.frame, batch.frame) if len(f)]
-    predictions = pd.concat(frames, ignore_index=True) if frames else online.frame
+    frames = [f for f in (online.frame, batch.frame) if len(f)] or [online.frame]
+    predictions = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if predictions.empty:
         raise sources.MonitorInputError(
             f"no predictions in {inputs.requests}/ or the batch database "

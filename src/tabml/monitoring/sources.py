@@ -8,6 +8,7 @@ lock as a BentoML dependency).
 """
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tabml.batch.db import proba_column
 from tabml.errors import TabmlError
 
+GROUP_BYTES = 32 * 1024 * 1024  # log bytes parsed per pyarrow call
 PREDICTION_COLUMNS = ["prediction_id", "timestamp", "model_version", "predicted", "source"]
 
 
@@ -41,8 +43,8 @@ class Read:
 
 def _parse(blobs: list[bytes]) -> pd.DataFrame:
     """One pyarrow call over JSON-lines bytes (C++, both cores); nested objects flattened."""
-    data = b"".join(blob if blob.endswith(b"\n") else blob + b"\n" for blob in blobs)
-    if not data.strip():
+    data = blobs[0] if len(blobs) == 1 else b"".join(blobs)
+    if not data or data.isspace():  # isspace stops at the first other byte: no copy, no scan
         return pd.DataFrame()
     options = pj.ReadOptions(block_size=1 << 24)
     return pj.read_json(io.BytesIO(data), read_options=options).flatten().to_pandas()
@@ -65,18 +67,8 @@ def _good_lines(blob: bytes, keys: tuple[str, ...]) -> tuple[bytes, int]:
     return b"\n".join(good), bad
 
 
-def _read_lines(directory: Path, keys: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
-    """Every JSON line of `directory/*.jsonl` as a flat frame (`inputs.x` columns); skipped.
-
-    Fast path: one pyarrow parse of all files. If any line is not a JSON object (a torn
-    last line, a stray write), the files pyarrow refuses are cleaned line by line first.
-    """
-    blobs = []
-    for file in sorted(Path(directory).glob("*.jsonl")):
-        try:
-            blobs.append(file.read_bytes())
-        except OSError:
-            continue  # pruned by the writer between listing and reading
+def _parse_tolerant(blobs: list[bytes], keys: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
+    """`_parse`, or (when pyarrow refuses a line) the same after cleaning the bad files."""
     try:
         return _parse(blobs), 0
     except pa.ArrowInvalid:
@@ -97,6 +89,44 @@ def _read_lines(directory: Path, keys: tuple[str, ...]) -> tuple[pd.DataFrame, i
         # slower, but every line still counts.
         records = [orjson.loads(line) for blob in cleaned for line in blob.splitlines() if line]
         return pd.json_normalize(records), skipped
+
+
+def _file_groups(directory: Path) -> Iterator[list[bytes]]:
+    """The log files' bytes, in name (time) order, in groups of about `GROUP_BYTES`.
+
+    Each file's bytes end with a newline (a torn last line gets one, so it cannot run into
+    the next file's first line).
+    """
+    group, size = [], 0
+    for file in sorted(Path(directory).glob("*.jsonl")):
+        try:
+            blob = file.read_bytes()
+        except OSError:
+            continue  # pruned by the writer between listing and reading
+        group.append(blob if blob.endswith(b"\n") or not blob else blob + b"\n")
+        size += len(blob)
+        if size >= GROUP_BYTES:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _read_lines(directory: Path, keys: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
+    """Every JSON line of `directory/*.jsonl` as a flat frame (`inputs.x` columns); skipped.
+
+    Fast path: one pyarrow parse per group of files (bounded memory: never the whole log's
+    bytes at once). If a line is not a JSON object (a torn last line, a stray write), the
+    files pyarrow refuses are cleaned line by line first.
+    """
+    frames, skipped = [], 0
+    for group in _file_groups(directory):
+        frame, bad = _parse_tolerant(group, keys)
+        frames.append(frame)
+        skipped += bad
+    if not frames:
+        return pd.DataFrame(), 0
+    return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), skipped
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
