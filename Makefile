@@ -193,3 +193,7 @@ feedback: setup ## Import true labels (columns prediction_id,label) into the fee
 .PHONY: monitor
 monitor: setup ## Live metrics per model version and window -> reports/monitor/; exit 3 on alert [SINCE=7d WINDOW=1d DB=$(DB)]
 	python -m tabml.cli monitor $(if $(SINCE),--since "$(SINCE)") $(if $(WINDOW),--window "$(WINDOW)") --db "$(DB)"
+
+.PHONY: bench-monitor
+bench-monitor: setup ## Benchmark make monitor on 1,000,000 logged predictions and 1,000,000 labels
+	python -m benchmarks.monitoring

@@ -10,6 +10,7 @@ Join rules (docs/monitoring.md):
   for the window of its prediction.
 """
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,8 +120,10 @@ def window_starts(timestamps: pd.Series, window: pd.Timedelta) -> pd.Series:
 
 def parse_window(text: str) -> pd.Timedelta:
     """`1d`, `6h`, `30min`, `1w` ... as a positive duration."""
+    # pandas wants upper-case day and week units (`1D`); accept the usual `1d`, `1w` too.
+    normalised = re.sub(r"(?<=\d)([dw])(?![a-z])", lambda m: m.group(1).upper(), text.strip())
     try:
-        length = pd.Timedelta(text)
+        length = pd.Timedelta(normalised)
     except ValueError as err:
         raise WindowError(f"window {text!r} is not a duration such as 1d, 6h or 30min") from err
     if length <= pd.Timedelta(0):
