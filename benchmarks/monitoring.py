@@ -97,28 +97,30 @@ def main() -> None:
     summary = runs[-1].lines[-1][1] if runs[-1].lines else ""
     ok_time, ok_memory = seconds <= TARGET_SECONDS, peak <= TARGET_BYTES
     command = f"python -m benchmarks.monitoring --rows {args.rows} --rounds {args.rounds}"
-    markdown = "\n".join([
-        "## Monitoring",
-        "",
-        f"`make monitor` over {args.rows:,} logged predictions ({log_bytes / 2**20:,.0f} MiB of "
-        f"request log in {args.rows // FILE_LINES:,} files) and {args.rows:,} labels "
-        "(90% of the predictions labelled, 5% of them twice, 5% unknown ids), one model "
-        "version, 1-day windows over 7 days, drift per window. Built in "
-        f"{build_s:.0f} s (not measured). Command: `{command}` (`make bench-monitor`).",
-        "",
-        *machine_description(load_at_start),
-        "",
-        "| measure | median of {} runs | target |".format(len(runs)),
-        "|---|---|---|",
-        f"| wall time (interpreter start to exit) | {seconds:.1f} s | "
-        f"<= {TARGET_SECONDS:.0f} s {'(met)' if ok_time else '(NOT met)'} |",
-        f"| CPU time (user + system) | {cpu:.1f} s | |",
-        f"| peak RSS of the process tree (max) | {peak / 2**20:,.0f} MiB | "
-        f"<= 2,048 MiB {'(met)' if ok_memory else '(NOT met)'} |",
-        "",
-        f"Each run's wall time: {', '.join(f'{r.seconds:.1f} s' for r in runs)}. "
-        f"Last line of the last run: `{summary}`",
-    ])
+    markdown = "\n".join(
+        [
+            "## Monitoring",
+            "",
+            f"`make monitor` over {args.rows:,} logged predictions ({log_bytes / 2**20:,.0f} MiB of "
+            f"request log in {args.rows // FILE_LINES:,} files) and {args.rows:,} labels "
+            "(90% of the predictions labelled, 5% of them twice, 5% unknown ids), one model "
+            "version, 1-day windows over 7 days, drift per window. Built in "
+            f"{build_s:.0f} s (not measured). Command: `{command}` (`make bench-monitor`).",
+            "",
+            *machine_description(load_at_start),
+            "",
+            f"| measure | median of {len(runs)} runs | target |",
+            "|---|---|---|",
+            f"| wall time (interpreter start to exit) | {seconds:.1f} s | "
+            f"<= {TARGET_SECONDS:.0f} s {'(met)' if ok_time else '(NOT met)'} |",
+            f"| CPU time (user + system) | {cpu:.1f} s | |",
+            f"| peak RSS of the process tree (max) | {peak / 2**20:,.0f} MiB | "
+            f"<= 2,048 MiB {'(met)' if ok_memory else '(NOT met)'} |",
+            "",
+            f"Each run's wall time: {', '.join(f'{r.seconds:.1f} s' for r in runs)}. "
+            f"Last line of the last run: `{summary}`",
+        ]
+    )
     write_section("monitoring", markdown)
     print(markdown)
 

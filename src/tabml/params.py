@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tabml import paths
 from tabml.errors import TabmlError, describe_errors
@@ -98,6 +98,12 @@ class MonitorParams(_Section):
     alert_windows: int = Field(1, ge=1)  # N: alert when N of ...
     of_windows: int = Field(1, ge=1)  # ... the last M judged windows break a limit
     bootstrap_seed: int = 0
+
+    @model_validator(mode="after")
+    def _n_of_m(self) -> "MonitorParams":
+        if self.alert_windows > self.of_windows:
+            raise ValueError("alert_windows (N) must not exceed of_windows (M)")
+        return self
 
 
 class PackageParams(_Section):
