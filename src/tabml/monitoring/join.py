@@ -88,19 +88,24 @@ def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.Dat
 
     label_keys = id_keys(labels["prediction_id"])
     received = labels["timestamp"].dt.tz_convert(None).to_numpy()  # datetime64, not objects
-    by_time = np.argsort(received, kind="stable")[::-1]
-    # np.unique keeps the first of equal keys: in reversed time order, the last received.
-    labelled, first_seen = np.unique(label_keys[by_time], return_index=True)
-    label_rows = by_time[first_seen]
+    newest_first = np.argsort(received, kind="stable")[::-1]
+    # A stable sort by id keeps newest-first order within an id: its first row is the label
+    # received last (cheaper than np.unique, which sorts again to find the first rows).
+    by_id = np.argsort(label_keys[newest_first], kind="stable")
+    label_rows = newest_first[by_id]
+    sorted_labels = label_keys[label_rows]
+    newest = np.ones(len(label_rows), dtype=bool)
+    newest[1:] = sorted_labels[1:] != sorted_labels[:-1]
+    labelled, label_rows = sorted_labels[newest], label_rows[newest]
     position = np.minimum(np.searchsorted(known_keys, labelled), max(len(known_keys) - 1, 0))
     matched = known_keys[position] == labelled if len(known_keys) else np.zeros(0, dtype=bool)
 
-    label = np.full(len(predictions), None, dtype=object)
-    label[known_rows[position[matched]]] = labels["label"].to_numpy(dtype=object)[
-        label_rows[matched]
-    ]
+    # Labels as category codes: a million Python strings would cost more than the join.
+    codes, names = pd.factorize(labels["label"])
+    label = np.full(len(predictions), -1, dtype=np.int64)
+    label[known_rows[position[matched]]] = codes[label_rows[matched]]
     joined = predictions  # a column more, in place: no copy of a million-row frame
-    joined["label"] = label
+    joined["label"] = pd.Categorical.from_codes(label, categories=pd.Index(names, dtype=object))
     if duplicated.any():
         joined = joined[~duplicated].reset_index(drop=True)
     counts = JoinCounts(

@@ -32,11 +32,23 @@ def window_drift(rows: pd.DataFrame, training: dict | None, limits: DriftParams)
             "warnings": warned}  # fmt: skip
 
 
+def class_codes(values: pd.Series, classes: list[str]) -> np.ndarray:
+    """Index of each value in `classes`; -1 for missing values and unknown classes."""
+    codes, uniques = pd.factorize(values)  # each distinct value once, not a million times
+    position = {name: i for i, name in enumerate(classes)}
+    mapping = np.array([position.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    return mapping[codes]  # code -1 (missing) picks the trailing -1
+
+
 def window_metrics(rows: pd.DataFrame, classes: list[str], seed: int) -> dict:
-    """Counts, estimated accuracy and (where labels arrived) live metrics of one window."""
+    """Counts, estimated accuracy and (where labels arrived) live metrics of one window.
+
+    `rows` has `true_code` and `predicted_code` (`class_codes`: -1 where missing).
+    """
     probabilities = rows[[proba_column(c) for c in classes]].to_numpy(dtype=np.float64)
     scored = ~np.isnan(probabilities).any(axis=1)  # lines from before ids have none
-    labelled = scored & rows["label"].notna().to_numpy()
+    true_codes, predicted = rows["true_code"].to_numpy(), rows["predicted_code"].to_numpy()
+    labelled = scored & (true_codes >= 0) & (predicted >= 0)
     result = {
         "predictions": len(rows),
         "labelled": int(labelled.sum()),
@@ -47,15 +59,11 @@ def window_metrics(rows: pd.DataFrame, classes: list[str], seed: int) -> dict:
         else None,
     }
     if labelled.any():
-        true_codes = pd.Categorical(rows["label"][labelled], categories=classes).codes
-        predicted = pd.Categorical(rows["predicted"][labelled], categories=classes).codes
-        known = (true_codes >= 0) & (predicted >= 0)
         result.update(
             labelled_metrics(
-                true_codes[known], probabilities[labelled][known], predicted[known], seed
+                true_codes[labelled], probabilities[labelled], predicted[labelled], seed
             )
         )
-        result["labelled"] = int(known.sum())
     return result
 
 
@@ -108,6 +116,9 @@ def live_report(
     drift_limits: DriftParams,
 ) -> dict[str, dict]:
     """`version_report` of every model version in the joined predictions, by version."""
+    # Class codes once for all windows, in place (no copy of a million-row frame).
+    joined["true_code"] = class_codes(joined["label"], classes)
+    joined["predicted_code"] = class_codes(joined["predicted"], classes)
     versions = joined["model_version"].fillna("(unknown)")
     return {
         str(version): version_report(

@@ -163,7 +163,9 @@ def read_request_log(directory: Path, classes: list[str]) -> Read:
     features = raw[inputs].rename(columns=lambda c: c.removeprefix("inputs."))
     frame = pd.concat([frame, features.drop(columns=frame.columns, errors="ignore")], axis=1)
     bad = frame["timestamp"].isna().to_numpy()  # no time (or not one): not a prediction
-    return Read(frame[~bad].reset_index(drop=True), len(raw) + skipped, skipped + int(bad.sum()))
+    if bad.any():  # else no copy of a million-row frame
+        frame = frame[~bad].reset_index(drop=True)
+    return Read(frame, len(raw) + skipped, skipped + int(bad.sum()))
 
 
 def read_feedback_log(directory: Path) -> Read:
@@ -177,7 +179,9 @@ def read_feedback_log(directory: Path) -> Read:
         }
     )
     bad = frame["timestamp"].isna() | frame["prediction_id"].isna() | frame["label"].isna()
-    return Read(frame[~bad].reset_index(drop=True), len(raw) + skipped, skipped + int(bad.sum()))
+    if bad.any():
+        frame = frame[~bad].reset_index(drop=True)
+    return Read(frame, len(raw) + skipped, skipped + int(bad.sum()))
 
 
 def _sqlite_file_missing(url: str) -> bool:
