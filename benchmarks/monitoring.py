@@ -101,8 +101,8 @@ def main() -> None:
         [
             "## Monitoring",
             "",
-            f"`make monitor` over {args.rows:,} logged predictions ({log_bytes / 2**20:,.0f} MiB of "
-            f"request log in {args.rows // FILE_LINES:,} files) and {args.rows:,} labels "
+            f"`make monitor` over {args.rows:,} logged predictions ({log_bytes / 2**20:,.0f} "
+            f"MiB of request log in {args.rows // FILE_LINES:,} files) and {args.rows:,} labels "
             "(90% of the predictions labelled, 5% of them twice, 5% unknown ids), one model "
             "version, 1-day windows over 7 days, drift per window. Built in "
             f"{build_s:.0f} s (not measured). Command: `{command}` (`make bench-monitor`).",
@@ -116,6 +116,11 @@ def main() -> None:
             f"| CPU time (user + system) | {cpu:.1f} s | |",
             f"| peak RSS of the process tree (max) | {peak / 2**20:,.0f} MiB | "
             f"<= 2,048 MiB {'(met)' if ok_memory else '(NOT met)'} |",
+            "",
+            "Wall time on this shared machine follows the load average above (other sessions' "
+            "work on the same 2 cores); CPU time is the part that does not. The command sets "
+            "pyarrow's jemalloc pool (by hand with /usr/bin/time, the default mimalloc pool spent "
+            "about 4 s of system time on page faults where jemalloc spent about 2 s).",
             "",
             f"Each run's wall time: {', '.join(f'{r.seconds:.1f} s' for r in runs)}. "
             f"Last line of the last run: `{summary}`",

@@ -43,6 +43,7 @@ def monitor(
     from tabml.serving.feedback import feedback_dir
     from tabml.serving.request_log import log_dir
 
+    _arrow_memory_pool()
     inputs = MonitorInputs(log_dir(), feedback_dir(), archive, db)
     result = run_monitor(inputs, load_params(), out, window, since)
     for line in result.lines:
@@ -55,3 +56,16 @@ def monitor(
     )
     if result.alert:
         raise fail("monitor: ALERT (exit code 3): see the lines above", ALERT_EXIT_CODE)
+
+
+def _arrow_memory_pool() -> None:
+    """jemalloc for pyarrow when it has it and no pool was chosen: parsing a large log with
+    the default pool spends about twice the kernel time on page faults (docs/benchmarks.md)."""
+    import contextlib
+    import os
+
+    import pyarrow as pa
+
+    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+        with contextlib.suppress(NotImplementedError):  # a pyarrow build without jemalloc
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
