@@ -149,3 +149,37 @@ def test_missing_and_malformed_ids_never_match():
     joined, counts = join.join_labels(predictions, labels)
     assert joined["label"].iat[0] == "Gentoo" and joined["label"].iloc[1:].isna().all()
     assert (counts.matched, counts.unmatched, counts.duplicate_predictions) == (1, 2, 0)
+
+
+def _joined(day: int, n: int, correct: int, labelled: int, confidence: float) -> pd.DataFrame:
+    """n predictions of 'Adelie' on day `day`, `labelled` of them labelled, `correct` right."""
+    truth = ["Adelie"] * correct + ["Gentoo"] * (labelled - correct) + [None] * (n - labelled)
+    rest = (1 - confidence) / 2
+    return pd.DataFrame({
+        "prediction_id": new_ids(n),
+        "timestamp": pd.Timestamp(T0) + pd.Timedelta(days=day, minutes=1),
+        "model_version": "v1", "predicted": "Adelie", "source": "batch", "label": truth,
+        "proba_adelie": confidence, "proba_chinstrap": rest, "proba_gentoo": rest,
+    })  # fmt: skip
+
+
+def test_windows_report_coverage_estimates_and_the_verdict():
+    from tabml.monitoring.live_report import live_report
+    from tabml.params import DriftParams
+
+    joined = pd.concat([_joined(0, 200, 200, 200, 0.9), _joined(1, 400, 60, 120, 0.8)])
+    metadata = {"v1": {"metrics": {"accuracy": 0.95, "f1_macro": 0.9}}}
+    (report,) = live_report(
+        joined.reset_index(drop=True), metadata, CLASSES, pd.Timedelta("1D"),
+        MonitorParams(), {"accuracy": 0.85}, DriftParams(),
+    ).values()  # fmt: skip
+    first, second = report["windows"]
+    assert (first["predictions"], first["labelled"], first["coverage"]) == (200, 200, 1.0)
+    assert first["accuracy"] == 1.0 and first["f1_macro"] == 1.0 and not first["breaches"]
+    assert second["coverage"] == pytest.approx(120 / 400)
+    assert second["estimated_accuracy"] == pytest.approx(0.8)  # mean max-probability
+    assert second["accuracy"] == pytest.approx(0.5) and second["judged"]
+    assert second["breaches"][0].startswith("accuracy 0.500")
+    assert report["verdict"] == alerts.ALERT
+    assert first["drift"]["status"] == "skipped"  # batch rows carry no inputs
+    assert report["overall"]["predictions"] == 600
