@@ -183,3 +183,13 @@ def test_windows_report_coverage_estimates_and_the_verdict():
     assert report["verdict"] == alerts.ALERT
     assert first["drift"]["status"] == "skipped"  # batch rows carry no inputs
     assert report["overall"]["predictions"] == 600
+
+
+def test_a_value_logged_with_another_type_still_reads(tmp_path):
+    # pyarrow refuses a column that changes type; the reader falls back, losing no line.
+    lines = [{"timestamp": "2025-06-01T00:00:00+00:00", "inputs": {"bill_length_mm": v}}
+             for v in (40.0, "forty")]  # fmt: skip
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    read = sources.read_request_log(tmp_path, CLASSES)
+    assert (read.lines, read.skipped) == (2, 0)
+    assert read.frame["bill_length_mm"].tolist() == [40.0, "forty"]
