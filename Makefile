@@ -21,6 +21,14 @@ GRID ?= sweep.yaml
 APPLY ?=
 BRANCH ?=
 REPRODUCE_BASE ?= 1
+ALLOW_STALE ?=
+FAIL_ON_DRIFT ?= 1
+ALL_COMMITS ?=
+EXPLAIN ?=
+TRIALS ?=
+CSV ?=
+NAME ?=
+TARGET_COLUMN ?=
 BASE_FLAGS = $(if $(BASE),--base $(BASE)) $(if $(filter 1,$(REPRODUCE_BASE)),,--no-reproduce)
 
 # Every command below runs inside the locked environment, offline-friendly.
@@ -75,6 +83,16 @@ dag: setup ## Show the pipeline graph
 plots: setup ## Render the pipeline plots to reports/plots_html/index.html (offline, no CDN)
 	dvc plots show -o reports/plots_html
 
+##@ Your own data (docs/own-data.md)
+.PHONY: bootstrap
+bootstrap: setup ## Profile + schema from your CSV: make bootstrap CSV=data/external/my.csv NAME=my TARGET_COLUMN=label
+	@test -n "$(CSV)" -a -n "$(NAME)" -a -n "$(TARGET_COLUMN)" || { echo "usage: make bootstrap CSV=data/external/my.csv NAME=my TARGET_COLUMN=label"; exit 2; }
+	python -m tabml.cli bootstrap "$(CSV)" --name "$(NAME)" --target "$(TARGET_COLUMN)"
+
+.PHONY: accept-data
+accept-data: setup ## Accept a changed source file: pin its new sha256 in the dataset profile
+	python -m tabml.cli accept-data
+
 ##@ Experiments and review
 .PHONY: check-queue
 check-queue: setup ## Refuse if files the pipeline needs are untracked or unstaged in git
@@ -85,8 +103,12 @@ sweep: setup ## Queue the grid in GRID=$(GRID), run it (JOBS=$(JOBS) at once), p
 	python -m tabml.cli sweep --grid $(GRID) --jobs $(JOBS) --target "$(TARGET)" --metric $(METRIC)
 
 .PHONY: best
-best: setup ## Best experiment by METRIC=$(METRIC) [APPLY=1 to apply it, BRANCH=name to branch it]
-	python -m tabml.cli best --metric $(METRIC) $(if $(filter 1 yes true,$(APPLY)),--apply) $(if $(BRANCH),--branch $(BRANCH))
+best: setup ## Best experiment by METRIC=$(METRIC) [APPLY=1 to apply it, BRANCH=name to branch it, ALL_COMMITS=1]
+	python -m tabml.cli best --metric $(METRIC) $(if $(filter 1 yes true,$(APPLY)),--apply) $(if $(BRANCH),--branch $(BRANCH)) $(if $(filter 1 yes true,$(ALL_COMMITS)),--all-commits)
+
+.PHONY: restore-baseline
+restore-baseline: setup ## After `dvc exp run`/`make best APPLY=1`: params.yaml, dvc.lock and outputs back to HEAD
+	python -m tabml.cli restore-baseline
 
 .PHONY: report
 report: setup ## Markdown review vs BASE (default main) -> reports/review/report.md [REPRODUCE_BASE=0]
@@ -96,21 +118,26 @@ report: setup ## Markdown review vs BASE (default main) -> reports/review/report
 gate: setup ## Fail if a metric breaks the gates in params.yaml (vs BASE, default main)
 	python -m tabml.cli gate $(BASE_FLAGS) --target "$(TARGET)"
 
+.PHONY: tune
+tune: setup ## Tune train.model + hyperparameters, then train on them: make tune [TRIALS=20] (a dvc experiment)
+	dvc exp run -S train.use_tuned=true $(if $(TRIALS),-S tune.n_trials=$(TRIALS))
+	@cat models/tuned_params.yaml
+
 ##@ Serving
 .PHONY: serve
 serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0.1:$(PORT)
-	PYTHONPATH=src python -m tabml.cli serve --host 127.0.0.1 --port $(PORT)
+	PYTHONPATH=src python -m tabml.cli serve --host 127.0.0.1 --port $(PORT) $(if $(ALLOW_STALE),--stale-ok)
 
 ##@ Batch scoring
 .PHONY: batch
-batch: setup ## Score a CSV/parquet into a database: make batch INPUT=file.csv [DB=$(DB)]
+batch: setup ## Score a CSV/parquet into a database: make batch INPUT=file.csv [DB=$(DB)] [EXPLAIN=1]
 	@test -n "$(INPUT)" || { echo "usage: make batch INPUT=file.csv [DB=$(DB)]"; exit 2; }
-	python -m tabml.cli batch "$(INPUT)" --db "$(DB)"
+	python -m tabml.cli batch "$(INPUT)" --db "$(DB)" $(if $(ALLOW_STALE),--stale-ok) $(if $(filter 1 yes true,$(EXPLAIN)),--explain)
 
 ##@ Monitoring
 .PHONY: drift
-drift: setup ## Drift of production inputs vs training: make drift [INPUT=file.csv] (default: request log)
-	python -m tabml.cli drift $(if $(INPUT),--input "$(INPUT)")
+drift: setup ## Drift of production inputs vs training (exit 3 on DRIFT): make drift [INPUT=file.csv] [FAIL_ON_DRIFT=0]
+	python -m tabml.cli drift $(if $(INPUT),--input "$(INPUT)") $(if $(filter 0 no false,$(FAIL_ON_DRIFT)),--no-fail-on-drift)
 
 ##@ Registry
 .PHONY: register
@@ -148,6 +175,14 @@ bench-serve: setup ## Benchmark the server vs a no-op model and in-process sciki
 	@command -v wrk >/dev/null || echo "bench-serve: wrk not found (apt-get install -y wrk); falling back to the slower Python load generator"
 	PYTHONPATH=src python benchmarks/serving.py
 
+.PHONY: bench-tune
+bench-tune: setup ## Benchmark the search vs sweep.yaml's grid (fits, seconds, test F1)
+	python -m benchmarks.tuning
+
+.PHONY: bench-explain
+bench-explain: setup ## Benchmark what explaining a one-record request costs (in process, ~10 s)
+	PYTHONPATH=src python -m benchmarks.explain
+
 .PHONY: bench-batch
 bench-batch: setup ## Benchmark batch scoring of 1,000,000 rows vs raw ONNX predict
 	python -m benchmarks.batch
@@ -172,6 +207,10 @@ reliability: setup ## Reliability suite: killed repro, corrupted data, tampered 
 .PHONY: fuzz-serve
 fuzz-serve: setup ## Bounded schemathesis run against a real server: no request may get a 5xx
 	pytest -m slow -q "tests/service/test_schemathesis.py::test_no_generated_request_gets_a_server_error[long]"
+
+.PHONY: audit
+audit: setup ## Known vulnerabilities in requirements.lock (pip-audit); SKIPPED, not failed, offline
+	python .ci/audit.py --requirement requirements.lock
 
 .PHONY: lint
 lint: setup ## Lint and check formatting with ruff

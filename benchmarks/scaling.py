@@ -35,7 +35,9 @@ def scaled_profile(repo: Path, factor: int) -> str:
     bigger.to_csv(csv, index=False)
     name = f"flights_x{factor}"
     profile = base.model_dump(mode="json", exclude_none=True)
-    profile.update(name=name, source={"path": str(csv), "sha256": sha256_of(csv)})
+    # Relative to the repo (where DVC runs), so that params.yaml `sources` can list it.
+    source = str(csv.relative_to(repo))
+    profile.update(name=name, source={"path": source, "sha256": sha256_of(csv)})
     (configs / f"{name}.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     shutil.copy(configs / "flights.schema.yaml", configs / f"{name}.schema.yaml")
     return name
@@ -60,6 +62,8 @@ def bench_flights(work: Path, factors: list[int]) -> list[dict]:
         name = scaled_profile(repo, factor)
         values = yaml.safe_load(params.read_text())
         values["data"]["profile"] = name
+        # A repository CSV is a DVC dependency (the `source` stage); the package file is not.
+        values["sources"] = [] if factor == 1 else [f"data/bench/{name}.csv"]
         values["gates"]["min"].update(FLIGHTS_GATES)
         params.write_text(yaml.safe_dump(values, sort_keys=False))
         run = measure(["dvc", "repro"], repo).check(f"dvc repro ({name})")

@@ -2,26 +2,44 @@
 
 The defaults below are the values in the committed params.yaml (a test keeps them equal),
 so code that builds `Params()` directly behaves exactly like the pipeline.
+Types are strict (`true` is not a number, `"0.1"` is not a float), numbers are finite
+(`.nan` and `.inf` are refused) and every value has its range.
 """
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from tabml import paths
 from tabml.errors import TabmlError, describe_errors
 
-ModelFamily = Literal["logistic_regression", "random_forest", "gradient_boosting"]
+# Classification: logistic_regression, random_forest, gradient_boosting; regression: ridge,
+# random_forest, gradient_boosting (the profile's `task` picks classifier or regressor).
+ModelFamily = Literal["logistic_regression", "random_forest", "gradient_boosting", "ridge"]
+# numpy's RandomState (scikit-learn's random_state) takes seeds in 0..2**32 - 1
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+MetricName = Annotated[str, Field(min_length=1)]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
 
 
 class DataParams(_Section):
-    profile: str = "penguins"
+    # a file name under configs/, never a path out of it
+    profile: str = Field("penguins", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class ValidateParams(_Section):
@@ -30,7 +48,7 @@ class ValidateParams(_Section):
 
 class SplitParams(_Section):
     test_size: float = Field(0.3, gt=0.0, lt=1.0)
-    seed: int = 42
+    seed: Seed = 42
 
 
 class LogisticRegressionParams(_Section):
@@ -50,26 +68,49 @@ class GradientBoostingParams(_Section):
     max_depth: int = Field(1, ge=1)
 
 
+class RidgeParams(_Section):
+    alpha: float = Field(1.0, ge=0.0)
+
+
 class TrainParams(_Section):
     model: ModelFamily = "logistic_regression"
-    seed: int = 42
+    seed: Seed = 42
+    use_tuned: bool = False  # train with models/tuned_params.yaml (the tune stage's choice)
     logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
     random_forest: RandomForestParams = RandomForestParams()
     gradient_boosting: GradientBoostingParams = GradientBoostingParams()
+    ridge: RidgeParams = RidgeParams()
 
 
 # --- gates (experiments and review) ---
-class GatesParams(_Section):
-    """Metric gates: absolute floors/ceilings and the largest regression allowed vs a base."""
+class SliceGatesParams(_Section):
+    """Per-slice floors over reports/slices.json; slices with fewer than `min_rows` are skipped."""
 
-    min: dict[str, float] = {"accuracy": 0.85, "f1_macro": 0.85, "roc_auc_ovr": 0.95}
-    max: dict[str, float] = {"log_loss": 0.6}
-    max_regression: dict[str, float] = {
+    min_rows: int = Field(20, ge=1)
+    min: dict[MetricName, float] = {"f1_macro": 0.0}
+
+
+class GatesParams(_Section):
+    """Metric gates: absolute floors/ceilings, the lift over the majority-class baseline, and
+    the largest regression allowed vs a base.
+
+    No absolute limit by default: they depend on the dataset, so they live in its profile
+    (`configs/<name>.yaml`, section `gates`). A number here wins over the profile's, per key;
+    None (null in params.yaml) leaves the profile's value, and lets `dvc exp run -S
+    gates.min.accuracy=0.9` set one without the `+` that new keys need.
+    """
+
+    min: dict[MetricName, float | None] = {"accuracy": None, "f1_macro": None, "roc_auc_ovr": None}
+    max: dict[MetricName, float | None] = {"log_loss": None}
+    # must beat the baseline by this much, in the metric's own units (log_loss: must be lower)
+    min_lift: dict[MetricName, float] = {"roc_auc_ovr": 0.05, "log_loss": 0.0}
+    max_regression: dict[MetricName, Annotated[float, Field(ge=0.0)]] = {
         "accuracy": 0.02,
         "f1_macro": 0.02,
         "roc_auc_ovr": 0.01,
         "log_loss": 0.05,
     }
+    slices: SliceGatesParams = SliceGatesParams()
 
 
 # --- drift (production inputs vs the training profile; `make drift`) ---
@@ -84,6 +125,31 @@ class DriftParams(_Section):
     max_unseen_share: float = Field(0.01, ge=0.0, le=1.0)
     min_rows: int = Field(50, ge=1)
 
+    @model_validator(mode="after")
+    def _warning_below_drift(self) -> "DriftParams":
+        if self.psi_warning > self.psi_drift:
+            raise ValueError(
+                f"psi_warning ({self.psi_warning}) must not exceed psi_drift ({self.psi_drift})"
+            )
+        return self
+
+
+# --- regression (profiles with `task: regression`; docs/regression.md) ---
+class RegressionParams(_Section):
+    """Split-conformal prediction intervals, regression parity and the regression gates."""
+
+    interval_level: float = Field(0.9, gt=0.0, lt=1.0)
+    calibration_size: float = Field(0.25, gt=0.0, lt=1.0)  # share of the train split
+    coverage_tolerance: float = Field(0.1, gt=0.0, lt=1.0)  # |test coverage - level| allowed
+    parity_rtol: float = Field(1.0e-5, ge=0.0, le=0.01)  # relative ONNX parity tolerance
+    # Absolute limits belong to the dataset (its profile's `gates:`); these fit any target.
+    gates: GatesParams = GatesParams(
+        min={"r2": None},
+        max={},
+        min_lift={"r2": 0.1},
+        max_regression={"rmse": 25.0, "mae": 25.0, "r2": 0.02},
+    )
+
 
 # --- monitor (live metrics of labelled production predictions; `make monitor`) ---
 class MonitorParams(_Section):
@@ -91,7 +157,8 @@ class MonitorParams(_Section):
 
     window: str = "1d"  # window length (pandas duration: 1d, 6h, 30min)
     min_labelled: int = Field(100, ge=1)  # fewer labelled predictions: no verdict
-    # Floors of the live metrics (accuracy, f1_macro); null: the gates' `min` values.
+    # Floors of the live metrics (accuracy, f1_macro); null: the dataset's gate floors (its
+    # profile's `gates.min`, params.yaml's `gates.min` overriding per key, as `make gate`).
     min: dict[str, float] | None = None
     # Largest allowed drop below the model's own test-set metric.
     max_drop: dict[str, float] = {"accuracy": 0.05, "f1_macro": 0.05}
@@ -111,6 +178,149 @@ class PackageParams(_Section):
     max_records: int = Field(1000, ge=1)
 
 
+# --- tune (the tune stage: seeded, resumable hyperparameter search) ---
+# A search dimension is a range (`low`/`high`, optional `log`) or a list of `choices`; whether a
+# range is searched in whole numbers follows the hyperparameter's type in its train section.
+Choice = bool | int | float | str | None
+
+
+class SearchDimension(_Section):
+    low: int | float | None = None
+    high: int | float | None = None
+    log: bool = False
+    choices: list[Choice] | None = None
+
+    @model_validator(mode="after")
+    def _range_or_choices(self) -> "SearchDimension":
+        bounds = (self.low is not None) + (self.high is not None)
+        if self.choices is not None:
+            if bounds or self.log:
+                raise ValueError("give either `choices` or `low`/`high` (and `log`), not both")
+            if not self.choices:
+                raise ValueError("`choices` is empty: list at least one value")
+            return self
+        if bounds < 2:
+            raise ValueError("needs `low` and `high` (a range) or `choices` (a list)")
+        if self.low >= self.high:
+            raise ValueError(
+                f"empty range: low ({self.low}) must be below high ({self.high}); "
+                "for a fixed value use `choices: [value]`"
+            )
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low > 0 (got {self.low})")
+        return self
+
+    def values(self) -> list[Choice]:
+        """The values that bound this dimension: both ends of a range, or every choice."""
+        return list(self.choices) if self.choices is not None else [self.low, self.high]
+
+
+class _FamilySpace(_Section):
+    """One family's search space: each field names a hyperparameter of its train section."""
+
+    family_params: ClassVar[type[_Section]]
+
+    @field_validator("*")
+    @classmethod
+    def _values_fit_the_hyperparameter(
+        cls, dim: SearchDimension | None, info: ValidationInfo
+    ) -> SearchDimension | None:
+        # Each bound or choice must be a value the train section itself accepts (type and
+        # limits), so a trial can never build an invalid estimator.
+        for value in [] if dim is None else dim.values():
+            try:
+                cls.family_params.model_validate({info.field_name: value})
+            except ValidationError as err:
+                message = err.errors()[0]["msg"]
+                raise ValueError(f"{value!r} is not a valid value: {message}") from None
+        return dim
+
+    def searched(self) -> dict[str, SearchDimension]:
+        """The searched hyperparameters, by name, in declaration order."""
+        return {name: dim for name in type(self).model_fields if (dim := getattr(self, name))}
+
+
+# Fields left out of params.yaml are not searched (they keep their train section's value).
+class LogisticRegressionSpace(_FamilySpace):
+    family_params: ClassVar = LogisticRegressionParams
+    C: SearchDimension | None = None
+    max_iter: SearchDimension | None = None
+
+
+class RandomForestSpace(_FamilySpace):
+    family_params: ClassVar = RandomForestParams
+    n_estimators: SearchDimension | None = None
+    max_depth: SearchDimension | None = None
+    min_samples_leaf: SearchDimension | None = None
+
+
+class GradientBoostingSpace(_FamilySpace):
+    family_params: ClassVar = GradientBoostingParams
+    n_estimators: SearchDimension | None = None
+    learning_rate: SearchDimension | None = None
+    max_depth: SearchDimension | None = None
+
+
+class SearchSpace(_Section):
+    """The families the search may choose (`train.model`); a family left out is not tried."""
+
+    logistic_regression: LogisticRegressionSpace | None = None
+    random_forest: RandomForestSpace | None = None
+    gradient_boosting: GradientBoostingSpace | None = None
+
+    @model_validator(mode="after")
+    def _some_family(self) -> "SearchSpace":
+        if not self.families():
+            raise ValueError("no model family to search: list at least one")
+        return self
+
+    def families(self) -> dict[str, _FamilySpace]:
+        return {name: space for name in type(self).model_fields if (space := getattr(self, name))}
+
+
+def _range(low: float, high: float, log: bool = False) -> SearchDimension:
+    return SearchDimension(low=low, high=high, log=log)
+
+
+DEFAULT_SPACE = SearchSpace(
+    logistic_regression=LogisticRegressionSpace(C=_range(0.001, 100.0, log=True)),
+    random_forest=RandomForestSpace(
+        n_estimators=_range(10, 200, log=True),
+        max_depth=_range(2, 12),
+        min_samples_leaf=_range(1, 10),
+    ),
+    gradient_boosting=GradientBoostingSpace(
+        n_estimators=_range(10, 200, log=True),
+        learning_rate=_range(0.01, 0.5, log=True),
+        max_depth=_range(1, 5),
+    ),
+)
+
+
+# Scorers of scikit-learn (greater is better) a trial's cross-validation can report.
+TuneMetric = Literal["f1_macro", "accuracy", "balanced_accuracy", "roc_auc_ovr", "neg_log_loss"]
+
+
+class TuneParams(_Section):
+    """Budget, cross-validation and search space of the tune stage (docs/tuning.md)."""
+
+    n_trials: int | None = Field(8, ge=1)
+    timeout_s: float | None = Field(None, gt=0.0)
+    n_jobs: int = Field(1, ge=1)
+    seed: Seed = 42
+    folds: int = Field(5, ge=2)
+    metric: TuneMetric = "f1_macro"
+    startup_trials: int = Field(4, ge=1)
+    prune: bool = True
+    space: SearchSpace = DEFAULT_SPACE
+
+    @model_validator(mode="after")
+    def _some_budget(self) -> "TuneParams":
+        if self.n_trials is None and self.timeout_s is None:
+            raise ValueError("set `n_trials`, `timeout_s` or both: the search needs a budget")
+        return self
+
+
 class Params(_Section):
     data: DataParams = DataParams()
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")
@@ -120,8 +330,15 @@ class Params(_Section):
     drift: DriftParams = DriftParams()
     monitor: MonitorParams = MonitorParams()
     package: PackageParams = PackageParams()
+    regression: RegressionParams = RegressionParams()
+    # Repository files the profile reads (your own CSV): each is a DVC dependency of the
+    # `source` stage, so editing it stops `dvc repro` until `make accept-data`. Empty for a
+    # source inside an installed package (penguins), which then gets no such stage.
+    sources: list[str] = []
+    tune: TuneParams = TuneParams()
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # Only the names params.yaml uses: `validate_` is this class's spelling, not a key.
+    model_config = ConfigDict(**_STRICT, validate_by_alias=True, validate_by_name=False)
 
 
 class ParamsError(TabmlError, ValueError):

@@ -27,11 +27,19 @@ BENTOML_HOME = Path("bentoml_home")
 SRC = Path("src")
 
 METRICS = Path("reports/metrics.json")
+SLICES = Path("reports/slices.json")
+MODEL_CARD = Path("reports/model_card.md")
 PLOTS_DIR = Path("reports/plots")
 CONFUSION_PLOT = PLOTS_DIR / "confusion.json"
 ROC_PLOT = PLOTS_DIR / "roc.json"
 PR_PLOT = PLOTS_DIR / "precision_recall.json"
 IMPORTANCE_PLOT = PLOTS_DIR / "importance.json"
+# Regression plots (an empty list for classification, and the classification plots are empty
+# lists for regression: the evaluate stage declares both in dvc.yaml).
+PREDICTED_ACTUAL_PLOT = PLOTS_DIR / "predicted_actual.json"
+RESIDUALS_PLOT = PLOTS_DIR / "residuals.json"
+RESIDUAL_HISTOGRAM_PLOT = PLOTS_DIR / "residual_histogram.json"
+PARTIAL_DEPENDENCE_PLOT = PLOTS_DIR / "partial_dependence.json"
 
 # Production loop: request log (written by the service, read by drift) and drift reports.
 REQUEST_LOG_DIR = Path("logs/requests")
@@ -40,6 +48,17 @@ DRIFT_METRICS = DRIFT_DIR / "metrics.json"
 DRIFT_REPORT = DRIFT_DIR / "report.md"
 DRIFT_PSI_PLOT = DRIFT_DIR / "psi.json"
 DRIFT_BINS_PLOT = DRIFT_DIR / "distributions.json"
+
+# Tune stage: the chosen parameters (read by train when train.use_tuned), the resumable study
+# (an Optuna journal in a folder that is a persisted DVC output) and its summary and plots.
+TUNED_PARAMS = Path("models/tuned_params.yaml")
+TUNE_STUDY_DIR = Path("models/tune_study")
+TUNE_STUDY = TUNE_STUDY_DIR / "journal.log"
+TUNE_DIR = Path("reports/tune")
+TUNE_SUMMARY = TUNE_DIR / "summary.json"
+TUNE_HISTORY_PLOT = TUNE_DIR / "history.json"
+TUNE_IMPORTANCE_PLOT = TUNE_DIR / "importance.json"
+TUNE_FAMILIES_PLOT = TUNE_DIR / "families.json"
 
 # Monitoring: labels that arrive later (feedback log) and the live-metrics report.
 FEEDBACK_LOG_DIR = Path("logs/feedback")

@@ -6,6 +6,7 @@ dvc.yaml's `artifacts:` section. Rollback restores a version's dvc.yaml + dvc.lo
 the workspace and checks its outputs out of the DVC cache (HEAD does not move).
 """
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from tabml.tools import git, run
 
 DVC_YAML, DVC_LOCK = Path("dvc.yaml"), Path("dvc.lock")
 PIPELINE_FILES = (DVC_YAML, DVC_LOCK)
+# The way back from an experiment or a refused stage to what HEAD describes.
+GO_BACK = "make restore-baseline"
 
 
 class RegistryError(TabmlError, RuntimeError):
@@ -26,12 +29,12 @@ class RegistryError(TabmlError, RuntimeError):
 def check_gates(metrics: dict) -> list[str]:
     """Why `metrics` may not be registered or promoted; empty when every gate passes.
 
-    The absolute limits of params.yaml's `gates:` section (`min`, `max`), via tabml.gates.
+    The gates that need no base revision (`min`, `max`, `min_lift`) of the dataset's profile
+    and params.yaml, via tabml.model.gates.
     """
-    from tabml.model.gates import check_absolute
-    from tabml.params import load_params
+    from tabml.model.gates import check_limits, load_gates
 
-    return [failure.message() for failure in check_absolute(metrics, load_params().gates)]
+    return [failure.message() for failure in check_limits(metrics, load_gates())]
 
 
 def artifact_name(dvc_yaml: Path = DVC_YAML) -> str:
@@ -63,12 +66,21 @@ def _gate(metrics: dict, what: str) -> None:
 def _pipeline_is_committed() -> None:
     from dvc.repo import Repo
 
+    back = f"or go back to the committed model: {GO_BACK}"
     dirty = git(["status", "--porcelain", "--", *map(str, PIPELINE_FILES), "params.yaml"]).strip()
     if dirty:
-        raise RegistryError(f"uncommitted pipeline changes, commit them first:\n{dirty}")
+        raise RegistryError(
+            f"uncommitted pipeline changes ({' '.join(dirty.split())}): commit them once "
+            f"`dvc repro` succeeds, {back}"
+        )
     with Repo(".") as repo:
-        if repo.status():
-            raise RegistryError("workspace outputs differ from dvc.lock: run `dvc repro`, commit")
+        stale = sorted(repo.status())
+    if stale:
+        raise RegistryError(
+            f"workspace outputs differ from dvc.lock (stages: {', '.join(stale)}): `dvc repro` "
+            f"and commit; if a stage refuses (e.g. the package stage's metric gates), fix that "
+            f"{back}"
+        )
 
 
 def register(version: str, message: str | None = None) -> str:
@@ -79,11 +91,19 @@ def register(version: str, message: str | None = None) -> str:
     _pipeline_is_committed()
     _gate(json.loads(paths.METRICS.read_text()), f"register {version}")
     name = artifact_name()
+    message = with_card_sha(message or f"Registering artifact {name} version {version}")
     try:
         api.register(".", name, "HEAD", version=version, message=message)
     except GTOException as err:
         raise RegistryError(f"gto register {name} --version {version}: {err}") from err
     return version_tag(version, name)
+
+
+def with_card_sha(message: str, card: Path = paths.MODEL_CARD) -> str:
+    """The tag message plus the model card's sha256 (`model_card_sha256: <hex>`), if any."""
+    if not card.exists():
+        return message
+    return f"{message}\n\nmodel_card_sha256: {hashlib.sha256(card.read_bytes()).hexdigest()}"
 
 
 def metrics_at(tag: str) -> dict:

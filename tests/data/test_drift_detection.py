@@ -60,9 +60,10 @@ def test_cli_writes_metrics_plot_data_and_verdicts(tmp_path, split, training):
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        check=True,
     )
 
+    assert result.returncode == 3, result.stderr  # DRIFT is a non-zero exit, not an error (1)
+    assert "FAIL_ON_DRIFT=0" in result.stderr
     lines = {line.split()[0]: line for line in result.stdout.splitlines()}
     assert "DRIFT" in lines["body_mass_g"] and "OK" not in lines["body_mass_g"]
     assert "DRIFT" not in lines["island"]
@@ -83,3 +84,25 @@ def test_drift_plots_are_declared_for_dvc_plots_show():
     declared = {next(iter(p)) for p in plots}
     assert {"reports/drift/psi.json", "reports/drift/distributions.json"} <= declared
     assert (ROOT / ".dvc" / "plots" / "drift_bins.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("shift", "args", "code"),
+    [(1500, ["--no-fail-on-drift"], 0), (0, [], 0), (1500, ["--fail-on-drift"], 3)],
+)
+def test_drift_exit_code_is_3_on_drift_unless_opted_out(
+    tmp_path, split, training, shift, args, code
+):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "training_stats.json").write_text(json.dumps(training))
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    # 2,000 rows of the training distribution: no feature drifts (see above)
+    sample = split[0].sample(n=2000, replace=True, random_state=7)
+    sample.assign(body_mass_g=sample["body_mass_g"] + shift).to_csv(
+        tmp_path / "in.csv", index=False
+    )
+    cmd = [sys.executable, "-m", "tabml.cli", "drift", "--input", "in.csv", *args]
+    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == code, result.stdout + result.stderr
+    report = json.loads((tmp_path / "reports" / "drift" / "metrics.json").read_text())
+    assert report["drifted"] == (["body_mass_g"] if shift else [])  # written either way

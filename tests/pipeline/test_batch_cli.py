@@ -39,3 +39,22 @@ def test_make_batch_refuses_a_missing_column(reproduced, tmp_path):
     assert result.returncode != 0
     assert f"error: {source}: missing columns" in result.stderr
     assert not db.exists()
+
+
+def test_make_batch_explain_writes_the_explanations_table(reproduced, tmp_path):
+    source = tmp_path / "inputs.csv"
+    test = pd.read_parquet(reproduced / "data/processed/test.parquet")
+    test.to_csv(source, index=False)
+    db = tmp_path / "out.db"
+    run(make_cmd("batch", f"INPUT={source}", f"DB=sqlite:///{db}", "EXPLAIN=1"), reproduced)
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT p.label, e.class, e.base_value + e.explain_1_contribution + "
+            "e.explain_2_contribution + e.explain_3_contribution + e.other_features, "
+            "p.proba_adelie, p.proba_chinstrap, p.proba_gentoo FROM predictions p "
+            "JOIN explanations e USING (batch_id, input_row) ORDER BY input_row"
+        ).fetchall()
+    assert len(rows) == len(test)
+    for label, klass, total, *proba in rows:
+        by_class = dict(zip(["Adelie", "Chinstrap", "Gentoo"], proba, strict=True))
+        assert label == klass and abs(total - by_class[label]) < 1e-6

@@ -16,6 +16,8 @@ import pytest
 import yaml
 
 from tabml.experiments.runs import flatten
+from tabml.model.gates import slice_checks
+from tabml.params import SliceGatesParams
 from testkit import make_cmd, run
 
 GRID = "random_forest:\n  max_depth: [2]\ngradient_boosting:\n  n_estimators: [15]\n"
@@ -115,16 +117,19 @@ def test_report_lists_every_changed_param_and_metric_with_correct_deltas(repo, b
     assert changed == {"train.logistic_regression.C"}
     for key in changed:
         assert f"| `{key}` | {cell(old_params[key])} | {cell(new_params[key])} |" in report
-    for metric, value in new.items():
-        old = base_metrics[metric]
+    for metric, value in flatten(new).items():  # baseline.* too, as dvc flattens them
+        old = flatten(base_metrics)[metric]
         change = round(value - old, 6)
         relative = f"{100 * change / abs(old):+.2f}%"
         assert f"| {metric} | {cell(old)} | {cell(value)} | {change:+.6g} | {relative} |" in report
     assert "Base metrics: the DVC cache." in report
     html = (repo / "reports" / "review" / "plots" / "index.html").read_text()
     assert "<script src" not in html and "cdn." not in html
-    assert "All 8 gates pass." in report
-    assert "ok: all 8 gates pass" in make(repo, "gate").stdout
+    # 10 min/max/min_lift + max_regression gates, and f1_macro on every slice of >= 20 test rows
+    slices = json.loads((repo / "reports" / "slices.json").read_text())
+    gated = slice_checks(slices, SliceGatesParams())
+    assert gated > 0 and f"All {10 + gated} gates pass." in report
+    assert f"ok: all {10 + gated} gates pass" in make(repo, "gate").stdout
 
 
 def test_gate_fails_on_a_regressed_metric_naming_value_threshold_and_base(repo, base_metrics):
@@ -172,6 +177,11 @@ def test_sweep_queues_the_grid_runs_it_and_prints_the_table(repo):
         [line] = [t for t in table if f" {model} " in t and "success" in t]
         assert f"| {cell(rows[model]['metrics']['f1_macro'])} |" in line
     assert run(["git", "status", "--porcelain", "params.yaml"], repo).stdout == ""
+    # progress while waiting, ending with every experiment done
+    progress = re.findall(
+        r"^sweep: (\d+)/2 done, \d+ running, \d+ queued; \d+m\d\ds$", result.stdout, re.M
+    )
+    assert progress and progress[-1] == "2"
 
 
 @pytest.mark.slow

@@ -89,6 +89,7 @@ def registry(reproduced, tmp_path_factory):
     served = tmp_path_factory.mktemp("served")
     v1 = {
         "hashes": hashes(repo),
+        "card": hashlib.sha256((repo / "reports/model_card.md").read_bytes()).hexdigest(),
         "predictions": predict_in_process(repo),
         "served": predict_served(repo, served / "v1"),
     }
@@ -98,6 +99,7 @@ def registry(reproduced, tmp_path_factory):
     make(repo, "promote", "VERSION=v2.0.0", "STAGE=prod")
     v2 = {
         "hashes": hashes(repo),
+        "card": hashlib.sha256((repo / "reports/model_card.md").read_bytes()).hexdigest(),
         "predictions": predict_in_process(repo),
         "served": predict_served(repo, served / "v2"),
     }
@@ -112,6 +114,14 @@ def test_versions_and_stages_are_gto_tags(registry):
     assert v1["hashes"]["models/model.joblib"] != v2["hashes"]["models/model.joblib"]
     assert v1["predictions"] != v2["predictions"]
     assert v1["served"] != v2["served"]
+
+
+def test_each_version_tag_records_its_model_cards_sha256(registry):
+    repo, v1, v2 = registry
+    assert v1["card"] != v2["card"]  # another family, another card
+    for tag, version in (("model@v1.0.0", v1), ("model@v2.0.0", v2)):
+        message = sh(repo, "git", "tag", "-l", "--format=%(contents)", tag).stdout
+        assert f"model_card_sha256: {version['card']}" in message, message
 
 
 def test_rollback_restores_v1_outputs_and_predictions(registry, tmp_path):

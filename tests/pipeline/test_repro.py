@@ -1,6 +1,7 @@
 """A real `dvc repro` in a temporary copy of the repository."""
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -40,14 +41,33 @@ def test_outputs_are_ignored_by_git_after_the_run(reproduced):
     assert (reproduced / "reports" / "metrics.json").is_file()
 
 
-def test_forced_rerun_gives_identical_hashes(reproduced):
-    before = (reproduced / "dvc.lock").read_bytes()
-    model = reproduced / "models" / "model.joblib"
+def test_forced_rerun_gives_identical_hashes(repo):
+    before = (repo / "dvc.lock").read_bytes()
+    model = repo / "models" / "model.joblib"
     model_hash = hashlib.sha256(model.read_bytes()).hexdigest()
-    run(["dvc", "repro", "--force", "--single-item", "train"], reproduced)
-    run(["dvc", "repro", "--force", "--single-item", "evaluate"], reproduced)
+    run(["dvc", "repro", "--force", "--single-item", "train"], repo)
+    run(["dvc", "repro", "--force", "--single-item", "evaluate"], repo)
     assert hashlib.sha256(model.read_bytes()).hexdigest() == model_hash
-    assert (reproduced / "dvc.lock").read_bytes() == before
+    assert (repo / "dvc.lock").read_bytes() == before
+
+
+# A module and the stages whose import closure reaches it (tests/unit/test_layout.py).
+CODE_CHANGES = {
+    "src/tabml/tables.py": {"ingest", "package"},
+    "src/tabml/scoring/rules.py": {"validate", "package"},
+    "src/tabml/model/features.py": {"split", "train", "evaluate", "package"},
+    "src/tabml/serving/service.py": {"package"},
+    "src/tabml/errors.py": {"ingest", "validate", "split", "train", "evaluate", "package"},
+}
+
+
+def test_changing_code_a_stage_runs_makes_dvc_status_report_it(repo):
+    for module, stages in CODE_CHANGES.items():
+        original = (repo / module).read_bytes()
+        (repo / module).write_bytes(original + b"\n# changed\n")
+        status = json.loads(run(["dvc", "status", "--json"], repo).stdout)
+        (repo / module).write_bytes(original)
+        assert set(status) == stages, module
 
 
 def test_no_dvc_output_is_tracked_by_git():
@@ -67,6 +87,7 @@ def _use_raw_file(repo: Path, content: bytes) -> None:
     shutil.copy(repo / "configs" / "penguins.schema.yaml", repo / "configs" / "bad.schema.yaml")
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["data"]["profile"] = "bad"
+    params["sources"] = ["data/external/bad.csv"]  # a repository source is a DVC dependency
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
 
 
@@ -98,3 +119,27 @@ def test_bad_raw_data_stops_at_validate_and_keeps_the_model(reproduced, tmp_path
     assert "FAILED" in report and expected in report
     if kind == "unknown_category":
         assert "island" in report and "Atlantis" in report and "| 0 |" in report
+
+
+def test_metrics_carry_sklearns_majority_class_baseline_on_the_same_split(reproduced):
+    import json
+
+    import numpy as np
+    import pandas as pd
+    from sklearn.dummy import DummyClassifier
+    from sklearn.metrics import accuracy_score, f1_score, log_loss
+
+    target = load_profile("penguins").target
+    train = pd.read_parquet(reproduced / "data" / "processed" / "train.parquet")[target]
+    test = pd.read_parquet(reproduced / "data" / "processed" / "test.parquet")[target]
+    dummy = DummyClassifier(strategy="prior").fit(np.zeros((len(train), 1)), train.astype(str))
+    rows = np.zeros((len(test), 1))
+    y = test.astype(str)
+
+    baseline = json.loads((reproduced / "reports" / "metrics.json").read_text())["baseline"]
+
+    assert baseline["accuracy"] == pytest.approx(accuracy_score(y, dummy.predict(rows)), abs=1e-6)
+    f1 = f1_score(y, dummy.predict(rows), average="macro", zero_division=0)
+    assert baseline["f1_macro"] == pytest.approx(f1, abs=1e-6)
+    assert baseline["roc_auc_ovr"] == 0.5
+    assert baseline["log_loss"] == pytest.approx(log_loss(y, dummy.predict_proba(rows)), abs=1e-6)

@@ -71,6 +71,9 @@ def _point_profile_at(repo: Path, data: bytes) -> None:
     digest = hashlib.sha256(data).hexdigest()
     profile["source"] = {"path": "data/source.csv", "sha256": digest}
     profile_path.write_text(yaml.safe_dump(profile, sort_keys=False))
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["sources"] = ["data/source.csv"]  # a repository source is a DVC dependency
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def _digests(repo: Path) -> dict[str, str]:

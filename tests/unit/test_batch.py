@@ -182,6 +182,53 @@ def test_a_database_of_the_older_layout_is_refused(tmp_path, db, model, good_rec
     assert "batches" not in tables and query(db, "SELECT COUNT(*) FROM prediction_rows") == [(1,)]
 
 
+def test_explain_writes_one_explanation_per_prediction(tmp_path, db, model, raw_penguins, profile):
+    from tabml.scoring.explain import Explainer
+
+    source = tmp_path / "in.csv"
+    frame = raw_penguins.head(120).copy()
+    frame.loc[3, "island"] = "Atlantis"  # rejected: no explanation either
+    frame.to_csv(source, index=False)
+    score_file(source, f"sqlite:///{db}", model, chunk_rows=50, explain_top=2)
+    rows = query(
+        db,
+        "SELECT p.input_row, p.label, e.class, e.base_value, e.explain_1_feature, "
+        "e.explain_1_contribution, e.explain_2_feature, e.explain_2_contribution, "
+        "e.other_features FROM predictions p JOIN explanations e "
+        "USING (batch_id, input_row) ORDER BY p.input_row",
+    )
+    assert [r[0] for r in rows] == [i for i in range(120) if i != 3]
+    explainer = Explainer(model.classifier, model.metadata["training_stats"])
+    good = frame.drop(index=3)[profile.features.all].astype(object)
+    records = [{k: (None if pd.isna(v) else v) for k, v in r.items()}
+               for r in good.to_dict("records")]  # fmt: skip
+    for row, expected in zip(rows, explainer.explain(records, top=2), strict=True):
+        assert row[1] == row[2] == expected["class"]
+        shown = [(c["feature"], c["contribution"]) for c in expected["contributions"]]
+        assert [(row[4], row[5]), (row[6], row[7])] == [
+            (f, pytest.approx(c, abs=1e-6)) for f, c in shown
+        ]
+        assert row[3] == pytest.approx(expected["base_value"], abs=1e-6)
+        assert row[8] == pytest.approx(expected["other_features"], abs=1e-6)
+
+
+def test_without_explain_there_is_no_explanations_table(tmp_path, db, model, raw_penguins):
+    source = tmp_path / "in.csv"
+    raw_penguins.head(10).to_csv(source, index=False)
+    score_file(source, f"sqlite:///{db}", model)
+    tables = {r[0] for r in query(db, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "explanations" not in tables and "prediction_rows" in tables
+
+
+def test_explain_refuses_a_table_made_for_another_top(tmp_path, db, model, raw_penguins):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    raw_penguins.head(10).to_csv(first, index=False)
+    raw_penguins.tail(10).to_csv(second, index=False)
+    score_file(first, f"sqlite:///{db}", model, explain_top=3)
+    with pytest.raises(SchemaMismatchError, match="--explain-top 2"):
+        score_file(second, f"sqlite:///{db}", model, explain_top=2)
+
+
 def test_every_prediction_gets_its_own_prediction_id(tmp_path, db, model, good_record):
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     pd.DataFrame([good_record] * 3).to_csv(first, index=False)

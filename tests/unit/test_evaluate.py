@@ -51,3 +51,47 @@ def test_curves_are_on_the_fixed_grid_per_class():
     assert {p["class"] for p in roc} == set(CLASSES)
     assert all(p["tpr"] == 1.0 for p in roc if p["fpr"] > 0)
     assert all(p["precision"] == 1.0 for p in pr)
+
+
+def test_baseline_is_sklearns_prior_dummy_classifier_on_the_same_rows():
+    from sklearn.dummy import DummyClassifier
+    from sklearn.metrics import accuracy_score, f1_score, log_loss
+
+    from tabml.model.evaluate import baseline_metrics
+
+    rng = np.random.default_rng(0)
+    y_train = rng.choice(CLASSES, size=200, p=[0.6, 0.3, 0.1])
+    y_test = rng.choice(CLASSES, size=90, p=[0.5, 0.3, 0.2])
+    dummy = DummyClassifier(strategy="prior").fit(np.zeros((200, 1)), y_train)
+    proba = dummy.predict_proba(np.zeros((90, 1)))
+    predicted = dummy.predict(np.zeros((90, 1)))
+
+    baseline = baseline_metrics(y_train, y_test, CLASSES)
+
+    assert set(baseline) == {"accuracy", "f1_macro", "roc_auc_ovr", "log_loss"}
+    assert baseline["accuracy"] == pytest.approx(accuracy_score(y_test, predicted), abs=1e-6)
+    assert baseline["accuracy"] == pytest.approx(np.mean(y_test == "a"), abs=1e-6)  # majority
+    f1 = f1_score(y_test, predicted, average="macro", zero_division=0)
+    assert baseline["f1_macro"] == pytest.approx(f1, abs=1e-6)
+    assert baseline["roc_auc_ovr"] == 0.5
+    assert baseline["log_loss"] == pytest.approx(log_loss(y_test, proba), abs=1e-6)
+
+
+def test_evaluate_model_reports_the_baseline_beside_the_metrics(raw_penguins, profile):
+    from tabml.model.evaluate import baseline_metrics, evaluate_model
+    from tabml.model.features import model_frame, split_train_test
+    from tabml.model.train import fit_model
+    from tabml.params import TrainParams
+
+    labelled = raw_penguins.dropna(subset=[profile.target])
+    train, test = split_train_test(labelled, profile.target, 0.3, seed=42)
+    model = fit_model(train, profile, TrainParams())
+    y_train = train[profile.target].astype(str).to_numpy(dtype=object)
+    y_test = test[profile.target].astype(str).to_numpy(dtype=object)
+    X = model_frame(test, profile.features)
+
+    metrics = evaluate_model(model, X, y_test, y_train)["metrics"]
+
+    assert metrics["baseline"] == baseline_metrics(y_train, y_test, model.classes_)
+    assert metrics["accuracy"] - metrics["baseline"]["accuracy"] > 0.4  # Adelie is ~44%
+    assert "baseline" not in evaluate_model(model, X, y_test)["metrics"]

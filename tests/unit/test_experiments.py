@@ -108,3 +108,80 @@ def test_committed_sweep_names_only_real_hyperparameters():
         section = getattr(TrainParams(), family)
         for override in overrides[1:]:
             assert override.split("=")[0].split(".")[-1] in type(section).model_fields
+
+
+def _row(name, f1, state="success"):
+    from tabml.experiments.runs import Experiment
+
+    return Experiment(name, name * 5, state, metrics={} if f1 is None else {"f1_macro": f1})
+
+
+def test_ties_with_the_best_are_named_in_name_order():
+    from tabml.experiments.runs import tie_message, tied_with_best
+
+    rows = [_row("c", 0.93), _row("b", 0.91), _row("a", 0.93), _row("d", 0.93)]
+    ranked = rank(rows, "f1_macro")
+    tied = tied_with_best(ranked, "f1_macro")
+    assert [e.name for e in tied] == ["a", "c", "d"]
+    assert tie_message(tied, "f1_macro") == (
+        "3 experiments tie at f1_macro=0.93: a, c, d; picked a (first by name)"
+    )
+    assert tie_message(tied_with_best(rank(rows[:2], "f1_macro"), "f1_macro"), "f1_macro") is None
+
+
+def test_hidden_rows_are_counted():
+    from tabml.experiments.runs import hidden_message
+
+    assert hidden_message(5, 5, 0, "f1_macro") is None
+    assert hidden_message(5, 8, 2, "f1_macro") == (
+        "3 lower-ranked experiment(s) not shown; 2 experiment(s) not ranked (unfinished, "
+        "failed or without f1_macro): `dvc exp show` lists them all"
+    )
+
+
+def test_sweep_progress_counts_every_state_and_the_ones_not_listed_yet():
+    from tabml.experiments.runs import progress
+
+    rows = [_row("a", 0.9), _row("b", None, "failed"), _row("c", None, "running")]
+    rows.append(_row("d", None, "queued"))
+    counts = progress(rows, expected=6)
+    assert counts.line(125.4) == "sweep: 2/6 done (1 failed), 1 running, 3 queued; 2m05s"
+    assert progress([_row("a", 0.9)], expected=1).line(3) == (
+        "sweep: 1/1 done, 0 running, 0 queued; 0m03s"
+    )
+
+
+def test_queue_refusal_offers_the_way_back_when_params_hold_an_experiment():
+    from tabml.experiments.queue_check import GitProblems
+
+    after_exp_run = GitProblems(untracked=[], unstaged=["params.yaml"]).message()
+    assert "git add" in after_exp_run and "make restore-baseline" in after_exp_run
+    code_edit = GitProblems(untracked=[], unstaged=["src/tabml/model/train.py"]).message()
+    assert "make restore-baseline" not in code_edit
+
+
+def test_test_metrics_keep_bare_names_beside_the_tune_summary():
+    # With the tune stage, an experiment reports two metrics files: gates, `make best` and
+    # the review still find `f1_macro`; the tune summary's numbers get their file's prefix.
+    entry = _data("workspace", "lr", {"f1_macro": 0.9})
+    entry["metrics"]["reports/tune/summary.json"] = {"data": {"best": {"cv_score": 0.97}}}
+    baselines, _ = parse_exp_show([{"rev": "workspace", "name": None, "data": entry}])
+    assert baselines[0].metrics == {
+        "f1_macro": 0.9,
+        "reports/tune/summary.json:best.cv_score": 0.97,
+    }
+    (best,) = rank(baselines, "f1_macro")
+    assert best.name == "workspace"
+
+
+def test_main_metrics_keep_bare_names_beside_the_slices_file():
+    from tabml.experiments.runs import _files
+
+    section = {
+        "reports/metrics.json": {"data": {"f1_macro": 0.9}},
+        "reports/slices.json": {"data": {"island": {"Dream": {"f1_macro": 0.8}}}},
+    }
+    assert _files(section) == {
+        "f1_macro": 0.9,
+        "reports/slices.json:island.Dream.f1_macro": 0.8,
+    }

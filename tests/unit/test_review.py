@@ -14,8 +14,10 @@ from tabml.experiments.review import (
     metric_rows,
     param_rows,
     render,
+    tuned_rows,
 )
 from tabml.model.gates import GateFailure
+from tabml.params import TrainParams
 
 DIFF = MetricsDiff(
     base="main",
@@ -96,3 +98,76 @@ def test_render_has_marker_gates_params_metrics_and_plots(markdown):
     assert "log_loss (lower is better)" in markdown
     assert "`reports/review/plots/index.html`" in markdown
     assert "| a | a | 0 | 1 | 1 |" in markdown
+
+
+def test_a_changed_dataset_is_said_and_no_metric_is_called_better_or_worse():
+    from tabml.experiments.base_revision import dataset_change
+
+    assert dataset_change("penguins", "penguins") is None
+    assert dataset_change(None, "wine") is None  # base params unreadable: nothing to say
+    note = dataset_change("penguins", "wine")
+    assert "data.profile=penguins" in note and "data.profile=wine" in note
+    markdown = render(DIFF, PARAMS_DIFF, [], 6, ({}, {}), None, dataset_change=note)
+    assert "**Note:** The dataset changed: the base uses data.profile=penguins" in markdown
+    assert "| f1_macro | 0.92 | 0.88 | -0.04 | -4.35% | other dataset |" in markdown
+    assert "| worse |" not in markdown and "| better |" not in markdown
+
+
+def test_lift_over_the_baseline_is_tabled_in_each_metrics_good_direction():
+    diff = MetricsDiff(
+        base="main",
+        commit="f" * 40,
+        new={
+            "accuracy": 0.9,
+            "log_loss": 0.3,
+            "test_rows": 104,
+            "baseline.accuracy": 0.44,
+            "baseline.log_loss": 1.07,
+        },
+        old=None,
+        source="unavailable",
+    )
+    markdown = render(diff, {}, [], 2, ({}, {}), None, min_lift={"log_loss": 0.0})
+    assert "## Lift over the majority-class baseline (same test rows)" in markdown
+    assert "| accuracy | 0.44 | 0.9 | +0.46 | - |" in markdown
+    assert "| log_loss | 1.07 | 0.3 | +0.77 | 0 |" in markdown
+    assert "baseline.accuracy (higher is better)" not in markdown
+
+
+TUNED = {
+    "tuned": True,
+    "model": "random_forest",
+    "random_forest": {"n_estimators": 57, "max_depth": 6, "min_samples_leaf": 5},
+    "cv": {"metric": "f1_macro", "folds": 5, "score": 0.98},
+}
+
+
+def test_tuned_parameters_stand_next_to_the_hand_set_ones():
+    rows = tuned_rows(TUNED, TrainParams().model_dump())
+    assert rows == [
+        ["`train.model`", "logistic_regression", "random_forest"],
+        ["`train.random_forest.max_depth`", 2, 6],
+        ["`train.random_forest.min_samples_leaf`", 5, 5],
+        ["`train.random_forest.n_estimators`", 25, 57],
+        ["CV f1_macro (5 folds)", None, 0.98],
+    ]
+    markdown = render(DIFF, PARAMS_DIFF, [], 8, ({}, {}), None, tuned=rows)
+    assert "## Tuned parameters (models/tuned_params.yaml)" in markdown
+    assert "| `train.random_forest.n_estimators` | 25 | 57 |" in markdown
+
+
+def test_an_untuned_file_adds_no_table():
+    assert tuned_rows({"tuned": False}, TrainParams().model_dump()) == []
+    assert "Tuned parameters" not in render(DIFF, PARAMS_DIFF, [], 8, ({}, {}), None, tuned=[])
+
+
+def test_metrics_diff_keeps_test_metric_names_beside_the_tune_summary():
+    from tabml.experiments.base_revision import _by_file
+
+    diff = {
+        "reports/metrics.json": {"f1_macro": {"old": 0.9, "new": 0.95}},
+        "reports/tune/summary.json": {"best": {"cv_score": {"old": None, "new": 0.97}}},
+    }
+    old, new = _by_file(diff)
+    assert new == {"f1_macro": 0.95, "reports/tune/summary.json:best.cv_score": 0.97}
+    assert old == {"f1_macro": 0.9, "reports/tune/summary.json:best.cv_score": None}

@@ -8,10 +8,17 @@ per class, and the prediction's id (a UUIDv7, what labels from `make feedback` j
 rejected rows leave their id unused. Readers use the view `predictions`, which
 joins the two by id range and gives every prediction its batch id, row number, model
 version, git sha and scored_at. Any SQLAlchemy URL works; SQLite is the embedded default.
+
+Concurrent batches on one SQLite file take turns: each transaction starts with BEGIN
+IMMEDIATE (the write lock), waiting for the other writer up to a timeout. Elsewhere a batch
+that loses the race for an id range fails whole (nothing written) with a message to rerun.
 """
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+import sqlite3
+import time
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
@@ -29,21 +36,29 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    make_url,
     select,
     text,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tabml.errors import TabmlError
 
-DEFAULT_URL = "sqlite:///predictions.db"
 INSERT_BATCH = 2_000  # rows per executemany call
 # SQLite makes a column the rowid only if it is declared exactly INTEGER PRIMARY KEY.
 ROW_ID = BigInteger().with_variant(Integer, "sqlite")
+# How long a batch waits for another one writing to the same SQLite file (a million rows
+# take seconds; a rerun after a timeout is safe, it writes everything or nothing).
+WAIT_SECONDS = 600.0
 
 
 class SchemaMismatchError(TabmlError, ValueError):
     """The database holds tables this version cannot write to (other classes, older layout)."""
+
+
+class DatabaseBusyError(TabmlError, RuntimeError):
+    """Another batch kept the database locked, or committed the ids this batch had read."""
 
 
 def proba_column(label: str) -> str:
@@ -91,25 +106,72 @@ def tables(classes: Sequence[str]) -> tuple[MetaData, Table, Table, Table]:
     return meta, batches, rows, rejects
 
 
-def connect(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL and synchronous=NORMAL (safe with WAL, faster)."""
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
+def connect(url: str, wait_seconds: float = WAIT_SECONDS) -> Engine:
+    """An engine for `url`; SQLite gets WAL, synchronous=NORMAL (safe with WAL, faster), a
+    busy timeout of `wait_seconds` and transactions that take the write lock when they begin.
+    """
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    engine = create_engine(url, **({"connect_args": {"timeout": wait_seconds}} if sqlite else {}))
+    if sqlite:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # no implicit BEGIN: `_begin` issues it
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor, wait_seconds)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # A deferred BEGIN reads the id ranges first and fails on its first write if
+            # another batch committed meanwhile; IMMEDIATE waits for that batch instead.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
     return engine
+
+
+def _switch_to_wal(cursor: Any, wait_seconds: float) -> None:
+    """PRAGMA journal_mode=WAL, retried: switching a new file's journal needs an exclusive
+    lock and, unlike other statements, does not wait for it (another batch switching at the
+    same moment gets `database is locked` at once)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@contextmanager
+def writing(engine: Engine, wait_seconds: float = WAIT_SECONDS) -> Iterator[Connection]:
+    """`engine.begin()`, with a lock that outlasts the wait, or a lost race, as one line."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except OperationalError as err:
+        if "locked" not in str(err) and "busy" not in str(err):
+            raise
+        raise DatabaseBusyError(
+            f"database {where} stayed locked by another writer for {wait_seconds:g} s; "
+            "nothing was written: rerun when it has finished"
+        ) from None
+    except IntegrityError:
+        raise DatabaseBusyError(
+            f"database {where}: another batch committed rows while this one was scoring; "
+            "nothing was written: rerun (a file already scored is then skipped)"
+        ) from None
 
 
 def create_schema(conn: Connection, classes: Sequence[str]) -> tuple[Table, Table, Table]:
     """Create what is missing; refuse tables of an older layout or made for other classes."""
     meta, batches, rows, rejects = tables(classes)
     _refuse_old_layout(conn)
+    _refuse_no_prediction_ids(conn)
     meta.create_all(conn)
     existing = {c["name"] for c in inspect(conn).get_columns("prediction_rows")}
     missing = sorted({c.name for c in rows.columns} - existing)
@@ -141,7 +203,14 @@ def _refuse_old_layout(conn: Connection) -> None:
                 "keyed by batch_id; its `predictions` view still reads it): score into a new "
                 "database (DB=sqlite:///new.db) or move this one aside"
             )
-        if "prediction_id" not in columns:
+
+
+def _refuse_no_prediction_ids(conn: Connection) -> None:
+    """A classifier's rows from before prediction ids cannot be joined with labels."""
+    found = inspect(conn)
+    if "prediction_rows" in found.get_table_names():
+        columns = {c["name"] for c in found.get_columns("prediction_rows")}
+        if "label" in columns and "prediction_id" not in columns:
             raise SchemaMismatchError(
                 "this database was written by an older tabml batch layout (no prediction_id "
                 "column, so labels cannot be joined to its predictions): score into a new "

@@ -5,8 +5,9 @@ happen inside the commands so `--help` stays fast.
 """
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,7 +34,10 @@ def _experiments(all_commits: bool = False) -> tuple[list, list]:
 
 
 def _numeric_metrics(rows: list) -> list[str]:
-    return sorted({k for r in rows for k, v in r.metrics.items() if isinstance(v, int | float)})
+    """Metric columns of the tables: the main metrics file's numbers, not the baseline's
+    (the same for every model of a split) nor other files' (slices would make it wide)."""
+    found = {k for r in rows for k, v in r.metrics.items() if isinstance(v, int | float)}
+    return sorted(k for k in found if ":" not in k and not k.startswith("baseline."))
 
 
 @command("check-queue")
@@ -45,6 +49,21 @@ def check_queue() -> None:
     if problems:
         raise _exit(problems.message(), 2)
     typer.echo("ok: every file the pipeline needs is tracked and staged")
+
+
+@command("restore-baseline")
+def restore_baseline() -> None:
+    """Params, dvc.lock and outputs back to HEAD after `dvc exp run` (experiments are kept)."""
+    from tabml.experiments.restore import restore_baseline as restore
+
+    result = restore()
+    what = ", ".join(result.restored) or "params.yaml and dvc.lock already equal HEAD"
+    typer.echo(f"restored from HEAD ({result.commit}): {what}; outputs checked out (dvc checkout)")
+    for change in result.undone:
+        typer.echo(f"  {change}")
+    if result.kept:
+        typer.echo("left as they are (not the pipeline's state): " + ", ".join(result.kept))
+    typer.echo("experiments are still listed by `dvc exp show`; `dvc exp apply <name>` for one")
 
 
 @command("sweep")
@@ -78,22 +97,56 @@ def sweep(
         raise _exit(f"{len(failed)} experiment(s) failed: {names}; see `dvc queue logs <name>`")
 
 
-def _wait(names: set[str], timeout: float) -> list:
-    """Poll `dvc exp show --json` until none of the named experiments is queued or running."""
-    from tabml.experiments.runs import PENDING
+# a progress line at least this often (seconds) while nothing changes
+PROGRESS_EVERY = 60.0
 
-    deadline = time.monotonic() + timeout
+
+def _wait(names: set[str], timeout: float) -> list:
+    """Poll `dvc exp show --json` until none of the named experiments is queued or running.
+
+    Prints a progress line (done/running/queued, elapsed) when the counts change, and at
+    least every minute.
+    """
+    from tabml.experiments.runs import PENDING, progress
+
+    started = time.monotonic()
+    deadline = started + timeout
     pause = 2.0
+    last, last_time = None, started
     while True:
         rows = [e for e in _experiments()[1] if e.name in names]
         pending = [e for e in rows if e.state in PENDING]
+        now = time.monotonic()
+        counts = progress(rows, len(names))
+        if counts != last or now - last_time >= PROGRESS_EVERY:
+            typer.echo(counts.line(now - started))
+            last, last_time = counts, now
         if not pending:
             return rows
-        if time.monotonic() > deadline:
+        if now > deadline:
             raise _exit(f"timed out with {len(pending)} experiment(s) still queued or running")
         # each poll is a dvc process competing with the workers for CPU: back off
         time.sleep(pause)
         pause = min(pause * 1.5, 15.0)
+
+
+BEST_ROWS = 5  # experiments in the `best` table (more when more of them tie)
+
+
+def _no_experiment(metric: str, all_commits: bool) -> str:
+    """Why `best` has nothing to rank, and where else experiments may be."""
+    if all_commits:
+        return f"no finished experiment of any commit reports {metric!r}: run `make sweep` first"
+    others = [e for e in _experiments(all_commits=True)[1] if e.state == "success"]
+    hint = (
+        f"{len(others)} finished experiment(s) of other commits exist: `make best ALL_COMMITS=1`"
+        if others
+        else "`make best ALL_COMMITS=1` looks at every commit"
+    )
+    return (
+        f"no finished experiment of the current commit reports {metric!r} (`dvc exp show` "
+        f"lists only experiments based on HEAD): run `make sweep`, or {hint}"
+    )
 
 
 @command("best")
@@ -120,15 +173,23 @@ def best(
     except ValueError as err:
         raise _exit(f"error: {err}") from err
     if not ranked:
-        raise _exit(f"no finished experiment reports {metric!r}: run `make sweep` first")
+        raise _exit(_no_experiment(metric, all_commits))
     winner = ranked[0]
     if higher_is_better is None:
         sense = direction(metric)
     else:
         sense = "higher" if higher_is_better else "lower"
     typer.echo(f"best: {winner.name} {metric}={winner.metrics[metric]} ({sense} is better)")
-    shown = baselines + ranked[:5]
+    tied = ex.tied_with_best(ranked, metric)
+    tie = ex.tie_message(tied, metric)
+    if tie:
+        typer.echo(tie)
+    top = ranked[: max(BEST_ROWS, len(tied))]  # every tied experiment is shown
+    shown = baselines + top
     typer.echo(ex.experiments_table(shown, ex.varying_params(shown), _numeric_metrics(shown)))
+    hidden = ex.hidden_message(len(top), len(ranked), len(rows) - len(ranked), metric)
+    if hidden:
+        typer.echo(hidden)
     if apply:
         dvc(["exp", "apply", winner.name])
         typer.echo(f"applied {winner.name} to the workspace (commit it, or `git restore`)")
@@ -137,17 +198,53 @@ def best(
         typer.echo(f"created git branch {branch!r} from {winner.name}")
 
 
-def _compare(base: str | None, reproduce: bool, target: str):
-    from tabml.experiments.base_revision import default_base, metrics_diff
-    from tabml.model.gates import check_absolute, check_regression
+@dataclass(frozen=True)
+class Comparison:
+    """The workspace against a base: metrics, failed gates, and what was compared."""
+
+    diff: Any  # tabml.experiments.base_revision.MetricsDiff
+    failures: list
+    checked: int  # gates checked
+    dataset_change: str | None  # a sentence when the base used another data.profile
+    min_lift: dict[str, float]
+
+
+def _compare(base: str | None, reproduce: bool, target: str) -> Comparison:
+    import json
+
+    from tabml import paths
+    from tabml.experiments.base_revision import (
+        dataset_change,
+        default_base,
+        metrics_diff,
+        profile_at,
+    )
+    from tabml.model.gates import (
+        check_absolute,
+        check_lift,
+        check_regression,
+        check_slices,
+        load_gates,
+        slice_checks,
+    )
     from tabml.params import load_params
 
-    gates = load_params().gates
+    dataset = load_gates()
+    gates = dataset.gates
     diff = metrics_diff(base or default_base(), reproduce=reproduce, target=target)
-    failures = check_absolute(diff.new, gates, diff.old)
-    failures += check_regression(diff.new, diff.old, gates)
-    checked = len(gates.min) + len(gates.max) + len(gates.max_regression)
-    return diff, failures, checked
+    changed = dataset_change(profile_at(diff.commit), load_params().data.profile)
+    failures = check_absolute(diff.new, gates, diff.old, dataset.where)
+    failures += check_lift(diff.new, gates)
+    checked = dataset.count
+    if changed:  # metrics of different datasets are not comparable: no regression counted
+        checked -= len(gates.max_regression)
+    else:
+        failures += check_regression(diff.new, diff.old, gates)
+    if paths.SLICES.exists():  # the workspace's slices, as the evaluate stage wrote them
+        slices = json.loads(paths.SLICES.read_text())
+        failures += check_slices(slices, gates.slices)
+        checked += slice_checks(slices, gates.slices)
+    return Comparison(diff, failures, checked, changed, dict(gates.min_lift))
 
 
 @command("report")
@@ -158,13 +255,36 @@ def report(
     from tabml.experiments.review import read_plots, render, write_report
     from tabml.tools import dvc_json
 
-    diff, failures, checked = _compare(base or None, reproduce, target)
-    params_diff = dvc_json(["params", "diff", diff.base])
-    plots = (read_plots(diff.commit), read_plots(None))
-    markdown = render(diff, params_diff, failures, checked, plots, _plots_html(diff.base))
+    c = _compare(base or None, reproduce, target)
+    params_diff = dvc_json(["params", "diff", c.diff.base])
+    plots = (read_plots(c.diff.commit), read_plots(None))
+    html = _plots_html(c.diff.base)
+    markdown = render(
+        c.diff,
+        params_diff,
+        c.failures,
+        c.checked,
+        plots,
+        html,
+        c.dataset_change,
+        c.min_lift,
+        _tuned_rows(),
+    )
     path = write_report(markdown)
     typer.echo(markdown)
     typer.echo(f"review written to {path}", err=True)
+
+
+def _tuned_rows() -> list:
+    """The tuned parameters beside the hand-set ones, when the tune stage ran trials."""
+    from tabml import paths
+    from tabml.experiments.review import tuned_rows
+    from tabml.model.tuned_params import read_tuned
+    from tabml.params import load_params
+
+    if not paths.TUNED_PARAMS.exists():
+        return []
+    return tuned_rows(read_tuned(paths.TUNED_PARAMS), load_params().train.model_dump())
 
 
 def _plots_html(base: str) -> str | None:
@@ -184,11 +304,15 @@ def _plots_html(base: str) -> str | None:
 def gate(
     base: BaseOption = "", reproduce: ReproduceOption = True, target: TargetOption = "evaluate"
 ) -> None:
-    """Fail (exit 1) if a metric breaks a gate in params.yaml, naming value, limit and base."""
-    diff, failures, checked = _compare(base or None, reproduce, target)
-    typer.echo(f"gates: workspace vs {diff.base} ({diff.commit[:7]}); base metrics: {diff.source}")
-    for failure in failures:
+    """Fail (exit 1) if a metric breaks a gate (profile + params.yaml), naming value and limit."""
+    c = _compare(base or None, reproduce, target)
+    typer.echo(
+        f"gates: workspace vs {c.diff.base} ({c.diff.commit[:7]}); base metrics: {c.diff.source}"
+    )
+    if c.dataset_change:
+        typer.echo(f"note: {c.dataset_change}")
+    for failure in c.failures:
         typer.echo(f"FAIL {failure.message()}", err=True)
-    if failures:
+    if c.failures:
         raise typer.Exit(1)
-    typer.echo(f"ok: all {checked} gates pass")
+    typer.echo(f"ok: all {c.checked} gates pass")

@@ -1,4 +1,4 @@
-"""Lifecycle commands: serve, bootstrap, batch, drift, register, promote, rollback."""
+"""Lifecycle commands: serve, bootstrap, accept-data, batch, drift, register, promote, rollback."""
 
 import json
 from pathlib import Path
@@ -8,6 +8,11 @@ import typer
 
 from tabml import paths
 from tabml.cli import command, fail
+from tabml.errors import one_line
+
+# `drift` exits with this when a feature's verdict is DRIFT (errors exit 1), so a scheduled
+# job or CI step fails on drift without parsing the report.
+DRIFT_EXIT = 3
 
 
 @command()
@@ -15,10 +20,21 @@ def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 3000,
     archive: Annotated[Path, typer.Option(help="exported bento")] = paths.BENTO_ARCHIVE,
+    stale_ok: Annotated[bool, typer.Option(help="serve a model of another profile/run")] = False,
 ) -> None:
     """Serve the packaged model (the exported bento) with `bentoml serve`."""
+    from tabml.cli.stale_model import check_packaged_model
+    from tabml.scoring.packaged import PackagedModelError, read_model
     from tabml.serving.launch import serve as launch
 
+    if not archive.exists():
+        raise PackagedModelError(f"{archive} does not exist: run `make repro` first")
+    info, _ = read_model(archive)
+    tag = f"{info['name']}:{info['version']}"
+    flag = "--stale-ok (make serve ALLOW_STALE=1)"
+    warning = check_packaged_model(tag, info["metadata"], stale_ok, "serve", flag)
+    if warning:
+        typer.echo(warning, err=True)
     launch(archive, host, port)
 
 
@@ -30,17 +46,54 @@ def bootstrap(
 ) -> None:
     """Write a first dataset profile and pandera schema from your CSV, for you to review."""
     from tabml.data.bootstrap import write_profile
+    from tabml.data.profile import load_profile
 
-    write_profile(csv, name, target)
+    summary = write_profile(csv, name, target)
+    for line in summary.lines():
+        typer.echo(line)
+    task = load_profile(name).task
     typer.echo(f"wrote configs/{name}.yaml and configs/{name}.schema.yaml: review them")
+    typer.echo(f"task: {task} (inferred from {target!r}; change `task:` in the profile if wrong)")
+    typer.echo(
+        f"next: in params.yaml set `data.profile: {name}` and `sources: [{csv}]` "
+        "(so DVC notices when the file changes), then run `make repro`"
+    )
+
+
+@command("accept-data")
+def accept_data(
+    profile: Annotated[str | None, typer.Option(help="profile (default: params.yaml's)")] = None,
+) -> None:
+    """Accept changed source data: pin the source file's new sha256 in the dataset profile."""
+    from tabml.data.accept import accept_data as accept
+    from tabml.params import load_params
+
+    accepted = accept(profile or load_params().data.profile)
+    if not accepted.changed:
+        typer.echo(f"{accepted.source} already matches {accepted.profile_file}: nothing to do")
+        return
+    typer.echo(
+        f"accepted {accepted.source}: {accepted.profile_file} now pins sha256 "
+        f"{accepted.current} (was {accepted.previous}); run `make repro` to retrain on it"
+    )
 
 
 @command()
 def drift(
     input: Annotated[Path | None, typer.Option(help="CSV/parquet of production inputs")] = None,
     out: Annotated[Path, typer.Option(help="where the report files go")] = paths.DRIFT_DIR,
+    fail_on_drift: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-drift/--no-fail-on-drift",
+            help=f"exit {DRIFT_EXIT} when a feature's verdict is DRIFT (the report is written)",
+        ),
+    ] = True,
 ) -> None:
-    """Compare production inputs (a file, or the request log) with the training statistics."""
+    """Compare production inputs (a file, or the request log) with the training statistics.
+
+    Exits 3 when a feature drifts (unless --no-fail-on-drift), 1 on an error, else 0.
+    """
     from tabml.monitoring.drift import drift_report
     from tabml.monitoring.drift_files import read_inputs, write_report
     from tabml.params import load_params
@@ -55,6 +108,13 @@ def drift(
         typer.echo(line)
     drifted = ", ".join(report["drifted"]) or "none"
     typer.echo(f"drift: {report['rows']} rows from {source}; drifted: {drifted} -> {out}/")
+    if report["drifted"] and fail_on_drift:
+        typer.echo(
+            f"drift: exit {DRIFT_EXIT} because {len(report['drifted'])} feature(s) drifted "
+            "(--no-fail-on-drift, or make drift FAIL_ON_DRIFT=0, to exit 0)",
+            err=True,
+        )
+        raise typer.Exit(DRIFT_EXIT)
 
 
 @command()
@@ -102,22 +162,40 @@ def rollback(
 def batch(
     input: Annotated[Path, typer.Argument(help="CSV or parquet file to score")],
     db: Annotated[str, typer.Option(help="SQLAlchemy URL")] = "sqlite:///predictions.db",
-    chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)")] = 100_000,
+    chunk_rows: Annotated[
+        int, typer.Option(help="rows per chunk (bounds memory)", min=1)
+    ] = 100_000,
+    wait: Annotated[
+        float,
+        typer.Option(help="seconds to wait for another batch writing to the database", min=0),
+    ] = 600.0,
+    stale_ok: Annotated[bool, typer.Option(help="use a model of another profile/run")] = False,
+    explain: Annotated[
+        bool, typer.Option(help="also write per-row feature contributions (`explanations`)")
+    ] = False,
+    explain_top: Annotated[int, typer.Option(min=1, help="contributions per row")] = 3,
 ) -> None:
-    """Score a file with the packaged model into the `predictions` and `rejects` tables."""
+    """Score a file with the packaged model into `predictions` and `rejects` (+ `explanations`)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from tabml.batch.score import print_progress, score_file
+    from tabml.cli.stale_model import check_packaged_model
     from tabml.data.profile import load_profile
     from tabml.params import load_params
     from tabml.scoring.packaged import load_packaged
 
     key = load_profile(load_params().data.profile).key
     model = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
+    flag = "--stale-ok (make batch ... ALLOW_STALE=1)"
+    warning = check_packaged_model(model.version, model.metadata, stale_ok, "score with", flag)
+    if warning:
+        typer.echo(warning, err=True)
     try:
-        result = score_file(input, db, model, key, chunk_rows, print_progress)
+        top = explain_top if explain else None
+        result = score_file(input, db, model, key, chunk_rows, print_progress, wait, top)
     except SQLAlchemyError as err:
-        raise fail(f"error: database {db}: {str(err).splitlines()[0]}") from None
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise fail(one_line(f"database {db}: {first}")) from None
     if result.skipped:
         typer.echo(
             f"batch {result.batch_id}: {input} was already scored by {model.version}; "

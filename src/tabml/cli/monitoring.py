@@ -37,6 +37,7 @@ def monitor(
     archive: Annotated[Path, typer.Option(help="exported bento")] = paths.BENTO_ARCHIVE,
 ) -> None:
     """Live metrics per model version and window from labelled predictions; exit 3 on alert."""
+    from tabml.model.gates import load_gates
     from tabml.monitoring.alerts import ALERT_EXIT_CODE
     from tabml.monitoring.monitor import MonitorInputs, run_monitor
     from tabml.params import load_params
@@ -45,7 +46,9 @@ def monitor(
 
     _arrow_memory_pool()
     inputs = MonitorInputs(log_dir(), feedback_dir(), archive, db)
-    result = run_monitor(inputs, load_params(), out, window, since)
+    # The dataset's floors (profile gates, params.yaml overriding per key), as `make gate`.
+    floors = load_gates().gates.min
+    result = run_monitor(inputs, load_params(), out, window, since, floors)
     for line in result.lines:
         typer.echo(line)
     join = result.report["join"]

@@ -15,15 +15,48 @@ class ChecksumError(TabmlError, ValueError):
     """The raw source's bytes differ from the checksum in the dataset profile."""
 
 
-def verify_checksum(path: Path, expected: str | None) -> str:
+class UntrackedSourceError(TabmlError, ValueError):
+    """A repository source file is not (or not the one) listed in params.yaml `sources`."""
+
+
+def verify_checksum(path: Path, expected: str | None, pinned_in: str = "the profile") -> str:
     """Return the file's sha256; raise ChecksumError when it differs from `expected`."""
     actual = sha256_of(path)
     if expected is not None and actual != expected.lower():
         raise ChecksumError(
-            f"{path}: sha256 is {actual}, the dataset profile expects {expected}. "
-            "If the source changed on purpose, update `source.sha256` in the profile."
+            f"{path} changed: its sha256 is {actual}, {pinned_in} pins {expected} "
+            "(`source.sha256`). If the new data is what you want, accept it with "
+            "`make accept-data` (python -m tabml.cli accept-data), then `make repro`."
         )
     return actual
+
+
+def _same_file(a: str, b: str) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def check_tracked(source: Source, sources: list[str], profile_file: str) -> None:
+    """A repository source must be listed in params.yaml `sources` (a DVC dependency).
+
+    Raises:
+        UntrackedSourceError: it is not listed, so DVC would not notice when it changes.
+    """
+    if source.package is None and not any(_same_file(source.path, s) for s in sources):
+        raise UntrackedSourceError(
+            f"{profile_file} reads {source.path} from the repository, but params.yaml "
+            f"`sources` ({sources}) does not list it: add it (`sources: "
+            f"[{source.path}]`) so that `dvc repro` notices when the file changes"
+        )
+
+
+def check_listed(source: Source, listed: str, profile_file: str) -> None:
+    """`listed` (an entry of params.yaml `sources`) must be the file the profile reads."""
+    if source.package is not None or not _same_file(source.path, listed):
+        where = f"{source.package}:{source.path}" if source.package else source.path
+        raise UntrackedSourceError(
+            f"params.yaml `sources` lists {listed}, but {profile_file} reads {where}: "
+            f"list only the profile's own file ({'[]' if source.package else [source.path]})"
+        )
 
 
 def materialise(source: Source, destination: Path) -> Path:

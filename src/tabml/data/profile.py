@@ -2,6 +2,7 @@
 
 import importlib.util
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -41,13 +42,35 @@ class Source(_Strict):
         return location
 
 
+# The numbers a date column can become (tabml.scoring.transforms.PARTS computes them; a unit
+# test keeps the two lists equal, so loading a profile needs no runtime code).
+DatePart = Literal["year", "month", "day", "day_of_year", "day_of_week", "hour", "days_since_epoch"]
+
+
 class Features(_Strict):
     numeric: list[str]
     categorical: list[str] = []
+    # Declared transformations: ISO date columns, each turned into the listed numbers, e.g.
+    # `Date Egg: [year, day_of_year]` gives the model `Date Egg (year)`, `Date Egg (day_of_year)`.
+    dates: dict[str, list[DatePart]] = {}
 
     @property
     def all(self) -> list[str]:
-        return [*self.numeric, *self.categorical]
+        """The input columns a record holds (dates as ISO strings), in the request's order."""
+        return [*self.numeric, *self.categorical, *self.dates]
+
+    @property
+    def model_numeric(self) -> list[str]:
+        """The model's numeric inputs: the numeric columns, then every derived date number."""
+        derived = [f"{column} ({part})" for column, parts in self.dates.items() for part in parts]
+        return [*self.numeric, *derived]
+
+    @model_validator(mode="after")
+    def _dates_have_parts(self):
+        empty = [column for column, parts in self.dates.items() if not parts]
+        if empty:
+            raise ValueError(f"features.dates {empty}: list the numbers to derive, e.g. [year]")
+        return self
 
 
 class TargetRule(_Strict):
@@ -61,16 +84,27 @@ class TargetRule(_Strict):
     labels: tuple[str, str]
 
 
+class ProfileGates(_Strict):
+    """The dataset's own absolute metric gates; params.yaml's `gates.min/max` win per key."""
+
+    min: dict[str, float] = {}
+    max: dict[str, float] = {}
+
+
 class DatasetProfile(_Strict):
     name: str
     description: str = ""
     source: Source
     target: str
+    # classification: the target is a label; regression: a number (docs/regression.md).
+    task: Literal["classification", "regression"] = "classification"
     features: Features
     # Optional column that identifies a row (used as the key in batch scoring).
     key: str | None = None
     # Optional: derive `target` from another column instead of reading it from the raw data.
     target_rule: TargetRule | None = None
+    # Optional: absolute metric gates for this dataset (e.g. `min: {accuracy: 0.85}`).
+    gates: ProfileGates = ProfileGates()
 
     @model_validator(mode="after")
     def _target_not_a_feature(self):
@@ -83,6 +117,8 @@ class DatasetProfile(_Strict):
         if rule is not None and rule.column in [self.target, *self.features.all]:
             # the rule's column is the answer itself: as a feature it would leak the label
             raise ValueError(f"target_rule.column {rule.column!r} is the target or a feature")
+        if rule is not None and self.task == "regression":
+            raise ValueError("target_rule derives class labels: it needs task: classification")
         return self
 
 

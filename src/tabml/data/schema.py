@@ -57,8 +57,12 @@ def _allowed(column: pa.Column) -> tuple[str, ...] | None:
 def domain_rules(profile: DatasetProfile, schema: pa.DataFrameSchema) -> list[DomainRule]:
     """One rule per model feature, in the profile's feature order."""
     rules = []
+    dates = profile.features.dates
     for name in profile.features.all:
         column = schema.columns[name]
+        if name in dates:  # any valid ISO date: later dates warn (training range), never fail
+            rules.append(DomainRule(name, "date", bool(column.nullable), parts=tuple(dates[name])))
+            continue
         kind = "numeric" if name in profile.features.numeric else "categorical"
         low, high = _bounds(column)
         rules.append(

@@ -13,7 +13,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tabml.experiments.runs import flatten
+import yaml
+
+from tabml.experiments.runs import file_key, flatten
+from tabml.params import DataParams
 from tabml.tools import (
     CommandError,
     dvc,
@@ -52,7 +55,7 @@ def _by_file(diff: dict) -> tuple[dict, dict]:
         for name, values in flatten(metrics).items():
             # flatten turns {"acc": {"old":..}} into "acc.old"; regroup by the last part
             metric, part = name.rsplit(".", 1)
-            key = f"{path}:{metric}" if several else metric
+            key = file_key(path, metric, several)
             if part == "old":
                 old[key] = values
             elif part == "new":
@@ -84,6 +87,30 @@ def metrics_diff(base: str, root: Path = Path(), reproduce: bool = True, target:
     return MetricsDiff(base, commit, new, reproduced, source)
 
 
+def profile_at(commit: str, root: Path = Path()) -> str | None:
+    """`data.profile` in params.yaml at `commit`; None if that params.yaml is unreadable."""
+    text = git(["show", f"{commit}:params.yaml"], root, check=False)
+    try:
+        raw = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return None
+    if not isinstance(raw, dict):
+        return None
+    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+    return str(data.get("profile", DataParams().profile))
+
+
+def dataset_change(base_profile: str | None, profile: str) -> str | None:
+    """A sentence saying the base measured another dataset; None when it is the same one."""
+    if base_profile is None or base_profile == profile:
+        return None
+    return (
+        f"the dataset changed: the base uses data.profile={base_profile}, the workspace "
+        f"data.profile={profile}. Metrics of different datasets are not comparable, so no "
+        "regression is counted; the absolute and baseline-lift gates still apply."
+    )
+
+
 def _present(values: dict) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
@@ -105,7 +132,7 @@ def reproduce_base(commit: str, root: Path = Path(), target: str = "evaluate") -
     files = next(iter(shown.values()), {}).get("data", {})
     several = len(files) > 1
     return {
-        (f"{path}:{k}" if several else k): v
+        file_key(path, k, several): v
         for path, content in files.items()
         for k, v in flatten(content.get("data", {})).items()
     }

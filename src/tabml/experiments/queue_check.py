@@ -9,6 +9,7 @@ exactly what `git diff --cached` shows.
 from dataclasses import dataclass
 from pathlib import Path
 
+from tabml.experiments.restore import PIPELINE_STATE
 from tabml.tools import git
 
 # Code and configuration the stages import or read without listing them as deps.
@@ -51,6 +52,13 @@ class GitProblems:
             "Fix: `git add <files>` (or commit them), or remove what the pipeline should not "
             "use; then run the sweep again."
         )
+        if set(self.unstaged) & set(PIPELINE_STATE):
+            lines.append(
+                "If params.yaml/dvc.lock hold a `dvc exp run` (or `make best APPLY=1`) result, "
+                "`git add` makes that experiment the baseline of the sweep; to go back to the "
+                "committed baseline instead: `make restore-baseline` (the experiment stays in "
+                "`dvc exp show`)."
+            )
         return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ from tabml import paths
 from tabml.experiments.base_revision import MetricsDiff
 from tabml.experiments.plot_summary import area_changes, confusion_changes, top_features
 from tabml.experiments.runs import markdown_table
-from tabml.model.gates import GateFailure, direction, improvement
+from tabml.model.gates import BASELINE, GateFailure, baseline_value, direction, improvement
 
 MARKER = "<!-- tabml-review -->"  # lets CI find and update its own PR comment
 REVIEW_DIR = Path("reports/review")
@@ -31,8 +31,11 @@ def param_rows(params_diff: dict) -> list[list[Any]]:
     return sorted(rows, key=lambda r: r[0])
 
 
-def metric_rows(diff: MetricsDiff) -> list[list[Any]]:
-    """[metric, base, workspace, change, change %, verdict] for every workspace metric."""
+def metric_rows(diff: MetricsDiff, comparable: bool = True) -> list[list[Any]]:
+    """[metric, base, workspace, change, change %, verdict] for every workspace metric.
+
+    Not `comparable` (the base measured another dataset): no verdict says better or worse.
+    """
     rows = []
     for metric in sorted(diff.new):
         new = diff.new[metric]
@@ -42,7 +45,8 @@ def metric_rows(diff: MetricsDiff) -> list[list[Any]]:
             continue
         change = round(new - old, 6)
         relative = f"{100 * change / abs(old):+.2f}%" if old else "n/a"
-        rows.append([metric, old, new, f"{change:+.6g}", relative, _verdict(metric, old, new)])
+        verdict = _verdict(metric, old, new) if comparable else "other dataset"
+        rows.append([metric, old, new, f"{change:+.6g}", relative, verdict])
     return rows
 
 
@@ -50,9 +54,40 @@ def _verdict(metric: str, old: float, new: float) -> str:
     better = improvement(metric, old, new)
     if round(new - old, 6) == 0:
         return "unchanged"
+    if metric.startswith(f"{BASELINE}."):
+        return "baseline changed"  # the test rows changed, not the model
     if better is None:
         return "-"
     return "better" if better > 0 else "worse"
+
+
+def lift_rows(metrics: dict, min_lift: dict[str, float]) -> list[list[Any]]:
+    """[metric, baseline, workspace, lift, min lift] for every metric with a baseline value."""
+    rows = []
+    for metric in sorted(metrics):
+        baseline = baseline_value(metrics, metric)
+        if baseline is None or metric.startswith(f"{BASELINE}."):
+            continue
+        lift = improvement(metric, baseline, metrics[metric])
+        shown = None if lift is None else f"{lift:+.6g}"
+        rows.append([metric, baseline, metrics[metric], shown, min_lift.get(metric)])
+    return rows
+
+
+def tuned_rows(tuned: dict, hand_set: dict) -> list[list[Any]]:
+    """[param, hand-set (params.yaml train), tuned] from models/tuned_params.yaml; [] if untuned.
+
+    `hand_set` is the train section (`Params().train.model_dump()`).
+    """
+    if not tuned.get("tuned"):
+        return []
+    family = tuned["model"]
+    rows = [["`train.model`", hand_set["model"], family]]
+    for name, value in sorted(tuned.get(family, {}).items()):
+        rows.append([f"`train.{family}.{name}`", hand_set[family].get(name), value])
+    cv = tuned.get("cv", {})
+    rows.append([f"CV {cv.get('metric')} ({cv.get('folds')} folds)", None, cv.get("score")])
+    return rows
 
 
 def gate_lines(failures: list[GateFailure], checked: int) -> list[str]:
@@ -98,20 +133,40 @@ def render(
     gates_checked: int,
     plots: tuple[dict, dict],
     plots_html: str | None,
+    dataset_change: str | None = None,
+    min_lift: dict[str, float] | None = None,
+    tuned: list[list[Any]] | None = None,
 ) -> str:
-    """The whole review as markdown."""
+    """The whole review as markdown.
+
+    `dataset_change` says the base measured another dataset; `tuned` rows (tuned_rows) add a
+    tuned-parameters table.
+    """
     base_name = f"`{diff.base}` ({diff.commit[:7]})"
     lines = [MARKER, f"# Review: workspace vs {base_name}", ""]
     lines.append(f"Base metrics: {diff.source}.")
-    lines += ["", "## Gates (params.yaml `gates`)", "", *gate_lines(failures, gates_checked)]
+    if dataset_change:
+        lines += ["", f"**Note:** {dataset_change[0].upper()}{dataset_change[1:]}"]
+    lines += ["", "## Gates (profile and params.yaml `gates`)", ""]
+    lines += gate_lines(failures, gates_checked)
     lines += ["", "## Parameters changed", ""]
     rows = param_rows(params_diff)
     lines.append(markdown_table(["param", "base", "workspace"], rows) if rows else "None.")
+    if tuned:
+        lines += ["", "## Tuned parameters (models/tuned_params.yaml)", ""]
+        lines.append(markdown_table(["param", "hand-set", "tuned"], tuned))
     lines += ["", "## Metrics", ""]
     headers = ["metric", "base", "workspace", "change", "change %", "verdict"]
-    lines.append(markdown_table(headers, metric_rows(diff)))
+    lines.append(markdown_table(headers, metric_rows(diff, comparable=not dataset_change)))
+    lifts = lift_rows(diff.new, min_lift or {})
+    if lifts:
+        lines += ["", "## Lift over the majority-class baseline (same test rows)", ""]
+        headers = ["metric", "baseline", "workspace", "lift", "min lift"]
+        lines.append(markdown_table(headers, lifts))
     directions = ", ".join(
-        f"{m} ({direction(m)} is better)" for m in sorted(diff.new) if direction(m)
+        f"{m} ({direction(m)} is better)"
+        for m in sorted(diff.new)
+        if direction(m) and not m.startswith(f"{BASELINE}.")
     )
     lines += ["", f"Directions: {directions}.", "", "## Plots", ""]
     if plots_html:
@@ -140,9 +195,11 @@ def read_plots(commit: str | None, root: Path = Path()) -> dict[str, Any]:
     for key, path in PLOT_FILES.items():
         try:
             text = (root / path).read_text() if fs is None else fs.read_text(str(path))
-            data[key] = json.loads(text)
+            loaded = json.loads(text)
         except Exception:  # missing from the cache or the workspace: that section is skipped
             continue
+        if loaded != []:  # the other task's plots are empty lists (docs/regression.md)
+            data[key] = loaded
     return data
 
 

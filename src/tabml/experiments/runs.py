@@ -10,6 +10,7 @@ from typing import Any, get_args
 
 import yaml
 
+from tabml import paths
 from tabml.model.gates import direction
 from tabml.params import ModelFamily
 
@@ -47,12 +48,19 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def file_key(path: str, name: str, several: bool) -> str:
+    """A metric's or param's name: `file:name` when several files report, except for
+    reports/metrics.json (the test metrics gates and rankings use keep their bare names)."""
+    return f"{path}:{name}" if several and Path(path) != paths.METRICS else name
+
+
 def _files(section: dict | None) -> dict[str, Any]:
-    """Flatten `{file: {"data": {...}}}`; keys get a `file:` prefix only if there are several."""
+    """Flatten `{file: {"data": {...}}}`; keys named by `file_key`."""
     readable = {f: v["data"] for f, v in (section or {}).items() if "data" in v}
-    if len(readable) == 1:
-        return flatten(next(iter(readable.values())))
-    return {f"{f}:{k}": v for f, data in readable.items() for k, v in flatten(data).items()}
+    several = len(readable) > 1
+    return {
+        file_key(f, k, several): v for f, data in readable.items() for k, v in flatten(data).items()
+    }
 
 
 def _row(entry: dict, state: str, baseline: str | None = None, name: str | None = None):
@@ -151,3 +159,70 @@ def experiments_table(rows: list[Experiment], params: list[str], metrics: list[s
         for r in rows
     ]
     return markdown_table(["experiment", "state", *params, *metrics], body)
+
+
+def tied_with_best(ranked: list[Experiment], metric: str) -> list[Experiment]:
+    """The ranked experiments whose `metric` equals the best one's (ranked order: by name)."""
+    if not ranked:
+        return []
+    best = float(ranked[0].metrics[metric])
+    return [e for e in ranked if float(e.metrics[metric]) == best]
+
+
+def tie_message(tied: list[Experiment], metric: str) -> str | None:
+    """`3 experiments tie at f1_macro=0.93: a, b, c; picked a (first by name)`, or None."""
+    if len(tied) < 2:
+        return None
+    names = ", ".join(e.name for e in tied)
+    value = tied[0].metrics[metric]
+    return (
+        f"{len(tied)} experiments tie at {metric}={value}: {names}; "
+        f"picked {tied[0].name} (first by name)"
+    )
+
+
+def hidden_message(shown: int, ranked: int, unranked: int, metric: str) -> str | None:
+    """What the table leaves out: ranked rows beyond the top, and rows that cannot be ranked."""
+    parts = []
+    if ranked > shown:
+        parts.append(f"{ranked - shown} lower-ranked experiment(s) not shown")
+    if unranked:
+        parts.append(
+            f"{unranked} experiment(s) not ranked (unfinished, failed or without {metric})"
+        )
+    if not parts:
+        return None
+    return "; ".join(parts) + ": `dvc exp show` lists them all"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a sweep is: counts of its experiments by state."""
+
+    expected: int
+    done: int
+    failed: int
+    running: int
+    queued: int
+
+    def line(self, seconds: float) -> str:
+        """`sweep: 3/8 done (1 failed), 1 running, 4 queued; 2m05s`."""
+        minutes, rest = divmod(int(seconds), 60)
+        failures = f" ({self.failed} failed)" if self.failed else ""
+        return (
+            f"sweep: {self.done}/{self.expected} done{failures}, {self.running} running, "
+            f"{self.queued} queued; {minutes}m{rest:02d}s"
+        )
+
+
+def progress(rows: list[Experiment], expected: int) -> Progress:
+    """Counts for the sweep's experiments; `expected` includes ones `dvc exp show` misses yet."""
+    running = sum(e.state == "running" for e in rows)
+    queued = sum(e.state == "queued" for e in rows)
+    return Progress(
+        expected=expected,
+        done=len(rows) - running - queued,
+        failed=sum(e.state == "failed" for e in rows),
+        running=running,
+        queued=queued + max(0, expected - len(rows)),
+    )

@@ -28,11 +28,28 @@ def compute_metrics(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) 
         auc = roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
     return {
         "accuracy": _round(accuracy_score(y_true, predicted)),
-        "f1_macro": _round(f1_score(y_true, predicted, average="macro", labels=classes)),
+        "f1_macro": _round(
+            # a class never predicted has F1 0 (what "warn" also gives, minus the warning)
+            f1_score(y_true, predicted, average="macro", labels=classes, zero_division=0)
+        ),
         "roc_auc_ovr": _round(auc),
         "log_loss": _round(log_loss(y_true, proba, labels=classes)),
         "test_rows": len(y_true),
     }
+
+
+def baseline_metrics(y_train: np.ndarray, y_true: np.ndarray, classes: np.ndarray) -> dict:
+    """The same metrics for a model that knows only the training class shares.
+
+    Every test row gets the training shares as probabilities, so the predicted label is the
+    majority class: scikit-learn's `DummyClassifier(strategy="prior")`. Its roc_auc_ovr is
+    0.5 and its log_loss that of the class shares; a real model must beat these.
+    """
+    shares = np.array([np.mean(y_train == label) for label in classes], dtype=np.float64)
+    proba = np.tile(shares, (len(y_true), 1))
+    metrics = compute_metrics(y_true, proba, classes)
+    del metrics["test_rows"]  # the same rows as the model's
+    return metrics
 
 
 def confusion_points(y_true: np.ndarray, predicted: np.ndarray) -> list[dict]:
@@ -57,14 +74,19 @@ def roc_points(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> li
 def precision_recall_points(
     y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray
 ) -> list[dict]:
-    """Per-class precision-recall curves, best precision at each recall on a fixed grid."""
+    """Per-class precision-recall curves on a fixed recall grid.
+
+    At each grid recall r the precision of the strictest threshold that still reaches recall
+    r: the step function whose area is scikit-learn's average precision. (The "interpolated"
+    envelope, the best precision at any recall >= r, overstates a weak model's curve.)
+    """
     points = []
     for i, label in enumerate(classes):
         precision, recall, _ = precision_recall_curve(y_true == label, proba[:, i])
-        # interpolated precision: the best precision at any recall >= r
-        best = np.maximum.accumulate(precision[::-1])[::-1]
-        order = np.argsort(recall, kind="stable")
-        grid = np.interp(GRID, recall[order], best[order])
+        # recall falls as the threshold rises: the points reaching recall >= r are a prefix,
+        # and its last one is the strictest threshold (ties: the higher precision)
+        reached = (recall[None, :] >= GRID[:, None]).sum(axis=1)
+        grid = precision[reached - 1]
         points += [
             {"class": str(label), "recall": _round(r), "precision": _round(p)}
             for r, p in zip(GRID, grid)
@@ -72,26 +94,22 @@ def precision_recall_points(
     return points
 
 
-def feature_importance(pipeline: Pipeline) -> list[dict]:
-    """Impurity importances for trees, mean |coefficient| for linear models."""
-    names = pipeline.named_steps["preprocess"].get_feature_names_out()
-    model = pipeline.named_steps["model"]
-    if hasattr(model, "feature_importances_"):
-        values = model.feature_importances_
-    else:
-        values = np.abs(np.atleast_2d(model.coef_)).mean(axis=0)
-    rows = [{"feature": str(n), "importance": _round(v)} for n, v in zip(names, values)]
-    return sorted(rows, key=lambda r: (-r["importance"], r["feature"]))
+def evaluate_model(
+    pipeline: Pipeline, X: pd.DataFrame, y_true: np.ndarray, y_train: np.ndarray | None = None
+) -> dict:
+    """Metrics and all plot data for a fitted pipeline on the test set.
 
-
-def evaluate_model(pipeline: Pipeline, X: pd.DataFrame, y_true: np.ndarray) -> dict:
-    """Metrics and all plot data for a fitted pipeline on the test set."""
+    With the training labels `y_train`, the metrics carry a `baseline` section: the same
+    metrics for the majority-class model (`baseline_metrics`), which relative gates use.
+    """
     classes = pipeline.classes_
     proba = pipeline.predict_proba(X)
+    metrics = compute_metrics(y_true, proba, classes)
+    if y_train is not None:
+        metrics["baseline"] = baseline_metrics(y_train, y_true, classes)
     return {
-        "metrics": compute_metrics(y_true, proba, classes),
+        "metrics": metrics,
         "confusion": confusion_points(y_true, classes[proba.argmax(axis=1)]),
         "roc": roc_points(y_true, proba, classes),
         "precision_recall": precision_recall_points(y_true, proba, classes),
-        "importance": feature_importance(pipeline),
     }

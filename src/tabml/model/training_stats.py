@@ -10,6 +10,7 @@ import pandas as pd
 
 from tabml.binning import CDF_POINTS, bin_index
 from tabml.data.profile import DatasetProfile
+from tabml.scoring.transforms import add_date_parts
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 # Decile edges with exact training shares give the PSI bins, in ~120 numbers per feature
@@ -26,9 +27,13 @@ def psi_bins(values: np.ndarray) -> dict:
 
 
 def training_stats(train: pd.DataFrame, profile: DatasetProfile) -> dict:
-    """Numeric min/max/quantiles/mean/std and category shares for every feature."""
+    """Numeric min/max/quantiles/mean/std and category shares for every feature.
+
+    Dates count as their derived numbers (`Date Egg (year)`, ...): what the model saw.
+    """
+    train = add_date_parts(train, profile.features.dates)
     numeric = {}
-    for name in profile.features.numeric:
+    for name in profile.features.model_numeric:
         values = pd.to_numeric(train[name]).dropna().to_numpy(dtype=np.float64)
         numeric[name] = {
             "min": float(values.min()),
@@ -48,9 +53,12 @@ def training_stats(train: pd.DataFrame, profile: DatasetProfile) -> dict:
             "shares": {str(k): float(v) for k, v in sorted(shares.items())},
             "missing_share": float(train[name].isna().mean()),
         }
-    return {
+    stats = {
         "rows": len(train),
         "target": profile.target,
         "numeric": numeric,
         "categorical": categorical,
     }
+    if profile.features.dates:  # only then: a profile without dates keeps its file unchanged
+        stats["dates"] = {column: list(parts) for column, parts in profile.features.dates.items()}
+    return stats

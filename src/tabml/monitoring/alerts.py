@@ -6,6 +6,10 @@ live metric is below it beyond sampling noise. A metric's limit is the higher of
 (`monitor.min`, by default the gates' `min`) and the model's own test-set value minus
 `monitor.max_drop`. A version alerts when at least N (`alert_windows`) of its last M
 (`of_windows`) judged windows break a limit.
+
+The gates' floors are the dataset's (its profile's `gates`, overridden per key by
+params.yaml's `gates.min`): `make monitor` passes them in (`tabml.model.gates`, which this
+folder may not import).
 """
 
 from tabml.params import MonitorParams
@@ -16,14 +20,14 @@ ALERT_EXIT_CODE = 3
 
 
 def metric_limits(
-    reference: dict | None, limits: MonitorParams, gate_floors: dict[str, float]
+    reference: dict | None, limits: MonitorParams, gate_floors: dict[str, float | None]
 ) -> dict[str, dict]:
     """Per live metric: the limit and why (`floor` or `test - drop`)."""
     floors = gate_floors if limits.min is None else limits.min
     found = {}
     for metric in LIVE_METRICS:
         candidates = []
-        if metric in floors:
+        if floors.get(metric) is not None:  # null: no floor for that metric
             candidates.append((floors[metric], f"floor {floors[metric]:g}"))
         if reference and metric in reference and metric in limits.max_drop:
             drop = limits.max_drop[metric]

@@ -4,6 +4,8 @@ Compares a frame of production inputs with the training statistics (tabml.model.
 PSI per feature (numeric: the profile's decile bins; categorical: its categories, plus an
 `(unseen)` and a `(missing)` bin), a KS test for numeric features against the profile's
 percentile CDF, the share of values outside the training min/max and of unseen categories.
+Non-finite numbers (inf, -inf) are counted and otherwise treated as missing: no model input
+can hold them (the API and batch scoring reject them).
 """
 
 import itertools
@@ -15,6 +17,7 @@ from scipy.stats import kstwo
 from tabml.binning import CDF_POINTS, bin_index
 from tabml.errors import TabmlError
 from tabml.params import DriftParams
+from tabml.scoring.transforms import add_date_parts
 
 # Empty bins would make PSI infinite; this floor is the usual convention.
 _SHARE_FLOOR = 1e-4
@@ -58,13 +61,15 @@ def numeric_drift(column: pd.Series, summary: dict, training_rows: int) -> dict:
         numbers = pd.to_numeric(column, errors="raise").astype(np.float64)
     except (TypeError, ValueError) as err:
         raise DriftInputError(f"column {column.name!r} is not numeric: {err}") from err
-    values = numbers.dropna().to_numpy()
-    missing = float(numbers.isna().mean())
+    everything = numbers.to_numpy()
+    values = everything[np.isfinite(everything)]
+    missing = float(np.isnan(everything).mean()) if len(everything) else 0.0
+    non_finite = float(np.isinf(everything).mean()) if len(everything) else 0.0
     edges, train_shares = summary["bins"]["edges"], np.asarray(summary["bins"]["shares"])
     counts = np.bincount(bin_index(values, edges), minlength=len(edges) + 1)
     shares = counts / max(len(numbers), 1)
     expected = [*(train_shares * (1 - summary["missing_share"])), summary["missing_share"]]
-    actual = [*shares, missing]
+    actual = [*shares, missing + non_finite]  # the (missing) bin: no usable number
     outside = (values < summary["min"]) | (values > summary["max"])
     statistic = ks_statistic(summary["percentiles"], values) if len(values) else 1.0
     n_train = max(round(training_rows * (1 - summary["missing_share"])), 1)
@@ -75,6 +80,7 @@ def numeric_drift(column: pd.Series, summary: dict, training_rows: int) -> dict:
         "ks_pvalue": ks_pvalue(statistic, n_train, max(len(values), 1)),
         "outside_range_share": float(outside.mean()) if len(values) else 0.0,
         "missing_share": missing,
+        "non_finite_share": non_finite,
         "mean": float(values.mean()) if len(values) else None,
         "bins": _bin_labels(edges),
         "training_shares": [float(s) for s in expected],
@@ -128,6 +134,8 @@ def verdict(result: dict, limits: DriftParams) -> tuple[str, list[str]]:
         outside = result["outside_range_share"]
         if outside > limits.max_outside_range_share:
             drift.append(f"{outside:.1%} outside the training range")
+        if result.get("non_finite_share"):
+            warn.append(f"{result['non_finite_share']:.2%} non-finite values (inf)")
     else:
         unseen = result["unseen_share"]
         if result["unseen_categories"]:
@@ -145,6 +153,8 @@ def summary_line(result: dict) -> str:
     if result["kind"] == "numeric":
         parts.append(f"KS D={result['ks_statistic']:.3f} p={result['ks_pvalue']:.2g}")
         parts.append(f"{result['outside_range_share']:.1%} outside range")
+        if result.get("non_finite_share"):
+            parts.append(f"{result['non_finite_share']:.2%} non-finite")
     else:
         parts.append(f"{result['unseen_share']:.1%} unseen")
     parts.append(f"{result['missing_share']:.1%} missing")
@@ -153,6 +163,9 @@ def summary_line(result: dict) -> str:
 
 def drift_report(frame: pd.DataFrame, training: dict, limits: DriftParams) -> dict:
     """Per-feature drift measurements and verdicts of `frame` against the training profile."""
+    # Production inputs hold dates as ISO strings; the training statistics, their numbers.
+    dates = {c: parts for c, parts in training.get("dates", {}).items() if c in frame.columns}
+    frame = add_date_parts(frame, dates)
     features = [*training["numeric"], *training["categorical"]]
     absent = [name for name in features if name not in frame.columns]
     if absent:

@@ -41,8 +41,12 @@ def run_monitor(
     out_dir: Path,
     window: str | None = None,
     since: str | None = None,
+    gate_floors: dict[str, float | None] | None = None,
 ) -> MonitorResult:
-    """Join, compute and write `out_dir`; the verdict lines are in the result."""
+    """Join, compute and write `out_dir`; the verdict lines are in the result.
+
+    `gate_floors`: the dataset's absolute gate minimums (default: params.yaml's `gates.min`).
+    """
     length = join.parse_window(window or params.monitor.window)
     now = pd.Timestamp.now(tz="UTC")
     start = join.parse_since(since, now) if since else None
@@ -66,8 +70,9 @@ def run_monitor(
     joined, counts = join.join_labels(predictions, labels.frame)
     seen = joined["model_version"].dropna().unique().tolist()
     models = {**store_models(inputs.bentoml_home or default_store(), seen), current: metadata}
+    floors = params.gates.min if gate_floors is None else gate_floors
     versions = live_report.live_report(
-        joined, models, classes, length, params.monitor, params.gates.min, params.drift
+        joined, models, classes, length, params.monitor, floors, params.drift
     )
     report = {
         "window": window or params.monitor.window,

@@ -33,7 +33,8 @@ def to_onnx_bytes(pipeline: Any, features: Features) -> bytes:
 
     from tabml.model.features import MISSING_CATEGORY
 
-    initial_types = [(name, FloatTensorType([None, 1])) for name in features.numeric]
+    # Dates reach the model as their derived numbers (Features.model_numeric).
+    initial_types = [(name, FloatTensorType([None, 1])) for name in features.model_numeric]
     initial_types += [(name, StringTensorType([None, 1])) for name in features.categorical]
     model = to_onnx(
         pipeline,
@@ -43,7 +44,7 @@ def to_onnx_bytes(pipeline: Any, features: Features) -> bytes:
     )
     meta = {
         "tabml.classes": json.dumps([str(c) for c in pipeline.classes_]),
-        "tabml.numeric": json.dumps(features.numeric),
+        "tabml.numeric": json.dumps(features.model_numeric),
         "tabml.categorical": json.dumps(features.categorical),
         "tabml.missing_category": MISSING_CATEGORY,
     }

@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 
 from tabml.scoring.rules import DomainRule
+from tabml.scoring.transforms import as_datetime
 
 Reason = tuple[np.ndarray, Sequence[Any], str]  # (row mask, values, message template)
+SHOWN_VALUE_CHARS = 100  # a text value quoted in a reason (a cell can hold megabytes)
 
 
 def _numeric_reasons(raw: pd.Series, rule: DomainRule) -> list[Reason]:
@@ -74,6 +76,11 @@ def frame_problems(frame: pd.DataFrame, rules: Sequence[DomainRule]) -> dict[int
             found.append((missing, raw, "missing value (not nullable)"))
         if rule.kind == "numeric":
             found += _numeric_reasons(raw, rule)
+        elif rule.kind == "date":
+            codes, uniques = distinct_codes(raw)
+            bad = np.array([as_datetime(v) is None for v in uniques], dtype=bool)
+            invalid = (codes >= 0) & np.append(bad, False)[codes]
+            found.append((invalid, raw, "{v!r} is not an ISO date (YYYY-MM-DD[THH:MM[:SS]])"))
         elif rule.allowed is not None:
             # Check each distinct value once: a million rows hold a handful of categories.
             codes, uniques = distinct_codes(raw)
@@ -83,5 +90,7 @@ def frame_problems(frame: pd.DataFrame, rules: Sequence[DomainRule]) -> dict[int
         for mask, values, template in found:
             for i in np.flatnonzero(mask):  # format messages for flagged rows only
                 v = values.iat[i] if isinstance(values, pd.Series) else values[i]
+                if isinstance(v, str) and len(v) > SHOWN_VALUE_CHARS:
+                    v = v[:SHOWN_VALUE_CHARS] + "..."
                 reasons[int(i)].append(f"{rule.name}: " + template.format(v=v))
     return dict(reasons)

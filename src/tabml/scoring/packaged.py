@@ -13,6 +13,7 @@ import yaml
 
 from tabml.errors import TabmlError
 from tabml.scoring.onnx_classifier import OnnxClassifier
+from tabml.scoring.onnx_regressor import OnnxRegressor
 from tabml.scoring.rules import DomainRule, rules_from_json
 
 MODEL_NAME = "tabml_model"
@@ -72,8 +73,10 @@ def load_packaged(onnx_path: Path, bento_path: Path) -> PackagedModel:
     if onnx_bytes != packaged_onnx:
         raise PackagedModelError(f"{onnx_path} is not the model in {bento_path}: run `make repro`")
     meta = info["metadata"]
+    # A regression model (metadata `task: regression`) predicts values, see onnx_regressor.py.
+    model_class = OnnxRegressor if meta.get("task") == "regression" else OnnxClassifier
     return PackagedModel(
-        OnnxClassifier(onnx_bytes),
+        model_class(onnx_bytes),
         rules_from_json(meta["domain_rules"]),
         meta["target"],
         f"{info['name']}:{info['version']}",

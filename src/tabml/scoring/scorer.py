@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from tabml.scoring.range_warnings import TrainingStats
+from tabml.scoring.transforms import add_date_parts_to_records
 
 
 class Classifier(Protocol):
@@ -23,12 +24,21 @@ class Classifier(Protocol):
 class Scorer:
     """Records -> one answer per record, in order: `{target: label, probabilities, warnings}`."""
 
-    def __init__(self, classifier: Classifier, training_stats: TrainingStats, target: str):
+    def __init__(
+        self,
+        classifier: Classifier,
+        training_stats: TrainingStats,
+        target: str,
+        dates: Mapping[str, Sequence[str]] | None = None,
+    ):
         self.classifier = classifier
         self.training_stats = training_stats
         self.target = target
+        self.dates = dict(dates or {})  # date column -> the numbers the model sees
 
     def score(self, records: Sequence[Mapping[str, Any]]) -> list[dict]:
+        if self.dates:  # the model sees the derived numbers; so do the range warnings
+            records = add_date_parts_to_records(records, self.dates)
         labels, proba = self.classifier.predict(self.classifier.feeds_from_records(records))
         classes = self.classifier.classes
         warnings_for = self.training_stats.warnings_for

@@ -41,9 +41,14 @@ def feedback_dir() -> Path:
     return Path(os.environ.get(DIR_ENV) or paths.FEEDBACK_LOG_DIR)
 
 
-def feedback_model(classes: Sequence[str]) -> type[BaseModel]:
-    """The `/feedback` body: `{"labels": [{"prediction_id": ..., "label": ...}, ...]}`."""
+def feedback_model(classes: Sequence[str] | None) -> type[BaseModel]:
+    """The `/feedback` body: `{"labels": [{"prediction_id": ..., "label": ...}, ...]}`.
+
+    A label is one of `classes`; without classes (a regression model) a finite number.
+    """
     config = ConfigDict(extra="forbid", strict=True)
+    number = Annotated[float, Field(allow_inf_nan=False)]
+    kind = Literal[tuple(classes)] if classes else number
     label = create_model(
         "Label",
         __config__=config,
@@ -51,7 +56,7 @@ def feedback_model(classes: Sequence[str]) -> type[BaseModel]:
             Annotated[str, Field(pattern=PATTERN_TEXT, description="a prediction's id")],
             ...,
         ),
-        label=(Literal[tuple(classes)], Field(..., description="the true class")),
+        label=(kind, Field(..., description="the true class (or value)")),
     )
     labels = Annotated[list[label], Field(min_length=1, max_length=MAX_LABELS)]
     return create_model("FeedbackRequest", __config__=config, labels=(labels, ...))

@@ -59,8 +59,8 @@ def make_record(
     record = {"timestamp": stamp, "model_version": model_version, "inputs": inputs}
     if answer is not None:
         record["prediction_id"] = answer["prediction_id"]
-        record["predicted"] = answer[target]
-        record["probabilities"] = answer["probabilities"]
+        record["predicted"] = answer.get(target)
+        record["probabilities"] = answer.get("probabilities")  # none for a regression model
     return record
 
 

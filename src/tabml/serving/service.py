@@ -8,17 +8,20 @@ the `.onnx` file, everything else is JSON metadata in the model store entry.
 import gc
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import bentoml
 from bentoml.validators import ContentType
 from pydantic import BaseModel
 
+from tabml.scoring.explain import Explainer, add_explanations, requested_top
 from tabml.scoring.onnx_classifier import OnnxClassifier
 from tabml.scoring.packaged import MODEL_NAME, ONNX_FILE, SERVICE_NAME
 from tabml.scoring.prediction_ids import identify
 from tabml.scoring.range_warnings import TrainingStats
-from tabml.scoring.rules import rules_from_json
+from tabml.scoring.regression_scorer import RegressionScorer, regression_scorer
+from tabml.scoring.rules import date_columns, rules_from_json
 from tabml.scoring.scorer import Scorer
 from tabml.serving import feedback
 from tabml.serving.http_gate import RequestGate
@@ -53,7 +56,8 @@ def _metadata() -> dict:
 
 METADATA = _metadata()
 PredictRequest = request_model(rules_from_json(METADATA["domain_rules"]), METADATA["max_records"])
-FeedbackRequest = feedback.feedback_model(METADATA["classes"])
+# A regression model's labels are numbers (no classes); `make monitor` covers classifiers.
+FeedbackRequest = feedback.feedback_model(METADATA.get("classes"))
 
 OUT_OF_RANGE = bentoml.metrics.Counter(
     name="tabml_out_of_training_range",
@@ -85,12 +89,16 @@ Answers = Annotated[list[dict[str, Any]], ContentType("application/json")]
 Accepted = Annotated[dict[str, int], ContentType("application/json")]
 
 
-def load_scorer(stored_model: Any) -> Scorer:
+def load_scorer(stored_model: Any) -> Scorer | RegressionScorer:
     """The ONNX model of a store entry, with the training range and target saved beside it."""
+    if METADATA.get("task") == "regression":  # value and interval instead of label and classes
+        onnx_bytes = Path(stored_model.path_of(ONNX_FILE)).read_bytes()
+        return regression_scorer(onnx_bytes, METADATA)
     return Scorer(
         OnnxClassifier.from_file(stored_model.path_of(ONNX_FILE)),
         TrainingStats(METADATA["training_stats"]),
         METADATA["target"],
+        date_columns(rules_from_json(METADATA["domain_rules"])),
     )
 
 
@@ -156,6 +164,7 @@ class TabmlService:
 
     def __init__(self) -> None:
         self.scorer = load_scorer(self.model)
+        self.explainer = Explainer(self.scorer.classifier, METADATA["training_stats"])
         # Concurrent requests share one onnxruntime call (microbatch.py, docs/serving.md).
         self.batcher = MicroBatcher(self.scorer.score, max_rows=METADATA["max_records"])
         version = os.environ.get("TABML_MODEL_VERSION") or str(self.model.tag)
@@ -166,11 +175,17 @@ class TabmlService:
     # `async`: scoring is microseconds of work, cheaper on the event loop than in a thread
     # pool, and only requests on the loop can share a model call.
     @bentoml.api(route="/predict", input_spec=PredictRequest)
-    async def predict(self, records: list[Any]) -> Answers:
+    async def predict(self, records: list[Any], explain: bool | int = False) -> Answers:
         """One answer per record, in order: label, class probabilities, range warnings,
-        prediction id and model version."""
+        prediction id and model version.
+
+        With `"explain": true` (or k), also the 3 (k) largest feature contributions.
+        """
         rows = [record.model_dump(by_alias=True) for record in records]
         answers = count_warnings(await self.batcher.score(rows))
+        if explain:  # an extra model call of its own, outside the shared micro-batch
+            top = requested_top(explain)
+            answers = add_explanations(answers, self.explainer.explain(rows, top))
         identify(answers, self.inputs.model_version)
         self.inputs.log(rows, answers)  # after scoring: only inputs that got an answer
         return answers

@@ -1,5 +1,7 @@
-"""Stage package: ONNX conversion + parity check, BentoML model store, bento build and export."""
+"""Stage package: ONNX conversion + parity check, BentoML model store, bento build and export,
+and the model card (reports/model_card.md, also shipped in the model's metadata)."""
 
+import hashlib
 import json
 import os
 
@@ -10,8 +12,10 @@ from tabml import atomic, paths
 from tabml.data.profile import load_profile
 from tabml.data.schema import domain_rules, load_schema
 from tabml.model.features import model_frame
-from tabml.model.gates import enforce_absolute
+from tabml.model.gates import dataset_gates, enforce_limits, enforce_slices
+from tabml.packaging import model_card
 from tabml.packaging.onnx_export import check_parity, to_onnx_bytes
+from tabml.packaging.onnx_regression import package_regression
 from tabml.params import load_params
 from tabml.scoring.onnx_classifier import OnnxClassifier
 from tabml.scoring.rules import rules_to_json
@@ -25,26 +29,59 @@ def main() -> None:
 
     params = load_params()
     metrics = json.loads(paths.METRICS.read_text())
-    enforce_absolute(metrics, params.gates)  # a model below the gates is never packaged
     profile = load_profile(params.data.profile)
+    gates = dataset_gates(params, profile)
+    enforce_limits(metrics, gates)  # a model below the gates is never packaged
+    slices = json.loads(paths.SLICES.read_text())
+    enforce_slices(slices, gates.gates.slices)
     pipeline = joblib.load(paths.MODEL)  # the only unpickling, at build time
-    test = model_frame(pd.read_parquet(paths.TEST_DATA), profile.features)
-    onnx_bytes = to_onnx_bytes(pipeline, profile.features)
-    parity = check_parity(
-        pipeline, OnnxClassifier(onnx_bytes), test, params.package.parity_tolerance
+    test_data = pd.read_parquet(paths.TEST_DATA)
+    test = model_frame(test_data, profile.features)
+    training = json.loads(paths.TRAINING_STATS.read_text())
+    if profile.task == "regression":
+        onnx_bytes, parity, extra = package_regression(
+            pipeline, profile.features, test, params, training, metrics
+        )
+        classes, y_true = [], test_data[profile.target].to_numpy(dtype=float)
+    else:
+        onnx_bytes = to_onnx_bytes(pipeline, profile.features)
+        parity = check_parity(
+            pipeline, OnnxClassifier(onnx_bytes), test, params.package.parity_tolerance
+        )
+        classes, extra = [str(c) for c in pipeline.classes_], {}
+        y_true = test_data[profile.target].astype(str).to_numpy(dtype=object)
+    card = model_card.render(
+        model_card.CardInputs(
+            profile=profile,
+            params=params,
+            classes=classes,
+            metrics=metrics,
+            slices=slices,
+            training_stats=training,
+            parity=parity,
+            gate_results=model_card.gate_results(gates.gates, slices),
+            y_true=y_true,
+            predicted=pipeline.predict(test),
+            test_frame=test,
+            onnx_sha256=hashlib.sha256(onnx_bytes).hexdigest(),
+            versions=model_card.package_versions(),
+        )
     )
     atomic.write_bytes(paths.ONNX_MODEL, onnx_bytes)
+    atomic.write_text(paths.MODEL_CARD, card)
     metadata = bento.model_metadata(
         target=profile.target,
-        classes=[str(c) for c in pipeline.classes_],
+        classes=classes,
         domain_rules=rules_to_json(domain_rules(profile, load_schema(profile))),
-        training_stats=json.loads(paths.TRAINING_STATS.read_text()),
-        params=params.model_dump(mode="json", by_alias=True),
+        training_stats=training,
+        # Which files DVC watches is no property of the model (and penguins' stays unchanged).
+        params=params.model_dump(mode="json", by_alias=True, exclude={"sources"}),
         metrics=metrics,
         parity_tolerance=params.package.parity_tolerance,
         max_records=params.package.max_records,
         code_shas=bento.serving_code_shas(paths.SRC / "tabml"),
-    )
+    ) | {"model_card": card}
+    metadata.update(extra)  # regression: task and prediction_interval
     meta_bytes = json.dumps(metadata, sort_keys=True).encode()
     model_tag = bento.save_model(
         paths.ONNX_MODEL, metadata, bento.content_version(onnx_bytes, meta_bytes)

@@ -1,4 +1,4 @@
-"""Stage split: stratified, seeded train/test split of the validated rows."""
+"""Stage split: seeded train/test split of the validated rows (stratified for classification)."""
 
 import pandas as pd
 
@@ -13,7 +13,10 @@ def main() -> None:
     params = load_params()
     profile = load_profile(params.data.profile)
     clean = pd.read_parquet(paths.CLEAN_DATA)
-    train, test = split_train_test(clean, profile.target, params.split.test_size, params.split.seed)
+    stratify = profile.task == "classification"  # a numeric target has no classes to keep
+    train, test = split_train_test(
+        clean, profile.target, params.split.test_size, params.split.seed, stratify
+    )
     atomic.write_parquet(paths.TRAIN_DATA, train)
     atomic.write_parquet(paths.TEST_DATA, test)
     print(f"split: {len(train)} train rows, {len(test)} test rows")

@@ -1,11 +1,16 @@
-"""Stage train: fit the chosen estimator family; save the pipeline and the training range."""
+"""Stage train: fit the chosen estimator family; save the pipeline and the training statistics.
+
+For a regression profile the statistics also hold the split-conformal interval (regressors.py).
+"""
 
 import pandas as pd
 
 from tabml import atomic, paths
 from tabml.data.profile import load_profile
+from tabml.model.regressors import check_family, fit_regression
 from tabml.model.train import fit_model
 from tabml.model.training_stats import training_stats
+from tabml.model.tuned_params import apply_tuned, read_tuned
 from tabml.params import load_params
 from tabml.stages import run
 
@@ -14,10 +19,21 @@ def main() -> None:
     params = load_params()
     profile = load_profile(params.data.profile)
     train = pd.read_parquet(paths.TRAIN_DATA)
-    pipeline = fit_model(train, profile, params.train)
+    train_params = params.train
+    if train_params.use_tuned:
+        train_params = apply_tuned(train_params, read_tuned(paths.TUNED_PARAMS), paths.TUNED_PARAMS)
+        print(f"train: tuned parameters from {paths.TUNED_PARAMS}")
+    check_family(profile, train_params.model)
+    stats = training_stats(train, profile)
+    if profile.task == "regression":
+        pipeline, stats["regression"] = fit_regression(
+            train, profile, train_params, params.regression
+        )
+    else:
+        pipeline = fit_model(train, profile, train_params)
     atomic.write_joblib(paths.MODEL, pipeline)
-    atomic.write_json(paths.TRAINING_STATS, training_stats(train, profile))
-    print(f"train: {params.train.model} fitted on {len(train)} rows -> {paths.MODEL}")
+    atomic.write_json(paths.TRAINING_STATS, stats)
+    print(f"train: {train_params.model} fitted on {len(train)} rows -> {paths.MODEL}")
 
 
 if __name__ == "__main__":

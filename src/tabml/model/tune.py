@@ -1,0 +1,229 @@
+"""The hyperparameter search: a seeded, resumable Optuna study scored by stratified k-fold CV.
+
+Only the training split is ever seen. Each trial picks `train.model` and that family's
+hyperparameters from `tune.space`, fits one pipeline per fold (the same folds for every
+trial) and reports the running CV mean after each fold, so the median pruner can stop a
+hopeless trial early. Trials run one at a time (tune.n_jobs 1), each with a sampler seeded from
+(tune.seed, number of finished trials): a resumed study continues exactly as an
+uninterrupted one would, and the same seed, params and data give the same trials.
+"""
+
+import hashlib
+import json
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import StratifiedKFold
+
+from tabml.data.profile import DatasetProfile
+from tabml.errors import TabmlError
+from tabml.model.features import model_frame
+from tabml.model.train import fit_model
+from tabml.params import SearchDimension, TrainParams, TuneParams
+
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
+
+class TuneError(TabmlError, ValueError):
+    """The search cannot run on this data with these params (e.g. too few rows per fold)."""
+
+
+def study_name(train: pd.DataFrame, train_params: TrainParams, tune: TuneParams) -> str:
+    """A name that changes whenever a trial's score could: space, CV, seeds, base params, data.
+
+    The budget (n_trials, timeout_s, n_jobs) is left out, so raising it resumes the study; any
+    other change starts a fresh study (in the same journal file) instead of mixing scores.
+    """
+    key = {
+        "tune": tune.model_dump(mode="json", exclude={"n_trials", "timeout_s", "n_jobs"}),
+        "train": train_params.model_dump(mode="json", exclude={"model", "use_tuned"}),
+        "data": hashlib.sha256(pd.util.hash_pandas_object(train).to_numpy().tobytes()).hexdigest(),
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    return f"tune-{digest[:12]}"
+
+
+def cv_folds(labels: np.ndarray, tune: TuneParams) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified, shuffled, seeded folds: (fit rows, validation rows) positions."""
+    classes, counts = np.unique(labels, return_counts=True)
+    if counts.min() < tune.folds:
+        rare = classes[counts.argmin()]
+        raise TuneError(
+            f"tune.folds={tune.folds} but class {rare!r} has only {counts.min()} rows in the "
+            "training split: lower tune.folds or add rows of that class"
+        )
+    splitter = StratifiedKFold(n_splits=tune.folds, shuffle=True, random_state=tune.seed)
+    return list(splitter.split(np.zeros(len(labels)), labels))
+
+
+def sampler_for(
+    tune: TuneParams, finished: int, parallel: bool = False
+) -> optuna.samplers.TPESampler:
+    """TPE seeded for the next trial; `group` models each family's own hyperparameters."""
+    seed = int(np.random.SeedSequence([tune.seed, finished]).generate_state(1)[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            n_startup_trials=tune.startup_trials,
+            seed=seed,
+            multivariate=True,
+            group=True,
+            # One at a time, a RUNNING trial is one killed mid-run, not a peer to steer away
+            # from: it must not change the proposals. In parallel, steering away is the point.
+            constant_liar=parallel,
+        )
+
+
+def suggest(trial: optuna.Trial, name: str, dim: SearchDimension, whole: bool) -> Any:
+    """One hyperparameter value: a categorical choice, or an int/float from the range."""
+    if dim.choices is not None:
+        return trial.suggest_categorical(name, dim.choices)
+    if whole:
+        return trial.suggest_int(name, int(dim.low), int(dim.high), log=dim.log)
+    return trial.suggest_float(name, float(dim.low), float(dim.high), log=dim.log)
+
+
+def _is_whole(family_params: type, name: str) -> bool:
+    annotation = family_params.model_fields[name].annotation
+    return int in (getattr(annotation, "__args__", None) or (annotation,))
+
+
+def trial_params(trial: optuna.Trial, train_params: TrainParams, tune: TuneParams) -> TrainParams:
+    """The train params one trial tries: its family, searched values over the train section."""
+    families = tune.space.families()
+    family = trial.suggest_categorical("model", list(families))
+    space = families[family]
+    values = getattr(train_params, family).model_dump()
+    for name, dim in space.searched().items():
+        whole = _is_whole(space.family_params, name)
+        values[name] = suggest(trial, f"{family}.{name}", dim, whole)
+    return train_params.model_copy(
+        update={"model": family, family: type(space).family_params(**values)}
+    )
+
+
+def make_objective(
+    train: pd.DataFrame, profile: DatasetProfile, train_params: TrainParams, tune: TuneParams
+) -> Callable[[optuna.Trial], float]:
+    """The CV score of a trial (greater is better), reported fold by fold for pruning."""
+    labels = train[profile.target].astype(str).to_numpy(dtype=object)
+    folds = cv_folds(labels, tune)
+    features = model_frame(train, profile.features)
+    scorer = get_scorer(tune.metric)
+
+    def objective(trial: optuna.Trial) -> float:
+        params = trial_params(trial, train_params, tune)
+        earlier = _same_params(trial)
+        if earlier is not None:  # TPE can propose a finished trial again: no need to refit
+            trial.set_user_attr("same_as_trial", earlier.number)
+            if earlier.state == optuna.trial.TrialState.PRUNED:
+                raise optuna.TrialPruned()
+            return earlier.value
+        scores: list[float] = []
+        for step, (fit_rows, validation_rows) in enumerate(folds):
+            pipeline = fit_model(train.iloc[fit_rows], profile, params)
+            scores.append(
+                float(scorer(pipeline, features.iloc[validation_rows], labels[validation_rows]))
+            )
+            trial.set_user_attr("fold_scores", scores)
+            trial.report(float(np.mean(scores)), step)
+            if tune.prune and trial.should_prune():
+                raise optuna.TrialPruned()
+        return float(np.mean(scores))
+
+    return objective
+
+
+def _same_params(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
+    """The first finished trial of the study with exactly this trial's parameters, if any."""
+    for earlier in finished_trials(trial.study):
+        if earlier.params == trial.params:
+            return earlier
+    return None
+
+
+def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Complete and pruned trials; a trial killed mid-run (still RUNNING) is not counted."""
+    return study.get_trials(deepcopy=False, states=FINISHED)
+
+
+def counted_trials(study: optuna.Study, tune: TuneParams) -> list[optuna.trial.FrozenTrial]:
+    """The finished trials the budget covers: the first `n_trials` (all, with timeout only).
+
+    A study resumed to more trials and then asked for fewer reports what a fresh run with
+    that budget would, not its later trials.
+    """
+    trials = sorted(finished_trials(study), key=lambda t: t.number)
+    return trials if tune.n_trials is None else trials[: tune.n_trials]
+
+
+def run_study(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    tune: TuneParams,
+    on_trial: Callable[[optuna.trial.FrozenTrial], None] | None = None,
+) -> int:
+    """Run trials until the study holds `n_trials` finished ones or `timeout_s` has passed.
+
+    Returns:
+        The number of trials this call ran (0 when the stored study already has enough).
+    """
+    if tune.n_jobs > 1:
+        return _run_parallel(study, objective, tune, on_trial)
+    started, ran = time.monotonic(), 0
+    while True:
+        finished = len(finished_trials(study))
+        if tune.n_trials is not None and finished >= tune.n_trials:
+            return ran
+        if tune.timeout_s is not None and time.monotonic() - started >= tune.timeout_s:
+            return ran
+        study.sampler = sampler_for(tune, finished)
+        # catch=(): a failing fit is a bug or bad data, not a trial to skip silently
+        study.optimize(objective, n_trials=1, catch=(), gc_after_trial=False)
+        ran += 1
+        if on_trial is not None:
+            on_trial(study.trials[-1])
+
+
+def _run_parallel(study, objective, tune: TuneParams, on_trial) -> int:
+    """`n_jobs` threads share one seeded sampler: faster on idle cores, but which trials
+    are finished when a new one is proposed depends on timing, so results are not
+    reproducible (docs/tuning.md)."""
+    finished = len(finished_trials(study))
+    missing = None if tune.n_trials is None else tune.n_trials - finished
+    if missing is not None and missing <= 0:
+        return 0
+    study.sampler = sampler_for(tune, finished, parallel=True)
+    callbacks = [lambda _, trial: on_trial(trial)] if on_trial is not None else []
+    study.optimize(objective, n_trials=missing, timeout=tune.timeout_s, n_jobs=tune.n_jobs,
+                   catch=(), callbacks=callbacks, gc_after_trial=False)  # fmt: skip
+    return len(finished_trials(study)) - finished
+
+
+def open_study(storage: optuna.storages.BaseStorage, name: str, tune: TuneParams) -> optuna.Study:
+    """Create the study, or load it to resume (the same name means the same search)."""
+    pruner = optuna.pruners.MedianPruner(
+        n_startup_trials=tune.startup_trials, n_warmup_steps=1, n_min_trials=1
+    )
+    return optuna.create_study(
+        storage=storage,
+        study_name=name,
+        direction="maximize",
+        sampler=sampler_for(tune, 0),
+        pruner=pruner,
+        load_if_exists=True,
+    )
+
+
+def journal_storage(path: Path) -> optuna.storages.JournalStorage:
+    """The study's storage: an append-only Optuna journal file (a DVC output, persisted)."""
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(JournalFileBackend(str(path)))

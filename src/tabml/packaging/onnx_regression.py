@@ -1,0 +1,104 @@
+"""Build-time ONNX for regression pipelines: conversion and the parity check.
+
+The tolerance is `atol + rtol * |sklearn value|`, `atol` being `package.parity_tolerance`
+times the training target's standard deviation: the classifier's tolerance is on
+probabilities (scale 1), a regressor's values carry the target's units.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tabml.data.profile import Features
+from tabml.packaging.onnx_export import TARGET_OPSET, ParityError
+from tabml.scoring.onnx_regressor import OnnxRegressor
+
+
+def to_onnx_regressor_bytes(pipeline: Any, features: Features) -> bytes:
+    """Convert a fitted scikit-learn regression pipeline to ONNX (one [N, 1] input per feature)."""
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    from tabml.model.features import MISSING_CATEGORY
+
+    initial_types = [(name, FloatTensorType([None, 1])) for name in features.numeric]
+    initial_types += [(name, StringTensorType([None, 1])) for name in features.categorical]
+    model = to_onnx(pipeline, initial_types=initial_types, target_opset=TARGET_OPSET)
+    meta = {
+        "tabml.task": "regression",
+        "tabml.classes": "[]",
+        "tabml.numeric": json.dumps(features.numeric),
+        "tabml.categorical": json.dumps(features.categorical),
+        "tabml.missing_category": MISSING_CATEGORY,
+    }
+    for key, value in meta.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    # Sorted opsets: the same bytes whatever PYTHONHASHSEED (see onnx_export.to_onnx_bytes).
+    opsets = sorted((o.domain, o.version) for o in model.opset_import)
+    del model.opset_import[:]
+    for domain, version in opsets:
+        model.opset_import.add(domain=domain, version=version)
+    return model.SerializeToString()
+
+
+@dataclass(frozen=True)
+class RegressionParityReport:
+    rows: int
+    max_abs_diff: float
+    tolerance: float  # the largest allowed difference on any test row
+    failing_rows: int
+
+    @property
+    def ok(self) -> bool:
+        return self.failing_rows == 0
+
+
+def check_regression_parity(
+    pipeline: Any, model: OnnxRegressor, frame: Any, atol: float, rtol: float
+) -> RegressionParityReport:
+    """Compare ONNX and scikit-learn predictions on `frame` (the test set's model frame).
+
+    Raises:
+        ParityError: a row differs by more than `atol + rtol * |expected|`.
+    """
+    expected = np.asarray(pipeline.predict(frame), dtype=np.float64)
+    got = model.predict(model.feeds_from_frame(frame)).astype(np.float64)
+    diff = np.abs(got - expected)
+    allowed = atol + rtol * np.abs(expected)
+    report = RegressionParityReport(
+        rows=len(frame),
+        max_abs_diff=float(diff.max(initial=0.0)),
+        tolerance=float(allowed.max(initial=atol)),
+        failing_rows=int((diff > allowed).sum()),
+    )
+    if not report.ok:
+        raise ParityError(
+            f"ONNX model disagrees with scikit-learn on the test set ({report.rows} rows): "
+            f"{report.failing_rows} predictions differ by more than {atol:.3g} + {rtol:g} * "
+            f"|value| (max difference {report.max_abs_diff:.3g}). The model was not packaged; "
+            "check that every pipeline step has an exact skl2onnx converter."
+        )
+    return report
+
+
+def package_regression(
+    pipeline: Any, features: Features, test_frame: Any, params: Any, training: dict, metrics: dict
+) -> tuple[bytes, RegressionParityReport, dict]:
+    """ONNX bytes, parity report and the extra model metadata of a regression model.
+
+    Refuses (CoverageError) a model whose test-set interval coverage is off the nominal
+    level by more than `regression.coverage_tolerance`, before converting anything.
+    """
+    from tabml.model.intervals import check_coverage
+
+    interval = training["regression"]["interval"]
+    check_coverage(metrics, interval["level"], params.regression.coverage_tolerance)
+    onnx_bytes = to_onnx_regressor_bytes(pipeline, features)
+    atol = params.package.parity_tolerance * training["regression"]["target"]["std"]
+    parity = check_regression_parity(
+        pipeline, OnnxRegressor(onnx_bytes), test_frame, atol, params.regression.parity_rtol
+    )
+    return onnx_bytes, parity, {"task": "regression", "prediction_interval": interval}
