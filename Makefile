@@ -183,6 +183,10 @@ bench-tune: setup ## Benchmark the search vs sweep.yaml's grid (fits, seconds, t
 bench-explain: setup ## Benchmark what explaining a one-record request costs (in process, ~10 s)
 	PYTHONPATH=src python -m benchmarks.explain
 
+.PHONY: bench-request-log
+bench-request-log: setup ## Measure the request log's capacity in records/s (in process, ~25 s)
+	PYTHONPATH=src python -m benchmarks.request_log
+
 .PHONY: bench-batch
 bench-batch: setup ## Benchmark batch scoring of 1,000,000 rows vs raw ONNX predict
 	python -m benchmarks.batch
@@ -203,6 +207,10 @@ test-slow: setup ## Run only the slow-marked tests
 .PHONY: reliability
 reliability: setup ## Reliability suite: killed repro, corrupted data, tampered outputs, serving load/kill (slow)
 	pytest -m slow tests/reliability -v
+
+.PHONY: test-http-guards
+test-http-guards: setup ## Hostile-client tests against a real server, heavy ones included (~45 s)
+	pytest -m "slow or not slow" -s tests/reliability/test_http_guards.py
 
 .PHONY: fuzz-serve
 fuzz-serve: setup ## Bounded schemathesis run against a real server: no request may get a 5xx

@@ -8,9 +8,7 @@ from typing import Any
 
 import bentoml
 
-from tabml.serving.http_gate import RequestGate
 from tabml.serving.service import (
-    METADATA,
     MODEL,
     SERVICE_CONFIG,
     Answers,
@@ -40,8 +38,3 @@ class BatchableService:
     async def predict(self, records: list[Any]) -> Answers:
         rows = [record.model_dump(by_alias=True) for record in records]
         return count_warnings(self.scorer.score(rows))
-
-
-BatchableService.add_asgi_middleware(
-    RequestGate, paths=["/predict"], max_body_bytes=2048 * METADATA["max_records"]
-)

@@ -1,10 +1,11 @@
 """The benchmark's baseline: the real service with the model replaced by a constant answer.
 
-Same request model, request gate, request log (with prediction ids), server settings and
-response shape as `tabml.service`, so the throughput ratio between the two is the cost of
-the model alone (feeds, onnxruntime, probabilities, training-range warnings). The request
-log belongs to the server, not the model (it logs inputs, ids and answers); `make
-bench-serve` measures its own cost separately (`model` vs `model-requestlog`).
+Same request model, request gate (SERVICE_CONFIG's service class), header limits, request
+log (with prediction ids), server settings and response shape as `tabml.service`, so the
+throughput ratio between the two is the cost of the model alone (feeds, onnxruntime,
+probabilities, training-range warnings). The request log belongs to the server, not the
+model (it logs inputs, ids and answers); `make bench-serve` measures its own cost separately
+(`model` vs `model-requestlog`).
 """
 
 from typing import Any
@@ -12,8 +13,6 @@ from typing import Any
 import bentoml
 
 from tabml.scoring.prediction_ids import identify
-from tabml.serving import feedback
-from tabml.serving.http_gate import RequestGate
 from tabml.serving.service import (
     METADATA,
     SERVICE_CONFIG,
@@ -46,10 +45,3 @@ class NoopService:
     @bentoml.on_shutdown
     def close_request_log(self) -> None:
         self.inputs.close()
-
-
-NoopService.add_asgi_middleware(
-    RequestGate,
-    paths=["/predict", "/feedback"],
-    max_body_bytes=max(2048 * METADATA["max_records"], feedback.MAX_BODY_BYTES),
-)

@@ -176,6 +176,7 @@ class MonitorParams(_Section):
 class PackageParams(_Section):
     parity_tolerance: float = Field(1.0e-5, gt=0.0, le=0.01)
     max_records: int = Field(1000, ge=1)
+    max_field_errors: int = Field(20, ge=1)
 
 
 # --- tune (the tune stage: seeded, resumable hyperparameter search) ---

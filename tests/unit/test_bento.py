@@ -5,12 +5,10 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tabml.packaging import bento_build as bento
 from tabml.scoring.packaged import archive_tag
-from tabml.serving.http_gate import RequestGate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,20 +54,3 @@ def test_content_version_is_stable_and_sensitive():
 
 def test_metadata_drops_none_for_bentoml():
     assert bento._drop_none({"a": None, "b": [{"c": None, "d": 1}]}) == {"b": [{"d": 1}]}
-
-
-@pytest.mark.parametrize(
-    ("headers", "status"),
-    [
-        ({b"content-type": b"application/json", b"content-length": b"10"}, None),
-        ({b"content-type": b"Application/JSON; charset=utf-8"}, None),
-        ({b"content-type": b"text/plain"}, 415),
-        ({}, 415),
-        ({b"content-type": b"application/json", b"content-length": b"5000"}, 413),
-        ({b"content-type": b"application/json", b"content-length": b"-1"}, 400),
-    ],
-)
-def test_request_gate(headers, status):
-    gate = RequestGate(app=None, paths=["/predict"], max_body_bytes=4096)
-    problem = gate.problem(headers)
-    assert (problem and problem[0]) == status

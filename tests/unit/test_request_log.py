@@ -1,5 +1,6 @@
 """The request log: records round-trip, the writer thread flushes, disk use stays bounded."""
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -45,7 +46,7 @@ def test_prune_deletes_the_oldest_files_first(tmp_path):
 def test_logger_flushes_in_batches_from_a_thread_and_bounds_disk_use(tmp_path):
     logger = RequestLogger(tmp_path, max_bytes=40_000, batch_size=50, interval_s=0.05)
     for _ in range(20):
-        logger.log([make_record(_inputs(3000 + j), None) for j in range(50)])
+        logger.log([_inputs(3000 + j) for j in range(50)], None)
     logger.close()
     files = list(tmp_path.glob("*.jsonl"))
     assert len(files) > 1
@@ -57,7 +58,7 @@ def test_logger_flushes_in_batches_from_a_thread_and_bounds_disk_use(tmp_path):
 
 def test_logger_drops_and_counts_when_the_queue_is_full(tmp_path):
     logger = RequestLogger(tmp_path, batch_size=10_000, interval_s=5, max_queued=5)
-    logger.log([make_record(_inputs(3000), None) for _ in range(50)])
+    logger.log([_inputs(3000) for _ in range(50)], None)
     logger.close()
     assert logger.dropped >= 40
     assert len(read_requests(tmp_path)) == 50 - logger.dropped
@@ -69,9 +70,65 @@ def test_logger_writes_one_file_per_interval_under_a_steady_trickle(tmp_path):
     stop = time.monotonic() + 0.7
     sent = 0
     while time.monotonic() < stop:
-        logger.log([make_record(_inputs(3000 + sent % 100), None)])
+        logger.log([_inputs(3000 + sent % 100)], None)
         sent += 1
         time.sleep(0.0005)
     logger.close()
     assert len(read_requests(tmp_path)) == sent
     assert len(list(tmp_path.glob("*.jsonl"))) <= 6  # ~4 wakes + the flush at close
+
+
+def test_logged_lines_are_make_records_lines(tmp_path):
+    # The writer builds each line from a per-request head: the bytes must parse as the
+    # documented record, the same as `make_record` + `write_batch` give.
+    when = datetime(2025, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    rows = [_inputs(3000), {**_inputs(3100), "island": 'Dr\u00e9am "quoted"'}]
+    logger = RequestLogger(tmp_path / "served")
+    logger.log(rows, "v1.0.0", when)
+    logger.close()
+    write_batch([make_record(row, "v1.0.0", when) for row in rows], tmp_path / "reference")
+    (served,) = (tmp_path / "served").glob("*.jsonl")
+    (reference,) = (tmp_path / "reference").glob("*.jsonl")
+    parsed = [json.loads(line) for line in served.read_text(encoding="utf-8").splitlines()]
+    expected = [json.loads(line) for line in reference.read_text(encoding="utf-8").splitlines()]
+    assert parsed == expected == [make_record(row, "v1.0.0", when) for row in rows]
+    assert read_requests(tmp_path / "served").equals(read_requests(tmp_path / "reference"))
+
+
+def test_logger_counts_records_that_do_not_fit_in_the_queue(tmp_path):
+    logger = RequestLogger(tmp_path, batch_size=10_000, interval_s=5, max_queued=120)
+    for _ in range(3):
+        logger.log([_inputs(3000 + j) for j in range(50)], None)  # 150 records, room for 120
+    logger.close()
+    assert logger.dropped == 30
+    assert len(read_requests(tmp_path)) == 120
+
+
+def test_lines_with_answers_carry_the_prediction_and_read_back(tmp_path):
+    # The writer splices the answer's id, label and probabilities into the request's line.
+    import json
+
+    logger = RequestLogger(tmp_path / "requests", interval_s=0.05)
+    answers = [{"species": "Adelie", "probabilities": {"Adelie": 0.9, "Gentoo": 0.1},
+                "prediction_id": f"id-{i}", "warnings": []} for i in range(2)]  # fmt: skip
+    logger.log([_inputs(3000), _inputs(3001)], "v1", answers=answers, target="species")
+    logger.close()
+    (file,) = (tmp_path / "requests").glob("*.jsonl")
+    first, second = [json.loads(line) for line in file.read_text().splitlines()]
+    assert (first["prediction_id"], first["predicted"]) == ("id-0", "Adelie")
+    assert first["probabilities"] == {"Adelie": 0.9, "Gentoo": 0.1}
+    stamp = datetime.fromisoformat(first["timestamp"])
+    assert first == make_record(_inputs(3000), "v1", stamp, answers[0], "species")
+    assert second["inputs"]["body_mass_g"] == 3001 and second["prediction_id"] == "id-1"
+    assert len(read_requests(tmp_path / "requests")) == 2  # the drift reader still reads them
+
+
+def test_whole_records_are_logged_one_line_each(tmp_path):
+    import json
+
+    logger = RequestLogger(tmp_path, interval_s=0.05)
+    records = [{"timestamp": "2025-01-01T00:00:00+00:00", "label": "Gentoo"}] * 3
+    logger.log_records(records)
+    logger.close()
+    (file,) = tmp_path.glob("*.jsonl")
+    assert [json.loads(line) for line in file.read_text().splitlines()] == records

@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline
 from tabml.data.profile import DatasetProfile
 from tabml.model.features import build_preprocessor, model_frame
 from tabml.model.intervals import conformal_half_width
+from tabml.model.train import boosting_options, forest_options
 from tabml.params import ParamsError, RegressionParams, TrainParams
 
 FAMILIES = {
@@ -43,22 +44,9 @@ def build_regressor(params: TrainParams) -> RegressorMixin:
     if params.model == "ridge":
         return Ridge(alpha=params.ridge.alpha)
     if params.model == "random_forest":
-        p = params.random_forest
-        return RandomForestRegressor(
-            n_estimators=p.n_estimators,
-            max_depth=p.max_depth,
-            min_samples_leaf=p.min_samples_leaf,
-            random_state=params.seed,
-            n_jobs=1,  # deterministic and fair on 2 cores
-        )
+        return RandomForestRegressor(**forest_options(params))
     if params.model == "gradient_boosting":
-        p = params.gradient_boosting
-        return GradientBoostingRegressor(
-            n_estimators=p.n_estimators,
-            learning_rate=p.learning_rate,
-            max_depth=p.max_depth,
-            random_state=params.seed,
-        )
+        return GradientBoostingRegressor(**boosting_options(params))
     raise ValueError(f"unknown regression family {params.model!r}")
 
 

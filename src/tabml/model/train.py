@@ -17,23 +17,33 @@ def build_estimator(params: TrainParams) -> ClassifierMixin:
         p = params.logistic_regression
         return LogisticRegression(C=p.C, max_iter=p.max_iter, random_state=params.seed)
     if params.model == "random_forest":
-        p = params.random_forest
-        return RandomForestClassifier(
-            n_estimators=p.n_estimators,
-            max_depth=p.max_depth,
-            min_samples_leaf=p.min_samples_leaf,
-            random_state=params.seed,
-            n_jobs=1,  # deterministic and fair on 2 cores
-        )
+        return RandomForestClassifier(**forest_options(params))
     if params.model == "gradient_boosting":
-        p = params.gradient_boosting
-        return GradientBoostingClassifier(
-            n_estimators=p.n_estimators,
-            learning_rate=p.learning_rate,
-            max_depth=p.max_depth,
-            random_state=params.seed,
-        )
+        return GradientBoostingClassifier(**boosting_options(params))
     raise ValueError(f"unknown model family {params.model!r}")
+
+
+def forest_options(params: TrainParams) -> dict:
+    """Keyword arguments of a seeded random forest (classifier or regressor)."""
+    p = params.random_forest
+    return {
+        "n_estimators": p.n_estimators,
+        "max_depth": p.max_depth,
+        "min_samples_leaf": p.min_samples_leaf,
+        "random_state": params.seed,
+        "n_jobs": 1,  # deterministic and fair on 2 cores
+    }
+
+
+def boosting_options(params: TrainParams) -> dict:
+    """Keyword arguments of seeded gradient boosting (classifier or regressor)."""
+    p = params.gradient_boosting
+    return {
+        "n_estimators": p.n_estimators,
+        "learning_rate": p.learning_rate,
+        "max_depth": p.max_depth,
+        "random_state": params.seed,
+    }
 
 
 def build_pipeline(profile: DatasetProfile, params: TrainParams) -> Pipeline:

@@ -27,7 +27,16 @@ from tabml.scoring.packaged import (
 # in dvc.yaml (a test keeps the two equal).
 RUNTIME_PATHS = ("__init__.py", "atomic.py", "errors.py", "paths.py", "scoring", "serving")
 # Pinned to the installed versions: only `bentoml containerize` installs them.
-SERVING_PACKAGES = ("onnxruntime", "numpy", "pandas", "pydantic", "pyyaml", "httptools", "uvloop")
+SERVING_PACKAGES = (
+    "onnxruntime",
+    "numpy",
+    "pandas",
+    "pydantic",
+    "pyyaml",
+    "httptools",
+    "uvloop",
+    "orjson",
+)
 # Creation times are the one timestamp BentoML writes into its metadata; a fixed value keeps
 # the archive reproducible. The real build time is in the local store and `bentoml list`.
 FIXED_CREATION_TIME = "2000-01-01 00:00:00+00:00"
@@ -66,6 +75,7 @@ def model_metadata(
     metrics: dict,
     parity_tolerance: float,
     max_records: int,
+    max_field_errors: int,
     code_shas: dict[str, str],
 ) -> dict:
     """Everything serving needs besides the ONNX file, plus the model's provenance."""
@@ -75,6 +85,7 @@ def model_metadata(
         "domain_rules": domain_rules,
         "training_stats": training_stats,
         "max_records": max_records,
+        "max_field_errors": max_field_errors,
         "params": params,
         "metrics": metrics,
         "parity_tolerance": parity_tolerance,

@@ -22,11 +22,11 @@ class ParityError(TabmlError, ValueError):
     """The ONNX model does not reproduce scikit-learn's predictions on the test set."""
 
 
-def to_onnx_bytes(pipeline: Any, features: Features) -> bytes:
-    """Convert a fitted scikit-learn pipeline to ONNX (one [N, 1] input per feature).
+def convert(pipeline: Any, features: Features, extra_meta: dict[str, str], **options) -> bytes:
+    """A fitted scikit-learn pipeline as self-describing ONNX bytes (one [N, 1] input per feature).
 
-    Class labels and feature order are stored in the model's metadata, so the file is
-    self-describing.
+    Feature order, the missing-category token and `extra_meta` (e.g. the class labels) go into
+    the model's metadata; `options` pass on to skl2onnx's `to_onnx`.
     """
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
@@ -36,14 +36,9 @@ def to_onnx_bytes(pipeline: Any, features: Features) -> bytes:
     # Dates reach the model as their derived numbers (Features.model_numeric).
     initial_types = [(name, FloatTensorType([None, 1])) for name in features.model_numeric]
     initial_types += [(name, StringTensorType([None, 1])) for name in features.categorical]
-    model = to_onnx(
-        pipeline,
-        initial_types=initial_types,
-        options={id(pipeline): {"zipmap": False}},
-        target_opset=TARGET_OPSET,
-    )
+    model = to_onnx(pipeline, initial_types=initial_types, target_opset=TARGET_OPSET, **options)
     meta = {
-        "tabml.classes": json.dumps([str(c) for c in pipeline.classes_]),
+        **extra_meta,
         "tabml.numeric": json.dumps(features.model_numeric),
         "tabml.categorical": json.dumps(features.categorical),
         "tabml.missing_category": MISSING_CATEGORY,
@@ -58,6 +53,16 @@ def to_onnx_bytes(pipeline: Any, features: Features) -> bytes:
     for domain, version in opsets:
         model.opset_import.add(domain=domain, version=version)
     return model.SerializeToString()
+
+
+def to_onnx_bytes(pipeline: Any, features: Features) -> bytes:
+    """Convert a fitted scikit-learn classification pipeline to ONNX (labels + probabilities).
+
+    Class labels and feature order are stored in the model's metadata, so the file is
+    self-describing.
+    """
+    classes = {"tabml.classes": json.dumps([str(c) for c in pipeline.classes_])}
+    return convert(pipeline, features, classes, options={id(pipeline): {"zipmap": False}})
 
 
 @dataclass(frozen=True)

@@ -5,43 +5,19 @@ times the training target's standard deviation: the classifier's tolerance is on
 probabilities (scale 1), a regressor's values carry the target's units.
 """
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from tabml.data.profile import Features
-from tabml.packaging.onnx_export import TARGET_OPSET, ParityError
+from tabml.packaging.onnx_export import ParityError, convert
 from tabml.scoring.onnx_regressor import OnnxRegressor
 
 
 def to_onnx_regressor_bytes(pipeline: Any, features: Features) -> bytes:
-    """Convert a fitted scikit-learn regression pipeline to ONNX (one [N, 1] input per feature)."""
-    from skl2onnx import to_onnx
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
-
-    from tabml.model.features import MISSING_CATEGORY
-
-    initial_types = [(name, FloatTensorType([None, 1])) for name in features.numeric]
-    initial_types += [(name, StringTensorType([None, 1])) for name in features.categorical]
-    model = to_onnx(pipeline, initial_types=initial_types, target_opset=TARGET_OPSET)
-    meta = {
-        "tabml.task": "regression",
-        "tabml.classes": "[]",
-        "tabml.numeric": json.dumps(features.numeric),
-        "tabml.categorical": json.dumps(features.categorical),
-        "tabml.missing_category": MISSING_CATEGORY,
-    }
-    for key, value in meta.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    # Sorted opsets: the same bytes whatever PYTHONHASHSEED (see onnx_export.to_onnx_bytes).
-    opsets = sorted((o.domain, o.version) for o in model.opset_import)
-    del model.opset_import[:]
-    for domain, version in opsets:
-        model.opset_import.add(domain=domain, version=version)
-    return model.SerializeToString()
+    """Convert a fitted scikit-learn regression pipeline to ONNX (output `variable`)."""
+    return convert(pipeline, features, {"tabml.task": "regression", "tabml.classes": "[]"})
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ class FeedbackLog:
         """Queue validated labels (models with `prediction_id`, `label`); say how many."""
         records = feedback_records(((x.prediction_id, x.label) for x in labels), "http")
         dropped = self.logger.dropped
-        self.logger.log(records)
+        self.logger.log_records(records)
         # Only a full queue drops here (the disk cannot keep up): say so in the answer.
         refused = self.logger.dropped - dropped
         return {"accepted": len(records) - refused, "refused": refused}

@@ -1,48 +1,263 @@
-"""A tiny ASGI gate in front of the API: JSON only, bounded body size.
+"""The ASGI gate in front of the whole BentoML app: routes, API key, request bodies, answers.
 
-BentoML parses form and multipart bodies too, and some malformed ones surface as 500s;
-answering 415 (not JSON) and 413 (too large) before parsing keeps every bad request a 4xx.
+It wraps BentoML's app from outside (`GuardedService.to_asgi`, service.py), so it runs before
+BentoML's metrics, tracing, access log and timeout middleware, and answers these itself:
+
+- a path the app does not serve: 404, never seen by BentoML's metrics (each distinct path
+  would otherwise become a new Prometheus series);
+- without the API key (when one is set): 401, except on the open paths (health, docs);
+- on an API path: not exactly one `Content-Type: application/json` header: 415; a body whose
+  declared or actually read bytes (chunked or not) exceed the limit: 413; a body that stalls
+  for `BODY_STALL_S` or arrives slower than `BODY_MIN_RATE` bytes/s after that: 408; a client
+  gone mid-body: nothing (no answer, no error). The app gets the body only once it is whole.
+- every answer on an API path gets `answer_headers` (the model version), and a 400 lists at
+  most `max_field_errors` field errors (client_errors.py).
+
+Per request this is a set lookup, one pass over the headers, one timer for the body, and a
+wrapped `send`: no per-byte work besides joining the body chunks.
 """
 
+import asyncio
+import hmac
 import json
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 from typing import Any
+
+from tabml.serving.client_errors import shorten_field_errors
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
+BODY_STALL_S = 5.0
+BODY_MIN_RATE = 16 * 1024
+
 
 class RequestGate:
-    """Reject non-JSON or oversized POST bodies on the given paths with a clear 4xx."""
+    """Answer unknown paths, missing keys and bad bodies before the app sees the request.
 
-    def __init__(self, app: Any, paths: Iterable[str], max_body_bytes: int):
+    Args:
+        app: BentoML's ASGI app.
+        known_paths, known_prefixes: the paths the app serves (exactly, or under a prefix).
+        api_paths: the POST endpoints whose JSON bodies are checked and read here.
+        max_body_bytes: largest body accepted on an API path.
+        api_key: when set, every path but `open_paths` needs `Authorization: Bearer <key>`.
+        open_paths: paths served without the key (health checks, documentation).
+        pages: fixed answers served here: path -> (content type, body).
+        answer_headers: headers added to every answer of an API path.
+        max_field_errors: field errors listed in a 400 answer of an API path.
+        on_reject: called with a short reason for every request the gate answers itself.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        known_paths: Iterable[str],
+        known_prefixes: Iterable[str] = (),
+        api_paths: Iterable[str],
+        max_body_bytes: int,
+        api_key: bytes | None = None,
+        open_paths: Iterable[str] = (),
+        pages: dict[str, tuple[bytes, bytes]] | None = None,
+        answer_headers: Iterable[tuple[bytes, bytes]] = (),
+        max_field_errors: int = 20,
+        on_reject: Callable[[str], None] = lambda reason: None,
+    ):
         self.app = app
-        self.paths = frozenset(paths)
+        self.pages = dict(pages or {})
+        self.known_paths = frozenset(known_paths) | self.pages.keys()
+        self.known_prefixes = tuple(known_prefixes)
+        self.api_paths = frozenset(api_paths)
         self.max_body_bytes = max_body_bytes
+        self.api_key = api_key
+        self.open_paths = frozenset(open_paths) | self.pages.keys()
+        self.answer_headers = list(answer_headers)
+        self.max_field_errors = max_field_errors
+        self.on_reject = on_reject
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in self.paths:
-            problem = self.problem(dict(scope["headers"]))
-            if problem is not None:
-                await _respond(send, *problem)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        if path not in self.known_paths and not path.startswith(self.known_prefixes):
+            return await self.reject(
+                send,
+                "unknown_route",
+                404,
+                "no such path: the API is POST /predict, its documentation is at /",
+            )
+        if path in self.api_paths:  # every answer of the API, the gate's own ones too
+            send = self.answer_sender(send)
+        if self.api_key is not None and path not in self.open_paths and not self.authorized(scope):
+            return await self.reject(
+                send, "unauthorized", 401, "send the API key as `Authorization: Bearer <key>`"
+            )
+        page = self.pages.get(path)
+        if page is not None and scope["method"] == "GET":
+            return await _respond(send, 200, page[1], page[0])
+        if path in self.api_paths and scope["method"] == "POST":
+            return await self.serve_api(scope, receive, send)
+        return await self.app(scope, receive, send)
 
-    def problem(self, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
-        media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if media_type != b"application/json":
-            return 415, "send the body as JSON with the header `Content-Type: application/json`"
-        length = headers.get(b"content-length", b"0")
-        if not length.isdigit():
-            return 400, "invalid Content-Length header"
-        if int(length) > self.max_body_bytes:
-            return 413, f"request body larger than {self.max_body_bytes} bytes"
-        return None
+    def authorized(self, scope: Scope) -> bool:
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, key = value.partition(b" ")
+                # Constant time: how much of a guessed key matched must not show in the timing.
+                return scheme.lower() == b"bearer" and hmac.compare_digest(
+                    key.strip(), self.api_key
+                )
+        return False
+
+    async def serve_api(self, scope: Scope, receive: Receive, send: Send) -> None:
+        media_types, length = [], None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                media_types.append(value)
+            elif name == b"content-length":
+                length = value
+        # BentoML parses the first Content-Type header: allow exactly one, and only JSON.
+        if (
+            len(media_types) != 1
+            or media_types[0].split(b";")[0].strip().lower() != b"application/json"
+        ):
+            return await self.reject(
+                send,
+                "not_json",
+                415,
+                "send the body as JSON with one header `Content-Type: application/json`",
+            )
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            return await self.reject(
+                send,
+                "body_too_large",
+                413,
+                f"request body larger than {self.max_body_bytes} bytes",
+                close=True,
+            )
+        body = await self.read_body(receive, send)
+        if body is None:
+            return
+        replayed = False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if replayed:  # after the body: wait for the client's disconnect, as uvicorn does
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def read_body(self, receive: Receive, send: Send) -> bytes | None:
+        """The whole body, or None once the gate has answered (too large, too slow, gone)."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        chunks, size = [], 0
+        try:
+            async with asyncio.timeout(start + BODY_STALL_S) as deadline:
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":  # the client disconnected
+                        self.on_reject("client_disconnected")
+                        return None
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        await self.reject(
+                            send,
+                            "body_too_large",
+                            413,
+                            f"request body larger than {self.max_body_bytes} bytes",
+                            close=True,
+                        )
+                        return None
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+                    # Stalled for BODY_STALL_S, or behind BODY_MIN_RATE since the start.
+                    now = loop.time()
+                    deadline.reschedule(min(now, start + size / BODY_MIN_RATE) + BODY_STALL_S)
+        except TimeoutError:
+            await self.reject(
+                send,
+                "body_too_slow",
+                408,
+                f"request body not received in time (stalled for {BODY_STALL_S:g} s "
+                f"or slower than {BODY_MIN_RATE} bytes/s)",
+                close=True,
+            )
+            return None
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def answer_sender(self, send: Send) -> Send:
+        """`send` with the answer headers added, and a 400's field errors shortened."""
+        held: list[dict] = []
+
+        async def answer(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *self.answer_headers]
+                if message["status"] == 400:
+                    held.append(message)
+                    return
+            elif held:  # the body of a 400: shorten it once it is whole
+                held.append(message)
+                if message.get("more_body", False):
+                    return
+                start, *parts = held
+                body = shorten_field_errors(
+                    b"".join(p.get("body", b"") for p in parts), self.max_field_errors
+                )
+                start["headers"] = [
+                    (k, v) for k, v in start["headers"] if k.lower() != b"content-length"
+                ]
+                start["headers"].append((b"content-length", b"%d" % len(body)))
+                await send(start)
+                message = {"type": "http.response.body", "body": body}
+            await send(message)
+
+        return answer
+
+    async def reject(
+        self, send: Send, reason: str, status: int, message: str, close: bool = False
+    ) -> None:
+        self.on_reject(reason)
+        extra = [(b"connection", b"close")] if close else []
+        if status == 401:
+            extra.append((b"www-authenticate", b"Bearer"))
+        await _respond(
+            send, status, json.dumps({"error": message}).encode(), b"application/json", extra
+        )
 
 
-async def _respond(send: Send, status: int, message: str) -> None:
-    body = json.dumps({"error": message}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+def served_paths(app: Any) -> tuple[set[str], list[str], set[str]]:
+    """A Starlette app's paths: (exact paths, path prefixes, files of its static mounts)."""
+    from starlette.routing import Mount
+    from starlette.staticfiles import StaticFiles
+
+    known, prefixes, static = set(), [], set()
+    for route in app.routes:
+        if isinstance(route, Mount) and isinstance(route.app, StaticFiles):
+            # The exact files: distinct 404s under the mount would be new series too.
+            for folder in route.app.all_directories:
+                base = Path(folder)
+                static |= {f"{route.path}/{f.relative_to(base)}" for f in base.rglob("*")}
+        elif isinstance(route, Mount):
+            prefixes.append(route.path.rstrip("/") + "/")
+        elif "{" in route.path:
+            prefixes.append(route.path.split("{")[0])
+        else:
+            known.add(route.path)
+    return known, prefixes, static
+
+
+async def _respond(
+    send: Send, status: int, body: bytes, content_type: bytes, extra: list | None = None
+) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
+    await send(
+        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
+    )
     await send({"type": "http.response.body", "body": body})

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tabml.scoring.packaged import PackagedModelError, archive_tag
 from tabml.serving import feedback, request_log
+from tabml.serving.api_key import api_key
 
 
 def ensure_imported(archive: Path) -> str:
@@ -30,6 +31,7 @@ def serve(archive: Path, host: str, port: int) -> None:
     """Replace this process with `bentoml serve` of the archive's bento on host:port."""
     if not Path(archive).exists():
         raise PackagedModelError(f"{archive} does not exist: run `make repro` first")
+    api_key()  # an unusable key fails here in one line, not in the worker with a traceback
     tag = ensure_imported(archive)
     # `bentoml serve <tag>` runs from the bento's directory in the store: give the service
     # an absolute request log path so that `make drift` finds the logs in this repo.

@@ -34,6 +34,19 @@ from tabml import atomic, paths
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 # One encoder for every line: json.dumps with options builds a new one per call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+try:
+    # orjson, when installed, encodes a record 8x faster (docs/reliability.md): the writer
+    # thread's JSON encoding is most of the log's cost. Same JSON values either way.
+    import orjson
+
+    def _encode_inputs(inputs: dict) -> bytes:
+        return orjson.dumps(inputs, default=str)
+except ImportError:  # pragma: no cover - orjson is in the lock file, but optional here
+
+    def _encode_inputs(inputs: dict) -> bytes:
+        return _ENCODER.encode(inputs).encode()
+
+
 DIR_ENV, SWITCH_ENV = "TABML_REQUEST_LOG_DIR", "TABML_REQUEST_LOG"
 
 
@@ -58,9 +71,7 @@ def make_record(
     stamp = (now or datetime.now(UTC)).isoformat()
     record = {"timestamp": stamp, "model_version": model_version, "inputs": inputs}
     if answer is not None:
-        record["prediction_id"] = answer["prediction_id"]
-        record["predicted"] = answer.get(target)
-        record["probabilities"] = answer.get("probabilities")  # none for a regression model
+        record.update(_prediction(answer, target))
     return record
 
 
@@ -68,10 +79,14 @@ def write_batch(records: list[dict], directory: Path, sequence: int = 0) -> Path
     """Write `records` as one new JSON-lines file (atomically); None when there are none."""
     if not records:
         return None
+    return write_lines([(_ENCODER.encode(r) + "\n").encode() for r in records], directory, sequence)
+
+
+def write_lines(lines: list[bytes], directory: Path, sequence: int = 0) -> Path:
+    """Write UTF-8 JSON lines (each ending in a newline) as one new log file, atomically."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     target = Path(directory) / f"{stamp}-{os.getpid()}-{sequence:06d}.jsonl"
-    lines = "".join(_ENCODER.encode(r) + "\n" for r in records)
-    return atomic.write_text(target, lines)
+    return atomic.write_bytes(target, b"".join(lines))
 
 
 def prune(directory: Path, max_bytes: int) -> list[Path]:
@@ -111,40 +126,98 @@ def read_requests(directory: Path, since: datetime | None = None) -> pd.DataFram
     return frame
 
 
-class RequestLogger:
-    """Buffers records in memory and flushes them from a background thread.
+def _lines(head: bytes | None, rows: list[dict], answers: list | None, target: str | None):
+    """The JSON lines of one queued request (see `RequestLogger.log`)."""
+    if head is None:
+        return [_encode_inputs(record) + b"\n" for record in rows]
+    if answers is None:
+        return [head + _encode_inputs(row) + b"}\n" for row in rows]
+    return [
+        head + _encode_inputs(row) + b"," + _encode_inputs(_prediction(answer, target))[1:] + b"\n"
+        for row, answer in zip(rows, answers, strict=True)
+    ]
 
-    `log()` never blocks the request and never wakes the writer per record (a thread hand-off
-    per request cost more than scoring it): it appends to a deque. The writer thread wakes
-    every `interval_s`, or early once `batch_size` records wait, and writes what is waiting
-    then as one file (a few ms per thousand records). When `max_queued` records wait (the
-    disk cannot keep up) new ones are dropped and counted in `dropped`.
+
+def _prediction(answer: dict, target: str | None) -> dict:
+    return {
+        "prediction_id": answer.get("prediction_id"),
+        "predicted": answer.get(target),
+        "probabilities": answer.get("probabilities"),  # none for a regression model
+    }
+
+
+class RequestLogger:
+    """Queues each request's scored inputs and writes them from a background thread.
+
+    `log()` is O(1) per request whatever its number of records (one tuple appended to a deque;
+    no per-record work and no thread hand-off on the request path). The writer thread wakes
+    every `interval_s`, or early once `batch_size` records wait, turns what waits into JSON
+    lines (one encoder call per record, the timestamp and version encoded once per request)
+    and writes up to `batch_size` records per file. When `max_queued` records wait (the disk
+    or the writer cannot keep up) new ones are dropped and counted in `dropped`. Disk use is
+    tracked in memory and the directory rescanned only when it may exceed `max_bytes`.
+    Measured capacity: docs/reliability.md, "Request log capacity".
     """
 
     def __init__(
         self,
         directory: Path,
         max_bytes: int = DEFAULT_MAX_BYTES,
-        batch_size: int = 1000,
+        batch_size: int = 20_000,
         interval_s: float = 1.0,
-        max_queued: int = 100_000,
+        max_queued: int = 500_000,
     ):
         self.directory, self.max_bytes = Path(directory), max_bytes
         self.batch_size, self.interval_s, self.max_queued = batch_size, interval_s, max_queued
         self.dropped, self._sequence = 0, 0
-        self._pending: collections.deque[dict] = collections.deque()
+        # Each counter is written by one thread only: queued = _enqueued - _dequeued.
+        self._enqueued = self._dequeued = 0
+        # (line head, rows, answers, target): head None = whole records (`log_records`).
+        self._pending: collections.deque[tuple] = collections.deque()
+        self._disk_bytes: int | None = None  # unknown until the first write's rescan
         self._wake, self._closing = threading.Event(), False
         self._thread = threading.Thread(target=self._run, name="request-log", daemon=True)
         self._thread.start()
 
-    def log(self, records: list[dict]) -> None:
-        """Queue records for writing; drop (and count) those beyond `max_queued`."""
-        room = max(self.max_queued - len(self._pending), 0)
-        if room < len(records):
-            self.dropped += len(records) - room
-            records = records[:room]
-        self._pending.extend(records)
-        if len(self._pending) >= self.batch_size:
+    def log(
+        self,
+        rows: list[dict],
+        model_version: str | None,
+        now: datetime | None = None,
+        answers: list[dict] | None = None,
+        target: str | None = None,
+    ) -> None:
+        """Queue one request's scored inputs; drop (and count) those beyond `max_queued`.
+
+        With `answers` (one per row), each line also gets the answer's `prediction_id`, its
+        `target` value as `predicted` and its `probabilities` (read by the writer thread).
+        """
+        rows = self._room_for(rows)
+        if not rows:
+            return
+        stamp = (now or datetime.now(UTC)).isoformat()
+        # The start of each of this request's lines (the key order of `make_record`).
+        version = _ENCODER.encode(model_version)
+        head = f'{{"timestamp":"{stamp}","model_version":{version},"inputs":'.encode()
+        self._queue((head, rows, answers, target))
+
+    def log_records(self, records: list[dict]) -> None:
+        """Queue whole records, one line each (the feedback log's lines)."""
+        records = self._room_for(records)
+        if records:
+            self._queue((None, records, None, None))
+
+    def _room_for(self, rows: list[dict]) -> list[dict]:
+        room = self.max_queued - (self._enqueued - self._dequeued)
+        if room < len(rows):
+            self.dropped += len(rows) - max(room, 0)
+            rows = rows[: max(room, 0)]
+        return rows
+
+    def _queue(self, item: tuple) -> None:
+        self._pending.append(item)
+        self._enqueued += len(item[1])
+        if self._enqueued - self._dequeued >= self.batch_size:
             self._wake.set()
 
     def close(self) -> None:
@@ -158,21 +231,37 @@ class RequestLogger:
             self._wake.wait(self.interval_s)
             self._wake.clear()
             closing = self._closing  # read before draining: nothing logged before close is lost
-            # Only what is waiting now: records arriving meanwhile wait for the next wake, so
-            # a steady trickle gives one file per interval, not one per record.
+            # Only what is waiting now: requests arriving meanwhile wait for the next wake, so
+            # a steady trickle gives one file per interval, not one per request.
             waiting = len(self._pending)
-            while waiting > 0:
-                count = min(waiting, self.batch_size)
-                self._flush([self._pending.popleft() for _ in range(count)])
-                waiting -= count
+            lines: list[bytes] = []
+            for _ in range(waiting):
+                head, rows, answers, target = self._pending.popleft()
+                lines.extend(_lines(head, rows, answers, target))
+                if len(lines) >= self.batch_size:
+                    self._flush(lines)
+                    lines = []
+            if lines:
+                self._flush(lines)
             if closing:
                 return
 
-    def _flush(self, batch: list[dict]) -> None:
+    def _flush(self, lines: list[bytes]) -> None:
         try:
-            write_batch(batch, self.directory, self._sequence)
-            prune(self.directory, self.max_bytes)
+            written = write_lines(lines, self.directory, self._sequence)
+            self._track(written.stat().st_size)
         except OSError:
             # A full or read-only disk must not take the service down: count and go on.
-            self.dropped += len(batch)
+            self.dropped += len(lines)
+        self._dequeued += len(lines)
         self._sequence += 1
+
+    def _track(self, size: int) -> None:
+        # Other workers write to the same directory: rescan (and prune) whenever our own count
+        # says the limit may be reached, and on the first write.
+        self._disk_bytes = size + (
+            self._disk_bytes if self._disk_bytes is not None else self.max_bytes
+        )
+        if self._disk_bytes > self.max_bytes:
+            prune(self.directory, self.max_bytes)
+            self._disk_bytes = sum(f.stat().st_size for f in self.directory.glob("*.jsonl"))

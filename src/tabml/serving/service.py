@@ -6,8 +6,8 @@ the `.onnx` file, everything else is JSON metadata in the model store entry.
 """
 
 import gc
+import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,14 +23,16 @@ from tabml.scoring.range_warnings import TrainingStats
 from tabml.scoring.regression_scorer import RegressionScorer, regression_scorer
 from tabml.scoring.rules import date_columns, rules_from_json
 from tabml.scoring.scorer import Scorer
-from tabml.serving import feedback
-from tabml.serving.http_gate import RequestGate
+from tabml.serving import feedback, http_limits
+from tabml.serving.api_docs import describe_model, docs_page
+from tabml.serving.api_key import api_key
+from tabml.serving.client_errors import log_client_errors_as_warnings
+from tabml.serving.http_gate import RequestGate, served_paths
 from tabml.serving.microbatch import MicroBatcher
 from tabml.serving.request_log import (
     RequestLogger,
     log_dir,
     logging_enabled,
-    make_record,
 )
 from tabml.serving.request_schema import request_model
 
@@ -55,6 +57,10 @@ def _metadata() -> dict:
 
 
 METADATA = _metadata()
+# Limits BentoML does not configure: header size and read time (uvicorn), and client errors
+# logged as one WARNING line. Both act in the worker process, which imports this module.
+http_limits.install()
+log_client_errors_as_warnings()
 PredictRequest = request_model(rules_from_json(METADATA["domain_rules"]), METADATA["max_records"])
 # A regression model's labels are numbers (no classes); `make monitor` covers classifiers.
 FeedbackRequest = feedback.feedback_model(METADATA.get("classes"))
@@ -70,9 +76,57 @@ LOG_DROPPED = bentoml.metrics.Counter(
     documentation="Scored inputs not written to the request log (queue full or disk error)",
 )
 
+GATE_ANSWERED = bentoml.metrics.Counter(
+    name="tabml_http_gate_answered",
+    documentation="Requests answered by the HTTP gate before BentoML saw them, by reason "
+    "(unknown_route, unauthorized, not_json, body_too_large, body_too_slow, "
+    "client_disconnected: no answer)",
+    labelnames=["reason"],
+)
+
+MODEL_VERSION = os.environ.get("TABML_MODEL_VERSION") or str(MODEL.tag)
+# Health checks stay open for probes; the docs describe the API, they do not use it.
+OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/", "/docs.json", "/schema.json")
+
+
+class GuardedService(bentoml.Service):
+    """A BentoML service whose ASGI app is wrapped in the request gate (http_gate.py).
+
+    The gate must be outside BentoML's own middleware (metrics first of all), which
+    `add_asgi_middleware` cannot do: BentoML puts those inside its timeout middleware.
+    """
+
+    def to_asgi(self, is_main: bool = True) -> Any:
+        app = super().to_asgi(is_main)
+        known, prefixes, static = served_paths(app)
+        spec = describe_model(
+            self.openapi_spec.asdict(), METADATA["target"], METADATA["classes"], MODEL_VERSION
+        )
+        return RequestGate(
+            app,
+            known_paths=known | static,
+            known_prefixes=prefixes,
+            api_paths=[api.route for api in self.apis.values()],
+            # ~2 kB per record is generous for JSON records of a few features; /feedback's
+            # 10,000 labels (feedback.MAX_BODY_BYTES) fit in it by default.
+            max_body_bytes=max(2048 * METADATA["max_records"], feedback.MAX_BODY_BYTES),
+            api_key=api_key(),
+            open_paths=[*OPEN_PATHS, *static],  # the docs page's own files
+            pages={
+                "/": (b"text/html; charset=utf-8", docs_page()),
+                "/docs.json": (b"application/json", json.dumps(spec).encode()),
+            },
+            answer_headers=[(b"x-model-version", MODEL_VERSION.encode())],
+            max_field_errors=METADATA.get("max_field_errors", 20),
+            on_reject=lambda reason: GATE_ANSWERED.labels(reason=reason).inc(),
+        )
+
+
 # Shared with the benchmark's no-op server, so both run with identical server settings.
 SERVICE_CONFIG: dict[str, Any] = {
     "name": SERVICE_NAME,
+    "service_class": GuardedService,
+    "description": f"Predicts {METADATA['target']} of tabular records (model {MODEL_VERSION})",
     "workers": 1,
     "traffic": {"timeout": 10},
     # The access log costs throughput (docs/benchmarks.md, serving); request counts and
@@ -137,16 +191,8 @@ class ServedInputs:
         """Log scored rows; with their answers, also each one's id, label and probabilities."""
         if self.logger is None:
             return
-        # Only an enqueue here; the logger's thread serialises and writes (request_log.py).
-        now, version, target = datetime.now(UTC), self.model_version, self.target
-        if answers is None:
-            records = [make_record(row, version, now) for row in rows]
-        else:
-            records = [
-                make_record(row, version, now, answer, target)
-                for row, answer in zip(rows, answers, strict=True)
-            ]
-        self.logger.log(records)
+        # O(1) here: the logger's thread builds the lines (request_log.py).
+        self.logger.log(rows, self.model_version, answers=answers, target=self.target)
         if self.logger.dropped != self.dropped:
             LOG_DROPPED.inc(self.logger.dropped - self.dropped)
             self.dropped = self.logger.dropped
@@ -167,8 +213,7 @@ class TabmlService:
         self.explainer = Explainer(self.scorer.classifier, METADATA["training_stats"])
         # Concurrent requests share one onnxruntime call (microbatch.py, docs/serving.md).
         self.batcher = MicroBatcher(self.scorer.score, max_rows=METADATA["max_records"])
-        version = os.environ.get("TABML_MODEL_VERSION") or str(self.model.tag)
-        self.inputs = ServedInputs(version, METADATA["target"])
+        self.inputs = ServedInputs(MODEL_VERSION, METADATA["target"])
         self.labels = feedback.FeedbackLog()
         freeze_startup_heap()
 
@@ -204,12 +249,3 @@ class TabmlService:
     def close_feedback_log(self) -> None:
         """Flush the feedback log's queue before the worker exits."""
         self.labels.close()
-
-
-# ~2 kB per record is generous for JSON records of a few features.
-# /feedback shares the bound: 10,000 labels (feedback.MAX_BODY_BYTES) fit in it by default.
-TabmlService.add_asgi_middleware(
-    RequestGate,
-    paths=["/predict", "/feedback"],
-    max_body_bytes=max(2048 * METADATA["max_records"], feedback.MAX_BODY_BYTES),
-)

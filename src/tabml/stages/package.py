@@ -79,6 +79,7 @@ def main() -> None:
         metrics=metrics,
         parity_tolerance=params.package.parity_tolerance,
         max_records=params.package.max_records,
+        max_field_errors=params.package.max_field_errors,
         code_shas=bento.serving_code_shas(paths.SRC / "tabml"),
     ) | {"model_card": card}
     metadata.update(extra)  # regression: task and prediction_interval
