@@ -2,7 +2,7 @@
 
 Builds, in a temporary directory, what a busy service leaves behind: a request log of
 1,000,000 predictions (penguin rows resampled with a fixed seed, scored by the packaged ONNX
-model, spread over 7 days, 1,000 lines per file as the service writes them) and a feedback
+model, spread over 7 days, 20,000 lines per file as the service writes them) and a feedback
 log of 1,000,000 labels (900,000 predictions labelled once, 50,000 of them labelled again
 later, 50,000 labels for unknown ids). Then runs `python -m tabml.cli monitor` on it in a
 child process and measures wall time, CPU time and the peak RSS of the process tree.
@@ -23,7 +23,7 @@ import pandas as pd
 
 from benchmarks.support import ROOT, bench_env, machine_description, measure, write_section
 
-PREDICTIONS, SEED, FILE_LINES = 1_000_000, 0, 1_000
+PREDICTIONS, SEED, FILE_LINES = 1_000_000, 0, 20_000  # the request log's file size
 TARGET_SECONDS, TARGET_BYTES = 15.0, 2 * 2**30
 
 

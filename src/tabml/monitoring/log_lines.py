@@ -3,7 +3,8 @@
 pyarrow parses the files (C++, both cores), one call per group of about 32 MiB of log, so
 memory stays bounded and a million lines take a few seconds. If pyarrow refuses a group (a
 torn last line, a line that is not a JSON object), the files it refuses are cleaned line by
-line first with orjson (in the lock as a BentoML dependency), and the bad lines counted.
+line first with orjson (a declared dependency, as for the request log), and the bad lines
+counted.
 """
 
 import io
