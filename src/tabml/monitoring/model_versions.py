@@ -43,8 +43,11 @@ def packaged_model(archive: Path) -> tuple[str, dict]:
         PackagedModelError: no exported bento at `archive` (run `make repro`).
     """
     info, _ = read_model(archive)
-    if "classes" not in info["metadata"]:
-        raise PackagedModelError(f"{archive}: the packaged model lists no classes")
+    if not info["metadata"].get("classes"):
+        raise PackagedModelError(
+            f"{archive}: the packaged model has no classes (a regression model?): "
+            "`make monitor` covers classifiers"
+        )
     return f"{info['name']}:{info['version']}", info["metadata"]
 
 
