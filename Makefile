@@ -227,3 +227,20 @@ lint: setup ## Lint and check formatting with ruff
 .PHONY: format
 format: setup ## Format code and sort imports with ruff
 	ruff check --fix . && ruff format .
+
+##@ Monitoring: live metrics
+SINCE ?=
+WINDOW ?=
+
+.PHONY: feedback
+feedback: setup ## Import true labels (columns prediction_id,label) into the feedback log: make feedback INPUT=labels.csv
+	@test -n "$(INPUT)" || { echo "usage: make feedback INPUT=labels.csv"; exit 2; }
+	python -m tabml.cli feedback "$(INPUT)"
+
+.PHONY: monitor
+monitor: setup ## Live metrics per model version and window -> reports/monitor/; exit 3 on alert [SINCE=7d WINDOW=1d DB=$(DB)]
+	python -m tabml.cli monitor $(if $(SINCE),--since "$(SINCE)") $(if $(WINDOW),--window "$(WINDOW)") --db "$(DB)"
+
+.PHONY: bench-monitor
+bench-monitor: setup ## Benchmark make monitor on 1,000,000 logged predictions and 1,000,000 labels
+	python -m benchmarks.monitoring

@@ -1,10 +1,10 @@
 """The benchmark's baseline: the real service with the model replaced by a constant answer.
 
 Same request model, request gate (SERVICE_CONFIG's service class), header limits, request
-log, server settings and response shape as `tabml.service`, so the throughput ratio between
-the two is the cost of the model alone (feeds, onnxruntime, probabilities, training-range
-warnings). The request log belongs to the
-server, not the model (it logs inputs); `make bench-serve` measures its own cost separately
+log (with prediction ids), server settings and response shape as `tabml.service`, so the
+throughput ratio between the two is the cost of the model alone (feeds, onnxruntime,
+probabilities, training-range warnings). The request log belongs to the server, not the
+model (it logs inputs, ids and answers); `make bench-serve` measures its own cost separately
 (`model` vs `model-requestlog`).
 """
 
@@ -12,6 +12,7 @@ from typing import Any
 
 import bentoml
 
+from tabml.scoring.prediction_ids import identify
 from tabml.serving.service import (
     METADATA,
     SERVICE_CONFIG,
@@ -31,14 +32,15 @@ ANSWER = {
 @bentoml.service(**{**SERVICE_CONFIG, "name": "noop_service"})
 class NoopService:
     def __init__(self) -> None:
-        self.inputs = ServedInputs("noop")
+        self.inputs = ServedInputs("noop", METADATA["target"])
         freeze_startup_heap()
 
     @bentoml.api(route="/predict", input_spec=PredictRequest)
     async def predict(self, records: list[Any]) -> Answers:
         rows = [record.model_dump(by_alias=True) for record in records]
-        self.inputs.log(rows)
-        return [dict(ANSWER) for _ in rows]
+        answers = identify([dict(ANSWER) for _ in rows], self.inputs.model_version)
+        self.inputs.log(rows, answers)
+        return answers
 
     @bentoml.on_shutdown
     def close_request_log(self) -> None:

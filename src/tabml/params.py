@@ -151,6 +151,28 @@ class RegressionParams(_Section):
     )
 
 
+# --- monitor (live metrics of labelled production predictions; `make monitor`) ---
+class MonitorParams(_Section):
+    """When a model version's live metrics raise an alert (docs/monitoring.md)."""
+
+    window: str = "1d"  # window length (pandas duration: 1d, 6h, 30min)
+    min_labelled: int = Field(100, ge=1)  # fewer labelled predictions: no verdict
+    # Floors of the live metrics (accuracy, f1_macro); null: the dataset's gate floors (its
+    # profile's `gates.min`, params.yaml's `gates.min` overriding per key, as `make gate`).
+    min: dict[str, float] | None = None
+    # Largest allowed drop below the model's own test-set metric.
+    max_drop: dict[str, float] = {"accuracy": 0.05, "f1_macro": 0.05}
+    alert_windows: int = Field(1, ge=1)  # N: alert when N of ...
+    of_windows: int = Field(1, ge=1)  # ... the last M judged windows break a limit
+    bootstrap_seed: int = 0
+
+    @model_validator(mode="after")
+    def _n_of_m(self) -> "MonitorParams":
+        if self.alert_windows > self.of_windows:
+            raise ValueError("alert_windows (N) must not exceed of_windows (M)")
+        return self
+
+
 class PackageParams(_Section):
     parity_tolerance: float = Field(1.0e-5, gt=0.0, le=0.01)
     max_records: int = Field(1000, ge=1)
@@ -307,6 +329,7 @@ class Params(_Section):
     train: TrainParams = TrainParams()
     gates: GatesParams = GatesParams()
     drift: DriftParams = DriftParams()
+    monitor: MonitorParams = MonitorParams()
     package: PackageParams = PackageParams()
     regression: RegressionParams = RegressionParams()
     # Repository files the profile reads (your own CSV): each is a DVC dependency of the

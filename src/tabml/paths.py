@@ -59,3 +59,7 @@ TUNE_SUMMARY = TUNE_DIR / "summary.json"
 TUNE_HISTORY_PLOT = TUNE_DIR / "history.json"
 TUNE_IMPORTANCE_PLOT = TUNE_DIR / "importance.json"
 TUNE_FAMILIES_PLOT = TUNE_DIR / "families.json"
+
+# Monitoring: labels that arrive later (feedback log) and the live-metrics report.
+FEEDBACK_LOG_DIR = Path("logs/feedback")
+MONITOR_DIR = Path("reports/monitor")

@@ -250,7 +250,8 @@ def test_one_json_content_type_with_a_charset_is_served(client):
     headers = {"Content-Type": "application/json; charset=utf-8"}
     response = client.post("/predict", content=body, headers=headers)
     assert response.status_code == 200
-    assert set(response.json()[0]) == {"species", "probabilities", "warnings"}
+    assert set(response.json()[0]) == {"species", "probabilities", "warnings", "prediction_id",
+                                       "model_version"}  # fmt: skip
 
 
 # 4. Header size and header read time (uvicorn's httptools protocol).

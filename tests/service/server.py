@@ -34,12 +34,13 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A running server: its process (group leader), URL, output file and request log."""
+    """A running server: its process (group leader), URL, output file, request and feedback logs."""
 
     proc: subprocess.Popen
     url: str
     output: Path
     request_log: Path
+    feedback_log: Path | None = None
 
     def wait_ready(self, timeout: float = 120) -> "Server":
         deadline = time.monotonic() + timeout
@@ -71,10 +72,12 @@ def start_server(
     """`python -m tabml.serve` on `repo`'s exported bento; returns once /readyz answers."""
     workdir.mkdir(parents=True, exist_ok=True)
     port, output, request_log = port or free_port(), workdir / "server.log", workdir / "requests"
+    feedback_log = Path(env.pop("TABML_FEEDBACK_LOG_DIR", workdir / "feedback"))
     environ = server_env(
         BENTOML_HOME=str(bentoml_home or workdir / "bentoml_home"),
         PYTHONPATH=str(repo / "src"),
         TABML_REQUEST_LOG_DIR=str(request_log),
+        TABML_FEEDBACK_LOG_DIR=str(feedback_log),
         **env,
     )
     archive = repo / "models/tabml_service.bento"
@@ -85,7 +88,7 @@ def start_server(
             cmd, cwd=repo, env=environ, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-    return Server(proc, f"http://127.0.0.1:{port}", output, request_log).wait_ready()
+    return Server(proc, f"http://127.0.0.1:{port}", output, request_log, feedback_log).wait_ready()
 
 
 def process_tree(root: int) -> list[int]:

@@ -2,6 +2,7 @@
 
 import json
 import sqlite3
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -145,7 +146,7 @@ def test_the_view_keeps_its_columns(tmp_path, db, model, good_record):
     names = [row[1] for row in query(db, "PRAGMA table_info(predictions)")]
     probas = ["proba_adelie", "proba_chinstrap", "proba_gentoo"]
     assert names == ["batch_id", "input_row", "key", "label", *probas,
-                     "model_version", "git_sha", "scored_at"]  # fmt: skip
+                     "model_version", "git_sha", "scored_at", "prediction_id"]  # fmt: skip
 
 
 def test_batches_own_separate_row_ranges(tmp_path, db, model, good_record):
@@ -226,3 +227,26 @@ def test_explain_refuses_a_table_made_for_another_top(tmp_path, db, model, raw_p
     score_file(first, f"sqlite:///{db}", model, explain_top=3)
     with pytest.raises(SchemaMismatchError, match="--explain-top 2"):
         score_file(second, f"sqlite:///{db}", model, explain_top=2)
+
+
+def test_every_prediction_gets_its_own_prediction_id(tmp_path, db, model, good_record):
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    pd.DataFrame([good_record] * 3).to_csv(first, index=False)
+    pd.DataFrame([good_record] * 2).to_csv(second, index=False)
+    score_file(first, f"sqlite:///{db}", model, chunk_rows=2)
+    score_file(second, f"sqlite:///{db}", model)
+    ids = [i for (i,) in query(db, "SELECT prediction_id FROM predictions ORDER BY scored_at")]
+    assert len(ids) == len(set(ids)) == 5  # unique across chunks and batches
+    assert all(uuid.UUID(i).version == 7 for i in ids)
+
+
+def test_a_database_without_prediction_ids_is_refused(tmp_path, db, model, good_record):
+    with sqlite3.connect(db) as conn:  # the id-range layout before prediction ids
+        conn.execute(
+            "CREATE TABLE prediction_rows (id INTEGER PRIMARY KEY, key TEXT, label TEXT, "
+            "proba_adelie FLOAT, proba_chinstrap FLOAT, proba_gentoo FLOAT)"
+        )
+    source = tmp_path / "in.csv"
+    pd.DataFrame([good_record]).to_csv(source, index=False)
+    with pytest.raises(SchemaMismatchError, match="no prediction_id column"):
+        score_file(source, f"sqlite:///{db}", model)

@@ -26,6 +26,7 @@ def test_committed_params_file_has_no_key_the_code_ignores(tmp_path):
         ("train:\n  modle: random_forest\n", r"train\.modle"),  # unknown key
         ("split:\n  test_size: 1.5\n", r"split\.test_size"),  # invalid value
         ("train:\n  model: xgboost\n", r"train\.model"),  # unknown model family
+        ("monitor:\n  alert_windows: 3\n  of_windows: 2\n", r"monitor: .*of_windows"),  # N > M
     ],
 )
 def test_bad_params_name_the_key(tmp_path, content, named):

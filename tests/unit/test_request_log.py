@@ -102,3 +102,33 @@ def test_logger_counts_records_that_do_not_fit_in_the_queue(tmp_path):
     logger.close()
     assert logger.dropped == 30
     assert len(read_requests(tmp_path)) == 120
+
+
+def test_lines_with_answers_carry_the_prediction_and_read_back(tmp_path):
+    # The writer splices the answer's id, label and probabilities into the request's line.
+    import json
+
+    logger = RequestLogger(tmp_path / "requests", interval_s=0.05)
+    answers = [{"species": "Adelie", "probabilities": {"Adelie": 0.9, "Gentoo": 0.1},
+                "prediction_id": f"id-{i}", "warnings": []} for i in range(2)]  # fmt: skip
+    logger.log([_inputs(3000), _inputs(3001)], "v1", answers=answers, target="species")
+    logger.close()
+    (file,) = (tmp_path / "requests").glob("*.jsonl")
+    first, second = [json.loads(line) for line in file.read_text().splitlines()]
+    assert (first["prediction_id"], first["predicted"]) == ("id-0", "Adelie")
+    assert first["probabilities"] == {"Adelie": 0.9, "Gentoo": 0.1}
+    stamp = datetime.fromisoformat(first["timestamp"])
+    assert first == make_record(_inputs(3000), "v1", stamp, answers[0], "species")
+    assert second["inputs"]["body_mass_g"] == 3001 and second["prediction_id"] == "id-1"
+    assert len(read_requests(tmp_path / "requests")) == 2  # the drift reader still reads them
+
+
+def test_whole_records_are_logged_one_line_each(tmp_path):
+    import json
+
+    logger = RequestLogger(tmp_path, interval_s=0.05)
+    records = [{"timestamp": "2025-01-01T00:00:00+00:00", "label": "Gentoo"}] * 3
+    logger.log_records(records)
+    logger.close()
+    (file,) = tmp_path.glob("*.jsonl")
+    assert [json.loads(line) for line in file.read_text().splitlines()] == records

@@ -4,7 +4,8 @@ Storage is shaped for write speed. `batches` has one row per scored file (model 
 sha, scored_at, counts) and reserves a contiguous range of row ids, `first_id` up to
 `first_id + rows - 1`: input row n of the file is id `first_id + n`. `prediction_rows` holds
 only that id (SQLite's rowid: no second index to maintain), the key, the label and one float
-per class; rejected rows leave their id unused. Readers use the view `predictions`, which
+per class, and the prediction's id (a UUIDv7, what labels from `make feedback` join on);
+rejected rows leave their id unused. Readers use the view `predictions`, which
 joins the two by id range and gives every prediction its batch id, row number, model
 version, git sha and scored_at. Any SQLAlchemy URL works; SQLite is the embedded default.
 
@@ -90,6 +91,8 @@ def tables(classes: Sequence[str]) -> tuple[MetaData, Table, Table, Table]:
         Column("key", Text),
         Column("label", Text, nullable=False),
         *(Column(proba_column(c), Float, nullable=False) for c in classes),
+        # A UUIDv7 (tabml.scoring.prediction_ids), like the service's: labels join on it.
+        Column("prediction_id", String(36), nullable=False),
     )
     rejects = Table(
         "rejects",
@@ -168,6 +171,7 @@ def create_schema(conn: Connection, classes: Sequence[str]) -> tuple[Table, Tabl
     """Create what is missing; refuse tables of an older layout or made for other classes."""
     meta, batches, rows, rejects = tables(classes)
     _refuse_old_layout(conn)
+    _refuse_no_prediction_ids(conn)
     meta.create_all(conn)
     existing = {c["name"] for c in inspect(conn).get_columns("prediction_rows")}
     missing = sorted({c.name for c in rows.columns} - existing)
@@ -180,7 +184,7 @@ def create_schema(conn: Connection, classes: Sequence[str]) -> tuple[Table, Tabl
     # Batches outside, a rowid range inside: SQLite reads each batch's rows by range.
     view = (
         "SELECT b.batch_id, r.id - b.first_id AS input_row, r.key, r.label, "
-        f"{probas}, b.model_version, b.git_sha, b.scored_at FROM batches b "
+        f"{probas}, b.model_version, b.git_sha, b.scored_at, r.prediction_id FROM batches b "
         "JOIN prediction_rows r ON r.id BETWEEN b.first_id AND b.first_id + b.rows - 1"
     )
     if "predictions" not in inspect(conn).get_view_names():
@@ -197,6 +201,19 @@ def _refuse_old_layout(conn: Connection) -> None:
             raise SchemaMismatchError(
                 "this database was written by an older tabml batch layout (prediction_rows "
                 "keyed by batch_id; its `predictions` view still reads it): score into a new "
+                "database (DB=sqlite:///new.db) or move this one aside"
+            )
+
+
+def _refuse_no_prediction_ids(conn: Connection) -> None:
+    """A classifier's rows from before prediction ids cannot be joined with labels."""
+    found = inspect(conn)
+    if "prediction_rows" in found.get_table_names():
+        columns = {c["name"] for c in found.get_columns("prediction_rows")}
+        if "label" in columns and "prediction_id" not in columns:
+            raise SchemaMismatchError(
+                "this database was written by an older tabml batch layout (no prediction_id "
+                "column, so labels cannot be joined to its predictions): score into a new "
                 "database (DB=sqlite:///new.db) or move this one aside"
             )
 

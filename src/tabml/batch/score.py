@@ -29,6 +29,7 @@ from tabml.batch.regression import create_regression_schema, is_regression, regr
 from tabml.scoring.checks import frame_problems
 from tabml.scoring.explain import Explainer
 from tabml.scoring.packaged import PackagedModel, PackagedModelError
+from tabml.scoring.prediction_ids import new_ids
 from tabml.scoring.rules import date_columns
 from tabml.scoring.transforms import add_date_parts
 from tabml.tables import TableInput, open_input
@@ -63,8 +64,9 @@ def score_chunk(
 ) -> tuple[Iterator[tuple], list[tuple], Iterator[tuple]]:
     """Prediction rows, reject rows and explanation rows (tuples in column order) for one chunk.
 
-    A prediction row's id is `first_id` + its row number in the file; without a `key` its
-    tuple leaves the key column out. `ragged` maps chunk positions of CSV rows with the
+    A prediction row's id is `first_id` + its row number in the file, a classifier's row
+    also gets a `prediction_id` (a new UUIDv7); without a `key` its tuple leaves the key
+    column out. `ragged` maps chunk positions of CSV rows with the
     wrong number of fields to (reason, the row's text): the text is their record.
     Explanation rows only with `explain` (explainer, top).
     """
@@ -96,6 +98,9 @@ def score_chunk(
     # Without a key column the rows leave `key` out (one parameter less to bind per row).
     good_keys = [] if keys is None else [[_text(k) for k in keys[~bad]]]
     columns = [ids[~bad].tolist(), *good_keys, *outputs]
+    if not is_regression(model):
+        # Prediction ids: one vectorised call per chunk, in row order (they sort by row too).
+        columns.append(new_ids(len(good)))
     explained: Iterator[tuple] = iter(())
     if explain is not None:
         rows = np.flatnonzero(~bad) + first_row

@@ -1,7 +1,8 @@
 """Every command behind the Makefile, in one Typer app: `python -m tabml.cli --help`.
 
 The commands live in `tabml.cli.lifecycle` (serve, bootstrap, accept-data, batch, drift,
-registry) and `tabml.cli.experiments` (check-queue, sweep, best, report, gate).
+registry), `tabml.cli.monitoring` (feedback, monitor) and `tabml.cli.experiments`
+(check-queue, sweep, best, report, gate).
 
 Each command is registered with `command()`, which turns a `TabmlError` (anything a user can
 cause) into one `error:` line and exit code 1. Heavy imports happen inside the commands so
@@ -45,4 +46,5 @@ def command(name: str | None = None) -> Callable[[Callable], Callable]:
     return decorate
 
 
-from tabml.cli import experiments, lifecycle  # noqa: E402, F401  (register the commands)
+# Register the commands.
+from tabml.cli import experiments, lifecycle, monitoring  # noqa: E402, F401

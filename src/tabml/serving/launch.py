@@ -2,7 +2,8 @@
 
 Imports the archive into the BentoML store when that version is not there yet (after
 `dvc checkout` of another model, a fresh clone, ...), then execs `bentoml serve <tag>`.
-Scored inputs are logged to `$TABML_REQUEST_LOG_DIR`, by default this repo's logs/requests/.
+Scored inputs are logged to `$TABML_REQUEST_LOG_DIR`, by default this repo's logs/requests/,
+labels received on /feedback to `$TABML_FEEDBACK_LOG_DIR`, by default its logs/feedback/.
 """
 
 import os
@@ -10,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from tabml.scoring.packaged import PackagedModelError, archive_tag
-from tabml.serving import request_log
+from tabml.serving import feedback, request_log
 from tabml.serving.api_key import api_key
 
 
@@ -35,6 +36,7 @@ def serve(archive: Path, host: str, port: int) -> None:
     # `bentoml serve <tag>` runs from the bento's directory in the store: give the service
     # an absolute request log path so that `make drift` finds the logs in this repo.
     os.environ.setdefault(request_log.DIR_ENV, str(request_log.log_dir().resolve()))
+    os.environ.setdefault(feedback.DIR_ENV, str(feedback.feedback_dir().resolve()))
     bentoml = shutil.which("bentoml") or "bentoml"
     print(f"serving {tag} from {archive} on http://{host}:{port}", flush=True)
     os.execv(bentoml, [bentoml, "serve", tag, "--host", host, "--port", str(port)])

@@ -6,10 +6,14 @@ Format (the contract between the service and `make drift`): JSON-lines files und
 Each line is one scored input:
 
     {"timestamp": "2025-06-01T12:00:00.123456+00:00", "model_version": "v1.0.0",
-     "inputs": {"island": "Biscoe", "bill_length_mm": 39.1, ...}}
+     "inputs": {"island": "Biscoe", "bill_length_mm": 39.1, ...},
+     "prediction_id": "0190a1b2-...", "predicted": "Adelie",
+     "probabilities": {"Adelie": 0.97, ...}}
 
-`model_version` may be null. Disk use is bounded: after each flush the oldest files are
-deleted until the directory holds at most `max_bytes`.
+`model_version` may be null. The last three keys (what `make monitor` joins labels to) are
+absent from lines written before prediction ids existed; readers treat them as missing.
+Disk use is bounded: after each flush the oldest files are deleted until the directory
+holds at most `max_bytes`.
 
 Where: `$TABML_REQUEST_LOG_DIR` when set (`make serve` sets it to the repo's absolute
 `logs/requests/`, because a served bento runs from its own directory in the BentoML store),
@@ -56,10 +60,19 @@ def logging_enabled() -> bool:
     return os.environ.get(SWITCH_ENV, "1") != "0"
 
 
-def make_record(inputs: dict, model_version: str | None, now: datetime | None = None) -> dict:
-    """One log line for one scored input."""
+def make_record(
+    inputs: dict,
+    model_version: str | None,
+    now: datetime | None = None,
+    answer: dict | None = None,
+    target: str | None = None,
+) -> dict:
+    """One log line for one scored input; with its `answer`, also its id and prediction."""
     stamp = (now or datetime.now(UTC)).isoformat()
-    return {"timestamp": stamp, "model_version": model_version, "inputs": inputs}
+    record = {"timestamp": stamp, "model_version": model_version, "inputs": inputs}
+    if answer is not None:
+        record.update(_prediction(answer, target))
+    return record
 
 
 def write_batch(records: list[dict], directory: Path, sequence: int = 0) -> Path | None:
@@ -113,6 +126,26 @@ def read_requests(directory: Path, since: datetime | None = None) -> pd.DataFram
     return frame
 
 
+def _lines(head: bytes | None, rows: list[dict], answers: list | None, target: str | None):
+    """The JSON lines of one queued request (see `RequestLogger.log`)."""
+    if head is None:
+        return [_encode_inputs(record) + b"\n" for record in rows]
+    if answers is None:
+        return [head + _encode_inputs(row) + b"}\n" for row in rows]
+    return [
+        head + _encode_inputs(row) + b"," + _encode_inputs(_prediction(answer, target))[1:] + b"\n"
+        for row, answer in zip(rows, answers, strict=True)
+    ]
+
+
+def _prediction(answer: dict, target: str | None) -> dict:
+    return {
+        "prediction_id": answer.get("prediction_id"),
+        "predicted": answer.get(target),
+        "probabilities": answer.get("probabilities"),  # none for a regression model
+    }
+
+
 class RequestLogger:
     """Queues each request's scored inputs and writes them from a background thread.
 
@@ -139,26 +172,51 @@ class RequestLogger:
         self.dropped, self._sequence = 0, 0
         # Each counter is written by one thread only: queued = _enqueued - _dequeued.
         self._enqueued = self._dequeued = 0
-        self._pending: collections.deque[tuple[bytes, list[dict]]] = collections.deque()
+        # (line head, rows, answers, target): head None = whole records (`log_records`).
+        self._pending: collections.deque[tuple] = collections.deque()
         self._disk_bytes: int | None = None  # unknown until the first write's rescan
         self._wake, self._closing = threading.Event(), False
         self._thread = threading.Thread(target=self._run, name="request-log", daemon=True)
         self._thread.start()
 
-    def log(self, rows: list[dict], model_version: str | None, now: datetime | None = None) -> None:
-        """Queue one request's scored inputs; drop (and count) those beyond `max_queued`."""
-        room = self.max_queued - (self._enqueued - self._dequeued)
-        if room < len(rows):
-            self.dropped += len(rows) - max(room, 0)
-            rows = rows[: max(room, 0)]
-            if not rows:
-                return
+    def log(
+        self,
+        rows: list[dict],
+        model_version: str | None,
+        now: datetime | None = None,
+        answers: list[dict] | None = None,
+        target: str | None = None,
+    ) -> None:
+        """Queue one request's scored inputs; drop (and count) those beyond `max_queued`.
+
+        With `answers` (one per row), each line also gets the answer's `prediction_id`, its
+        `target` value as `predicted` and its `probabilities` (read by the writer thread).
+        """
+        rows = self._room_for(rows)
+        if not rows:
+            return
         stamp = (now or datetime.now(UTC)).isoformat()
         # The start of each of this request's lines (the key order of `make_record`).
         version = _ENCODER.encode(model_version)
         head = f'{{"timestamp":"{stamp}","model_version":{version},"inputs":'.encode()
-        self._pending.append((head, rows))
-        self._enqueued += len(rows)
+        self._queue((head, rows, answers, target))
+
+    def log_records(self, records: list[dict]) -> None:
+        """Queue whole records, one line each (the feedback log's lines)."""
+        records = self._room_for(records)
+        if records:
+            self._queue((None, records, None, None))
+
+    def _room_for(self, rows: list[dict]) -> list[dict]:
+        room = self.max_queued - (self._enqueued - self._dequeued)
+        if room < len(rows):
+            self.dropped += len(rows) - max(room, 0)
+            rows = rows[: max(room, 0)]
+        return rows
+
+    def _queue(self, item: tuple) -> None:
+        self._pending.append(item)
+        self._enqueued += len(item[1])
         if self._enqueued - self._dequeued >= self.batch_size:
             self._wake.set()
 
@@ -178,8 +236,8 @@ class RequestLogger:
             waiting = len(self._pending)
             lines: list[bytes] = []
             for _ in range(waiting):
-                head, rows = self._pending.popleft()
-                lines.extend([head + _encode_inputs(row) + b"}\n" for row in rows])
+                head, rows, answers, target = self._pending.popleft()
+                lines.extend(_lines(head, rows, answers, target))
                 if len(lines) >= self.batch_size:
                     self._flush(lines)
                     lines = []

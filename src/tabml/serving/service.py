@@ -18,11 +18,12 @@ from pydantic import BaseModel
 from tabml.scoring.explain import Explainer, add_explanations, requested_top
 from tabml.scoring.onnx_classifier import OnnxClassifier
 from tabml.scoring.packaged import MODEL_NAME, ONNX_FILE, SERVICE_NAME
+from tabml.scoring.prediction_ids import identify
 from tabml.scoring.range_warnings import TrainingStats
 from tabml.scoring.regression_scorer import RegressionScorer, regression_scorer
 from tabml.scoring.rules import date_columns, rules_from_json
 from tabml.scoring.scorer import Scorer
-from tabml.serving import http_limits
+from tabml.serving import feedback, http_limits
 from tabml.serving.api_docs import describe_model, docs_page
 from tabml.serving.api_key import api_key
 from tabml.serving.client_errors import log_client_errors_as_warnings
@@ -61,6 +62,8 @@ METADATA = _metadata()
 http_limits.install()
 log_client_errors_as_warnings()
 PredictRequest = request_model(rules_from_json(METADATA["domain_rules"]), METADATA["max_records"])
+# A regression model's labels are numbers (no classes); `make monitor` covers classifiers.
+FeedbackRequest = feedback.feedback_model(METADATA.get("classes"))
 
 OUT_OF_RANGE = bentoml.metrics.Counter(
     name="tabml_out_of_training_range",
@@ -104,8 +107,9 @@ class GuardedService(bentoml.Service):
             known_paths=known | static,
             known_prefixes=prefixes,
             api_paths=[api.route for api in self.apis.values()],
-            # ~2 kB per record is generous for JSON records of a few features.
-            max_body_bytes=2048 * METADATA["max_records"],
+            # ~2 kB per record is generous for JSON records of a few features; /feedback's
+            # 10,000 labels (feedback.MAX_BODY_BYTES) fit in it by default.
+            max_body_bytes=max(2048 * METADATA["max_records"], feedback.MAX_BODY_BYTES),
             api_key=api_key(),
             open_paths=[*OPEN_PATHS, *static],  # the docs page's own files
             pages={
@@ -136,6 +140,7 @@ SERVICE_CONFIG: dict[str, Any] = {
 # A fixed media type: without one, BentoML derives it from the output's JSON schema on every
 # response (a sixth of a no-op request's CPU time).
 Answers = Annotated[list[dict[str, Any]], ContentType("application/json")]
+Accepted = Annotated[dict[str, int], ContentType("application/json")]
 
 
 def load_scorer(stored_model: Any) -> Scorer | RegressionScorer:
@@ -176,16 +181,18 @@ class ServedInputs:
     `TABML_REQUEST_LOG=0`.
     """
 
-    def __init__(self, model_version: str) -> None:
+    def __init__(self, model_version: str, target: str | None = None) -> None:
         self.logger = RequestLogger(log_dir()) if logging_enabled() else None
         self.model_version = model_version
+        self.target = target
         self.dropped = 0
 
-    def log(self, rows: list[dict]) -> None:
+    def log(self, rows: list[dict], answers: list[dict] | None = None) -> None:
+        """Log scored rows; with their answers, also each one's id, label and probabilities."""
         if self.logger is None:
             return
-        # Only an enqueue here; the logger's thread serialises and writes (request_log.py).
-        self.logger.log(rows, self.model_version)
+        # O(1) here: the logger's thread builds the lines (request_log.py).
+        self.logger.log(rows, self.model_version, answers=answers, target=self.target)
         if self.logger.dropped != self.dropped:
             LOG_DROPPED.inc(self.logger.dropped - self.dropped)
             self.dropped = self.logger.dropped
@@ -206,14 +213,16 @@ class TabmlService:
         self.explainer = Explainer(self.scorer.classifier, METADATA["training_stats"])
         # Concurrent requests share one onnxruntime call (microbatch.py, docs/serving.md).
         self.batcher = MicroBatcher(self.scorer.score, max_rows=METADATA["max_records"])
-        self.inputs = ServedInputs(MODEL_VERSION)
+        self.inputs = ServedInputs(MODEL_VERSION, METADATA["target"])
+        self.labels = feedback.FeedbackLog()
         freeze_startup_heap()
 
     # `async`: scoring is microseconds of work, cheaper on the event loop than in a thread
     # pool, and only requests on the loop can share a model call.
     @bentoml.api(route="/predict", input_spec=PredictRequest)
     async def predict(self, records: list[Any], explain: bool | int = False) -> Answers:
-        """One answer per record, in order: label, class probabilities, range warnings.
+        """One answer per record, in order: label, class probabilities, range warnings,
+        prediction id and model version.
 
         With `"explain": true` (or k), also the 3 (k) largest feature contributions.
         """
@@ -222,10 +231,21 @@ class TabmlService:
         if explain:  # an extra model call of its own, outside the shared micro-batch
             top = requested_top(explain)
             answers = add_explanations(answers, self.explainer.explain(rows, top))
-        self.inputs.log(rows)  # after scoring: only inputs that got an answer
+        identify(answers, self.inputs.model_version)
+        self.inputs.log(rows, answers)  # after scoring: only inputs that got an answer
         return answers
+
+    @bentoml.api(route="/feedback", input_spec=FeedbackRequest)
+    async def feedback(self, labels: list[Any]) -> Accepted:
+        """True labels of earlier predictions, by prediction id (joined by `make monitor`)."""
+        return self.labels.log(labels)
 
     @bentoml.on_shutdown
     def close_request_log(self) -> None:
         """Flush the request log's queue before the worker exits."""
         self.inputs.close()
+
+    @bentoml.on_shutdown
+    def close_feedback_log(self) -> None:
+        """Flush the feedback log's queue before the worker exits."""
+        self.labels.close()

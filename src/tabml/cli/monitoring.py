@@ -1,0 +1,74 @@
+"""Monitoring commands: feedback (import labels from a file) and monitor (live metrics)."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tabml import paths
+from tabml.cli import command, fail
+
+
+@command()
+def feedback(
+    input: Annotated[Path, typer.Argument(help="CSV/parquet with prediction_id,label columns")],
+    archive: Annotated[
+        Path, typer.Option(help="exported bento (the classes)")
+    ] = paths.BENTO_ARCHIVE,
+) -> None:
+    """Import true labels of earlier predictions (online or batch) into the feedback log."""
+    from tabml.monitoring.label_files import import_labels
+    from tabml.monitoring.model_versions import packaged_model
+    from tabml.serving.feedback import feedback_dir
+
+    _, metadata = packaged_model(archive)
+    count = import_labels(input, metadata["classes"])
+    typer.echo(f"feedback: {count:,} labels from {input} -> {feedback_dir()}/")
+
+
+@command()
+def monitor(
+    since: Annotated[str | None, typer.Option(help="ISO time or a duration back (7d)")] = None,
+    window: Annotated[
+        str | None, typer.Option(help="window length (default monitor.window)")
+    ] = None,
+    db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of batch predictions")] = None,
+    out: Annotated[Path, typer.Option(help="where the report files go")] = paths.MONITOR_DIR,
+    archive: Annotated[Path, typer.Option(help="exported bento")] = paths.BENTO_ARCHIVE,
+) -> None:
+    """Live metrics per model version and window from labelled predictions; exit 3 on alert."""
+    from tabml.model.gates import load_gates
+    from tabml.monitoring.alerts import ALERT_EXIT_CODE
+    from tabml.monitoring.monitor import MonitorInputs, run_monitor
+    from tabml.params import load_params
+    from tabml.serving.feedback import feedback_dir
+    from tabml.serving.request_log import log_dir
+
+    _arrow_memory_pool()
+    inputs = MonitorInputs(log_dir(), feedback_dir(), archive, db)
+    # The dataset's floors (profile gates, params.yaml overriding per key), as `make gate`.
+    floors = load_gates().gates.min
+    result = run_monitor(inputs, load_params(), out, window, since, floors)
+    for line in result.lines:
+        typer.echo(line)
+    join = result.report["join"]
+    typer.echo(
+        f"monitor: {result.report['predictions']:,} predictions, {join['matched']:,} labelled, "
+        f"{join['unmatched']:,} unmatched labels, {result.report['skipped_lines']:,} bad lines "
+        f"skipped -> {out}/"
+    )
+    if result.alert:
+        raise fail("monitor: ALERT (exit code 3): see the lines above", ALERT_EXIT_CODE)
+
+
+def _arrow_memory_pool() -> None:
+    """jemalloc for pyarrow when it has it and no pool was chosen: parsing a large log with
+    the default pool spends about twice the kernel time on page faults (docs/benchmarks.md)."""
+    import contextlib
+    import os
+
+    import pyarrow as pa
+
+    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+        with contextlib.suppress(NotImplementedError):  # a pyarrow build without jemalloc
+            pa.set_memory_pool(pa.jemalloc_memory_pool())

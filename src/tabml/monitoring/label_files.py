@@ -1,0 +1,56 @@
+"""`make feedback INPUT=labels.csv`: check a file of labels and append it to the feedback log.
+
+The file (CSV or parquet) needs the columns `prediction_id` and `label`; other columns are
+ignored. It is checked as strictly as a `/feedback` request (every id a UUIDv7 as the
+service and batch scoring make them, every label one of the model's classes), and either
+all of it is imported or nothing: the error names the first bad rows.
+"""
+
+from pathlib import Path
+
+import pandas as pd
+
+from tabml.errors import TabmlError
+from tabml.scoring.prediction_ids import PATTERN_TEXT
+from tabml.serving.feedback import write_labels
+from tabml.tables import read_table
+
+COLUMNS = ["prediction_id", "label"]
+_SHOWN = 5  # bad rows named in the error
+
+
+class LabelFileError(TabmlError, ValueError):
+    """A labels file with malformed ids or labels outside the model's classes."""
+
+
+def check_labels(frame: pd.DataFrame, classes: list[str], source: str) -> list[tuple[str, str]]:
+    """(prediction_id, label) pairs of a labels frame, in file order.
+
+    Raises:
+        LabelFileError: naming the first bad rows (1 = the first data row) and why.
+    """
+    ids = frame["prediction_id"].astype("string").str.strip().str.lower()
+    labels = frame["label"].astype("string").str.strip()
+    bad_id = ~ids.str.fullmatch(PATTERN_TEXT).fillna(False).astype(bool)
+    bad_label = ~labels.isin(classes).fillna(False).astype(bool)
+    problems = []
+    for position in (bad_id | bad_label).to_numpy().nonzero()[0][:_SHOWN]:
+        why = []
+        if bad_id.iat[position]:
+            why.append(f"prediction_id {frame['prediction_id'].iat[position]!r} is not a UUIDv7")
+        if bad_label.iat[position]:
+            why.append(f"label {frame['label'].iat[position]!r} is not one of {classes}")
+        problems.append(f"row {position + 1}: {' and '.join(why)}")
+    if problems:
+        total = int((bad_id | bad_label).sum())
+        raise LabelFileError(
+            f"{source}: {total} bad row(s), nothing imported; {'; '.join(problems)}"
+        )
+    return list(zip(ids.tolist(), labels.tolist(), strict=True))
+
+
+def import_labels(path: Path, classes: list[str], directory: Path | None = None) -> int:
+    """Append every label of `path` to the feedback log; return how many."""
+    pairs = check_labels(read_table(Path(path), COLUMNS), list(classes), str(path))
+    write_labels(pairs, f"file:{Path(path).name}", directory)
+    return len(pairs)

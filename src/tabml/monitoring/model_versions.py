@@ -1,0 +1,56 @@
+"""The metadata of the model versions monitoring may meet: test metrics, classes, statistics.
+
+A logged `model_version` is a BentoML model tag (`tabml_model:<content hash>`). Its metadata
+(what the package stage stored: `metrics` of the test set, `classes`, `training_stats`) comes
+from the exported bento (`models/tabml_service.bento`) and from every entry of the BentoML
+store under `$BENTOML_HOME` (earlier versions packaged in this repo). A version found in
+neither is still reported, without test metrics, drift or the drop rule.
+"""
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from tabml.scoring.packaged import MODEL_NAME, PackagedModelError, read_model
+
+# libyaml's parser when PyYAML has it: a store entry's metadata is thousands of lines.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def store_models(bentoml_home: Path, versions: Iterable[str]) -> dict[str, dict]:
+    """Metadata of the given `tabml_model:<version>` tags found in a BentoML store."""
+    found = {}
+    store = Path(bentoml_home) / "models" / MODEL_NAME
+    for tag in sorted(set(versions)):
+        name, _, version = tag.partition(":")
+        file = store / version / "model.yaml"
+        if name != MODEL_NAME or not version or "/" in version or not file.is_file():
+            continue
+        try:
+            info = yaml.load(file.read_text(), Loader=_LOADER)
+            found[f"{info['name']}:{info['version']}"] = info["metadata"]
+        except (OSError, yaml.YAMLError, KeyError, TypeError):
+            continue  # a half-written or foreign entry: that version just has no metadata
+    return found
+
+
+def packaged_model(archive: Path) -> tuple[str, dict]:
+    """The tag and metadata of the packaged (current) model.
+
+    Raises:
+        PackagedModelError: no exported bento at `archive` (run `make repro`).
+    """
+    info, _ = read_model(archive)
+    if not info["metadata"].get("classes"):
+        raise PackagedModelError(
+            f"{archive}: the packaged model has no classes (a regression model?): "
+            "`make monitor` covers classifiers"
+        )
+    return f"{info['name']}:{info['version']}", info["metadata"]
+
+
+def default_store() -> Path:
+    """The BentoML store: `$BENTOML_HOME`, else `bentoml_home/` (as the Makefile sets it)."""
+    return Path(os.environ.get("BENTOML_HOME", "bentoml_home"))

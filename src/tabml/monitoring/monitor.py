@@ -1,0 +1,87 @@
+"""`make monitor`: read predictions and labels, join them, report per version and window.
+
+The one place that does I/O for the monitor: the sources (`sources`), the join (`join`),
+the numbers (`live_report`) and the files (`monitor_files`) are separate modules.
+"""
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from tabml.monitoring import alerts, join, live_report, monitor_files, sources
+from tabml.monitoring.model_versions import default_store, packaged_model, store_models
+from tabml.params import Params
+
+
+@dataclass
+class MonitorInputs:
+    """Where the monitor reads from."""
+
+    requests: Path
+    feedback: Path
+    archive: Path
+    db: str | None = None
+    bentoml_home: Path | None = None
+
+
+@dataclass
+class MonitorResult:
+    report: dict
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def alert(self) -> bool:
+        return any(v["verdict"] == alerts.ALERT for v in self.report["versions"].values())
+
+
+def run_monitor(
+    inputs: MonitorInputs,
+    params: Params,
+    out_dir: Path,
+    window: str | None = None,
+    since: str | None = None,
+    gate_floors: dict[str, float | None] | None = None,
+) -> MonitorResult:
+    """Join, compute and write `out_dir`; the verdict lines are in the result.
+
+    `gate_floors`: the dataset's absolute gate minimums (default: params.yaml's `gates.min`).
+    """
+    length = join.parse_window(window or params.monitor.window)
+    now = pd.Timestamp.now(tz="UTC")
+    start = join.parse_since(since, now) if since else None
+    current, metadata = packaged_model(inputs.archive)
+    classes = list(metadata["classes"])
+    online = sources.read_request_log(inputs.requests, classes)
+    batch, batch_note = sources.read_batch_predictions(inputs.db, classes)
+    labels = sources.read_feedback_log(inputs.feedback)
+    frames = [f for f in (online.frame, batch.frame) if len(f)] or [online.frame]
+    predictions = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if predictions.empty:
+        raise sources.MonitorInputError(
+            f"no predictions in {inputs.requests}/ or the batch database "
+            f"({batch_note or inputs.db}): serve some traffic, or pass DB=<url> of a "
+            "batch-scored database"
+        )
+    if start is not None:
+        predictions = predictions[predictions["timestamp"] >= start]
+        if predictions.empty:
+            raise sources.MonitorInputError(f"no predictions since {start.isoformat()}")
+    joined, counts = join.join_labels(predictions, labels.frame)
+    seen = joined["model_version"].dropna().unique().tolist()
+    models = {**store_models(inputs.bentoml_home or default_store(), seen), current: metadata}
+    floors = params.gates.min if gate_floors is None else gate_floors
+    versions = live_report.live_report(
+        joined, models, classes, length, params.monitor, floors, params.drift
+    )
+    report = {
+        "window": window or params.monitor.window,
+        "since": start.isoformat() if start is not None else None,
+        "predictions": len(joined),
+        "sources": f"{len(online.frame):,} online from {inputs.requests}/, "
+        + (f"{len(batch.frame):,} batch from {inputs.db}" if batch_note is None else batch_note),
+        "skipped_lines": online.skipped + labels.skipped,
+        "join": asdict(counts),
+        "versions": versions,
+    }
+    return MonitorResult(report, monitor_files.write_report(report, out_dir))

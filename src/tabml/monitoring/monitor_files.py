@@ -1,0 +1,136 @@
+"""The monitor report files under reports/monitor/: metrics, windows, DVC plot data, markdown.
+
+- `metrics.json` (`dvc metrics show`): per version, the whole period and its latest window.
+- `windows.json`: every window of every version, with drift verdicts and reliability curves.
+- `accuracy.json`, `coverage.json`, `reliability.json`: plot data (`dvc plots show`).
+- `report.md`: verdicts and a table per version.
+"""
+
+from pathlib import Path
+
+from tabml import atomic
+
+_SUMMARY_KEYS = ("predictions", "labelled", "coverage", "estimated_accuracy", "accuracy",
+                 "accuracy_low", "accuracy_high", "f1_macro", "f1_macro_low", "f1_macro_high",
+                 "log_loss", "expected_calibration_error")  # fmt: skip
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def _summary(metrics: dict) -> dict:
+    return {k: _rounded(metrics[k]) for k in _SUMMARY_KEYS if metrics.get(k) is not None}
+
+
+def metrics_file(report: dict) -> dict:
+    """Numbers only (what `dvc metrics show` tabulates), per version."""
+    versions = {}
+    for version, found in report["versions"].items():
+        versions[version] = {
+            "alert": int(found["verdict"] == "ALERT"),
+            "overall": _summary(found["overall"]),
+            "latest_window": _summary(found["windows"][-1]) if found["windows"] else {},
+            "test": found["reference"] or {},
+        }
+    return {"versions": versions, "unmatched_labels": report["join"]["unmatched"],
+            "skipped_lines": report["skipped_lines"]}  # fmt: skip
+
+
+def plot_rows(report: dict) -> tuple[list[dict], list[dict], list[dict]]:
+    """Accuracy over time (measured and estimated), coverage over time, reliability curves."""
+    accuracy, coverage, reliability = [], [], []
+    for version, found in report["versions"].items():
+        for w in found["windows"]:
+            if w.get("accuracy") is not None:
+                accuracy.append({"window": w["start"], "version": version, "metric": "measured",
+                                 "value": round(w["accuracy"], 6)})  # fmt: skip
+            if w.get("estimated_accuracy") is not None:
+                accuracy.append({"window": w["start"], "version": version, "metric": "estimated",
+                                 "value": round(w["estimated_accuracy"], 6)})  # fmt: skip
+            coverage.append({"window": w["start"], "version": version, "metric": "coverage",
+                             "value": round(w["coverage"], 6)})  # fmt: skip
+        for point in found["overall"].get("reliability", []):
+            reliability.append({"version": version, **_rounded(point)})
+    return accuracy, coverage, reliability
+
+
+def _fmt(value, spec: str = ".3f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def verdict_lines(report: dict) -> list[str]:
+    """One line per version: verdict, what it rests on."""
+    return [
+        f"{version}  {found['verdict']}  {'; '.join(found['reasons'])}"
+        for version, found in report["versions"].items()
+    ]
+
+
+def markdown(report: dict) -> str:
+    join = report["join"]
+    lines = [
+        "# Monitor report",
+        "",
+        f"Window {report['window']}, since {report['since'] or 'the first prediction'}; "
+        f"{report['predictions']:,} predictions ({report['sources']}), "
+        f"{join['labels_received']:,} labels received for {join['labelled_ids']:,} ids, "
+        f"{join['unmatched']:,} unmatched; {report['skipped_lines']:,} unreadable log lines "
+        "skipped.",
+        "",
+        "```text",
+        *verdict_lines(report),
+        "```",
+    ]
+    for version, found in report["versions"].items():
+        test = found["reference"] or {}
+        limits = ", ".join(
+            f"{m} >= {x['limit']:.3f} ({x['why']})" for m, x in found["limits"].items()
+        )
+        lines += [
+            "",
+            f"## {version}: {found['verdict']}",
+            "",
+            f"Test set: accuracy {_fmt(test.get('accuracy'))}, macro F1 "
+            f"{_fmt(test.get('f1_macro'))}, log loss {_fmt(test.get('log_loss'))}. "
+            f"Limits: {limits or 'none'}.",
+            "",
+            "| window start | predictions | coverage | accuracy (95% CI) | estimated | "
+            "macro F1 (95% CI) | log loss | ECE | drift |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for w in found["windows"]:
+            accuracy = f"{_fmt(w.get('accuracy'))} ({_fmt(w.get('accuracy_low'))}-" \
+                f"{_fmt(w.get('accuracy_high'))})" if "accuracy" in w else "-"  # fmt: skip
+            f1 = f"{_fmt(w.get('f1_macro'))} ({_fmt(w.get('f1_macro_low'))}-" \
+                f"{_fmt(w.get('f1_macro_high'))})" if "f1_macro" in w else "-"  # fmt: skip
+            drift = w["drift"]["status"]
+            if w["drift"].get("drifted"):
+                drift += ": " + ", ".join(w["drift"]["drifted"])
+            mark = " **breach**" if w["breaches"] else ""
+            lines.append(
+                f"| {w['start']}{mark} | {w['predictions']:,} | {_fmt(w['coverage'], '.1%')} | "
+                f"{accuracy} | {_fmt(w.get('estimated_accuracy'))} | {f1} | "
+                f"{_fmt(w.get('log_loss'))} | {_fmt(w.get('expected_calibration_error'))} | "
+                f"{drift} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict, out_dir: Path) -> list[str]:
+    """Write every report file into `out_dir`; return the verdict lines."""
+    out_dir = Path(out_dir)
+    accuracy, coverage, reliability = plot_rows(report)
+    atomic.write_json(out_dir / "metrics.json", metrics_file(report))
+    atomic.write_json(out_dir / "windows.json", _rounded(report))
+    atomic.write_json(out_dir / "accuracy.json", accuracy)
+    atomic.write_json(out_dir / "coverage.json", coverage)
+    atomic.write_json(out_dir / "reliability.json", reliability)
+    atomic.write_text(out_dir / "report.md", markdown(report))
+    return verdict_lines(report)

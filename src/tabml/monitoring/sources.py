@@ -1,0 +1,127 @@
+"""What monitoring reads: predictions (request log, batch database) and labels (feedback log).
+
+Readers never fail on a bad line: a torn last line (a writer killed mid-write, a disk that
+filled up), a line that is not a JSON object with the expected keys or without a readable
+timestamp is skipped and counted in `skipped` (`log_lines` does the parsing).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from tabml.batch.db import proba_column
+from tabml.errors import TabmlError
+from tabml.monitoring.log_lines import read_lines
+
+PREDICTION_COLUMNS = ["prediction_id", "timestamp", "model_version", "predicted", "source"]
+
+
+class MonitorInputError(TabmlError):
+    """A prediction source cannot be read (database errors, unreadable directory)."""
+
+
+@dataclass
+class Read:
+    """A source read into a frame, with how many lines were read and how many skipped."""
+
+    frame: pd.DataFrame
+    lines: int = 0
+    skipped: int = 0
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(None, index=frame.index, dtype=object)
+
+
+def _timestamps(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
+
+
+def read_request_log(directory: Path, classes: list[str]) -> Read:
+    """One row per logged prediction: id, time, version, label, `proba_<class>`, inputs.
+
+    Lines from before prediction ids have no id, label or probabilities (NaN): they still
+    count as predictions and feed drift, but cannot be joined with labels.
+    """
+    raw, skipped = read_lines(directory, ("timestamp", "inputs"))
+    frame = pd.DataFrame(
+        {
+            "prediction_id": _column(raw, "prediction_id"),
+            "timestamp": _timestamps(_column(raw, "timestamp")),
+            "model_version": _column(raw, "model_version"),
+            "predicted": _column(raw, "predicted"),
+            "source": "online",
+        }
+    )
+    for name in classes:
+        frame[proba_column(name)] = pd.to_numeric(
+            _column(raw, f"probabilities.{name}"), errors="coerce"
+        ).astype(np.float64)
+    inputs = [c for c in raw.columns if c.startswith("inputs.")]
+    features = raw[inputs].rename(columns=lambda c: c.removeprefix("inputs."))
+    frame = pd.concat([frame, features.drop(columns=frame.columns, errors="ignore")], axis=1)
+    bad = frame["timestamp"].isna().to_numpy()  # no time (or not one): not a prediction
+    if bad.any():  # else no copy of a million-row frame
+        frame = frame[~bad].reset_index(drop=True)
+    return Read(frame, len(raw) + skipped, skipped + int(bad.sum()))
+
+
+def read_feedback_log(directory: Path) -> Read:
+    """One row per received label: prediction_id, label, timestamp (file order kept)."""
+    raw, skipped = read_lines(directory, ("timestamp", "prediction_id", "label"))
+    frame = pd.DataFrame(
+        {
+            "prediction_id": _column(raw, "prediction_id"),
+            "label": _column(raw, "label"),
+            "timestamp": _timestamps(_column(raw, "timestamp")),
+        }
+    )
+    bad = frame["timestamp"].isna() | frame["prediction_id"].isna() | frame["label"].isna()
+    if bad.any():
+        frame = frame[~bad].reset_index(drop=True)
+    return Read(frame, len(raw) + skipped, skipped + int(bad.sum()))
+
+
+def _sqlite_file_missing(url: str) -> bool:
+    parsed = make_url(url)
+    database = parsed.database or ""
+    return (
+        parsed.get_backend_name() == "sqlite"
+        and database not in ("", ":memory:")
+        and (not Path(database).exists())
+    )
+
+
+def read_batch_predictions(url: str | None, classes: list[str]) -> tuple[Read, str | None]:
+    """Batch predictions from the `predictions` view at `url`; (empty, why) if there are none."""
+    empty = Read(pd.DataFrame(columns=PREDICTION_COLUMNS))
+    if not url:
+        return empty, "no database given"
+    if _sqlite_file_missing(url):
+        return empty, f"{url}: no such database file"
+    probas = ", ".join(proba_column(c) for c in classes)
+    query = (
+        "SELECT prediction_id, scored_at AS timestamp, model_version, label AS predicted, "
+        f"{probas} FROM predictions"
+    )
+    try:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            if "predictions" not in inspect(conn).get_view_names():
+                return empty, f"{url}: no predictions view"
+            columns = {c["name"] for c in inspect(conn).get_columns("predictions")}
+            if "prediction_id" not in columns:
+                return empty, f"{url}: written before prediction ids (no prediction_id column)"
+            frame = pd.read_sql_query(text(query), conn)
+    except SQLAlchemyError as err:
+        raise MonitorInputError(f"database {url}: {str(err).splitlines()[0]}") from err
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
+    frame["source"] = "batch"
+    return Read(frame, len(frame)), None

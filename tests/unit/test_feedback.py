@@ -1,0 +1,65 @@
+"""Feedback: the /feedback request model, the label file import and the bounded log."""
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from tabml.monitoring.label_files import LabelFileError, import_labels
+from tabml.monitoring.sources import read_feedback_log
+from tabml.scoring.prediction_ids import new_ids
+from tabml.serving.feedback import MAX_LABELS, feedback_model, write_labels
+
+CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
+
+
+def test_the_request_model_takes_ids_and_classes_only():
+    model = feedback_model(CLASSES)
+    (pid,) = new_ids(1)
+    body = model.model_validate({"labels": [{"prediction_id": pid, "label": "Gentoo"}]})
+    assert body.labels[0].label == "Gentoo"
+    bad = [
+        {"labels": [{"prediction_id": pid, "label": "Emu"}]},
+        {"labels": [{"prediction_id": pid.upper(), "label": "Gentoo"}]},
+        {"labels": [{"prediction_id": pid, "label": "Gentoo", "note": "x"}]},
+        {"labels": [{"prediction_id": pid, "label": 1}]},
+        {"labels": []},
+        {"labels": [{"prediction_id": pid, "label": "Gentoo"}] * (MAX_LABELS + 1)},
+    ]
+    for body in bad:
+        with pytest.raises(ValidationError):
+            model.model_validate(body)
+
+
+def test_a_labels_file_is_imported_whole(tmp_path):
+    ids = new_ids(3)
+    source = tmp_path / "labels.csv"
+    pd.DataFrame({"prediction_id": [i.upper() for i in ids], "label": CLASSES, "x": 1}).to_csv(
+        source, index=False
+    )
+    assert import_labels(source, CLASSES, tmp_path / "feedback") == 3
+    frame = read_feedback_log(tmp_path / "feedback").frame
+    assert frame["prediction_id"].tolist() == ids  # ids are case-insensitive: stored lowercase
+    assert frame["label"].tolist() == CLASSES
+
+
+def test_a_bad_labels_file_names_its_rows_and_imports_nothing(tmp_path):
+    ids = new_ids(3)
+    source = tmp_path / "labels.csv"
+    rows = {"prediction_id": [ids[0], "nope", ids[2]], "label": ["Adelie", "Gentoo", "Emu"]}
+    pd.DataFrame(rows).to_csv(source, index=False)
+    with pytest.raises(LabelFileError) as err:
+        import_labels(source, CLASSES, tmp_path / "feedback")
+    message = str(err.value)
+    assert "2 bad row(s), nothing imported" in message
+    assert "row 2: prediction_id 'nope' is not a UUIDv7" in message
+    assert "row 3: label 'Emu' is not one of" in message
+    assert not (tmp_path / "feedback").exists()
+
+
+def test_the_feedback_log_stays_within_its_byte_bound(tmp_path):
+    pairs = list(zip(new_ids(5000), ["Adelie"] * 5000, strict=True))
+    for _ in range(6):
+        write_labels(pairs, "file:x", tmp_path, max_bytes=1_500_000)
+    files = list(tmp_path.glob("*.jsonl"))
+    assert sum(f.stat().st_size for f in files) <= 1_500_000
+    assert 0 < len(read_feedback_log(tmp_path).frame) < 30_000  # the oldest were deleted
