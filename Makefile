@@ -21,6 +21,8 @@ GRID ?= sweep.yaml
 APPLY ?=
 BRANCH ?=
 REPRODUCE_BASE ?= 1
+SINCE ?=
+WINDOW ?=
 ALLOW_STALE ?=
 FAIL_ON_DRIFT ?= 1
 ALL_COMMITS ?=
@@ -139,6 +141,15 @@ batch: setup ## Score a CSV/parquet into a database: make batch INPUT=file.csv [
 drift: setup ## Drift of production inputs vs training (exit 3 on DRIFT): make drift [INPUT=file.csv] [FAIL_ON_DRIFT=0]
 	python -m tabml.cli drift $(if $(INPUT),--input "$(INPUT)") $(if $(filter 0 no false,$(FAIL_ON_DRIFT)),--no-fail-on-drift)
 
+.PHONY: feedback
+feedback: setup ## Import true labels (columns prediction_id,label) into the feedback log: make feedback INPUT=labels.csv
+	@test -n "$(INPUT)" || { echo "usage: make feedback INPUT=labels.csv"; exit 2; }
+	python -m tabml.cli feedback "$(INPUT)"
+
+.PHONY: monitor
+monitor: setup ## Live metrics per model version and window -> reports/monitor/; exit 3 on alert [SINCE=7d WINDOW=1d DB=$(DB)]
+	python -m tabml.cli monitor $(if $(SINCE),--since "$(SINCE)") $(if $(WINDOW),--window "$(WINDOW)") --db "$(DB)"
+
 ##@ Registry
 .PHONY: register
 register: setup ## Register HEAD's model as a GTO version if the metric gate passes: make register VERSION=v1.0.0
@@ -187,6 +198,10 @@ bench-explain: setup ## Benchmark what explaining a one-record request costs (in
 bench-request-log: setup ## Measure the request log's capacity in records/s (in process, ~25 s)
 	PYTHONPATH=src python -m benchmarks.request_log
 
+.PHONY: bench-monitor
+bench-monitor: setup ## Benchmark make monitor on 1,000,000 logged predictions and 1,000,000 labels
+	python -m benchmarks.monitoring
+
 .PHONY: bench-batch
 bench-batch: setup ## Benchmark batch scoring of 1,000,000 rows vs raw ONNX predict
 	python -m benchmarks.batch
@@ -227,20 +242,3 @@ lint: setup ## Lint and check formatting with ruff
 .PHONY: format
 format: setup ## Format code and sort imports with ruff
 	ruff check --fix . && ruff format .
-
-##@ Monitoring: live metrics
-SINCE ?=
-WINDOW ?=
-
-.PHONY: feedback
-feedback: setup ## Import true labels (columns prediction_id,label) into the feedback log: make feedback INPUT=labels.csv
-	@test -n "$(INPUT)" || { echo "usage: make feedback INPUT=labels.csv"; exit 2; }
-	python -m tabml.cli feedback "$(INPUT)"
-
-.PHONY: monitor
-monitor: setup ## Live metrics per model version and window -> reports/monitor/; exit 3 on alert [SINCE=7d WINDOW=1d DB=$(DB)]
-	python -m tabml.cli monitor $(if $(SINCE),--since "$(SINCE)") $(if $(WINDOW),--window "$(WINDOW)") --db "$(DB)"
-
-.PHONY: bench-monitor
-bench-monitor: setup ## Benchmark make monitor on 1,000,000 logged predictions and 1,000,000 labels
-	python -m benchmarks.monitoring
