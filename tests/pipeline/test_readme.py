@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -40,11 +41,11 @@ def readme_script(readme: str) -> str:
         lines = [line for line in match["body"].splitlines() if not NOT_RUN.match(line)]
         body = "\n".join(lines)
         if match["mark"] == "background":
-            parts += [f"( {body.strip()} ) > server.log 2>&1 &", "SERVER=$!", SERVER_WAIT]
+            # its own process group, so that the server's workers stop with it, pass or fail
+            parts += [f"setsid bash -c '{body.strip()}' > server.log 2>&1 &", "SERVER=$!"]
+            parts += ['trap \'kill -- -"$SERVER" 2>/dev/null || true\' EXIT', SERVER_WAIT]
         else:
             parts.append(body)
-    stop = 'pkill -P "$SERVER" || true; kill "$SERVER" 2>/dev/null || true'
-    parts.append(f'if [ -n "${{SERVER:-}}" ]; then {stop}; fi')
     return "\n".join(parts) + "\n"
 
 
@@ -90,6 +91,9 @@ def test_readme_commands_work_as_typed_in_a_fresh_copy(tmp_path):
         {result.stderr[-4000:]}
         --- server.log (tail) ---
         {server_log[-2000:]}""")
+    time.sleep(1)  # the server's process group was sent SIGTERM at the script's exit
+    left = subprocess.run(["pgrep", "-f", str(repo)], capture_output=True, text=True).stdout
+    assert not left.strip(), f"processes of the README's server are still running: {left}"
     out = result.stdout
     assert '"probabilities"' in out  # the curl answer
     assert "registered model@v2.0.0" in out and "rolled back to v1.0.0" in out
