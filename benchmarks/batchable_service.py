@@ -35,6 +35,6 @@ class BatchableService:
         max_batch_size=256,
         max_latency_ms=1000,
     )
-    async def predict(self, records: list[Any]) -> Answers:
+    async def predict(self, records: list[Any], explain: bool | int = False) -> Answers:
         rows = [record.model_dump(by_alias=True) for record in records]
         return count_warnings(self.scorer.score(rows))

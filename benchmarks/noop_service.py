@@ -36,7 +36,7 @@ class NoopService:
         freeze_startup_heap()
 
     @bentoml.api(route="/predict", input_spec=PredictRequest)
-    async def predict(self, records: list[Any]) -> Answers:
+    async def predict(self, records: list[Any], explain: bool | int = False) -> Answers:
         rows = [record.model_dump(by_alias=True) for record in records]
         answers = identify([dict(ANSWER) for _ in rows], self.inputs.model_version)
         self.inputs.log(rows, answers)

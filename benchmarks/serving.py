@@ -107,6 +107,7 @@ def start_server(
     # The request log is on as in `make serve`, but written beside the server output.
     env["TABML_REQUEST_LOG"] = "0" if name.endswith("-requestlog") else "1"
     env["TABML_REQUEST_LOG_DIR"] = str(log.parent / "requests")
+    env["TABML_FEEDBACK_LOG_DIR"] = str(log.parent / "feedback")
     if name.endswith("+2workers"):  # BentoML's config override beats the service default
         service = "noop_service" if name.startswith("noop") else "tabml_service"
         env["BENTOML_CONFIG_OPTIONS"] = f"services.{service}.workers=2"
@@ -211,6 +212,32 @@ def measure_round(
             }
         )
     return rows
+
+
+FEEDBACK_LABELS = 100  # labels per `POST /feedback` request
+
+
+def feedback_load(load, model_arg: list[str], cpus, logs: Path, seconds: float) -> dict:
+    """`POST /feedback` at 16 connections on a fresh `make serve` server: labels/s, errors.
+
+    The ids are well-formed UUIDv7s the server never issued: an unknown id is accepted and
+    logged like any other (the join counts it as unmatched later).
+    """
+    from tabml.scoring.prediction_ids import new_ids
+
+    port = free_port()
+    proc = start_server("model", VARIANTS["model"], port, logs / "feedback.log", cpus)
+    try:
+        url = f"http://127.0.0.1:{port}/feedback"
+        labels = [{"prediction_id": i, "label": "Adelie"} for i in new_ids(FEEDBACK_LABELS)]
+        body = json.dumps({"labels": labels})
+        httpx.post(
+            url, content=body, headers={"Content-Type": "application/json"}
+        ).raise_for_status()
+        result = load(url, body, connections=16, seconds=max(seconds, 5.0))
+    finally:
+        stop_server(proc)
+    return {"labels_per_s": result["rps"] * FEEDBACK_LABELS, **result}
 
 
 def in_process(seconds: float, record: dict) -> dict:
@@ -339,6 +366,8 @@ def main() -> None:
         finally:
             for server in servers:
                 stop_server(server.proc)
+    if "model" in names:
+        info["feedback"] = feedback_load(load, model_arg, server_cpus, logs, args.seconds)
     info["load_after"] = os.getloadavg()[0]
     info["loadgen"] = "wrk (1 thread)" if use_wrk else "python (multi-process http.client)"
     figures = ["rps_16", "cpu_us_per_request", "p50_ms_seq", "p99_ms_seq"]
@@ -452,6 +481,16 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
             f"{logged['rps_16'] / unlogged['rps_16']:.0%} of the throughput without it, "
             f"server CPU per request {logged['cpu_us_per_request']:.0f} vs "
             f"{unlogged['cpu_us_per_request']:.0f} µs.",
+            "",
+        ]
+    feedback = info.get("feedback")
+    if feedback:
+        ok = "x" if feedback["labels_per_s"] >= 1000 and feedback["errors"] == 0 else " "
+        lines += [
+            f"- [{ok}] `POST /feedback` takes >= 1,000 labels/s at 16 connections with 0 errors:"
+            f" {feedback['labels_per_s']:,.0f} labels/s ({FEEDBACK_LABELS} labels per request,"
+            f" {feedback['rps']:.0f} req/s, {feedback['errors']} errors, p50"
+            f" {feedback['p50_ms']:.2f} ms)",
             "",
         ]
     explained, plain = medians.get("model+explain"), medians.get("model")
