@@ -43,7 +43,7 @@ def readme_script(readme: str) -> str:
         if match["mark"] == "background":
             # its own process group, so that the server's workers stop with it, pass or fail
             parts += [f"setsid bash -c '{body.strip()}' > server.log 2>&1 &", "SERVER=$!"]
-            parts += ['trap \'kill -- -"$SERVER" 2>/dev/null || true\' EXIT', SERVER_WAIT]
+            parts += ["trap 'kill -- -\"$SERVER\" 2>/dev/null || true' EXIT", SERVER_WAIT]
         else:
             parts.append(body)
     return "\n".join(parts) + "\n"
