@@ -13,9 +13,14 @@ from tabml.scoring.packaged import archive_tag
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _archive(path: Path, mtime: float, order: list[str], created: str) -> None:
+def _archive(
+    path: Path, mtime: float, order: list[str], created: str, python: str = "3.11.7"
+) -> None:
     files = {
-        "./bento.yaml": f"name: s\nversion: v\ncreation_time: '{created}'\n".encode(),
+        "./bento.yaml": (
+            f"name: s\nversion: v\ncreation_time: '{created}'\ncontext:\n"
+            f"  python_version: {python}\n"
+        ).encode(),
         "./src/a.py": b"print(1)\n",
     }
     with tarfile.open(path, "w:xz") as tar:
@@ -27,7 +32,8 @@ def _archive(path: Path, mtime: float, order: list[str], created: str) -> None:
 
 def test_repack_is_byte_identical_whatever_the_timestamps(tmp_path):
     _archive(tmp_path / "a.tar.xz", 1.7e9, ["./bento.yaml", "./src/a.py"], "2025-01-01 10:00")
-    _archive(tmp_path / "b.tar.xz", 1.8e9, ["./src/a.py", "./bento.yaml"], "2026-02-02 11:11")
+    b_order = ["./src/a.py", "./bento.yaml"]
+    _archive(tmp_path / "b.tar.xz", 1.8e9, b_order, "2026-02-02 11:11", python="3.11.2")
     bento.repack_reproducibly(tmp_path / "a.tar.xz", tmp_path / "a.bento")
     bento.repack_reproducibly(tmp_path / "b.tar.xz", tmp_path / "b.bento")
     assert (tmp_path / "a.bento").read_bytes() == (tmp_path / "b.bento").read_bytes()
@@ -35,6 +41,7 @@ def test_repack_is_byte_identical_whatever_the_timestamps(tmp_path):
         info = yaml.safe_load(tar.extractfile("./bento.yaml").read())
         assert {m.mtime for m in tar.getmembers()} == {0}
     assert info["creation_time"] == bento.FIXED_CREATION_TIME
+    assert info["context"]["python_version"] == "3.11"  # the builder's patch version is dropped
     assert archive_tag(tmp_path / "a.bento") == "s:v"
 
 

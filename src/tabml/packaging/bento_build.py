@@ -150,10 +150,14 @@ def export_bento(bento, target: Path) -> Path:
 
 
 _CREATION_TIME = re.compile(rb"^(\s*creation_time: ).*$", re.MULTILINE)
+# The builder's interpreter, e.g. 3.11.7: only major.minor is kept, so any 3.11 interpreter
+# (the lock's Python) packages the same bytes.
+_PYTHON_VERSION = re.compile(rb"^(\s*python_version: )'?(\d+\.\d+)\.\d+'?", re.MULTILINE)
 
 
 def repack_reproducibly(source: Path, target: Path) -> None:
-    """Rewrite a tar.xz sorted, with zero mtimes/owners and fixed BentoML creation times."""
+    """Rewrite a tar.xz sorted, with zero mtimes/owners, fixed BentoML creation times and the
+    builder's Python as major.minor."""
     with (
         tarfile.open(source, "r:xz") as archive,
         tarfile.open(target, "w:xz", format=tarfile.PAX_FORMAT) as out,
@@ -162,6 +166,7 @@ def repack_reproducibly(source: Path, target: Path) -> None:
             data = archive.extractfile(member).read() if member.isfile() else None
             if data is not None and member.name.endswith((".yaml", ".yml")):
                 data = _CREATION_TIME.sub(rb"\g<1>'" + FIXED_CREATION_TIME.encode() + b"'", data)
+                data = _PYTHON_VERSION.sub(rb"\g<1>'\g<2>'", data)
                 member.size = len(data)
             member.mtime = 0
             member.pax_headers = {}  # PAX headers repeat the mtime with sub-second precision
