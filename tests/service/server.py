@@ -1,4 +1,4 @@
-"""Start and stop a real `make serve` server process (tabml.serve) for tests.
+"""Start and stop a real `make serve` server process (`python -m tabml.cli serve`) for tests.
 
 Shared by the service tests, the registry rollback test and the serving reliability tests.
 Each server gets its own BentoML store and request log directory, a free 127.0.0.1 port,
@@ -69,7 +69,7 @@ class Server:
 def start_server(
     repo: Path, workdir: Path, bentoml_home: Path | None = None, port: int | None = None, **env
 ) -> Server:
-    """`python -m tabml.serve` on `repo`'s exported bento; returns once /readyz answers."""
+    """`python -m tabml.cli serve` on `repo`'s exported bento; returns once /readyz answers."""
     workdir.mkdir(parents=True, exist_ok=True)
     port, output, request_log = port or free_port(), workdir / "server.log", workdir / "requests"
     feedback_log = Path(env.pop("TABML_FEEDBACK_LOG_DIR", workdir / "feedback"))
