@@ -202,6 +202,10 @@ bench-request-log: setup ## Measure the request log's capacity in records/s (in 
 bench-monitor: setup ## Benchmark make monitor on 1,000,000 logged predictions and 1,000,000 labels
 	python -m benchmarks.monitoring
 
+.PHONY: bench-regression
+bench-regression: setup ## Benchmark the regressor against the classifier (batch) and a no-op server
+	python -m benchmarks.regression
+
 .PHONY: bench-batch
 bench-batch: setup ## Benchmark batch scoring of 1,000,000 rows vs raw ONNX predict
 	python -m benchmarks.batch

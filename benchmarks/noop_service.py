@@ -22,11 +22,14 @@ from tabml.serving.service import (
     freeze_startup_heap,
 )
 
-ANSWER = {
-    METADATA["target"]: METADATA["classes"][0],
-    "probabilities": {label: 1.0 if i == 0 else 0.0 for i, label in enumerate(METADATA["classes"])},
-    "warnings": [],
-}
+if METADATA.get("task") == "regression":  # the regressor's answer shape: value and interval
+    ANSWER = {METADATA["target"]: 0.0, "interval": [0.0, 0.0], "warnings": []}
+else:
+    ANSWER = {
+        METADATA["target"]: METADATA["classes"][0],
+        "probabilities": {c: 1.0 if i == 0 else 0.0 for i, c in enumerate(METADATA["classes"])},
+        "warnings": [],
+    }
 
 
 @bentoml.service(**{**SERVICE_CONFIG, "name": "noop_service"})

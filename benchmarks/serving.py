@@ -223,13 +223,16 @@ def feedback_load(load, model_arg: list[str], cpus, logs: Path, seconds: float) 
     The ids are well-formed UUIDv7s the server never issued: an unknown id is accepted and
     logged like any other (the join counts it as unmatched later).
     """
+    from tabml.scoring.packaged import read_model
     from tabml.scoring.prediction_ids import new_ids
 
+    classes = read_model(ROOT / "models/tabml_service.bento")[0]["metadata"].get("classes")
+    label = classes[0] if classes else 1.0  # a regressor's labels are numbers
     port = free_port()
     proc = start_server("model", VARIANTS["model"], port, logs / "feedback.log", cpus)
     try:
         url = f"http://127.0.0.1:{port}/feedback"
-        labels = [{"prediction_id": i, "label": "Adelie"} for i in new_ids(FEEDBACK_LABELS)]
+        labels = [{"prediction_id": i, "label": label} for i in new_ids(FEEDBACK_LABELS)]
         body = json.dumps({"labels": labels})
         httpx.post(
             url, content=body, headers={"Content-Type": "application/json"}

@@ -1,7 +1,7 @@
 """Regression end to end in process: task inference, conformal intervals, metrics, scoring.
 
 The real pipeline (dvc exp run, HTTP server, CLI batch and drift) is in
-tests/pipeline/test_regression_slow.py; this is its fast, in-process equivalent.
+tests/pipeline/test_regression_pipeline.py; this is its fast, in-process equivalent.
 """
 
 import math

@@ -210,7 +210,10 @@ class TabmlService:
 
     def __init__(self) -> None:
         self.scorer = load_scorer(self.model)
-        self.explainer = Explainer(self.scorer.classifier, METADATA["training_stats"])
+        # Explanations are of a class's probability: a regressor has none to explain.
+        regression = METADATA.get("task") == "regression"
+        stats = METADATA["training_stats"]
+        self.explainer = None if regression else Explainer(self.scorer.classifier, stats)
         # Concurrent requests share one onnxruntime call (microbatch.py, docs/serving.md).
         self.batcher = MicroBatcher(self.scorer.score, max_rows=METADATA["max_records"])
         self.inputs = ServedInputs(MODEL_VERSION, METADATA["target"])
@@ -228,6 +231,10 @@ class TabmlService:
         """
         rows = [record.model_dump(by_alias=True) for record in records]
         answers = count_warnings(await self.batcher.score(rows))
+        if explain and self.explainer is None:
+            raise bentoml.exceptions.InvalidArgument(
+                "explain: explanations are for classification models; this one is a regressor"
+            )
         if explain:  # an extra model call of its own, outside the shared micro-batch
             top = requested_top(explain)
             answers = add_explanations(answers, self.explainer.explain(rows, top))

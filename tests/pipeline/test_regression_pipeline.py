@@ -19,8 +19,6 @@ from sklearn.metrics import mean_squared_error, r2_score
 from testkit import run, tool_env
 from tests.service.server import start_server
 
-pytestmark = pytest.mark.slow
-
 PROFILE = ["-S", "data.profile=penguins_mass"]
 FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "island", "sex"]
 
@@ -63,8 +61,13 @@ def test_regression_profile_end_to_end(repo_copy_factory, tmp_path):
     server = start_server(repo, tmp_path / "server")
     try:
         response = httpx.post(f"{server.url}/predict", json={"records": records}, timeout=30)
+        explained = httpx.post(
+            f"{server.url}/predict", json={"records": records[:1], "explain": True}
+        )
     finally:
         server.stop()
+    # a regressor has no class probability to explain: a clear 400, not a 500
+    assert explained.status_code == 400 and "classification models" in explained.text
     assert response.status_code == 200, response.text
     answers = response.json()
     assert len(answers) == len(test)
@@ -93,6 +96,7 @@ def test_regression_profile_end_to_end(repo_copy_factory, tmp_path):
     assert f"drift: {len(test)} rows from {source}; drifted: none" in drift.stdout
 
 
+@pytest.mark.slow
 def test_package_refuses_an_interval_far_from_its_level(repo_copy_factory):
     repo = repo_copy_factory("coverage")
     # coverage on the test set is 0.88; a tolerance of 0.001 around 0.9 must refuse it
