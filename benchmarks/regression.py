@@ -132,7 +132,8 @@ def main() -> None:
         "Serving the regressor (`benchmarks/serving.py` run in the copy, whose workspace holds"
         " the `penguins_mass` model; the no-op server has the same request model):",
         "",
-        *served.read_text().split("\n", 2)[2].splitlines(),
+        # the serving report without its own heading and "Written by" line
+        *served.read_text().split("\n", 4)[4].splitlines(),
     ]
     write_section("regression", "\n".join(lines) + "\n")
     print("\n".join(lines))

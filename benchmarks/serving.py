@@ -253,19 +253,27 @@ def in_process(seconds: float, record: dict) -> dict:
     from tabml.model.features import model_frame
     from tabml.params import load_params
     from tabml.scoring.onnx_classifier import OnnxClassifier
+    from tabml.scoring.packaged import load_packaged
     from tabml.scoring.range_warnings import TrainingStats
+    from tabml.scoring.regression_scorer import regression_scorer
     from tabml.scoring.scorer import Scorer
 
     profile = load_profile(load_params().data.profile)
     pipeline = joblib.load(paths.MODEL)
-    scorer = Scorer(
-        OnnxClassifier.from_file(paths.ONNX_MODEL),
-        TrainingStats(json.loads(paths.TRAINING_STATS.read_text())),
-        profile.target,
-    )
+    if profile.task == "regression":
+        packaged = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
+        scorer = regression_scorer(paths.ONNX_MODEL.read_bytes(), packaged.metadata)
+        sklearn_predict = pipeline.predict
+    else:
+        scorer = Scorer(
+            OnnxClassifier.from_file(paths.ONNX_MODEL),
+            TrainingStats(json.loads(paths.TRAINING_STATS.read_text())),
+            profile.target,
+        )
+        sklearn_predict = pipeline.predict_proba
 
     def sklearn_call() -> None:
-        pipeline.predict_proba(model_frame(pd.DataFrame([record]), profile.features))
+        sklearn_predict(model_frame(pd.DataFrame([record]), profile.features))
 
     def onnx_call() -> None:
         scorer.score([record])
@@ -438,7 +446,8 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         )
     lines += [
         "",
-        "In-process, one record per call (no HTTP): scikit-learn `predict_proba` on a one-row "
+        "In-process, one record per call (no HTTP): scikit-learn `predict_proba` (`predict` "
+        "for a regressor) on a one-row "
         f"DataFrame {baseline['sklearn_us']:.0f} µs ({1e6 / baseline['sklearn_us']:.0f}/s); "
         f"ONNX scorer (feeds + onnxruntime + warnings) {baseline['onnx_us']:.0f} µs "
         f"({1e6 / baseline['onnx_us']:.0f}/s).",
