@@ -11,6 +11,15 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# A valid penguin inside the training range (a Gentoo): the tests' standard request record.
+GOOD_RECORD = {
+    "island": "Biscoe",
+    "bill_length_mm": 48.6,
+    "bill_depth_mm": 16.0,
+    "flipper_length_mm": 230.0,
+    "body_mass_g": 5800.0,
+    "sex": "male",
+}
 VENV_BIN = ROOT / ".venv" / "bin"
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from testkit import ROOT, repo_copy, run
+from tabml import paths
+from tabml.scoring.packaged import load_packaged
+from testkit import GOOD_RECORD, ROOT, repo_copy, run
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -65,11 +67,17 @@ def repo(reproduced: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def good_record() -> dict:
     """A valid penguin inside the training range (a Gentoo)."""
-    return {
-        "island": "Biscoe",
-        "bill_length_mm": 48.6,
-        "bill_depth_mm": 16.0,
-        "flipper_length_mm": 230.0,
-        "body_mass_g": 5800.0,
-        "sex": "male",
-    }
+    return dict(GOOD_RECORD)
+
+
+@pytest.fixture(scope="module")
+def packaged(request) -> Path:
+    """The workspace when it has a packaged model, else the session's reproduced copy."""
+    if paths.BENTO_ARCHIVE.exists():
+        return Path.cwd()
+    return request.getfixturevalue("reproduced")
+
+
+@pytest.fixture(scope="module")
+def model(packaged):
+    return load_packaged(packaged / paths.ONNX_MODEL, packaged / paths.BENTO_ARCHIVE)

@@ -26,24 +26,10 @@ from tabml.monitoring.drift import drift_report
 from tabml.monitoring.drift_files import write_report
 from tabml.params import DriftParams
 from tabml.scoring.onnx_classifier import OnnxClassifier
-from tabml.scoring.packaged import load_packaged
 from tabml.tables import TableError
 from testkit import tool_env
 
 COLUMNS = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
-
-
-@pytest.fixture(scope="module")
-def packaged(request) -> Path:
-    """The workspace when it has a packaged model, else the session's reproduced copy."""
-    if paths.BENTO_ARCHIVE.exists():
-        return Path.cwd()
-    return request.getfixturevalue("reproduced")
-
-
-@pytest.fixture(scope="module")
-def model(packaged):
-    return load_packaged(packaged / paths.ONNX_MODEL, packaged / paths.BENTO_ARCHIVE)
 
 
 @pytest.fixture(scope="module")

@@ -19,19 +19,13 @@ import pytest
 import yaml
 
 from tabml.serving import http_gate, http_limits
+from testkit import GOOD_RECORD
 from tests.service.conftest import ROOT, packaged_repo  # noqa: F401 (a fixture)
 from tests.service.server import start_server, tree_rss_kib
 
 KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-RECORD = {
-    "island": "Biscoe",
-    "bill_length_mm": 48.6,
-    "bill_depth_mm": 16.0,
-    "flipper_length_mm": 230.0,
-    "body_mass_g": 5800.0,
-    "sex": "male",
-}
+RECORD = GOOD_RECORD
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 import json
 import sqlite3
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,21 +13,7 @@ from tabml.batch.db import SchemaMismatchError
 from tabml.batch.score import score_file
 from tabml.model.features import model_frame
 from tabml.scoring.onnx_classifier import OnnxClassifier
-from tabml.scoring.packaged import load_packaged
 from tabml.tables import TableError
-
-
-@pytest.fixture(scope="module")
-def packaged(request) -> Path:
-    """The workspace when it has a packaged model, else the session's reproduced copy."""
-    if paths.BENTO_ARCHIVE.exists():
-        return Path.cwd()
-    return request.getfixturevalue("reproduced")
-
-
-@pytest.fixture(scope="module")
-def model(packaged):
-    return load_packaged(packaged / paths.ONNX_MODEL, packaged / paths.BENTO_ARCHIVE)
 
 
 @pytest.fixture
