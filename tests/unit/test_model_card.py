@@ -8,12 +8,8 @@ import pytest
 from scipy.stats import binomtest
 
 from tabml import paths
-from tabml.packaging.model_card import (
-    bootstrap_f1_interval,
-    flat_metrics,
-    outside_training_range,
-    wilson_interval,
-)
+from tabml.monitoring.live_metrics import wilson_interval
+from tabml.packaging.model_card import bootstrap_f1_interval, flat_metrics, outside_training_range
 from tabml.params import load_params
 from tabml.registry import with_card_sha
 from tabml.scoring.packaged import read_model

@@ -5,49 +5,36 @@ give equal bytes: no timestamps, no absolute paths, numbers rounded, everything 
 """
 
 import importlib.metadata
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score
 
 from tabml.model.gates import slice_checks
+from tabml.monitoring.live_metrics import confusion, f1_bootstrap_interval, wilson_interval
 
-Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 BOOTSTRAP_RESAMPLES = 1000
 # A feature is a known limitation when more test values than this lie outside training.
 OUTSIDE_RANGE_SHARE = 0.05
 KEY_PACKAGES = ("scikit-learn", "skl2onnx", "onnxruntime", "numpy", "pandas", "bentoml")
 
 
-def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
-    """Wilson score interval of a proportion (accuracy = correct / rows)."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 def bootstrap_f1_interval(
     y_true: np.ndarray, predicted: np.ndarray, seed: int, resamples: int = BOOTSTRAP_RESAMPLES
 ) -> tuple[float, float]:
-    """Percentile bootstrap (2.5%, 97.5%) of macro F1 over test rows resampled with a seed."""
-    rng = np.random.default_rng(seed)
-    y_true, predicted = np.asarray(y_true), np.asarray(predicted)
-    labels = np.unique(y_true)
-    scores = []
-    for _ in range(resamples):
-        rows = rng.integers(0, len(y_true), len(y_true))
-        scores.append(
-            f1_score(y_true[rows], predicted[rows], average="macro", labels=labels, zero_division=0)
-        )
-    low, high = np.quantile(scores, [0.025, 0.975])
-    return (float(low), float(high))
+    """Seeded percentile bootstrap (2.5%, 97.5%) of macro F1 over the test rows.
+
+    Macro F1 over the classes of `y_true`, as scikit-learn's `f1_score(labels=...)`; the rows
+    are resampled through the confusion matrix (`live_metrics.f1_bootstrap_interval`, the
+    same statistic the monitoring report gives live windows).
+    """
+    classes, codes = np.unique(np.concatenate([y_true, predicted]), return_inverse=True)
+    true_codes, predicted_codes = codes[: len(y_true)], codes[len(y_true) :]
+    matrix = confusion(true_codes, predicted_codes, len(classes))
+    present = np.isin(classes, np.unique(y_true))
+    return f1_bootstrap_interval(matrix, present, seed, rounds=resamples)
 
 
 def outside_training_range(X: pd.DataFrame, stats: Mapping) -> dict[str, float]:
