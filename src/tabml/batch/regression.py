@@ -20,12 +20,12 @@ def is_regression(model: PackagedModel) -> bool:
     return model.metadata.get("task") == "regression"
 
 
-def regression_outputs(model: PackagedModel, frame: pd.DataFrame) -> list[list[float]]:
-    """Prediction, interval low and interval high columns for the rows of `frame`."""
+def regression_outputs(model: PackagedModel, frame: pd.DataFrame) -> list[np.ndarray]:
+    """Prediction, interval low and interval high columns (float64) for the rows of `frame`."""
     values = model.classifier.predict(model.classifier.feeds_from_frame(frame))
-    values = values.astype(np.float64)
+    values = values.astype(np.float64).reshape(-1)
     half_width = float(model.metadata["prediction_interval"]["half_width"])
-    return [values.tolist(), (values - half_width).tolist(), (values + half_width).tolist()]
+    return [values, values - half_width, values + half_width]
 
 
 def regression_rows_table() -> Table:

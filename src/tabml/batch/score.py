@@ -4,112 +4,33 @@ Uses what the online service uses and nothing from training: the ONNX model
 (`models/model.onnx`), the domain rules and target saved with it in the exported bento
 (`models/tabml_service.bento`, read by `tabml.scoring.packaged`), and the vectorised frame
 checks of `tabml.scoring.checks`.
-The file is read in chunks (bounded memory) and written in one transaction (all or nothing).
-A row that breaks a rule, has a non-finite number or too few / too many fields (CSV) is a
-reject with its reason; a file that changes while it is read writes nothing.
+
+The file is planned into partitions (`tabml.batch.partitions`), which are read and scored
+chunk by chunk (bounded memory) in this process or on Dask workers (`tabml.engine`), and
+written in file order by a writer thread while the next chunks are scored, in one
+transaction: SQLite (`sqlite_sink`) or PostgreSQL (`postgres_sink`). The rows do not depend on
+the engine: partitions follow the file, and ids follow the batch and the row.
 """
 
-import hashlib
-import json
-import math
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from sqlalchemy.engine import Connection
-
 from tabml.batch import db as batch_db
-from tabml.batch.explanations import create_explanations_table, explanation_rows
-from tabml.batch.regression import create_regression_schema, is_regression, regression_outputs
-from tabml.scoring.checks import frame_problems
+from tabml.batch.batch_ids import BatchIds, batch_id_of
+from tabml.batch.partitions import PARTITION_BYTES, TablePlan, plan_table
+from tabml.batch.postgres_sink import AlreadyScored, PostgresSink, is_postgresql, stage_chunk
+from tabml.batch.regression import is_regression
+from tabml.batch.score_partition import ChunkScores, score_partition
+from tabml.batch.sqlite_sink import SqliteSink, batch_values
+from tabml.batch.writer_thread import WriterThread
 from tabml.scoring.explain import Explainer
 from tabml.scoring.packaged import PackagedModel, PackagedModelError
-from tabml.scoring.prediction_ids import new_ids
-from tabml.scoring.rules import date_columns
-from tabml.scoring.transforms import add_date_parts
-from tabml.tables import TableInput, open_input
 from tabml.tools import run
 
 CHUNK_ROWS = 100_000
-
-
-def _json_value(value: object) -> object:
-    # JSON has no infinity: keep it as the text pandas reads back (`inf`, `-inf`).
-    return str(value) if isinstance(value, float) and not math.isfinite(value) else value
-
-
-def _record_json(frame: pd.DataFrame, positions: np.ndarray) -> list[str]:
-    rows = frame.iloc[positions].astype(object)
-    rows = rows.where(rows.notna(), None).to_dict("records")
-    return [
-        json.dumps({k: _json_value(v) for k, v in r.items()}, default=str, allow_nan=False)
-        for r in rows
-    ]
-
-
-def score_chunk(
-    frame: pd.DataFrame,
-    model: PackagedModel,
-    batch_id: str,
-    first_row: int,
-    key: str | None,
-    first_id: int,
-    ragged: dict[int, tuple[str, str]] | None = None,
-    explain: tuple[Explainer, int] | None = None,
-) -> tuple[Iterator[tuple], list[tuple], Iterator[tuple]]:
-    """Prediction rows, reject rows and explanation rows (tuples in column order) for one chunk.
-
-    A prediction row's id is `first_id` + its row number in the file, a classifier's row
-    also gets a `prediction_id` (a new UUIDv7); without a `key` its tuple leaves the key
-    column out. `ragged` maps chunk positions of CSV rows with the
-    wrong number of fields to (reason, the row's text): the text is their record.
-    Explanation rows only with `explain` (explainer, top).
-    """
-    problems = frame_problems(frame, model.rules)
-    ragged = ragged or {}
-    for i, (reason, _) in ragged.items():
-        problems[i] = [reason]  # its cells are shifted or null: only the shape is the reason
-    bad = np.zeros(len(frame), dtype=bool)
-    bad[list(problems)] = True
-    keys = frame[key].astype(object).where(frame[key].notna(), None) if key else None
-    positions = sorted(problems)
-    records = _record_json(frame, np.array(positions, dtype=int))
-    rejects = [
-        (batch_id, first_row + i, None if keys is None else _text(keys.iat[i]),
-         "; ".join(problems[i]), json.dumps(ragged[i][1]) if i in ragged else record)
-        for i, record in zip(positions, records)
-    ]  # fmt: skip
-    good = frame[~bad] if positions else frame
-    good = add_date_parts(good, date_columns(model.rules))  # the numbers the model sees
-    for name in model.classifier.numeric:  # a chunk with one bad value reads as text
-        if not pd.api.types.is_numeric_dtype(good[name]):
-            good = good.assign(**{name: pd.to_numeric(good[name])})
-    if is_regression(model):  # prediction, interval_low, interval_high
-        outputs = regression_outputs(model, good)
-    else:
-        labels, proba = model.classifier.predict(model.classifier.feeds_from_frame(good))
-        outputs = [labels.tolist(), *proba.T.tolist()]
-    ids = np.arange(first_id + first_row, first_id + first_row + len(frame))
-    # Without a key column the rows leave `key` out (one parameter less to bind per row).
-    good_keys = [] if keys is None else [[_text(k) for k in keys[~bad]]]
-    columns = [ids[~bad].tolist(), *good_keys, *outputs]
-    if not is_regression(model):
-        # Prediction ids: one vectorised call per chunk, in row order (they sort by row too).
-        columns.append(new_ids(len(good)))
-    explained: Iterator[tuple] = iter(())
-    if explain is not None:
-        rows = np.flatnonzero(~bad) + first_row
-        explained = explanation_rows(good, rows, explain[0], batch_id, explain[1])
-    return zip(*columns), rejects, explained
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 def git_sha() -> str | None:
@@ -138,11 +59,16 @@ def score_file(
     progress: Callable[[int, int, int, float], None] | None = None,
     wait_seconds: float = batch_db.WAIT_SECONDS,
     explain_top: int | None = None,
+    engine=None,
+    model_files: tuple[Path, Path] | None = None,
+    partition_bytes: int = PARTITION_BYTES,
 ) -> BatchResult:
     """Score `path` into the database at `url` in one transaction; rerunning is a no-op.
 
     Another batch writing to the same SQLite file is waited for, up to `wait_seconds`.
     `explain_top`: also write the `explanations` table (that many contributions per row).
+    `engine`: a `tabml.engine.Engine`; with a Dask client the partitions are scored on its
+    workers, which load the model from `model_files` (ONNX, bento: paths they can read).
 
     Raises:
         TableError: the file cannot be read, or changed while it was read.
@@ -151,76 +77,65 @@ def score_file(
     start = time.perf_counter()
     if explain_top and is_regression(model):
         raise PackagedModelError("explanations (EXPLAIN=1) are for classification models")
+    needed = [r.name for r in model.rules] + ([key] if key else [])
+    plan = plan_table(path, needed, partition_bytes)
+    batch = BatchIds.start(batch_id_of(plan.sha256, model.version))
+    values = batch_values(batch.batch_id, plan, model, git_sha(), batch.scored_at)
+    sink_type = PostgresSink if is_postgresql(url) else SqliteSink
+    done = rejected = 0
+    try:
+        with sink_type(url, model, key, wait_seconds) as sink:
+            if not sink.begin(values, explain_top):
+                raise AlreadyScored(batch.batch_id)
+            distributed = engine is not None and engine.distributed
+            if distributed:
+                chunks = _on_dask(engine, plan, model, model_files, batch, key, chunk_rows,
+                                  explain_top, sink.staged)  # fmt: skip
+            else:
+                chunks = _in_process(plan, model, batch, key, chunk_rows, explain_top, sink.staged)
+            done, rejected = _write(chunks, sink, plan.rows, progress, start)
+            plan.check_unchanged()
+            sink.finish(done, rejected)
+    except AlreadyScored:
+        return BatchResult(batch.batch_id, 0, 0, True, time.perf_counter() - start)
+    return BatchResult(batch.batch_id, done, rejected, False, time.perf_counter() - start)
+
+
+def _in_process(plan: TablePlan, model, batch, key, chunk_rows, explain_top, staged):
     explain = None
     if explain_top:
         explain = (Explainer(model.classifier, model.metadata["training_stats"]), explain_top)
-    needed = [r.name for r in model.rules] + ([key] if key else [])
-    categorical = [r.name for r in model.rules if r.kind != "numeric"]
-    with open_input(path, needed, chunk_rows, categorical) as table:
-        batch_id = hashlib.sha256(f"{table.sha256}\n{model.version}".encode()).hexdigest()[:16]
-        engine = batch_db.connect(url, wait_seconds)
-        try:
-            with batch_db.writing(engine, wait_seconds) as conn:
-                done, rejected = _write_batch(
-                    conn, table, model, batch_id, key, progress, start, explain
-                )
-        finally:
-            engine.dispose()
-    skipped = done is None
-    return BatchResult(batch_id, done or 0, rejected, skipped, time.perf_counter() - start)
+    for part in plan.partitions:
+        for scores in score_partition(part, plan.parquet, model, batch, key, chunk_rows, explain):
+            yield stage_chunk(scores) if staged else scores
 
 
-def _write_batch(
-    conn: Connection,
-    table: TableInput,
-    model: PackagedModel,
-    batch_id: str,
-    key: str | None,
-    progress: Callable[[int, int, int, float], None] | None,
-    start: float,
-    explain: tuple[Explainer, int] | None,
-) -> tuple[int | None, int]:
-    """Rows and rejects written in `conn`'s transaction; (None, 0) if already scored."""
-    classes = model.classifier.classes
-    if is_regression(model):
-        batches, rows_table, rejects_table = create_regression_schema(conn)
-    else:
-        batches, rows_table, rejects_table = batch_db.create_schema(conn, classes)
-    explained_table = create_explanations_table(conn, explain[1]) if explain else None
-    if batch_db.batch_exists(conn, batches, batch_id):
-        return None, 0
-    first_id = batch_db.reserve_ids(
-        conn,
-        batches,
-        {
-            "batch_id": batch_id,
-            "input": str(table.path),
-            "input_sha256": table.sha256,
-            "model_version": model.version,
-            "git_sha": git_sha(),
-            "classes": json.dumps(classes),
-            "scored_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-    )
-    ragged_rows = np.array(sorted(table.ragged), dtype=np.int64)
+def _on_dask(engine, plan, model, model_files, batch, key, chunk_rows, explain_top, staged):
+    from tabml.batch.on_dask import scored_on_dask
+
+    if model_files is None:
+        raise PackagedModelError("scoring on Dask needs the model's files (model_files=...)")
+    files = (str(Path(model_files[0]).absolute()), str(Path(model_files[1]).absolute()))
+    args = (plan.parquet, (*files, model.version), batch, key, chunk_rows, explain_top, staged)
+    return scored_on_dask(engine.client, plan.partitions, engine.workers, *args)
+
+
+def _write(
+    chunks: Iterator[ChunkScores], sink, total: int, progress, start: float
+) -> tuple[int, int]:
+    """Hand every chunk to the writer thread, in order; the rows read and rejected."""
+    writer = WriterThread(sink.write)
     done = rejected = 0
-    # One chunk at a time, written before the next is read. A writer thread gave no
-    # overlap: sqlite3's executemany holds the GIL while it binds each row (measured in
-    # docs/production-loop.md), and one chunk in flight keeps memory lower.
-    for chunk in table.chunks:
-        lo, hi = np.searchsorted(ragged_rows, [done, done + len(chunk)])
-        ragged = {int(r) - done: table.ragged[int(r)] for r in ragged_rows[lo:hi]}
-        good, bad, explained = score_chunk(
-            chunk, model, batch_id, done, key, first_id, ragged, explain
-        )
-        batch_db.insert_rows(conn, rows_table, good, omit=() if key else ("key",))
-        batch_db.insert_rows(conn, rejects_table, bad)
-        if explained_table is not None:
-            batch_db.insert_rows(conn, explained_table, explained)
-        done, rejected = done + len(chunk), rejected + len(bad)
-        if progress:
-            progress(done, table.rows, rejected, time.perf_counter() - start)
-    batch_db.finish_batch(conn, batches, batch_id, done, rejected)
+    try:
+        for scores in chunks:
+            writer.put(scores)
+            done, rejected = done + scores.read, rejected + len(scores.rejects)
+            if progress:
+                progress(done, total, rejected, time.perf_counter() - start)
+    except BaseException:
+        writer.abandon()
+        raise
+    writer.close()
     return done, rejected
 
 

@@ -174,13 +174,20 @@ def batch(
         bool, typer.Option(help="also write per-row feature contributions (`explanations`)")
     ] = False,
     explain_top: Annotated[int, typer.Option(min=1, help="contributions per row")] = 3,
+    partition_bytes: Annotated[
+        int, typer.Option(help="bytes of CSV per partition (a Dask task)", min=1)
+    ] = 4 << 20,
 ) -> None:
-    """Score a file with the packaged model into `predictions` and `rejects` (+ `explanations`)."""
+    """Score a file with the packaged model into `predictions` and `rejects` (+ `explanations`).
+
+    Runs in process, or on Dask when DASK_SCHEDULER_ADDRESS or TABML_DASK_WORKERS is set.
+    """
     from sqlalchemy.exc import SQLAlchemyError
 
     from tabml.batch.score import print_progress, score_file
     from tabml.cli.stale_model import check_packaged_model
     from tabml.data.profile import load_profile
+    from tabml.engine import configured, open_engine
     from tabml.params import load_params
     from tabml.scoring.packaged import load_packaged
 
@@ -192,7 +199,11 @@ def batch(
         typer.echo(warning, err=True)
     try:
         top = explain_top if explain else None
-        result = score_file(input, db, model, key, chunk_rows, print_progress, wait, top)
+        files = (paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
+        # In process (the default) says nothing: its output stays as it was before Dask.
+        with open_engine(quiet=configured() == "in-process") as engine:
+            result = score_file(input, db, model, key, chunk_rows, print_progress, wait, top,
+                                engine, files, partition_bytes)  # fmt: skip
     except SQLAlchemyError as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise fail(one_line(f"database {db}: {first}")) from None
