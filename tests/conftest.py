@@ -81,3 +81,21 @@ def packaged(request) -> Path:
 @pytest.fixture(scope="module")
 def model(packaged):
     return load_packaged(packaged / paths.ONNX_MODEL, packaged / paths.BENTO_ARCHIVE)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A real PostgreSQL server (pgserver) for the session, on a Unix socket."""
+    from testkit.postgres import postgres_server as start
+
+    with start(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request) -> str:
+    """A fresh, empty database on the session's PostgreSQL server: its libpq URI."""
+    from testkit.postgres import fresh_database
+
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
+    return fresh_database(postgres_server, name)

@@ -112,7 +112,9 @@ def _plan_parquet(path: Path, handle, needed: list[str]) -> TablePlan:
     parts, first = [], 0
     for group in range(meta.num_row_groups):
         rows = meta.row_group(group).num_rows
-        parts.append(Partition(group, str(path.absolute()), first, rows, start=group, columns=names))
+        parts.append(
+            Partition(group, str(path.absolute()), first, rows, start=group, columns=names)
+        )
         first += rows
     return TablePlan(path, True, first, sha, path.stat().st_size, parts)
 
@@ -189,7 +191,17 @@ def _csv_partition(index, path, columns, header_row, data, first_row, start) -> 
     sha = hashlib.sha256(data).hexdigest()
     end = start + len(data)
     return Partition(
-        index, str(path.absolute()), first_row, rows, start, end, sha, head, ragged, long_rows, tuple(columns)
+        index,
+        str(path.absolute()),
+        first_row,
+        rows,
+        start,
+        end,
+        sha,
+        head,
+        ragged,
+        long_rows,
+        tuple(columns),
     )
 
 

@@ -84,7 +84,7 @@ def stage_chunk(scores: ChunkScores) -> ChunkScores:
                    staged=staged)  # fmt: skip
 
 
-class AlreadyScored(Exception):  # noqa: N818  (not an error: the batch is there)
+class AlreadyScored(Exception):
     """Another run committed the same batch while this one was scoring."""
 
 
