@@ -60,8 +60,8 @@ def test_local_clusters_write_the_rows_written_in_process(tmp_path, source, mode
         env = {"TABML_DASK_WORKERS": workers} if workers else {}
         db = tmp_path / f"{workers or 'in-process'}.db"
         with open_engine(env, quiet=True) as engine:
-            result = score_file(source, f"sqlite:///{db}", model, chunk_rows=4_000,
-                                engine=engine, model_files=files, partition_bytes=150_000)  # fmt: skip
+            options = {"engine": engine, "model_files": files, "partition_bytes": 150_000}
+            result = score_file(source, f"sqlite:///{db}", model, chunk_rows=4_000, **options)
         assert (result.rows, result.rejected) == (30_001, 3)
         dumps[workers] = dump(db)
     assert len(dumps[None]["rows"]) == 29_998
