@@ -207,7 +207,7 @@ bench-regression: setup ## Benchmark the regressor against the classifier (batch
 	python -m benchmarks.regression
 
 .PHONY: bench-batch
-bench-batch: setup ## Benchmark batch scoring of 1,000,000 rows vs raw ONNX predict
+bench-batch: setup ## Benchmark batch scoring: 1M rows vs a naive script and SQLite's floor, Dask+PostgreSQL, 10M rows (~10 min)
 	python -m benchmarks.batch
 
 ##@ Development

@@ -110,11 +110,10 @@ def tables(classes: Sequence[str]) -> tuple[MetaData, Table, Table, Table]:
 def connect(url: str, wait_seconds: float = WAIT_SECONDS) -> Engine:
     """An engine for `url`; SQLite gets WAL, synchronous=NORMAL (safe with WAL, faster), a
     64 MiB page cache, a busy timeout of `wait_seconds` and transactions that take the write
-    lock when they begin. Its connection may be used by the batch's writer thread (one thread
-    at a time: the batch hands it over and waits).
+    lock when they begin.
     """
     sqlite = make_url(url).get_backend_name() == "sqlite"
-    args = {"timeout": wait_seconds, "check_same_thread": False}
+    args = {"timeout": wait_seconds}
     engine = create_engine(url, **({"connect_args": args} if sqlite else {}))
     if sqlite:
 

@@ -7,8 +7,7 @@ checks of `tabml.scoring.checks`.
 
 The file is planned into partitions (`tabml.batch.partitions`), which are read and scored
 chunk by chunk (bounded memory) in this process or on Dask workers (`tabml.engine`), and
-written in file order by a writer thread while the next chunks are scored, in one
-transaction: SQLite (`sqlite_sink`) or PostgreSQL (`postgres_sink`). The rows do not depend on
+written in file order, in one transaction: SQLite (`sqlite_sink`) or PostgreSQL (`postgres_sink`). The rows do not depend on
 the engine: partitions follow the file, and ids follow the batch and the row.
 """
 
@@ -25,7 +24,6 @@ from tabml.batch.postgres_sink import AlreadyScored, PostgresSink, is_postgresql
 from tabml.batch.regression import is_regression
 from tabml.batch.score_partition import ChunkScores, score_partition
 from tabml.batch.sqlite_sink import SqliteSink, batch_values
-from tabml.batch.writer_thread import WriterThread
 from tabml.scoring.explain import Explainer
 from tabml.scoring.packaged import PackagedModel, PackagedModelError
 from tabml.tools import run
@@ -123,19 +121,18 @@ def _on_dask(engine, plan, model, model_files, batch, key, chunk_rows, explain_t
 def _write(
     chunks: Iterator[ChunkScores], sink, total: int, progress, start: float
 ) -> tuple[int, int]:
-    """Hand every chunk to the writer thread, in order; the rows read and rejected."""
-    writer = WriterThread(sink.write)
+    """Write every chunk, in file order, as it comes; the rows read and rejected.
+
+    In this thread, not a writer thread: sqlite3 takes the GIL back for every row it binds,
+    so a writer thread and the scoring took turns and both ran slower (measured: see
+    docs/production-loop.md). On Dask the workers score the next partitions meanwhile.
+    """
     done = rejected = 0
-    try:
-        for scores in chunks:
-            writer.put(scores)
-            done, rejected = done + scores.read, rejected + len(scores.rejects)
-            if progress:
-                progress(done, total, rejected, time.perf_counter() - start)
-    except BaseException:
-        writer.abandon()
-        raise
-    writer.close()
+    for scores in chunks:
+        sink.write(scores)
+        done, rejected = done + scores.read, rejected + len(scores.rejects)
+        if progress:
+            progress(done, total, rejected, time.perf_counter() - start)
     return done, rejected
 
 
