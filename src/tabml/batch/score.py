@@ -7,8 +7,9 @@ checks of `tabml.scoring.checks`.
 
 The file is planned into partitions (`tabml.batch.partitions`), which are read and scored
 chunk by chunk (bounded memory) in this process or on Dask workers (`tabml.engine`), and
-written in file order, in one transaction: SQLite (`sqlite_sink`) or PostgreSQL (`postgres_sink`). The rows do not depend on
-the engine: partitions follow the file, and ids follow the batch and the row.
+written in file order, in one transaction: SQLite (`sqlite_sink`) or PostgreSQL
+(`postgres_sink`). The rows do not depend on the engine: partitions follow the file, and ids
+follow the batch and the row.
 """
 
 import sys

@@ -2,7 +2,8 @@
 
 The transaction begins (BEGIN IMMEDIATE: SQLite's write lock, waited for) before the first
 row is scored and commits after the last, so a batch is all or nothing and concurrent batches
-take turns. `write` is called chunk by chunk in file order: row ids ascend (SQLite appends them to its rowid B-tree).
+take turns. `write` is called chunk by chunk in file order: row ids ascend (SQLite appends
+them to its rowid B-tree).
 """
 
 import json
