@@ -164,7 +164,7 @@ class PostgresSink:
         rest = ", ".join(names[1:])
         conn.exec_driver_sql(
             f"INSERT INTO {self.rows_table.name} ({', '.join(names)}) SELECT id + {first_id:d}, "
-            f"{rest} FROM {self.staging[self.rows_table.name]} ORDER BY id"
+            f"{rest} FROM {self.staging[self.rows_table.name]}"
         )
         for table in (self.rejects, self.explained):
             if table is not None:
