@@ -84,12 +84,23 @@ def model(packaged):
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
-    """A real PostgreSQL server (pgserver) for the session, on a Unix socket."""
+def postgres_server():
+    """A real PostgreSQL server (pgserver) for the session, on a Unix socket.
+
+    Its data lives outside pytest's temporary folders: pytest deletes older sessions'
+    folders when another session starts (other test runs on the same machine).
+    """
+    import tempfile
+
     from testkit.postgres import postgres_server as start
 
-    with start(tmp_path_factory.mktemp("postgres")) as server:
-        yield server
+    folder = Path(tempfile.mkdtemp(prefix="tabml-pg-"))
+    folder.chmod(0o755)  # pgserver runs the server as its own user when run as root
+    try:
+        with start(folder) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -132,10 +132,15 @@ class PostgresSink:
         return True
 
     def _copy(self, table: str, columns: list[str], data: bytes) -> None:
+        import psycopg
+
         cursor = self.conn.connection.driver_connection.cursor()
         sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
-        with cursor.copy(sql) as copy:
-            copy.write(data)
+        try:
+            with cursor.copy(sql) as copy:
+                copy.write(data)
+        except psycopg.Error as err:  # as SQLAlchemy's own errors: one line from the CLI
+            raise OperationalError(sql, None, err) from err
 
     def write(self, scores: ChunkScores) -> None:
         if scores.staged:
