@@ -64,9 +64,8 @@ def score_chunk(
 ) -> tuple[Iterator[tuple], list[tuple], Iterator[tuple]]:
     """Prediction rows, reject rows and explanation rows (tuples in column order) for one chunk.
 
-    A prediction row's id is `first_id` + its row number in the file, a classifier's row
-    also gets a `prediction_id` (a new UUIDv7); without a `key` its tuple leaves the key
-    column out. `ragged` maps chunk positions of CSV rows with the
+    A prediction row's id is `first_id` + its row number in the file, and it gets a
+    `prediction_id` (a new UUIDv7); without a `key` its tuple leaves the key column out. `ragged` maps chunk positions of CSV rows with the
     wrong number of fields to (reason, the row's text): the text is their record.
     Explanation rows only with `explain` (explainer, top).
     """
@@ -97,10 +96,8 @@ def score_chunk(
     ids = np.arange(first_id + first_row, first_id + first_row + len(frame))
     # Without a key column the rows leave `key` out (one parameter less to bind per row).
     good_keys = [] if keys is None else [[_text(k) for k in keys[~bad]]]
-    columns = [ids[~bad].tolist(), *good_keys, *outputs]
-    if not is_regression(model):
-        # Prediction ids: one vectorised call per chunk, in row order (they sort by row too).
-        columns.append(new_ids(len(good)))
+    # Prediction ids: one vectorised call per chunk, in row order (they sort by row too).
+    columns = [ids[~bad].tolist(), *good_keys, *outputs, new_ids(len(good))]
     explained: Iterator[tuple] = iter(())
     if explain is not None:
         rows = np.flatnonzero(~bad) + first_row

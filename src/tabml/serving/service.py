@@ -62,7 +62,7 @@ METADATA = _metadata()
 http_limits.install()
 log_client_errors_as_warnings()
 PredictRequest = request_model(rules_from_json(METADATA["domain_rules"]), METADATA["max_records"])
-# A regression model's labels are numbers (no classes); `make monitor` covers classifiers.
+# A regression model's labels are numbers (it has no classes).
 FeedbackRequest = feedback.feedback_model(METADATA.get("classes"))
 
 OUT_OF_RANGE = bentoml.metrics.Counter(
@@ -99,9 +99,7 @@ class GuardedService(bentoml.Service):
     def to_asgi(self, is_main: bool = True) -> Any:
         app = super().to_asgi(is_main)
         known, prefixes, static = served_paths(app)
-        spec = describe_model(
-            self.openapi_spec.asdict(), METADATA["target"], METADATA["classes"], MODEL_VERSION
-        )
+        spec = describe_model(self.openapi_spec.asdict(), METADATA, MODEL_VERSION)
         return RequestGate(
             app,
             known_paths=known | static,
