@@ -65,8 +65,9 @@ def score_chunk(
     """Prediction rows, reject rows and explanation rows (tuples in column order) for one chunk.
 
     A prediction row's id is `first_id` + its row number in the file, and it gets a
-    `prediction_id` (a new UUIDv7); without a `key` its tuple leaves the key column out. `ragged` maps chunk positions of CSV rows with the
-    wrong number of fields to (reason, the row's text): the text is their record.
+    `prediction_id` (a new UUIDv7); without a `key` its tuple leaves the key column out.
+    `ragged` maps chunk positions of CSV rows with the wrong number of fields to (reason,
+    the row's text): the text is their record.
     Explanation rows only with `explain` (explainer, top).
     """
     problems = frame_problems(frame, model.rules)

@@ -93,8 +93,10 @@ def describe_model(spec: dict, metadata: dict, version: str) -> dict:
     if classes:
         what = ", ".join(classes)
     else:
-        what = "a number, with a prediction interval" if level is None else (
-            f"a number, with a {level:.0%} prediction interval"
+        what = (
+            "a number, with a prediction interval"
+            if level is None
+            else (f"a number, with a {level:.0%} prediction interval")
         )
     spec["info"].update(
         title="tabml API",
