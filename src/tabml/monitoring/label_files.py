@@ -29,7 +29,7 @@ def _numbers(labels: pd.Series) -> tuple[pd.Series, pd.Series]:
     """A regression model's labels as float64, and which of them are not finite numbers."""
     values = pd.to_numeric(labels.astype("string").str.strip(), errors="coerce")
     values = values.astype("float64")
-    return values, ~np.isfinite(values.to_numpy())
+    return values, pd.Series(~np.isfinite(values.to_numpy()), index=labels.index)
 
 
 def check_labels(frame: pd.DataFrame, classes: list[str], source: str) -> list[tuple[str, object]]:
