@@ -69,7 +69,7 @@ def window_metrics(rows: pd.DataFrame, classes: list[str], seed: int) -> dict:
     return result
 
 
-def test_metrics(metadata: dict | None, names: tuple[str, ...]) -> dict | None:
+def reference_metrics(metadata: dict | None, names: tuple[str, ...]) -> dict | None:
     """The version's own test-set values of `names` (None without metadata)."""
     if metadata and "metrics" in metadata:
         return {k: metadata["metrics"][k] for k in names if k in metadata["metrics"]}
@@ -127,7 +127,7 @@ def live_report(
     found = {}
     for version, rows in joined.groupby(versions, sort=True):
         metadata = models.get(version)
-        reference = test_metrics(metadata, REFERENCE_METRICS)
+        reference = reference_metrics(metadata, REFERENCE_METRICS)
         found[str(version)] = version_report(
             rows,
             window,

@@ -11,7 +11,7 @@ import pandas as pd
 
 from tabml.monitoring import alerts
 from tabml.monitoring.live_errors import labelled_errors
-from tabml.monitoring.live_report import test_metrics, version_report
+from tabml.monitoring.live_report import reference_metrics, version_report
 from tabml.params import DriftParams, MonitorParams
 
 REFERENCE_METRICS = ("rmse", "mae", "r2", "interval_coverage", "interval_level")
@@ -55,7 +55,7 @@ def live_report(
     found = {}
     for version, rows in joined.groupby(versions, sort=True):
         metadata = models.get(version) or {}
-        reference = test_metrics(metadata, REFERENCE_METRICS)
+        reference = reference_metrics(metadata, REFERENCE_METRICS)
         level = (metadata.get("prediction_interval") or {}).get("level")
         found[str(version)] = version_report(
             rows,
