@@ -35,6 +35,7 @@ from tabml.serving.request_log import (
     logging_enabled,
 )
 from tabml.serving.request_schema import request_model
+from tabml.serving.workers import worker_count
 
 
 class ServiceArgs(BaseModel):
@@ -125,7 +126,7 @@ SERVICE_CONFIG: dict[str, Any] = {
     "name": SERVICE_NAME,
     "service_class": GuardedService,
     "description": f"Predicts {METADATA['target']} of tabular records (model {MODEL_VERSION})",
-    "workers": 1,
+    "workers": worker_count(),  # TABML_WORKERS; launch.serve has checked it
     "traffic": {"timeout": 10},
     # The access log costs throughput (docs/benchmarks.md, serving); request counts and
     # latencies stay on /metrics. TABML_ACCESS_LOG=1 turns it on.
