@@ -108,9 +108,8 @@ def start_server(
     env["TABML_REQUEST_LOG"] = "0" if name.endswith("-requestlog") else "1"
     env["TABML_REQUEST_LOG_DIR"] = str(log.parent / "requests")
     env["TABML_FEEDBACK_LOG_DIR"] = str(log.parent / "feedback")
-    if name.endswith("+2workers"):  # BentoML's config override beats the service default
-        service = "noop_service" if name.startswith("noop") else "tabml_service"
-        env["BENTOML_CONFIG_OPTIONS"] = f"services.{service}.workers=2"
+    if name.endswith("+2workers"):
+        env["TABML_WORKERS"] = "2"
     proc = subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
         start_new_session=True, preexec_fn=pin(cpus),
@@ -426,7 +425,8 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         "",
         "Variants: `model` is the packaged bento exactly as `make serve` runs it; `noop` the same"
         " server, request checks, request log and response shape with the model replaced by a"
-        " constant answer (benchmarks/noop_service.py); `+2workers` sets BentoML `workers=2`;"
+        " constant answer (benchmarks/noop_service.py); `+2workers` sets `TABML_WORKERS=2`"
+        " (two BentoML workers);"
         " `batchable` the model behind adaptive batching (max batch 256, max latency 1 s);"
         " `+accesslog` turns BentoML's access log on (`TABML_ACCESS_LOG=1`);"
         " `-requestlog` turns the request log off (`TABML_REQUEST_LOG=0`; every other"

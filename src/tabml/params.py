@@ -152,6 +152,19 @@ class RegressionParams(_Section):
 
 
 # --- monitor (live metrics of labelled production predictions; `make monitor`) ---
+class RegressionMonitorParams(_Section):
+    """A regression model's live limits: rmse and mae ceilings, interval coverage floor."""
+
+    # Ceilings of rmse / mae (target units); null: the dataset's gate ceilings (`gates.max`
+    # of the profile and params.yaml's `regression.gates.max`).
+    max: dict[str, float] | None = None
+    # Largest allowed rise above the model's own test-set value, as a share of it (0.25:
+    # live rmse up to 1.25 x the test rmse).
+    max_rise: dict[str, float] = {"rmse": 0.25, "mae": 0.25}
+    # Interval coverage floor: the interval's nominal level minus this.
+    coverage_drop: float = Field(0.05, ge=0.0, lt=1.0)
+
+
 class MonitorParams(_Section):
     """When a model version's live metrics raise an alert (docs/monitoring.md)."""
 
@@ -165,6 +178,7 @@ class MonitorParams(_Section):
     alert_windows: int = Field(1, ge=1)  # N: alert when N of ...
     of_windows: int = Field(1, ge=1)  # ... the last M judged windows break a limit
     bootstrap_seed: int = 0
+    regression: RegressionMonitorParams = RegressionMonitorParams()
 
     @model_validator(mode="after")
     def _n_of_m(self) -> "MonitorParams":

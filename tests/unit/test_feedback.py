@@ -63,3 +63,39 @@ def test_the_feedback_log_stays_within_its_byte_bound(tmp_path):
     files = list(tmp_path.glob("*.jsonl"))
     assert sum(f.stat().st_size for f in files) <= 1_500_000
     assert 0 < len(read_feedback_log(tmp_path).frame) < 30_000  # the oldest were deleted
+
+
+def test_a_regression_model_takes_finite_numbers_only():
+    model = feedback_model(None)  # no classes
+    (pid,) = new_ids(1)
+    body = model.model_validate({"labels": [{"prediction_id": pid, "label": 4650.5}]})
+    assert body.labels[0].label == 4650.5
+    for label in ("heavy", "4650", float("nan"), float("inf"), None):
+        with pytest.raises(ValidationError):
+            model.model_validate({"labels": [{"prediction_id": pid, "label": label}]})
+
+
+def test_a_regression_labels_file_is_read_as_numbers_and_joined(tmp_path):
+    ids = new_ids(3)
+    source = tmp_path / "labels.csv"
+    labels = pd.DataFrame({"prediction_id": ids, "label": [4650.5, 3800, " 5100 "]})
+    labels.to_csv(source, index=False)
+    assert import_labels(source, [], tmp_path / "feedback") == 3
+    read = read_feedback_log(tmp_path / "feedback", numeric=True)
+    assert read.frame["label"].tolist() == [4650.5, 3800.0, 5100.0] and read.skipped == 0
+    # a class label in the same log (another model's) is skipped and counted, not a number
+    write_labels([(ids[0], "Adelie")], "http", tmp_path / "feedback")
+    assert read_feedback_log(tmp_path / "feedback", numeric=True).skipped == 1
+
+
+def test_a_bad_regression_labels_file_names_its_rows(tmp_path):
+    ids = new_ids(3)
+    source = tmp_path / "labels.csv"
+    labels = pd.DataFrame({"prediction_id": ids, "label": ["4650", "heavy", "inf"]})
+    labels.to_csv(source, index=False)
+    with pytest.raises(LabelFileError) as err:
+        import_labels(source, [], tmp_path / "feedback")
+    message = str(err.value)
+    assert "2 bad row(s), nothing imported" in message
+    assert "row 2: label 'heavy' is not a finite number" in message
+    assert "row 3: label 'inf' is not a finite number" in message

@@ -8,6 +8,7 @@ import math
 import sqlite3
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,12 +32,15 @@ from tabml.model.intervals import (
 )
 from tabml.model.regression_metrics import evaluate_regression, regression_metrics
 from tabml.model.regressors import ModelFamilyError, check_family, fit_regression, target_values
+from tabml.monitoring.sources import read_batch_predictions
 from tabml.packaging.onnx_regression import package_regression
 from tabml.params import Params, ParamsError
 from tabml.scoring.onnx_regressor import OnnxRegressor
 from tabml.scoring.packaged import PackagedModel
+from tabml.scoring.prediction_ids import PATTERN_TEXT, identify
 from tabml.scoring.regression_scorer import regression_scorer
 from tabml.scoring.rules import rules_from_json, rules_to_json
+from tabml.serving.api_docs import answer_schema
 
 # --- task inference (bootstrap) ---
 
@@ -222,3 +226,14 @@ def test_scorer_and_batch_give_value_and_interval(fitted, tmp_path):
     np.testing.assert_allclose(values[:, 0], pipeline.predict(frame), atol=1e-2)
     np.testing.assert_allclose(values[:, 2] - values[:, 1], 2 * half)
     assert [a[profile.target] for a in answers] == values[:5, 0].tolist()  # online == batch
+    # the typed OpenAPI answer fits the scorer's answers, and a classifier's shape does not
+    schema = answer_schema(profile.target, [], metadata["prediction_interval"]["level"])
+    jsonschema.validate(identify(answers, "m:1"), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate([{**answers[0], "interval": [1.0, 2.0, 3.0]}], schema)
+    # every batch row has a prediction id, and the monitor reads value and interval back
+    read, note = read_batch_predictions(f"sqlite:///{tmp_path / 'out.db'}", [])
+    assert note is None and read.frame["prediction_id"].str.fullmatch(PATTERN_TEXT).all()
+    assert read.frame["prediction_id"].is_unique and len(read.frame) == len(test)
+    read_values = read.frame[["predicted", "interval_low", "interval_high"]].to_numpy()
+    np.testing.assert_array_equal(np.sort(read_values, axis=0), np.sort(values, axis=0))

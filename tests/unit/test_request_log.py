@@ -132,3 +132,23 @@ def test_whole_records_are_logged_one_line_each(tmp_path):
     logger.close()
     (file,) = tmp_path.glob("*.jsonl")
     assert [json.loads(line) for line in file.read_text().splitlines()] == records
+
+
+def test_a_regression_answer_logs_its_value_and_interval_ends(tmp_path):
+    from tabml.monitoring.sources import read_request_log
+
+    logger = RequestLogger(tmp_path, interval_s=0.05)
+    answers = [{"body_mass_g": 4650.5, "interval": [4100.25, 5200.75], "warnings": [],
+                "prediction_id": "id-0", "model_version": "v1"}]  # fmt: skip
+    logger.log([_inputs(3000)], "v1", answers=answers, target="body_mass_g")
+    logger.close()
+    (file,) = tmp_path.glob("*.jsonl")
+    line = json.loads(file.read_text())
+    assert (line["predicted"], line["interval_low"], line["interval_high"]) == (
+        4650.5, 4100.25, 5200.75)  # fmt: skip
+    assert "probabilities" not in line
+    stamp = datetime.fromisoformat(line["timestamp"])
+    assert line == make_record(_inputs(3000), "v1", stamp, answers[0], "body_mass_g")
+    frame = read_request_log(tmp_path, []).frame  # no classes: a regression model's columns
+    assert frame[["predicted", "interval_low", "interval_high"]].iloc[0].tolist() == [
+        4650.5, 4100.25, 5200.75]  # fmt: skip

@@ -35,7 +35,7 @@ class ChunkScores:
     rows: np.ndarray  # file row numbers of the scored rows, ascending
     keys: list | None
     outputs: list[np.ndarray]
-    prediction_ids: list[str] | None
+    prediction_ids: list[str] | None  # None once staged as COPY text
     rejects: list[tuple] = field(default_factory=list)  # (batch_id, row, key, reason, record)
     explanations: list[tuple] = field(default_factory=list)
     staged: bytes | None = None  # PostgreSQL: the scored rows as COPY CSV (then no arrays)
@@ -94,11 +94,11 @@ def score_chunk(
             good = good.assign(**{name: pd.to_numeric(good[name])})
     rows = np.flatnonzero(~bad) + first_row
     if is_regression(model):  # prediction, interval_low, interval_high
-        outputs, ids = regression_outputs(model, good), None
+        outputs = regression_outputs(model, good)
     else:
         labels, proba = model.classifier.predict(model.classifier.feeds_from_frame(good))
         outputs = [labels, *proba.T.astype(np.float64)]
-        ids = batch.prediction_ids(rows)
+    ids = batch.prediction_ids(rows)
     good_keys = None if keys is None else [_text(k) for k in keys[~bad]]
     explained = []
     if explain is not None:

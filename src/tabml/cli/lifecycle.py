@@ -54,8 +54,14 @@ def bootstrap(
     task = load_profile(name).task
     typer.echo(f"wrote configs/{name}.yaml and configs/{name}.schema.yaml: review them")
     typer.echo(f"task: {task} (inferred from {target!r}; change `task:` in the profile if wrong)")
+    # train.model names a family of one task: a regression profile needs a regression one.
+    family = (
+        ", `train.model: ridge` (a regression family: ridge, random_forest or gradient_boosting)"
+        if task == "regression"
+        else ""
+    )
     typer.echo(
-        f"next: in params.yaml set `data.profile: {name}` and `sources: [{csv}]` "
+        f"next: in params.yaml set `data.profile: {name}`{family} and `sources: [{csv}]` "
         "(so DVC notices when the file changes), then run `make repro`"
     )
 

@@ -13,7 +13,7 @@ from tabml.cli import command, fail
 def feedback(
     input: Annotated[Path, typer.Argument(help="CSV/parquet with prediction_id,label columns")],
     archive: Annotated[
-        Path, typer.Option(help="exported bento (the classes)")
+        Path, typer.Option(help="exported bento (its classes, or a regression model)")
     ] = paths.BENTO_ARCHIVE,
 ) -> None:
     """Import true labels of earlier predictions (online or batch) into the feedback log."""
@@ -22,7 +22,7 @@ def feedback(
     from tabml.serving.feedback import feedback_dir
 
     _, metadata = packaged_model(archive)
-    count = import_labels(input, metadata["classes"])
+    count = import_labels(input, metadata.get("classes") or [])
     typer.echo(f"feedback: {count:,} labels from {input} -> {feedback_dir()}/")
 
 
@@ -46,9 +46,10 @@ def monitor(
 
     _arrow_memory_pool()
     inputs = MonitorInputs(log_dir(), feedback_dir(), archive, db)
-    # The dataset's floors (profile gates, params.yaml overriding per key), as `make gate`.
-    floors = load_gates().gates.min
-    result = run_monitor(inputs, load_params(), out, window, since, floors)
+    # The dataset's floors and ceilings (profile gates, params.yaml overriding per key), as
+    # `make gate` applies them (a regression profile's come from `regression.gates`).
+    gates = load_gates().gates
+    result = run_monitor(inputs, load_params(), out, window, since, gates.min, gates.max)
     for line in result.lines:
         typer.echo(line)
     join = result.report["join"]

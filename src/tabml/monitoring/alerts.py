@@ -7,6 +7,10 @@ live metric is below it beyond sampling noise. A metric's limit is the higher of
 `monitor.max_drop`. A version alerts when at least N (`alert_windows`) of its last M
 (`of_windows`) judged windows break a limit.
 
+A regression model's limits point the other way for its errors: rmse and mae break a
+ceiling when the *lower* end of their interval is above it (`regression_limits`), and the
+interval coverage a floor below its nominal level.
+
 The gates' floors are the dataset's (its profile's `gates`, overridden per key by
 params.yaml's `gates.min`): `make monitor` passes them in (`tabml.model.gates`, which this
 folder may not import).
@@ -15,6 +19,7 @@ folder may not import).
 from tabml.params import MonitorParams
 
 LIVE_METRICS = ("accuracy", "f1_macro")  # the metrics with an interval in every window
+REGRESSION_METRICS = ("rmse", "mae")  # lower is better: limits are ceilings
 ALERT, OK, NO_VERDICT = "ALERT", "OK", "NO VERDICT"
 ALERT_EXIT_CODE = 3
 
@@ -39,16 +44,54 @@ def metric_limits(
     return found
 
 
+def regression_limits(
+    reference: dict | None,
+    limits: MonitorParams,
+    gate_ceilings: dict[str, float | None],
+    level: float | None,
+) -> dict[str, dict]:
+    """A regression model's limits: rmse and mae ceilings, the interval coverage floor.
+
+    A ceiling is the lower of `monitor.regression.max` (default: the dataset's gate ceilings)
+    and the test-set value x (1 + `max_rise`); the coverage floor is the interval's nominal
+    `level` minus `coverage_drop`. Each limit says its direction (`max`: above it breaks).
+    """
+    settings = limits.regression
+    ceilings = gate_ceilings if settings.max is None else settings.max
+    found = {}
+    for metric in REGRESSION_METRICS:
+        candidates = []
+        if ceilings.get(metric) is not None:
+            candidates.append((ceilings[metric], f"ceiling {ceilings[metric]:g}"))
+        if reference and metric in reference and metric in settings.max_rise:
+            rise = settings.max_rise[metric]
+            value = reference[metric] * (1 + rise)
+            candidates.append((value, f"test {reference[metric]:.3f} + {rise:.0%}"))
+        if candidates:
+            limit, why = min(candidates)
+            found[metric] = {"limit": round(limit, 6), "why": why, "direction": "max"}
+    if level is not None:
+        floor = level - settings.coverage_drop
+        why = f"nominal {level:g} - {settings.coverage_drop:g}"
+        found["interval_coverage"] = {"limit": round(floor, 6), "why": why, "direction": "min"}
+    return found
+
+
 def breaches(window: dict, limits: dict[str, dict]) -> list[str]:
-    """What a judged window breaks, in words; empty when it keeps every limit."""
+    """What a judged window breaks, in words; empty when it keeps every limit.
+
+    A floor (the default direction, `min`) breaks when the metric's whole 95% interval is
+    below it; a ceiling (`max`) when the whole interval is above it.
+    """
     broken = []
     for metric, limit in limits.items():
-        high = window[f"{metric}_high"]
-        if high < limit["limit"]:
-            broken.append(
-                f"{metric} {window[metric]:.3f} (95% CI {window[f'{metric}_low']:.3f}-"
-                f"{high:.3f}) < {limit['limit']:.3f} ({limit['why']})"
-            )
+        low, high = window[f"{metric}_low"], window[f"{metric}_high"]
+        interval = f"{metric} {window[metric]:.3f} (95% CI {low:.3f}-{high:.3f})"
+        if limit.get("direction", "min") == "max":
+            if low > limit["limit"]:
+                broken.append(f"{interval} > {limit['limit']:.3f} ({limit['why']})")
+        elif high < limit["limit"]:
+            broken.append(f"{interval} < {limit['limit']:.3f} ({limit['why']})")
     return broken
 
 

@@ -69,6 +69,9 @@ def _fixed_width_view(array: pa.StringArray) -> np.ndarray | None:
 def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.DataFrame, JoinCounts]:
     """Predictions with a `label` column (missing where no label arrived), and the counts.
 
+    Float labels (a regression model's) stay float64, NaN where missing; others become a
+    categorical column.
+
     Adds the column to `predictions` itself (a million-row frame is not copied).
 
     Vectorised on fixed-width id bytes: sort the prediction ids once, find each labelled id
@@ -100,12 +103,19 @@ def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.Dat
     position = np.minimum(np.searchsorted(known_keys, labelled), max(len(known_keys) - 1, 0))
     matched = known_keys[position] == labelled if len(known_keys) else np.zeros(0, dtype=bool)
 
-    # Labels as category codes: a million Python strings would cost more than the join.
-    codes, names = pd.factorize(labels["label"])
-    label = np.full(len(predictions), -1, dtype=np.int64)
-    label[known_rows[position[matched]]] = codes[label_rows[matched]]
     joined = predictions  # a column more, in place: no copy of a million-row frame
-    joined["label"] = pd.Categorical.from_codes(label, categories=pd.Index(names, dtype=object))
+    to_rows, from_labels = known_rows[position[matched]], label_rows[matched]
+    if pd.api.types.is_float_dtype(labels["label"]):  # a regression model's numbers
+        values = np.full(len(predictions), np.nan)
+        values[to_rows] = labels["label"].to_numpy(dtype=np.float64)[from_labels]
+        joined["label"] = values
+    else:
+        # Labels as category codes: a million Python strings would cost more than the join.
+        codes, names = pd.factorize(labels["label"])
+        label = np.full(len(predictions), -1, dtype=np.int64)
+        label[to_rows] = codes[from_labels]
+        categories = pd.Index(names, dtype=object)
+        joined["label"] = pd.Categorical.from_codes(label, categories=categories)
     if duplicated.any():
         joined = joined[~duplicated].reset_index(drop=True)
     counts = JoinCounts(

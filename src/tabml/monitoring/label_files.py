@@ -2,12 +2,14 @@
 
 The file (CSV or parquet) needs the columns `prediction_id` and `label`; other columns are
 ignored. It is checked as strictly as a `/feedback` request (every id a UUIDv7 as the
-service and batch scoring make them, every label one of the model's classes), and either
-all of it is imported or nothing: the error names the first bad rows.
+service and batch scoring make them, every label one of the model's classes, or for a
+regression model a finite number), and either all of it is imported or nothing: the error
+names the first bad rows.
 """
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tabml.errors import TabmlError
@@ -23,23 +25,38 @@ class LabelFileError(TabmlError, ValueError):
     """A labels file with malformed ids or labels outside the model's classes."""
 
 
-def check_labels(frame: pd.DataFrame, classes: list[str], source: str) -> list[tuple[str, str]]:
+def _numbers(labels: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A regression model's labels as float64, and which of them are not finite numbers."""
+    values = pd.to_numeric(labels.astype("string").str.strip(), errors="coerce")
+    values = values.astype("float64")
+    return values, pd.Series(~np.isfinite(values.to_numpy()), index=labels.index)
+
+
+def check_labels(frame: pd.DataFrame, classes: list[str], source: str) -> list[tuple[str, object]]:
     """(prediction_id, label) pairs of a labels frame, in file order.
+
+    Without `classes` (a regression model) every label must be a finite number; the pairs
+    then hold floats.
 
     Raises:
         LabelFileError: naming the first bad rows (1 = the first data row) and why.
     """
     ids = frame["prediction_id"].astype("string").str.strip().str.lower()
-    labels = frame["label"].astype("string").str.strip()
     bad_id = ~ids.str.fullmatch(PATTERN_TEXT).fillna(False).astype(bool)
-    bad_label = ~labels.isin(classes).fillna(False).astype(bool)
+    if classes:
+        labels = frame["label"].astype("string").str.strip()
+        bad_label = ~labels.isin(classes).fillna(False).astype(bool)
+        expected = f"one of {classes}"
+    else:
+        labels, bad_label = _numbers(frame["label"])
+        expected = "a finite number"
     problems = []
     for position in (bad_id | bad_label).to_numpy().nonzero()[0][:_SHOWN]:
         why = []
         if bad_id.iat[position]:
             why.append(f"prediction_id {frame['prediction_id'].iat[position]!r} is not a UUIDv7")
         if bad_label.iat[position]:
-            why.append(f"label {frame['label'].iat[position]!r} is not one of {classes}")
+            why.append(f"label {frame['label'].iat[position]!r} is not {expected}")
         problems.append(f"row {position + 1}: {' and '.join(why)}")
     if problems:
         total = int((bad_id | bad_label).sum())

@@ -5,6 +5,8 @@ Pure: takes the joined predictions (`join.join_labels`) and each version's model
 writes. Windows are counted by when the prediction was made.
 """
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -67,34 +69,36 @@ def window_metrics(rows: pd.DataFrame, classes: list[str], seed: int) -> dict:
     return result
 
 
+def reference_metrics(metadata: dict | None, names: tuple[str, ...]) -> dict | None:
+    """The version's own test-set values of `names` (None without metadata)."""
+    if metadata and "metrics" in metadata:
+        return {k: metadata["metrics"][k] for k in names if k in metadata["metrics"]}
+    return None
+
+
 def version_report(
     rows: pd.DataFrame,
     window: pd.Timedelta,
-    metadata: dict | None,
-    classes: list[str],
+    metrics_of: Callable[[pd.DataFrame], dict],
+    limit_of: dict[str, dict],
+    reference: dict | None,
+    training: dict | None,
     limits: MonitorParams,
-    gate_floors: dict[str, float],
     drift_limits: DriftParams,
 ) -> dict:
-    """All windows of one model version, its limits and its verdict."""
-    reference = None
-    if metadata and "metrics" in metadata:
-        reference = {
-            k: metadata["metrics"][k] for k in REFERENCE_METRICS if k in metadata["metrics"]
-        }
-    limit_of = alerts.metric_limits(reference, limits, gate_floors)
-    training = metadata.get("training_stats") if metadata else None
+    """All windows of one model version (`metrics_of` each window's rows), its verdict."""
     windows = []
     starts = rows["timestamp"].dt.floor(window)
     for start, group in rows.groupby(starts, sort=True):
-        found = window_metrics(group, classes, limits.bootstrap_seed)
+        found = metrics_of(group)
         found["start"] = start.isoformat()
         found["end"] = (start + window).isoformat()
-        found["judged"] = found["labelled"] >= limits.min_labelled and "accuracy" in found
+        # Any labelled row gives live metrics: judged needs min_labelled (>= 1) of them.
+        found["judged"] = found["labelled"] >= limits.min_labelled
         found["breaches"] = alerts.breaches(found, limit_of) if found["judged"] else []
         found["drift"] = window_drift(group, training, drift_limits)
         windows.append(found)
-    overall = window_metrics(rows, classes, limits.bootstrap_seed)
+    overall = metrics_of(rows)
     verdict, reasons = alerts.version_verdict(windows, limits)
     return {
         "reference": reference,
@@ -120,9 +124,18 @@ def live_report(
     joined["true_code"] = class_codes(joined["label"], classes)
     joined["predicted_code"] = class_codes(joined["predicted"], classes)
     versions = joined["model_version"].fillna("(unknown)")
-    return {
-        str(version): version_report(
-            rows, window, models.get(version), classes, limits, gate_floors, drift_limits
+    found = {}
+    for version, rows in joined.groupby(versions, sort=True):
+        metadata = models.get(version)
+        reference = reference_metrics(metadata, REFERENCE_METRICS)
+        found[str(version)] = version_report(
+            rows,
+            window,
+            lambda group: window_metrics(group, classes, limits.bootstrap_seed),
+            alerts.metric_limits(reference, limits, gate_floors),
+            reference,
+            metadata.get("training_stats") if metadata else None,
+            limits,
+            drift_limits,
         )
-        for version, rows in joined.groupby(versions, sort=True)
-    }
+    return found

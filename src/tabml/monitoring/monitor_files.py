@@ -2,7 +2,8 @@
 
 - `metrics.json` (`dvc metrics show`): per version, the whole period and its latest window.
 - `windows.json`: every window of every version, with drift verdicts and reliability curves.
-- `accuracy.json`, `coverage.json`, `reliability.json`: plot data (`dvc plots show`).
+- `accuracy.json`, `coverage.json`, `reliability.json`; a regression model's `errors.json`
+  (rmse, mae) and `interval_coverage.json`: plot data (`dvc plots show`).
 - `report.md`: verdicts and a table per version.
 """
 
@@ -12,7 +13,12 @@ from tabml import atomic
 
 _SUMMARY_KEYS = ("predictions", "labelled", "coverage", "estimated_accuracy", "accuracy",
                  "accuracy_low", "accuracy_high", "f1_macro", "f1_macro_low", "f1_macro_high",
-                 "log_loss", "expected_calibration_error")  # fmt: skip
+                 "log_loss", "expected_calibration_error",
+                 # a regression model's (docs/regression.md)
+                 "mean_predicted", "rmse", "rmse_low", "rmse_high", "mae", "mae_low", "mae_high",
+                 "bias", "interval_coverage", "interval_coverage_low",
+                 "interval_coverage_high")  # fmt: skip
+_ERRORS = ("rmse", "mae")  # a regression model's errors.json (interval_coverage.json apart)
 
 
 def _rounded(value):
@@ -43,11 +49,18 @@ def metrics_file(report: dict) -> dict:
             "skipped_lines": report["skipped_lines"]}  # fmt: skip
 
 
-def plot_rows(report: dict) -> tuple[list[dict], list[dict], list[dict]]:
-    """Accuracy over time (measured and estimated), coverage over time, reliability curves."""
-    accuracy, coverage, reliability = [], [], []
+def plot_rows(report: dict) -> dict[str, list[dict]]:
+    """Plot data by file name: accuracy over time (measured and estimated), label coverage
+    over time, reliability curves; a regression model's errors and interval coverage."""
+    accuracy, coverage, reliability, errors, inside = [], [], [], [], []
     for version, found in report["versions"].items():
         for w in found["windows"]:
+            for metric in (*_ERRORS, "interval_coverage"):
+                if w.get(metric) is not None:
+                    (inside if metric == "interval_coverage" else errors).append(
+                        {"window": w["start"], "version": version, "metric": metric,
+                         "value": round(w[metric], 6)}
+                    )  # fmt: skip
             if w.get("accuracy") is not None:
                 accuracy.append({"window": w["start"], "version": version, "metric": "measured",
                                  "value": round(w["accuracy"], 6)})  # fmt: skip
@@ -58,7 +71,8 @@ def plot_rows(report: dict) -> tuple[list[dict], list[dict], list[dict]]:
                              "value": round(w["coverage"], 6)})  # fmt: skip
         for point in found["overall"].get("reliability", []):
             reliability.append({"version": version, **_rounded(point)})
-    return accuracy, coverage, reliability
+    return {"accuracy": accuracy, "coverage": coverage, "reliability": reliability,
+            "errors": errors, "interval_coverage": inside}  # fmt: skip
 
 
 def _fmt(value, spec: str = ".3f") -> str:
@@ -89,6 +103,9 @@ def markdown(report: dict) -> str:
         "```",
     ]
     for version, found in report["versions"].items():
+        if report.get("task") == "regression":
+            lines += regression_section(version, found)
+            continue
         test = found["reference"] or {}
         limits = ", ".join(
             f"{m} >= {x['limit']:.3f} ({x['why']})" for m, x in found["limits"].items()
@@ -110,9 +127,7 @@ def markdown(report: dict) -> str:
                 f"{_fmt(w.get('accuracy_high'))})" if "accuracy" in w else "-"  # fmt: skip
             f1 = f"{_fmt(w.get('f1_macro'))} ({_fmt(w.get('f1_macro_low'))}-" \
                 f"{_fmt(w.get('f1_macro_high'))})" if "f1_macro" in w else "-"  # fmt: skip
-            drift = w["drift"]["status"]
-            if w["drift"].get("drifted"):
-                drift += ": " + ", ".join(w["drift"]["drifted"])
+            drift = _drift(w)
             mark = " **breach**" if w["breaches"] else ""
             lines.append(
                 f"| {w['start']}{mark} | {w['predictions']:,} | {_fmt(w['coverage'], '.1%')} | "
@@ -123,14 +138,54 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _with_interval(window: dict, metric: str) -> str:
+    if window.get(metric) is None:
+        return "-"
+    return f"{window[metric]:.3f} ({window[f'{metric}_low']:.3f}-{window[f'{metric}_high']:.3f})"
+
+
+def _drift(window: dict) -> str:
+    drifted = window["drift"].get("drifted")
+    return window["drift"]["status"] + (": " + ", ".join(drifted) if drifted else "")
+
+
+def regression_section(version: str, found: dict) -> list[str]:
+    """A regression model's version: test-set values, limits and one row per window."""
+    test = found["reference"] or {}
+    signs = {"max": "<=", "min": ">="}
+    limits = ", ".join(
+        f"{m} {signs[x['direction']]} {x['limit']:.3f} ({x['why']})"
+        for m, x in found["limits"].items()
+    )
+    lines = [
+        "",
+        f"## {version}: {found['verdict']}",
+        "",
+        f"Test set: rmse {_fmt(test.get('rmse'))}, mae {_fmt(test.get('mae'))}, r2 "
+        f"{_fmt(test.get('r2'))}, interval coverage {_fmt(test.get('interval_coverage'))} at "
+        f"level {_fmt(test.get('interval_level'), 'g')}. Limits: {limits or 'none'}.",
+        "",
+        "| window start | predictions | labelled | rmse (95% CI) | mae (95% CI) | bias | "
+        "interval coverage (95% CI) | mean predicted | drift |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for w in found["windows"]:
+        mark = " **breach**" if w["breaches"] else ""
+        lines.append(
+            f"| {w['start']}{mark} | {w['predictions']:,} | {_fmt(w['coverage'], '.1%')} | "
+            f"{_with_interval(w, 'rmse')} | {_with_interval(w, 'mae')} | "
+            f"{_fmt(w.get('bias'))} | {_with_interval(w, 'interval_coverage')} | "
+            f"{_fmt(w.get('mean_predicted'))} | {_drift(w)} |"
+        )
+    return lines
+
+
 def write_report(report: dict, out_dir: Path) -> list[str]:
     """Write every report file into `out_dir`; return the verdict lines."""
     out_dir = Path(out_dir)
-    accuracy, coverage, reliability = plot_rows(report)
     atomic.write_json(out_dir / "metrics.json", metrics_file(report))
     atomic.write_json(out_dir / "windows.json", _rounded(report))
-    atomic.write_json(out_dir / "accuracy.json", accuracy)
-    atomic.write_json(out_dir / "coverage.json", coverage)
-    atomic.write_json(out_dir / "reliability.json", reliability)
+    for name, rows in plot_rows(report).items():
+        atomic.write_json(out_dir / f"{name}.json", rows)
     atomic.write_text(out_dir / "report.md", markdown(report))
     return verdict_lines(report)

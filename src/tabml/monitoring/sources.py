@@ -15,10 +15,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from tabml.batch.db import proba_column
+from tabml.batch.regression import VALUE_COLUMNS
 from tabml.errors import TabmlError
 from tabml.monitoring.log_lines import read_lines
 
 PREDICTION_COLUMNS = ["prediction_id", "timestamp", "model_version", "predicted", "source"]
+INTERVAL_COLUMNS = VALUE_COLUMNS[1:]  # interval_low, interval_high: the batch table's names
 
 
 class MonitorInputError(TabmlError):
@@ -44,8 +46,20 @@ def _timestamps(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
 
 
+def answer_columns(classes: list[str]) -> dict[str, str]:
+    """Frame column -> request-log key of what an answer carries beside its label or value.
+
+    A classifier's `proba_<class>` (the batch table's names); without classes (a regression
+    model) the prediction interval's `interval_low` and `interval_high`.
+    """
+    if not classes:
+        return {name: name for name in INTERVAL_COLUMNS}
+    return {proba_column(name): f"probabilities.{name}" for name in classes}
+
+
 def read_request_log(directory: Path, classes: list[str]) -> Read:
-    """One row per logged prediction: id, time, version, label, `proba_<class>`, inputs.
+    """One row per logged prediction: id, time, version, label (or value), `answer_columns`,
+    inputs.
 
     Lines from before prediction ids have no id, label or probabilities (NaN): they still
     count as predictions and feed drift, but cannot be joined with labels.
@@ -60,10 +74,8 @@ def read_request_log(directory: Path, classes: list[str]) -> Read:
             "source": "online",
         }
     )
-    for name in classes:
-        frame[proba_column(name)] = pd.to_numeric(
-            _column(raw, f"probabilities.{name}"), errors="coerce"
-        ).astype(np.float64)
+    for name, key in answer_columns(classes).items():
+        frame[name] = pd.to_numeric(_column(raw, key), errors="coerce").astype(np.float64)
     inputs = [c for c in raw.columns if c.startswith("inputs.")]
     features = raw[inputs].rename(columns=lambda c: c.removeprefix("inputs."))
     frame = pd.concat([frame, features.drop(columns=frame.columns, errors="ignore")], axis=1)
@@ -73,13 +85,21 @@ def read_request_log(directory: Path, classes: list[str]) -> Read:
     return Read(frame, len(raw) + skipped, skipped + int(bad.sum()))
 
 
-def read_feedback_log(directory: Path) -> Read:
-    """One row per received label: prediction_id, label, timestamp (file order kept)."""
+def read_feedback_log(directory: Path, numeric: bool = False) -> Read:
+    """One row per received label: prediction_id, label, timestamp (file order kept).
+
+    `numeric` (a regression model): labels as float64; a label that is not a finite number
+    (another model's class, say) is skipped and counted.
+    """
     raw, skipped = read_lines(directory, ("timestamp", "prediction_id", "label"))
+    label = _column(raw, "label")
+    if numeric:
+        label = pd.to_numeric(label, errors="coerce").astype(np.float64)
+        label = label.where(np.isfinite(label.to_numpy()))
     frame = pd.DataFrame(
         {
             "prediction_id": _column(raw, "prediction_id"),
-            "label": _column(raw, "label"),
+            "label": label,
             "timestamp": _timestamps(_column(raw, "timestamp")),
         }
     )
@@ -100,16 +120,21 @@ def _sqlite_file_missing(url: str) -> bool:
 
 
 def read_batch_predictions(url: str | None, classes: list[str]) -> tuple[Read, str | None]:
-    """Batch predictions from the `predictions` view at `url`; (empty, why) if there are none."""
+    """Batch predictions from the `predictions` view at `url`; (empty, why) if there are none.
+
+    A classifier's view has `label` and `proba_<class>`; a regression model's `prediction`,
+    `interval_low` and `interval_high` (no classes).
+    """
     empty = Read(pd.DataFrame(columns=PREDICTION_COLUMNS))
     if not url:
         return empty, "no database given"
     if _sqlite_file_missing(url):
         return empty, f"{url}: no such database file"
-    probas = ", ".join(proba_column(c) for c in classes)
+    predicted = "label" if classes else "prediction"  # a regression model's value
+    extra = ", ".join(answer_columns(classes))
     query = (
-        "SELECT prediction_id, scored_at AS timestamp, model_version, label AS predicted, "
-        f"{probas} FROM predictions"
+        f"SELECT prediction_id, scored_at AS timestamp, model_version, {predicted} AS predicted, "
+        f"{extra} FROM predictions"
     )
     try:
         engine = create_engine(url)

@@ -4,11 +4,14 @@ BentoML's page at `/` loads Google Tag Manager from the internet; `docs_page()` 
 page (its Swagger UI files are served by BentoML from `/static_content/`) with the tracker
 removed, so it works offline and loads no third-party script. `describe_model()` replaces
 BentoML's generic description (badges, Slack links) with the model's own and gives
-`POST /predict` the schema of its answers instead of "a list of objects".
+`POST /predict` the schema of its answers instead of "a list of objects": label and
+probabilities for a classifier, value and prediction interval for a regression model.
 """
 
 import re
 from pathlib import Path
+
+from tabml.scoring.prediction_ids import PATTERN_TEXT
 
 # Each of BentoML's tracker blocks sits between these two comments.
 _TRACKER = re.compile(r"<!-- Google Tag Manager.*?<!-- End Google Tag Manager[^>]*-->", re.S)
@@ -22,22 +25,40 @@ def docs_page() -> bytes:
     return _TRACKER.sub("", html).replace("BentoML Prediction Service", "tabml API").encode()
 
 
-def answer_schema(target: str, classes: list[str]) -> dict:
-    """JSON schema of `POST /predict`'s answer: one object per record, in order."""
-    warning = {
-        "type": "object",
-        "properties": {
-            "feature": {"type": "string"},
-            "value": {},
-            "training_range": {"type": "array", "items": {"type": "number"}},
-            "training_categories": {"type": "array", "items": {"type": "string"}},
-            "message": {"type": "string"},
-        },
-        "required": ["feature", "value", "message"],
-    }
-    answer = {
-        "type": "object",
-        "properties": {
+_WARNING = {
+    "type": "object",
+    "properties": {
+        "feature": {"type": "string"},
+        "value": {},
+        "training_range": {"type": "array", "items": {"type": "number"}},
+        "training_categories": {"type": "array", "items": {"type": "string"}},
+        "message": {"type": "string"},
+    },
+    "required": ["feature", "value", "message"],
+}
+_COMMON = {
+    "warnings": {
+        "type": "array",
+        "description": "values inside the domain rules but outside the training data",
+        "items": _WARNING,
+    },
+    "prediction_id": {
+        "type": "string",
+        "pattern": PATTERN_TEXT,
+        "description": "this prediction's id (a UUIDv7): send its true value to /feedback",
+    },
+    "model_version": {"type": "string", "description": "the model that answered"},
+}
+
+
+def answer_schema(target: str, classes: list[str], interval_level: float | None = None) -> dict:
+    """JSON schema of `POST /predict`'s answer: one object per record, in order.
+
+    A classifier answers its label and class probabilities; a regression model (no classes,
+    an `interval_level`) its value and prediction interval.
+    """
+    if classes:
+        answer = {
             target: {"type": "string", "enum": classes, "description": f"predicted {target}"},
             "probabilities": {
                 "type": "object",
@@ -45,24 +66,43 @@ def answer_schema(target: str, classes: list[str]) -> dict:
                 "properties": {label: {"type": "number"} for label in classes},
                 "required": classes,
             },
-            "warnings": {
+        }
+    else:
+        level = f"{interval_level:.0%} " if interval_level is not None else ""
+        answer = {
+            target: {"type": "number", "description": f"predicted {target}"},
+            "interval": {
                 "type": "array",
-                "description": "values inside the domain rules but outside the training data",
-                "items": warning,
+                "description": f"{level}prediction interval [low, high] (split conformal)",
+                "items": {"type": "number"},
+                "minItems": 2,
+                "maxItems": 2,
             },
-        },
-        "required": [target, "probabilities", "warnings"],
+        }
+    properties = {**answer, **_COMMON}
+    return {
+        "type": "array",
+        "items": {"type": "object", "properties": properties, "required": list(properties)},
     }
-    return {"type": "array", "items": answer}
 
 
-def describe_model(spec: dict, target: str, classes: list[str], version: str) -> dict:
+def describe_model(spec: dict, metadata: dict, version: str) -> dict:
     """BentoML's OpenAPI doc with the model's description and `/predict`'s answer schema."""
+    target, classes = metadata["target"], list(metadata.get("classes") or [])
+    level = (metadata.get("prediction_interval") or {}).get("level")
+    if classes:
+        what = ", ".join(classes)
+    else:
+        what = (
+            "a number, with a prediction interval"
+            if level is None
+            else (f"a number, with a {level:.0%} prediction interval")
+        )
     spec["info"].update(
         title="tabml API",
         version=version,
         description=(
-            f"Predicts **{target}** ({', '.join(classes)}) of tabular records with model "
+            f"Predicts **{target}** ({what}) of tabular records with model "
             f"version `{version}` (also in every answer's `X-Model-Version` header). "
             '`POST /predict` takes `{"records": [...]}` and answers one object per record, '
             "in order. Health: `/livez`, `/readyz`; metrics: `/metrics`."
@@ -71,6 +111,6 @@ def describe_model(spec: dict, target: str, classes: list[str], version: str) ->
     spec["info"].pop("contact", None)
     responses = spec["paths"]["/predict"]["post"]["responses"]
     ok = responses.get(200) or responses["200"]  # an int key before JSON encoding
-    ok["content"]["application/json"]["schema"] = answer_schema(target, classes)
+    ok["content"]["application/json"]["schema"] = answer_schema(target, classes, level)
     ok["headers"] = {"X-Model-Version": {"schema": {"type": "string"}}}
     return spec

@@ -8,6 +8,7 @@ deleted beyond `max_bytes`). One line per received label:
     {"timestamp": "2025-06-02T08:00:00.5+00:00", "prediction_id": "0190a1b2-...",
      "label": "Adelie", "source": "http"}
 
+A regression model's label is a number (`"label": 4650.0`).
 `source` is `http` or `file:<name>` (`make feedback`). A label is kept even when no logged
 prediction has its id (`make monitor` reports it as unmatched); when an id gets several
 labels, the last one received counts.
@@ -63,7 +64,7 @@ def feedback_model(classes: Sequence[str] | None) -> type[BaseModel]:
 
 
 def feedback_records(
-    pairs: Iterable[tuple[str, str]], source: str, now: datetime | None = None
+    pairs: Iterable[tuple[str, str | float]], source: str, now: datetime | None = None
 ) -> list[dict]:
     """One log line per (prediction_id, label) pair, all stamped with the time received."""
     stamp = (now or datetime.now(UTC)).isoformat()
@@ -93,7 +94,7 @@ class FeedbackLog:
 
 
 def write_labels(
-    pairs: Sequence[tuple[str, str]],
+    pairs: Sequence[tuple[str, str | float]],
     source: str,
     directory: Path | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,

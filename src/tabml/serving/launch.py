@@ -13,6 +13,7 @@ from pathlib import Path
 from tabml.scoring.packaged import PackagedModelError, archive_tag
 from tabml.serving import feedback, request_log
 from tabml.serving.api_key import api_key
+from tabml.serving.workers import worker_count
 
 
 def ensure_imported(archive: Path) -> str:
@@ -32,11 +33,13 @@ def serve(archive: Path, host: str, port: int) -> None:
     if not Path(archive).exists():
         raise PackagedModelError(f"{archive} does not exist: run `make repro` first")
     api_key()  # an unusable key fails here in one line, not in the worker with a traceback
+    workers = worker_count()  # so does an unusable TABML_WORKERS
     tag = ensure_imported(archive)
     # `bentoml serve <tag>` runs from the bento's directory in the store: give the service
     # an absolute request log path so that `make drift` finds the logs in this repo.
     os.environ.setdefault(request_log.DIR_ENV, str(request_log.log_dir().resolve()))
     os.environ.setdefault(feedback.DIR_ENV, str(feedback.feedback_dir().resolve()))
     bentoml = shutil.which("bentoml") or "bentoml"
-    print(f"serving {tag} from {archive} on http://{host}:{port}", flush=True)
+    url = f"http://{host}:{port}"
+    print(f"serving {tag} from {archive} on {url} with {workers} worker(s)", flush=True)
     os.execv(bentoml, [bentoml, "serve", tag, "--host", host, "--port", str(port)])

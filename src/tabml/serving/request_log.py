@@ -10,7 +10,9 @@ Each line is one scored input:
      "prediction_id": "0190a1b2-...", "predicted": "Adelie",
      "probabilities": {"Adelie": 0.97, ...}}
 
-`model_version` may be null. The last three keys (what `make monitor` joins labels to) are
+A regression model's line has `"predicted": <value>, "interval_low": ..., "interval_high": ...`
+instead of probabilities (the answer's `interval`, under the batch table's column names).
+`model_version` may be null. The prediction keys (what `make monitor` joins labels to) are
 absent from lines written before prediction ids existed; readers treat them as missing.
 Disk use is bounded: after each flush the oldest files are deleted until the directory
 holds at most `max_bytes`.
@@ -139,10 +141,18 @@ def _lines(head: bytes | None, rows: list[dict], answers: list | None, target: s
 
 
 def _prediction(answer: dict, target: str | None) -> dict:
+    interval = answer.get("interval")
+    if interval is not None:  # a regression model: its value and the interval's two ends
+        return {
+            "prediction_id": answer.get("prediction_id"),
+            "predicted": answer.get(target),
+            "interval_low": interval[0],
+            "interval_high": interval[1],
+        }
     return {
         "prediction_id": answer.get("prediction_id"),
         "predicted": answer.get(target),
-        "probabilities": answer.get("probabilities"),  # none for a regression model
+        "probabilities": answer.get("probabilities"),
     }
 
 
@@ -190,7 +200,8 @@ class RequestLogger:
         """Queue one request's scored inputs; drop (and count) those beyond `max_queued`.
 
         With `answers` (one per row), each line also gets the answer's `prediction_id`, its
-        `target` value as `predicted` and its `probabilities` (read by the writer thread).
+        `target` value as `predicted` and its `probabilities` (a regression model: its
+        `interval_low`, `interval_high`), read by the writer thread.
         """
         rows = self._room_for(rows)
         if not rows:

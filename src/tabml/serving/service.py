@@ -35,6 +35,7 @@ from tabml.serving.request_log import (
     logging_enabled,
 )
 from tabml.serving.request_schema import request_model
+from tabml.serving.workers import worker_count
 
 
 class ServiceArgs(BaseModel):
@@ -62,7 +63,7 @@ METADATA = _metadata()
 http_limits.install()
 log_client_errors_as_warnings()
 PredictRequest = request_model(rules_from_json(METADATA["domain_rules"]), METADATA["max_records"])
-# A regression model's labels are numbers (no classes); `make monitor` covers classifiers.
+# A regression model's labels are numbers (it has no classes).
 FeedbackRequest = feedback.feedback_model(METADATA.get("classes"))
 
 OUT_OF_RANGE = bentoml.metrics.Counter(
@@ -99,9 +100,7 @@ class GuardedService(bentoml.Service):
     def to_asgi(self, is_main: bool = True) -> Any:
         app = super().to_asgi(is_main)
         known, prefixes, static = served_paths(app)
-        spec = describe_model(
-            self.openapi_spec.asdict(), METADATA["target"], METADATA["classes"], MODEL_VERSION
-        )
+        spec = describe_model(self.openapi_spec.asdict(), METADATA, MODEL_VERSION)
         return RequestGate(
             app,
             known_paths=known | static,
@@ -127,7 +126,7 @@ SERVICE_CONFIG: dict[str, Any] = {
     "name": SERVICE_NAME,
     "service_class": GuardedService,
     "description": f"Predicts {METADATA['target']} of tabular records (model {MODEL_VERSION})",
-    "workers": 1,
+    "workers": worker_count(),  # TABML_WORKERS; launch.serve has checked it
     "traffic": {"timeout": 10},
     # The access log costs throughput (docs/benchmarks.md, serving); request counts and
     # latencies stay on /metrics. TABML_ACCESS_LOG=1 turns it on.
