@@ -11,8 +11,6 @@ from tabml.batch.score import score_file
 from tabml.tables import TableError
 from testkit.postgres import REJECTS_SQL, ROWS_SQL, pg_rows
 
-COLUMNS = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
-
 
 def penguins(raw_penguins: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
     return raw_penguins.sample(n, replace=True, random_state=seed).reset_index(drop=True)
