@@ -145,6 +145,7 @@ def test_monitor_alerts_retrain_promotes_v2_and_a_new_server_serves_it(repo, cha
     assert "Retrain decision: PROMOTE" in (repo / "reports/retrain/decision.md").read_text()
 
 
+@pytest.mark.slow
 def test_a_challenger_that_cannot_win_leaves_v1_in_prod_and_the_answers(repo, champion, tmp_path):
     _, records, v1_answers = champion
     before = {f: sha(repo / f) for f in (BENTO, "dvc.lock", "params.yaml")}
@@ -159,3 +160,50 @@ def test_a_challenger_that_cannot_win_leaves_v1_in_prod_and_the_answers(repo, ch
     assert {f: sha(repo / f) for f in before} == before
     assert run(["git", "rev-parse", "HEAD"], repo).stdout == head
     assert serve_and_answer(repo, tmp_path / "v1", records[:60]) == v1_answers[:60]
+
+
+@pytest.mark.slow
+def test_a_retrain_killed_while_training_leaves_prod_and_a_rerun_completes(repo, champion):
+    """SIGKILL the whole `make retrain` process group while the challenger trains."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    before = {f: sha(repo / f) for f in (BENTO, "dvc.lock", "params.yaml")}
+    head = run(["git", "rev-parse", "HEAD"], repo).stdout
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tabml.cli", "retrain"], cwd=repo, env=env(repo),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    tree = repo / ".git/tabml-retrain/challenger"
+    deadline = time.monotonic() + 120
+    # The challenger's pipeline is running once its ingest wrote the combined data.
+    while not (tree / "data/interim/clean.parquet").exists() or not (tree / "dvc.lock").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "retrain ended early"
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert {f: sha(repo / f) for f in before} == before
+    assert run(["git", "rev-parse", "HEAD"], repo).stdout == head
+    assert prod_version(repo) == "v1.0.0"
+    assert run(["git", "status", "--porcelain", "--untracked-files=no"], repo).stdout == ""
+
+    rerun = cli(repo, "retrain")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert prod_version(repo) == "v1.1.0"
+    assert not tree.exists()  # the rerun's worktree is gone, the killed one too
+
+
+@pytest.mark.slow
+def test_the_same_data_code_and_params_give_the_same_challenger_and_decision(repo):
+    """Two retrains on the same logs: byte-identical decision.json and challenger lock."""
+    outputs = []
+    for _ in range(2):
+        result = cli(repo, "retrain", "--no-promote")
+        assert result.returncode == 0, result.stdout + result.stderr
+        decision = (repo / "reports/retrain/decision.json").read_bytes()
+        branch = json.loads(decision)["challenger"]["branch"]
+        outputs.append((decision, run(["git", "show", f"{branch}:dvc.lock"], repo).stdout))
+    assert outputs[0] == outputs[1]
+    assert prod_version(repo) == "v1.0.0"  # --no-promote: the branch waits for review
