@@ -84,7 +84,8 @@ def test_comparison_scores_equal_scikit_learns(model, profile):
     from tabml.model.features import model_frame
 
     classifier = model.classifier
-    _, proba = classifier.predict(classifier.feeds_from_frame(model_frame(shifted, profile.features)))
+    feeds = classifier.feeds_from_frame(model_frame(shifted, profile.features))
+    _, proba = classifier.predict(feeds)
     predicted = np.asarray(classifier.classes)[np.asarray(proba).argmax(axis=1)]
     truth = shifted[profile.target]
     assert got["accuracy"] == pytest.approx(accuracy_score(truth, predicted), abs=1e-6)
@@ -127,5 +128,5 @@ def test_challenger_overrides_keep_the_params_files_comments(tmp_path):
     text = params.read_text()
     assert "    C: 0.5\n" in text and "model: random_forest" in text
     assert "# Pipeline parameters." in text
-    with pytest.raises(ChallengerError, match="train.nope"):
+    with pytest.raises(ChallengerError, match=r"train\.nope"):
         set_params(params, ["train.nope=1"])
