@@ -62,7 +62,8 @@ def decide(champion: dict, challenger: dict, params: RetrainParams, gates: Gates
             continue
         loss = _worse_by(metric, champion[metric], challenger[metric])
         rule = f"{metric} {challenger[metric]:.4f} vs champion {champion[metric]:.4f}: "
-        rule += f"worse by {max(loss, 0.0):.4f} (allowed {allowed:g}, retrain.max_loss.{metric})"
+        change = f"worse by {loss:.4f}" if loss > 0 else f"better by {-loss:.4f}"
+        rule += f"{change} (allowed loss {allowed:g}, retrain.max_loss.{metric})"
         (passed if loss <= allowed else failed).append(rule)
     absolute = GatesParams(
         min={k: v for k, v in gates.min.items() if k in COMPARED},
