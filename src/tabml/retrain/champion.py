@@ -43,7 +43,12 @@ def packaged_at(rev: str, root: Path) -> PackagedModel:
 
 def load_champion(root: Path) -> Champion:
     name = artifact_name(root / "dvc.yaml")
-    version = current_in_stage(STAGE, name)
+    from gto.exceptions import GTOException
+
+    try:
+        version = current_in_stage(STAGE, name)
+    except GTOException:  # nothing registered at all
+        version = None
     if version is None:
         raise ChampionError(
             f"no version of {name} is in stage {STAGE}: register and promote one first "

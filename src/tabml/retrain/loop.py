@@ -61,9 +61,9 @@ def run_retrain(
     check_pipeline_committed()
     params = load_params(root / paths.PARAMS)
     champion = load_champion(root)
-    tree, harvested = challengers.prepare(root, requests, feedback, params.data.profile)
-    lines = [harvested.summary()]
     try:
+        tree, harvested = challengers.prepare(root, requests, feedback, params.data.profile)
+        lines = [harvested.summary()]
         rows = pd.read_parquet(tree / PRODUCTION_FILE)
         older, newest = comparison_split(
             rows, params.retrain.comparison_share, params.retrain.min_comparison_rows
