@@ -20,6 +20,10 @@ def harvest() -> None:
     for reject in done.rejects[:20]:
         typer.echo(f"  rejected {reject['prediction_id']}: {reject['reason']}")
     typer.echo(done.summary())
+    typer.echo(
+        f"harvest: to train on them: dvc repro, then git add {done.path}.dvc configs/ dvc.lock "
+        "and commit (make retrain does this on a branch and compares first)"
+    )
 
 
 @command()

@@ -93,6 +93,11 @@ def harvest(requests: Path, feedback: Path, profile_name: str, root: Path = Path
     rejected = schema_rejects(found, profile)
     keep = found.drop(index=list(rejected))
     path = root / PRODUCTION_FILE
+    if not path.exists() and path.with_name(path.name + ".dvc").exists():
+        raise HarvestError(
+            f"{path}.dvc names an earlier harvest that is not here: `dvc pull` (or `dvc "
+            "checkout`) it first, so that this harvest keeps its rows"
+        )
     previous = pd.read_parquet(path) if path.exists() else keep.iloc[:0]
     rows = in_time_order(pd.concat([previous, keep], ignore_index=True))
     rows[TIME] = pd.to_datetime(rows[TIME], utc=True)
