@@ -4,6 +4,7 @@ pin, and a later harvest that keeps the earlier rows and takes corrected labels.
 import json
 
 import pandas as pd
+import pytest
 import yaml
 
 from tabml.data.profile import load_profile
@@ -36,6 +37,7 @@ def harvest(repo, logs):
     return run(["python", "-m", "tabml.cli", "harvest"], repo, env=env)
 
 
+@pytest.mark.slow
 def test_harvests_are_checked_versioned_pinned_and_cumulative(repo, tmp_path):
     logs = tmp_path / "logs"
     write_lines(logs / "requests", "a.jsonl",

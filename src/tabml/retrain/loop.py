@@ -58,9 +58,9 @@ def run_retrain(
     job = promotion.pending(root)
     if job is not None:  # a killed run got as far as the promotion: finish it
         return RetrainResult(PROMOTED, [f"retrain: resumed: {promotion.finish(root, job)}"])
+    champion = load_champion(root)
     check_pipeline_committed()
     params = load_params(root / paths.PARAMS)
-    champion = load_champion(root)
     try:
         tree, harvested = challengers.prepare(root, requests, feedback, params.data.profile)
         lines = [harvested.summary()]
