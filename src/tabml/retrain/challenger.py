@@ -76,8 +76,11 @@ def set_params(params_file: Path, assignments: list[str]) -> None:
         yaml.dump(data, out)
 
 
-def prepare(root: Path, requests: Path, feedback: Path, profile: str) -> tuple[Path, Harvest]:
-    """A fresh worktree at HEAD (sharing the DVC cache) with this harvest in it."""
+def prepare(
+    root: Path, requests: Path, feedback: Path, assignments: list[str]
+) -> tuple[Path, Harvest]:
+    """A fresh worktree at HEAD (sharing the DVC cache), the overrides applied to its
+    params.yaml, this harvest in it."""
     root = root.resolve()
     cache = dvc(["cache", "dir"], root).strip()
     remove_worktree(root)  # what a killed run left
@@ -86,14 +89,15 @@ def prepare(root: Path, requests: Path, feedback: Path, profile: str) -> tuple[P
     git(["worktree", "add", "--detach", "--quiet", str(tree), "HEAD"], root)
     dvc(["cache", "dir", "--local", cache], tree)
     dvc(["checkout", "--quiet"], tree, check=False)  # the previous harvest, persisted outputs
+    if assignments:
+        set_params(tree / paths.PARAMS, assignments)
+    profile = load_params(tree / paths.PARAMS).data.profile
     return tree, harvest(requests, feedback, profile, tree)
 
 
-def train(tree: Path, harvested: Harvest, profile: str, assignments: list[str]) -> Challenger:
+def train(tree: Path, harvested: Harvest, profile: str) -> Challenger:
     """Reproduce the pipeline in the worktree; gate its test metrics; commit on a branch."""
     branch = f"retrain/{harvested.sha256[:12]}"
-    if assignments:
-        set_params(tree / paths.PARAMS, assignments)
     try:
         dvc(["repro", "--quiet", "evaluate"], tree)
         failures = gate_failures(tree)

@@ -60,10 +60,10 @@ def run_retrain(
         return RetrainResult(PROMOTED, [f"retrain: resumed: {promotion.finish(root, job)}"])
     champion = load_champion(root)
     check_pipeline_committed()
-    params = load_params(root / paths.PARAMS)
     try:
-        tree, harvested = challengers.prepare(root, requests, feedback, params.data.profile)
+        tree, harvested = challengers.prepare(root, requests, feedback, list(assignments))
         lines = [harvested.summary()]
+        params = load_params(tree / paths.PARAMS)  # the challenger's (overrides applied)
         rows = pd.read_parquet(tree / PRODUCTION_FILE)
         older, newest = comparison_split(
             rows, params.retrain.comparison_share, params.retrain.min_comparison_rows
@@ -97,7 +97,7 @@ def run_retrain(
                 f"{params.retrain.min_comparison_rows}: no comparison, no challenger trained"
             )
             return _finish(decision, KEEP, [reason], out_dir, lines)
-        made = challengers.train(tree, harvested, params.data.profile, list(assignments))
+        made = challengers.train(tree, harvested, params.data.profile)
         decision["challenger"]["branch"] = made.branch
         decision["challenger"]["test"] = _test_metrics(tree)
         if made.gate_failures:
@@ -108,7 +108,7 @@ def run_retrain(
         decision["champion"]["comparison"] = score(champion.model, newest, profile, seed)
         decision["challenger"]["comparison"] = score(new, newest, profile, seed)
         decision["challenger"]["model_version"] = new.version
-        gates = dataset_gates(load_params(tree / paths.PARAMS), profile).gates
+        gates = dataset_gates(params, profile).gates
         verdict = decide(
             decision["champion"]["comparison"],
             decision["challenger"]["comparison"],
