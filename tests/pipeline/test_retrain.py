@@ -196,14 +196,18 @@ def test_a_retrain_killed_while_training_leaves_prod_and_a_rerun_completes(repo,
 
 
 @pytest.mark.slow
-def test_the_same_data_code_and_params_give_the_same_challenger_and_decision(repo):
-    """Two retrains on the same logs: byte-identical decision.json and challenger lock."""
+def test_the_same_data_code_and_params_give_the_same_challenger_and_decision(
+    repo, champion, tmp_path
+):
+    """Retrains in two copies (each its own DVC cache, so no run-cache reuse) on the same
+    logs: byte-identical decision.json and challenger dvc.lock (so the same model bytes)."""
+    other = Path(shutil.copytree(champion[0], tmp_path / "other", symlinks=True))
     outputs = []
-    for _ in range(2):
-        result = cli(repo, "retrain", "--no-promote")
+    for copy in (repo, other):
+        result = cli(copy, "retrain", "--no-promote")
         assert result.returncode == 0, result.stdout + result.stderr
-        decision = (repo / "reports/retrain/decision.json").read_bytes()
+        decision = (copy / "reports/retrain/decision.json").read_bytes()
         branch = json.loads(decision)["challenger"]["branch"]
-        outputs.append((decision, run(["git", "show", f"{branch}:dvc.lock"], repo).stdout))
+        outputs.append((decision, run(["git", "show", f"{branch}:dvc.lock"], copy).stdout))
+        assert prod_version(copy) == "v1.0.0"  # --no-promote: the branch waits for review
     assert outputs[0] == outputs[1]
-    assert prod_version(repo) == "v1.0.0"  # --no-promote: the branch waits for review
