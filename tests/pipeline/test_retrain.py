@@ -137,6 +137,8 @@ def test_monitor_alerts_retrain_promotes_v2_and_a_new_server_serves_it(repo, cha
     assert run(["dvc", "status", "--quiet"], repo, check=False).returncode == 0
     assert run(["git", "status", "--porcelain", "--untracked-files=no"], repo).stdout == ""
     assert "md5: " + data["md5"] in (repo / "data/production/labelled.parquet.dvc").read_text()
+    ingested = hashlib.md5((repo / "data/raw/dataset.csv").read_bytes()).hexdigest()
+    assert data["training_data_md5"] == ingested  # the data v2 trained on, now checked out
 
     served = serve_and_answer(repo, tmp_path / "v2", records[:60])
     v2_tag = decision["challenger"]["model_version"]

@@ -31,6 +31,8 @@ def render(decision: dict) -> str:
         f"rows, {data['rejected']} rejected by the schema)",
         f"- training: original data + the {data['training_rows']} older production rows; "
         f"comparison: the newest {data['comparison_rows']} (from {data['comparison_from']})",
+        f"- original data sha256 `{data['original']['sha256']}`; the challenger's training "
+        f"data (`data/raw/dataset.csv`) md5 `{data.get('training_data_md5')}`",
         "",
     ]
     if "accuracy" in champion["comparison"]:

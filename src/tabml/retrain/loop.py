@@ -38,6 +38,13 @@ def _dvc_md5(dvc_file: Path) -> str:
     return yaml.safe_load(dvc_file.read_text())["outs"][0]["md5"]
 
 
+def _ingested_md5(tree: Path) -> str | None:
+    """md5 of the challenger's data/raw/dataset.csv (original + older production rows)."""
+    lock = yaml.safe_load((tree / "dvc.lock").read_text())
+    outs = lock["stages"]["ingest"]["outs"]
+    return next((o["md5"] for o in outs if o["path"] == str(paths.RAW_DATA)), None)
+
+
 def _test_metrics(tree: Path) -> dict:
     import json
 
@@ -100,6 +107,7 @@ def run_retrain(
         made = challengers.train(tree, harvested, params.data.profile)
         decision["challenger"]["branch"] = made.branch
         decision["challenger"]["test"] = _test_metrics(tree)
+        data["training_data_md5"] = _ingested_md5(tree)
         if made.gate_failures:
             reasons = [f"the challenger fails the registry gate: {f}" for f in made.gate_failures]
             return _finish(decision, KEEP, reasons, out_dir, lines)
