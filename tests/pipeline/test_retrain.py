@@ -16,6 +16,7 @@ import pytest
 
 from tabml.data.profile import load_profile
 from tabml.monitoring import sources
+from tabml.retrain.champion import trained_ids
 from testkit import make_cmd, run, tool_env
 from tests.service.server import start_server
 
@@ -139,6 +140,11 @@ def test_monitor_alerts_retrain_promotes_v2_and_a_new_server_serves_it(repo, cha
     assert "md5: " + data["md5"] in (repo / "data/production/labelled.parquet.dvc").read_text()
     ingested = hashlib.md5((repo / "data/raw/dataset.csv").read_bytes()).hexdigest()
     assert data["training_data_md5"] == ingested  # the data v2 trained on, now checked out
+
+    # v2 trained on the older production rows: a later comparison leaves those out.
+    older = pd.read_parquet(repo / "data/production/labelled.parquet").head(data["training_rows"])
+    assert trained_ids("model@v1.1.0", repo) == frozenset(older["prediction_id"])
+    assert trained_ids("model@v1.0.0", repo) == frozenset()
 
     served = serve_and_answer(repo, tmp_path / "v2", records[:60])
     v2_tag = decision["challenger"]["model_version"]

@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 
 from tabml import paths
-from tabml.data.production import TIME, comparison_split
+from tabml.data.production import ID, TIME, comparison_split
 from tabml.data.profile import load_profile
 from tabml.model.gates import dataset_gates
 from tabml.params import load_params
@@ -76,6 +76,9 @@ def run_retrain(
             rows, params.retrain.comparison_share, params.retrain.min_comparison_rows
         )
         profile = load_profile(params.data.profile, tree / paths.CONFIGS)
+        # A row the champion trained on (its label arrived late) is no fair comparison row.
+        seen = newest[ID].isin(champion.trained_ids).to_numpy()
+        newest = newest[~seen].reset_index(drop=True)
         data = {
             "path": str(PRODUCTION_FILE),
             "md5": _dvc_md5(tree / f"{PRODUCTION_FILE}.dvc"),
@@ -85,6 +88,7 @@ def run_retrain(
             "rejects": harvested.rejects[:20],
             "training_rows": len(older),
             "comparison_rows": len(newest),
+            "comparison_rows_the_champion_trained_on": int(seen.sum()),
             "comparison_from": newest[TIME].min().isoformat() if len(newest) else None,
             "original": {"path": profile.source.path, "sha256": profile.source.sha256},
         }
