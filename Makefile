@@ -26,6 +26,8 @@ WINDOW ?=
 ALLOW_STALE ?=
 FAIL_ON_DRIFT ?= 1
 ALL_COMMITS ?=
+SET ?=
+PROMOTE ?= 1
 EXPLAIN ?=
 TRIALS ?=
 CSV ?=
@@ -149,6 +151,15 @@ feedback: setup ## Import true labels (columns prediction_id,label) into the fee
 .PHONY: monitor
 monitor: setup ## Live metrics per model version and window -> reports/monitor/; exit 3 on alert [SINCE=7d WINDOW=1d DB=$(DB)]
 	python -m tabml.cli monitor $(if $(SINCE),--since "$(SINCE)") $(if $(WINDOW),--window "$(WINDOW)") --db "$(DB)"
+
+##@ Continuous training (docs/continuous-training.md)
+.PHONY: harvest
+harvest: setup ## Labelled production rows (request + feedback logs) -> data/production/labelled.parquet (dvc add)
+	python -m tabml.cli harvest
+
+.PHONY: retrain
+retrain: setup ## Challenger on production labels vs the prod champion; promote if it wins (exit 3: kept) [SET="k=v ..." VERSION= PROMOTE=0]
+	python -m tabml.cli retrain $(foreach s,$(SET),--set "$(s)") $(if $(VERSION),--version "$(VERSION)") $(if $(filter 0 no false,$(PROMOTE)),--no-promote)
 
 ##@ Registry
 .PHONY: register

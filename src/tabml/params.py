@@ -187,6 +187,26 @@ class MonitorParams(_Section):
         return self
 
 
+# --- retrain (continuous training: challenger vs champion; `make retrain`) ---
+class RetrainParams(_Section):
+    """When a challenger trained on labelled production rows replaces the champion.
+
+    The newest `comparison_share` of the harvested rows (at least `min_comparison_rows`) are
+    held out of training; both models are scored on them (docs/continuous-training.md).
+    """
+
+    primary_metric: Literal["accuracy", "f1_macro"] = "f1_macro"
+    min_improvement: float = Field(0.01, ge=0.0)  # challenger - champion, primary metric
+    # Largest allowed worsening of the other metrics, in their own units (log_loss: a rise).
+    max_loss: dict[Literal["accuracy", "f1_macro", "log_loss"], Annotated[float, Field(ge=0.0)]] = {
+        "accuracy": 0.01,
+        "log_loss": 0.05,
+    }
+    comparison_share: float = Field(0.3, gt=0.0, lt=1.0)  # newest share held out by time
+    min_comparison_rows: int = Field(100, ge=1)
+    bootstrap_seed: int = 0
+
+
 class PackageParams(_Section):
     parity_tolerance: float = Field(1.0e-5, gt=0.0, le=0.01)
     max_records: int = Field(1000, ge=1)
@@ -344,6 +364,7 @@ class Params(_Section):
     gates: GatesParams = GatesParams()
     drift: DriftParams = DriftParams()
     monitor: MonitorParams = MonitorParams()
+    retrain: RetrainParams = RetrainParams()
     package: PackageParams = PackageParams()
     regression: RegressionParams = RegressionParams()
     # Repository files the profile reads (your own CSV): each is a DVC dependency of the

@@ -63,7 +63,8 @@ def _gate(metrics: dict, what: str) -> None:
         )
 
 
-def _pipeline_is_committed() -> None:
+def check_pipeline_committed() -> None:
+    """Refuse unless params.yaml, dvc.yaml, dvc.lock are committed and outputs match dvc.lock."""
     from dvc.repo import Repo
 
     back = f"or go back to the committed model: {GO_BACK}"
@@ -88,7 +89,7 @@ def register(version: str, message: str | None = None) -> str:
     from gto import api
     from gto.exceptions import GTOException
 
-    _pipeline_is_committed()
+    check_pipeline_committed()
     _gate(json.loads(paths.METRICS.read_text()), f"register {version}")
     name = artifact_name()
     message = with_card_sha(message or f"Registering artifact {name} version {version}")

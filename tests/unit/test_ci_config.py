@@ -1,14 +1,18 @@
-"""The PR workflow and the pre-commit config: valid, secure, pinned, and in step with the lock."""
+"""The workflows (PR review, scheduled retrain) and the pre-commit config: valid, secure,
+pinned, and in step with the lock."""
 
 import re
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from testkit import ROOT, run
 
 WORKFLOW = ROOT / ".github" / "workflows" / "review.yml"
+RETRAIN = ROOT / ".github" / "workflows" / "retrain.yml"
+WORKFLOWS = pytest.mark.parametrize("workflow", [WORKFLOW, RETRAIN], ids=lambda p: p.name)
 PRE_COMMIT = ROOT / ".pre-commit-config.yaml"
 TOOLS = Path(sys.executable).parent
 
@@ -19,14 +23,15 @@ def _locked(package: str) -> str:
     return match.group(1)
 
 
-def test_workflow_matches_the_github_workflow_schema():
+@WORKFLOWS
+def test_workflow_matches_the_github_workflow_schema(workflow):
     # the schema ships inside the check-jsonschema wheel: no network needed
     result = run(
         [
             str(TOOLS / "check-jsonschema"),
             "--builtin-schema",
             "vendor.github-workflows",
-            str(WORKFLOW),
+            str(workflow),
         ],
         ROOT,
         check=False,
@@ -34,9 +39,10 @@ def test_workflow_matches_the_github_workflow_schema():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_zizmor_finds_nothing_even_pedantic():
+@WORKFLOWS
+def test_zizmor_finds_nothing_even_pedantic(workflow):
     result = run(
-        [str(TOOLS / "zizmor"), "--offline", "--persona", "pedantic", str(WORKFLOW)],
+        [str(TOOLS / "zizmor"), "--offline", "--persona", "pedantic", str(workflow)],
         ROOT,
         check=False,
     )
@@ -44,8 +50,9 @@ def test_zizmor_finds_nothing_even_pedantic():
     assert "No findings" in result.stdout + result.stderr
 
 
-def test_every_action_is_pinned_by_full_commit_sha():
-    uses = re.findall(r"uses:\s*(\S+)", WORKFLOW.read_text())
+@WORKFLOWS
+def test_every_action_is_pinned_by_full_commit_sha(workflow):
+    uses = re.findall(r"uses:\s*(\S+)", workflow.read_text())
     assert uses
     for action in uses:
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), action
@@ -57,6 +64,25 @@ def test_workflow_runs_setup_repro_report_gate_and_comments():
     order = ["make setup", "make repro", "make report", "gh pr comment", "make gate"]
     positions = [next(i for i, c in enumerate(commands) if name in c) for name in order]
     assert positions == sorted(positions)
+
+
+def test_retrain_workflow_is_scheduled_and_proposes_instead_of_pushing_to_main():
+    workflow = yaml.safe_load(RETRAIN.read_text())
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert triggers["schedule"][0]["cron"] and "workflow_dispatch" in triggers
+    steps = workflow["jobs"]["retrain"]["steps"]
+    commands = [s.get("run", "") for s in steps]
+    order = ["make setup", "tabml.cli monitor", "tabml.cli retrain", "make report", "gh pr create"]
+    positions = [next(i for i, c in enumerate(commands) if name in c) for name in order]
+    assert positions == sorted(positions)
+    retrain = next(c for c in commands if "tabml.cli retrain" in c)
+    assert "--no-promote" in retrain  # stages are assigned after review, not by the job
+    pushes = [line for c in commands for line in c.splitlines() if "git push" in line]
+    assert pushes and all("refs/heads/${BRANCH}" in line for line in pushes)
+    assert "main" not in " ".join(pushes)
+    # The retrain step runs on an alert (monitor's exit 3) or on the schedule.
+    condition = next(s["if"] for s in steps if "tabml.cli retrain" in s.get("run", ""))
+    assert "steps.monitor.outputs.code == '3'" in condition and "schedule" in condition
 
 
 def test_pre_commit_config_is_valid():

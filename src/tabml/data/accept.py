@@ -37,7 +37,10 @@ def accept_data(name: str, configs_dir: Path = paths.CONFIGS) -> AcceptedData:
     current = sha256_of(source)
     profile_file = configs_dir / f"{name}.yaml"
     text = profile_file.read_text()
-    found = list(_SHA_LINE.finditer(text))
+    # the `production:` block (make harvest) pins its own file: not the source's sha256
+    production = re.search(r"^production:", text, re.MULTILINE)
+    end = production.start() if production else len(text)
+    found = [m for m in _SHA_LINE.finditer(text) if m.start() < end]
     if len(found) > 1:
         raise ProfileError(f"{profile_file}: several `sha256:` lines; set `source.sha256` by hand")
     if found:

@@ -84,6 +84,17 @@ class TargetRule(_Strict):
     labels: tuple[str, str]
 
 
+class ProductionSource(_Strict):
+    """Labelled production rows (`make harvest`): a DVC-tracked parquet file in the repo.
+
+    `sha256` pins the harvested version, as `source.sha256` pins the original data; `make
+    harvest` rewrites both the file and the pin.
+    """
+
+    path: str
+    sha256: str
+
+
 class ProfileGates(_Strict):
     """The dataset's own absolute metric gates; params.yaml's `gates.min/max` win per key."""
 
@@ -105,6 +116,8 @@ class DatasetProfile(_Strict):
     target_rule: TargetRule | None = None
     # Optional: absolute metric gates for this dataset (e.g. `min: {accuracy: 0.85}`).
     gates: ProfileGates = ProfileGates()
+    # Optional: labelled production rows added to the training data (docs/continuous-training.md).
+    production: ProductionSource | None = None
 
     @model_validator(mode="after")
     def _target_not_a_feature(self):
@@ -117,6 +130,10 @@ class DatasetProfile(_Strict):
         if rule is not None and rule.column in [self.target, *self.features.all]:
             # the rule's column is the answer itself: as a feature it would leak the label
             raise ValueError(f"target_rule.column {rule.column!r} is the target or a feature")
+        if rule is not None and self.production is not None:
+            raise ValueError("production rows carry their label: not with a target_rule")
+        if self.production is not None and self.task == "regression":
+            raise ValueError("production rows (retraining) are supported for classification")
         if rule is not None and self.task == "regression":
             raise ValueError("target_rule derives class labels: it needs task: classification")
         return self

@@ -1,0 +1,53 @@
+"""`reports/retrain/decision.json` and `decision.md`: both models' metrics on the comparison
+rows, the data versions, the verdict and why. No timestamps or commit ids in the JSON: the
+same data, code and params give the same bytes."""
+
+from pathlib import Path
+
+from tabml import atomic
+
+DECISION_DIR = Path("reports/retrain")
+
+
+def _row(name: str, metrics: dict) -> str:
+    return (
+        f"| {name} | {metrics['rows']} | {metrics['accuracy']:.4f} "
+        f"({metrics['accuracy_low']:.4f}-{metrics['accuracy_high']:.4f}) | "
+        f"{metrics['f1_macro']:.4f} ({metrics['f1_macro_low']:.4f}-"
+        f"{metrics['f1_macro_high']:.4f}) | {metrics['log_loss']:.4f} |"
+    )
+
+
+def render(decision: dict) -> str:
+    """The decision as markdown (what a pull request or a reviewer reads)."""
+    champion, challenger = decision["champion"], decision["challenger"]
+    data = decision["data"]
+    lines = [
+        f"# Retrain decision: {decision['verdict'].upper()}",
+        "",
+        f"- champion: {champion['version']} (`{champion['model_version']}`), in `prod`",
+        f"- challenger: branch `{challenger['branch']}` (`{challenger['model_version']}`)",
+        f"- production data: `{data['path']}` md5 `{data['md5']}` ({data['rows']} labelled "
+        f"rows, {data['rejected']} rejected by the schema)",
+        f"- training: original data + the {data['training_rows']} older production rows; "
+        f"comparison: the newest {data['comparison_rows']} (from {data['comparison_from']})",
+        f"- original data sha256 `{data['original']['sha256']}`; the challenger's training "
+        f"data (`data/raw/dataset.csv`) md5 `{data.get('training_data_md5')}`",
+        "",
+    ]
+    if "accuracy" in champion["comparison"]:
+        lines += [
+            "| model | rows | accuracy (95% CI) | macro F1 (95% CI) | log loss |",
+            "|---|---|---|---|---|",
+            _row(f"champion {champion['version']}", champion["comparison"]),
+            _row("challenger", challenger["comparison"]),
+            "",
+        ]
+    lines += ["Why:", "", *(f"- {reason}" for reason in decision["reasons"]), ""]
+    return "\n".join(lines)
+
+
+def write_decision(decision: dict, out_dir: Path = DECISION_DIR) -> tuple[Path, Path]:
+    json_path = atomic.write_json(out_dir / "decision.json", decision)
+    md_path = atomic.write_text(out_dir / "decision.md", render(decision))
+    return json_path, md_path
