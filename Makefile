@@ -28,6 +28,7 @@ FAIL_ON_DRIFT ?= 1
 ALL_COMMITS ?=
 EXPLAIN ?=
 TRIALS ?=
+FITS ?=
 CSV ?=
 NAME ?=
 TARGET_COLUMN ?=
@@ -121,8 +122,8 @@ gate: setup ## Fail if a metric breaks the gates in params.yaml (vs BASE, defaul
 	python -m tabml.cli gate $(BASE_FLAGS) --target "$(TARGET)"
 
 .PHONY: tune
-tune: setup ## Tune train.model + hyperparameters, then train on them: make tune [TRIALS=20] (a dvc experiment)
-	dvc exp run -S train.use_tuned=true $(if $(TRIALS),-S tune.n_trials=$(TRIALS))
+tune: setup ## Tune train.model + hyperparameters, then train on them: make tune [FITS=80] [TRIALS=20] (a dvc experiment)
+	dvc exp run -S train.use_tuned=true $(if $(FITS),-S tune.max_fits=$(FITS)) $(if $(TRIALS),-S tune.n_trials=$(TRIALS))
 	@cat models/tuned_params.yaml
 
 ##@ Serving

@@ -305,12 +305,15 @@ TuneMetric = Literal["f1_macro", "accuracy", "balanced_accuracy", "roc_auc_ovr",
 class TuneParams(_Section):
     """Budget, cross-validation and search space of the tune stage (docs/tuning.md)."""
 
-    n_trials: int | None = Field(8, ge=1)
+    n_trials: int | None = Field(40, ge=1)
     timeout_s: float | None = Field(None, gt=0.0)
+    # CV fits in the study in total: a trial starts only if its folds fit in what is left, so
+    # a pruned trial (or a repeated proposal, 0 fits) leaves room for more trials.
+    max_fits: int | None = Field(40, ge=1)
     n_jobs: int = Field(1, ge=1)
     seed: Seed = 42
     folds: int = Field(5, ge=2)
-    metric: TuneMetric = "f1_macro"
+    metric: TuneMetric = "neg_log_loss"
     startup_trials: int = Field(4, ge=1)
     prune: bool = True
     space: SearchSpace = DEFAULT_SPACE
@@ -319,6 +322,13 @@ class TuneParams(_Section):
     def _some_budget(self) -> "TuneParams":
         if self.n_trials is None and self.timeout_s is None:
             raise ValueError("set `n_trials`, `timeout_s` or both: the search needs a budget")
+        if self.max_fits is not None and self.max_fits < self.folds:
+            raise ValueError(f"max_fits ({self.max_fits}) < folds ({self.folds}): no trial fits")
+        if self.max_fits is not None and self.n_jobs > 1:
+            raise ValueError(
+                "parallel trials (n_jobs > 1) need max_fits: null (they start before the running "
+                "ones have counted their fits); for parallel folds use a Dask engine instead"
+            )
         return self
 
 

@@ -12,10 +12,12 @@ import hashlib
 import json
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import optuna
 import pandas as pd
@@ -23,12 +25,15 @@ from sklearn.metrics import get_scorer
 from sklearn.model_selection import StratifiedKFold
 
 from tabml.data.profile import DatasetProfile
+from tabml.engine import Engine
 from tabml.errors import TabmlError
 from tabml.model.features import model_frame
 from tabml.model.train import fit_model
 from tabml.params import SearchDimension, TrainParams, TuneParams
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+# How much to search, not what a trial scores: left out of the study's name, so raising it resumes.
+BUDGET = {"n_trials", "timeout_s", "max_fits", "n_jobs"}
 
 
 class TuneError(TabmlError, ValueError):
@@ -38,11 +43,12 @@ class TuneError(TabmlError, ValueError):
 def study_name(train: pd.DataFrame, train_params: TrainParams, tune: TuneParams) -> str:
     """A name that changes whenever a trial's score could: space, CV, seeds, base params, data.
 
-    The budget (n_trials, timeout_s, n_jobs) is left out, so raising it resumes the study; any
-    other change starts a fresh study (in the same journal file) instead of mixing scores.
+    The budget (n_trials, timeout_s, max_fits, n_jobs) is left out, so raising it resumes the
+    study; any other change starts a fresh study (in the same journal file) instead of mixing
+    scores.
     """
     key = {
-        "tune": tune.model_dump(mode="json", exclude={"n_trials", "timeout_s", "n_jobs"}),
+        "tune": tune.model_dump(mode="json", exclude=BUDGET),
         "train": train_params.model_dump(mode="json", exclude={"model", "use_tuned"}),
         "data": hashlib.sha256(pd.util.hash_pandas_object(train).to_numpy().tobytes()).hexdigest(),
     }
@@ -109,14 +115,34 @@ def trial_params(trial: optuna.Trial, train_params: TrainParams, tune: TuneParam
     )
 
 
+def fold_score(
+    train: pd.DataFrame,
+    fit_rows: np.ndarray,
+    validation_rows: np.ndarray,
+    profile: DatasetProfile,
+    params: TrainParams,
+    metric: str,
+) -> float:
+    """One fold: fit on `fit_rows`, score `validation_rows`. Runs wherever joblib sends it (this
+    process or a Dask worker); the estimator's seed makes the score the same anywhere."""
+    pipeline = fit_model(train.iloc[fit_rows], profile, params)
+    validation = train.iloc[validation_rows]
+    labels = validation[profile.target].astype(str).to_numpy(dtype=object)
+    features = model_frame(validation, profile.features)
+    return float(get_scorer(metric)(pipeline, features, labels))
+
+
 def make_objective(
     train: pd.DataFrame, profile: DatasetProfile, train_params: TrainParams, tune: TuneParams
 ) -> Callable[[optuna.Trial], float]:
-    """The CV score of a trial (greater is better), reported fold by fold for pruning."""
+    """The CV score of a trial (greater is better), reported fold by fold for pruning.
+
+    The folds run through joblib: one after another in this process by default, on the Dask
+    workers inside `fold_backend` (results arrive in fold order either way, so the reports,
+    the pruning and the score do not depend on where the folds ran).
+    """
     labels = train[profile.target].astype(str).to_numpy(dtype=object)
     folds = cv_folds(labels, tune)
-    features = model_frame(train, profile.features)
-    scorer = get_scorer(tune.metric)
 
     def objective(trial: optuna.Trial) -> float:
         params = trial_params(trial, train_params, tune)
@@ -126,19 +152,37 @@ def make_objective(
             if earlier.state == optuna.trial.TrialState.PRUNED:
                 raise optuna.TrialPruned()
             return earlier.value
+        jobs = (
+            joblib.delayed(fold_score)(train, fit, validation, profile, params, tune.metric)
+            for fit, validation in folds
+        )
         scores: list[float] = []
-        for step, (fit_rows, validation_rows) in enumerate(folds):
-            pipeline = fit_model(train.iloc[fit_rows], profile, params)
-            scores.append(
-                float(scorer(pipeline, features.iloc[validation_rows], labels[validation_rows]))
-            )
-            trial.set_user_attr("fold_scores", scores)
-            trial.report(float(np.mean(scores)), step)
-            if tune.prune and trial.should_prune():
-                raise optuna.TrialPruned()
+        results = joblib.Parallel(return_as="generator")(jobs)
+        try:
+            for step, score in enumerate(results):
+                scores.append(score)
+                trial.set_user_attr("fold_scores", scores)
+                trial.report(float(np.mean(scores)), step)
+                if tune.prune and trial.should_prune():
+                    raise optuna.TrialPruned()
+        finally:
+            results.close()  # a pruned trial's folds still queued or running are cancelled
         return float(np.mean(scores))
 
     return objective
+
+
+@contextmanager
+def fold_backend(engine: Engine, train: pd.DataFrame) -> Iterator[None]:
+    """Send the trials' fold fits to the engine's Dask workers (in process: no change).
+
+    The training split is scattered to every worker once, not shipped with each fold.
+    """
+    if not engine.distributed:
+        yield
+        return
+    with joblib.parallel_config(backend="dask", client=engine.client, scatter=[train], n_jobs=-1):
+        yield
 
 
 def _same_params(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
@@ -154,14 +198,42 @@ def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return study.get_trials(deepcopy=False, states=FINISHED)
 
 
-def counted_trials(study: optuna.Study, tune: TuneParams) -> list[optuna.trial.FrozenTrial]:
-    """The finished trials the budget covers: the first `n_trials` (all, with timeout only).
+def trial_fits(trial: optuna.trial.FrozenTrial) -> int:
+    """CV fits a trial made: its folds, as far as it got (0 for a reused earlier score)."""
+    return len(trial.user_attrs.get("fold_scores", []))
 
-    A study resumed to more trials and then asked for fewer reports what a fresh run with
-    that budget would, not its later trials.
+
+def counted_trials(study: optuna.Study, tune: TuneParams) -> list[optuna.trial.FrozenTrial]:
+    """The finished trials the budget covers: the first `n_trials`, each started with room
+    for all its folds within `max_fits` (all of them with a timeout only).
+
+    A study resumed to a larger budget and then asked for a smaller one reports what a fresh
+    run with the smaller budget would, not its later trials.
     """
     trials = sorted(finished_trials(study), key=lambda t: t.number)
-    return trials if tune.n_trials is None else trials[: tune.n_trials]
+    if tune.n_trials is not None:
+        trials = trials[: tune.n_trials]
+    if tune.max_fits is None:
+        return trials
+    counted, fits = [], 0
+    for trial in trials:
+        if fits + tune.folds > tune.max_fits:
+            break
+        counted.append(trial)
+        fits += trial_fits(trial)
+    return counted
+
+
+def _budget_left(study: optuna.Study, tune: TuneParams) -> bool:
+    """Whether a fresh run with this budget would start another trial."""
+    finished = finished_trials(study)
+    counted = counted_trials(study, tune)
+    if len(counted) < len(finished):
+        return False
+    if tune.n_trials is not None and len(counted) >= tune.n_trials:
+        return False
+    used = sum(trial_fits(t) for t in counted)
+    return tune.max_fits is None or used + tune.folds <= tune.max_fits
 
 
 def run_study(
@@ -170,7 +242,8 @@ def run_study(
     tune: TuneParams,
     on_trial: Callable[[optuna.trial.FrozenTrial], None] | None = None,
 ) -> int:
-    """Run trials until the study holds `n_trials` finished ones or `timeout_s` has passed.
+    """Run trials until the study holds `n_trials` finished ones, the next trial's folds would
+    go past `max_fits`, or `timeout_s` has passed.
 
     Returns:
         The number of trials this call ran (0 when the stored study already has enough).
@@ -179,9 +252,9 @@ def run_study(
         return _run_parallel(study, objective, tune, on_trial)
     started, ran = time.monotonic(), 0
     while True:
-        finished = len(finished_trials(study))
-        if tune.n_trials is not None and finished >= tune.n_trials:
+        if not _budget_left(study, tune):
             return ran
+        finished = len(finished_trials(study))
         if tune.timeout_s is not None and time.monotonic() - started >= tune.timeout_s:
             return ran
         study.sampler = sampler_for(tune, finished)

@@ -38,6 +38,7 @@ def main() -> None:
     import pandas as pd
 
     from tabml.data.profile import load_profile
+    from tabml.engine import open_engine
     from tabml.model import tune, tune_summary
     from tabml.params import ParamsError
 
@@ -60,7 +61,10 @@ def main() -> None:
         print(f"tune: trial {trial.number} {trial.params['model']} {score}", flush=True)
 
     objective = tune.make_objective(train, profile, params.train, settings)
-    ran = tune.run_study(study, objective, settings, on_trial=progress)
+    # Where the folds run is the environment's choice (tabml.engine), never a param: the
+    # scores, hence every output, are the same on any engine.
+    with open_engine() as engine, tune.fold_backend(engine, train):
+        ran = tune.run_study(study, objective, settings, on_trial=progress)
     summary = tune_summary.summary(study, settings)
     best = tune_summary.chosen(study, params.train, settings)
     cv = {"metric": settings.metric, "folds": settings.folds, "score": best["cv_score"]}
