@@ -35,7 +35,7 @@ import yaml
 from benchmarks.scaling import sampled_profile
 from benchmarks.support import ROOT, bench_env, machine_description, measure, write_section
 from tabml.data.profile import load_profile
-from tabml.model import tune, tune_summary
+from tabml.model import tune, tune_cv, tune_summary
 from tabml.model.evaluate import compute_metrics
 from tabml.model.features import model_frame
 from tabml.model.train import fit_model
@@ -67,10 +67,9 @@ def test_metrics(train_df, test_df, profile, params: TrainParams) -> dict:
 
 
 def cv_score(train_df, profile, params: TrainParams, settings: TuneParams) -> float:
-    labels = train_df[profile.target].astype(str).to_numpy(dtype=object)
     return float(np.mean([
-        tune.fold_score(train_df, fit, val, profile, params, settings.metric)
-        for fit, val in tune.cv_folds(labels, settings)
+        tune_cv.fold_score(train_df, fit, val, profile, params, settings.metric)
+        for fit, val in tune_cv.cv_folds(train_df, profile, settings)
     ]))  # fmt: skip
 
 

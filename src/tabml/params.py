@@ -262,12 +262,19 @@ class GradientBoostingSpace(_FamilySpace):
     max_depth: SearchDimension | None = None
 
 
+class RidgeSpace(_FamilySpace):
+    family_params: ClassVar = RidgeParams
+    alpha: SearchDimension | None = None
+
+
 class SearchSpace(_Section):
-    """The families the search may choose (`train.model`); a family left out is not tried."""
+    """The families the search may choose (`train.model`); a family left out is not tried.
+    Of those listed, only the ones of the profile's task are (ridge: regression only)."""
 
     logistic_regression: LogisticRegressionSpace | None = None
     random_forest: RandomForestSpace | None = None
     gradient_boosting: GradientBoostingSpace | None = None
+    ridge: RidgeSpace | None = None
 
     @model_validator(mode="after")
     def _some_family(self) -> "SearchSpace":
@@ -295,11 +302,23 @@ DEFAULT_SPACE = SearchSpace(
         learning_rate=_range(0.01, 0.5, log=True),
         max_depth=_range(1, 5),
     ),
+    ridge=RidgeSpace(alpha=_range(0.001, 1000.0, log=True)),
 )
 
 
-# Scorers of scikit-learn (greater is better) a trial's cross-validation can report.
-TuneMetric = Literal["f1_macro", "accuracy", "balanced_accuracy", "roc_auc_ovr", "neg_log_loss"]
+# Scorers of scikit-learn (greater is better) a trial's cross-validation can report; the last
+# three score regression models, the others classifiers.
+TuneMetric = Literal[
+    "neg_log_loss",
+    "f1_macro",
+    "accuracy",
+    "balanced_accuracy",
+    "roc_auc_ovr",
+    "neg_root_mean_squared_error",
+    "neg_mean_absolute_error",
+    "r2",
+]
+REGRESSION_METRICS = ("neg_root_mean_squared_error", "neg_mean_absolute_error", "r2")
 
 
 class TuneParams(_Section):

@@ -21,16 +21,17 @@ def train(raw_penguins, profile):
 
 @pytest.fixture(scope="session")
 def run_tune_stage(train) -> Callable[..., subprocess.CompletedProcess]:
-    """Run `python -m tabml.stages.tune` in `folder` on the penguins training split, with
-    params `tune` (and train.use_tuned) and `env` added to a minimal environment."""
+    """Run `python -m tabml.stages.tune` in `folder` on the penguins training split (or `frame`
+    of `profile`), with params `tune` (and train.use_tuned) and `env` added to a minimal
+    environment."""
 
-    def run(folder: Path, tune: dict, env: dict[str, str] | None = None):
+    def run(folder: Path, tune: dict, env: dict | None = None, profile="penguins", frame=None):
         (folder / "data/processed").mkdir(parents=True, exist_ok=True)
-        train.to_parquet(folder / "data/processed/train.parquet", index=False)
+        (train if frame is None else frame).to_parquet(folder / "data/processed/train.parquet")
         (folder / "configs").mkdir(exist_ok=True)
-        for name in ("penguins.yaml", "penguins.schema.yaml"):
+        for name in (f"{profile}.yaml", f"{profile}.schema.yaml"):
             (folder / "configs" / name).write_text((ROOT / "configs" / name).read_text())
-        params = {"train": {"use_tuned": True}, "tune": tune}
+        params = {"data": {"profile": profile}, "train": {"use_tuned": True}, "tune": tune}
         (folder / "params.yaml").write_text(yaml.safe_dump(params))
         path = f"{Path(sys.executable).parent}:/usr/bin:/bin"  # the venv's `dask` CLI, if any
         base = {"PYTHONPATH": str(ROOT / "src"), "PYTHONHASHSEED": "0", "PATH": path}

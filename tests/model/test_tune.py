@@ -8,7 +8,7 @@ import pytest
 import yaml
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from tabml.model import tune, tune_summary
+from tabml.model import tune, tune_cv, tune_summary
 from tabml.model.features import model_frame
 from tabml.model.train import build_pipeline
 from tabml.model.tuned_params import TunedParamsError, apply_tuned, read_tuned
@@ -131,7 +131,7 @@ def test_a_timeout_alone_stops_after_the_trial_that_crosses_it(train, profile):
 
 def test_too_few_rows_of_a_class_for_the_folds_is_a_clear_error(train, profile):
     small = train.groupby(profile.target).head(3)
-    with pytest.raises(tune.TuneError, match=r"tune\.folds=5 but class"):
+    with pytest.raises(tune_cv.TuneError, match=r"tune\.folds=5 but class"):
         tune.make_objective(small, profile, TrainParams(), TuneParams())
 
 

@@ -18,7 +18,7 @@ import yaml
 from distributed import get_task_stream
 
 from tabml.engine import open_engine
-from tabml.model import tune
+from tabml.model import tune, tune_cv
 from tabml.model.features import split_train_test
 from tabml.params import TrainParams, TuneParams
 
@@ -49,7 +49,7 @@ def test_folds_on_two_local_workers_give_the_in_process_trials(train, profile):
     in_process = _trials(train, profile, settings)
     with (
         open_engine({"TABML_DASK_WORKERS": "2"}, quiet=True) as engine,
-        tune.fold_backend(engine, train),
+        tune_cv.fold_backend(engine, train),
         get_task_stream(client=engine.client) as stream,
     ):
         on_dask = _trials(train, profile, settings)

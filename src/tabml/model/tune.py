@@ -1,10 +1,11 @@
-"""The hyperparameter search: a seeded, resumable Optuna study scored by stratified k-fold CV.
+"""The hyperparameter search: a seeded, resumable Optuna study scored by k-fold CV.
 
 Only the training split is ever seen. Each trial picks `train.model` and that family's
 hyperparameters from `tune.space`, fits one pipeline per fold (the same folds for every
-trial) and reports the running CV mean after each fold, so the median pruner can stop a
-hopeless trial early. Trials run one at a time (tune.n_jobs 1), each with a sampler seeded from
-(tune.seed, number of finished trials): a resumed study continues exactly as an
+trial; tabml.model.tune_cv) and reports the running CV mean after each fold, so the median
+pruner can stop a hopeless trial early. The budget is trials and CV fits (pruned trials count
+the folds they got through). Trials run one at a time (tune.n_jobs 1), each with a sampler
+seeded from (tune.seed, number of finished trials): a resumed study continues exactly as an
 uninterrupted one would, and the same seed, params and data give the same trials.
 """
 
@@ -12,8 +13,7 @@ import hashlib
 import json
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +21,14 @@ import joblib
 import numpy as np
 import optuna
 import pandas as pd
-from sklearn.metrics import get_scorer
-from sklearn.model_selection import StratifiedKFold
 
 from tabml.data.profile import DatasetProfile
-from tabml.engine import Engine
-from tabml.errors import TabmlError
-from tabml.model.features import model_frame
-from tabml.model.train import fit_model
+from tabml.model.tune_cv import cv_folds, fold_score, task_families
 from tabml.params import SearchDimension, TrainParams, TuneParams
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 # How much to search, not what a trial scores: left out of the study's name, so raising it resumes.
 BUDGET = {"n_trials", "timeout_s", "max_fits", "n_jobs"}
-
-
-class TuneError(TabmlError, ValueError):
-    """The search cannot run on this data with these params (e.g. too few rows per fold)."""
 
 
 def study_name(train: pd.DataFrame, train_params: TrainParams, tune: TuneParams) -> str:
@@ -54,19 +45,6 @@ def study_name(train: pd.DataFrame, train_params: TrainParams, tune: TuneParams)
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
     return f"tune-{digest[:12]}"
-
-
-def cv_folds(labels: np.ndarray, tune: TuneParams) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified, shuffled, seeded folds: (fit rows, validation rows) positions."""
-    classes, counts = np.unique(labels, return_counts=True)
-    if counts.min() < tune.folds:
-        rare = classes[counts.argmin()]
-        raise TuneError(
-            f"tune.folds={tune.folds} but class {rare!r} has only {counts.min()} rows in the "
-            "training split: lower tune.folds or add rows of that class"
-        )
-    splitter = StratifiedKFold(n_splits=tune.folds, shuffle=True, random_state=tune.seed)
-    return list(splitter.split(np.zeros(len(labels)), labels))
 
 
 def sampler_for(
@@ -101,9 +79,10 @@ def _is_whole(family_params: type, name: str) -> bool:
     return int in (getattr(annotation, "__args__", None) or (annotation,))
 
 
-def trial_params(trial: optuna.Trial, train_params: TrainParams, tune: TuneParams) -> TrainParams:
+def trial_params(
+    trial: optuna.Trial, train_params: TrainParams, families: dict[str, Any]
+) -> TrainParams:
     """The train params one trial tries: its family, searched values over the train section."""
-    families = tune.space.families()
     family = trial.suggest_categorical("model", list(families))
     space = families[family]
     values = getattr(train_params, family).model_dump()
@@ -115,23 +94,6 @@ def trial_params(trial: optuna.Trial, train_params: TrainParams, tune: TuneParam
     )
 
 
-def fold_score(
-    train: pd.DataFrame,
-    fit_rows: np.ndarray,
-    validation_rows: np.ndarray,
-    profile: DatasetProfile,
-    params: TrainParams,
-    metric: str,
-) -> float:
-    """One fold: fit on `fit_rows`, score `validation_rows`. Runs wherever joblib sends it (this
-    process or a Dask worker); the estimator's seed makes the score the same anywhere."""
-    pipeline = fit_model(train.iloc[fit_rows], profile, params)
-    validation = train.iloc[validation_rows]
-    labels = validation[profile.target].astype(str).to_numpy(dtype=object)
-    features = model_frame(validation, profile.features)
-    return float(get_scorer(metric)(pipeline, features, labels))
-
-
 def make_objective(
     train: pd.DataFrame, profile: DatasetProfile, train_params: TrainParams, tune: TuneParams
 ) -> Callable[[optuna.Trial], float]:
@@ -141,11 +103,11 @@ def make_objective(
     workers inside `fold_backend` (results arrive in fold order either way, so the reports,
     the pruning and the score do not depend on where the folds ran).
     """
-    labels = train[profile.target].astype(str).to_numpy(dtype=object)
-    folds = cv_folds(labels, tune)
+    families = task_families(tune, profile)
+    folds = cv_folds(train, profile, tune)
 
     def objective(trial: optuna.Trial) -> float:
-        params = trial_params(trial, train_params, tune)
+        params = trial_params(trial, train_params, families)
         earlier = _same_params(trial)
         if earlier is not None:  # TPE can propose a finished trial again: no need to refit
             trial.set_user_attr("same_as_trial", earlier.number)
@@ -170,19 +132,6 @@ def make_objective(
         return float(np.mean(scores))
 
     return objective
-
-
-@contextmanager
-def fold_backend(engine: Engine, train: pd.DataFrame) -> Iterator[None]:
-    """Send the trials' fold fits to the engine's Dask workers (in process: no change).
-
-    The training split is scattered to every worker once, not shipped with each fold.
-    """
-    if not engine.distributed:
-        yield
-        return
-    with joblib.parallel_config(backend="dask", client=engine.client, scatter=[train], n_jobs=-1):
-        yield
 
 
 def _same_params(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
