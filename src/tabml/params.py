@@ -331,7 +331,7 @@ class TuneParams(_Section):
     max_fits: int | None = Field(40, ge=1)
     n_jobs: int = Field(1, ge=1)
     seed: Seed = 42
-    folds: int = Field(5, ge=2)
+    folds: int = Field(3, ge=2)
     metric: TuneMetric = "neg_log_loss"
     startup_trials: int = Field(4, ge=1)
     prune: bool = True

@@ -132,13 +132,14 @@ def test_a_timeout_alone_stops_after_the_trial_that_crosses_it(train, profile):
 def test_too_few_rows_of_a_class_for_the_folds_is_a_clear_error(train, profile):
     small = train.groupby(profile.target).head(3)
     with pytest.raises(tune_cv.TuneError, match=r"tune\.folds=5 but class"):
-        tune.make_objective(small, profile, TrainParams(), TuneParams())
+        tune.make_objective(small, profile, TrainParams(), TuneParams(folds=5))
 
 
 def test_the_study_name_follows_the_search_not_the_budget(train):
     base = tune.study_name(train, TrainParams(), TuneParams())
-    assert tune.study_name(train, TrainParams(), TuneParams(n_trials=50, timeout_s=9)) == base
-    assert tune.study_name(train, TrainParams(), TuneParams(folds=3)) != base
+    budget = TuneParams(n_trials=50, timeout_s=9, max_fits=99)
+    assert tune.study_name(train, TrainParams(), budget) == base
+    assert tune.study_name(train, TrainParams(), TuneParams(folds=5)) != base
     assert tune.study_name(train.iloc[1:], TrainParams(), TuneParams()) != base
 
 

@@ -23,8 +23,13 @@ from tabml.model.features import split_train_test
 from tabml.params import TrainParams, TuneParams
 
 ROOT = Path(__file__).resolve().parents[2]
-# Small: 4 trials of 3 folds; pruning on, so a pruned trial's queued folds are cancelled too.
-SMALL = {"n_trials": 4, "folds": 3, "startup_trials": 2}
+# Small and quick (6 trials of 4 folds), and three of its trials are pruned after 2 folds: the
+# folds a pruned trial had already sent to the workers must not change anything.
+SPACE = {
+    "logistic_regression": {"C": {"low": 1e-5, "high": 10.0, "log": True}},
+    "random_forest": {"n_estimators": {"low": 5, "high": 20}},
+}
+SMALL = {"n_trials": 6, "folds": 4, "startup_trials": 2, "space": SPACE}
 OUTPUTS = ("models/tuned_params.yaml", "reports/tune/summary.json", "reports/tune/history.json")
 
 
@@ -53,6 +58,7 @@ def test_folds_on_two_local_workers_give_the_in_process_trials(train, profile):
         get_task_stream(client=engine.client) as stream,
     ):
         on_dask = _trials(train, profile, settings)
+    assert any(t[1] == optuna.trial.TrialState.PRUNED for t in in_process)
     assert on_dask == in_process
     ran_on = {task["worker"] for task in stream.data if "fold_score" in task["key"]}
     assert ran_on  # the folds did run on the workers, not in this process

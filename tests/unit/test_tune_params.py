@@ -45,7 +45,7 @@ def test_a_bad_search_space_names_its_dotted_key(tmp_path, space, named):
         ("metric: f2", r"tune\.metric"),
         ("timeout_s: -5", r"tune\.timeout_s"),
         ("max_fits: 0", r"tune\.max_fits"),
-        ("max_fits: 3", r"tune: .*max_fits \(3\) < folds \(5\): no trial fits"),
+        ("max_fits: 2", r"tune: .*max_fits \(2\) < folds \(3\): no trial fits"),
         ("n_jobs: 2", r"tune: .*parallel trials \(n_jobs > 1\) need max_fits: null"),
     ],
 )
