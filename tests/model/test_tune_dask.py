@@ -19,7 +19,6 @@ from distributed import get_task_stream
 
 from tabml.engine import open_engine
 from tabml.model import tune, tune_cv
-from tabml.model.features import split_train_test
 from tabml.params import TrainParams, TuneParams
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,12 +30,6 @@ SPACE = {
 }
 SMALL = {"n_trials": 6, "folds": 4, "startup_trials": 2, "space": SPACE}
 OUTPUTS = ("models/tuned_params.yaml", "reports/tune/summary.json", "reports/tune/history.json")
-
-
-@pytest.fixture(scope="module")
-def train(raw_penguins, profile):
-    labelled = raw_penguins.dropna(subset=[profile.target])
-    return split_train_test(labelled, profile.target, 0.3, seed=42)[0]
 
 
 def _trials(train, profile, settings: TuneParams) -> list[tuple]:

@@ -128,7 +128,11 @@ def make_objective(
                 if tune.prune and trial.should_prune():
                     raise optuna.TrialPruned()
         finally:
-            results.close()  # a pruned trial's folds still queued or running are cancelled
+            # A pruned trial's folds still queued are cancelled, running ones thrown away
+            # (docs/tuning.md): expected here, so joblib's warning about them is not shown.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "[0-9]+ tasks have been successfully executed")
+                results.close()
         return float(np.mean(scores))
 
     return objective
