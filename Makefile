@@ -188,7 +188,7 @@ bench-serve: setup ## Benchmark the server vs a no-op model and in-process sciki
 	PYTHONPATH=src python benchmarks/serving.py
 
 .PHONY: bench-tune
-bench-tune: setup ## Benchmark the search vs sweep.yaml's grid (fits, seconds, test F1)
+bench-tune: setup ## Benchmark the search vs sweep.yaml's grid on penguins + a flights sample (fits, test F1/AUC, make tune vs make sweep, Dask)
 	python -m benchmarks.tuning
 
 .PHONY: bench-explain

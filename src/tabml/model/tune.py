@@ -131,7 +131,7 @@ def make_objective(
             # A pruned trial's folds still queued are cancelled, running ones thrown away
             # (docs/tuning.md): expected here, so joblib's warning about them is not shown.
             with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "[0-9]+ tasks have been successfully executed")
+                warnings.filterwarnings("ignore", "[0-9]+ tasks (have been|which were)")
                 results.close()
         return float(np.mean(scores))
 
