@@ -79,6 +79,21 @@ def test_resume_runs_only_the_missing_trials_and_keeps_the_first_ones(train, pro
     )
 
 
+def test_the_fits_budget_stops_before_a_trial_that_would_go_past_it(train, profile):
+    few = TuneParams(**{**SMALL, "n_trials": 40, "max_fits": 10})
+    study, ran = _study(train, profile, few)
+    summary = tune_summary.summary(study, few)
+    assert summary["trials"] == ran < 40
+    assert summary["fits"] <= 10 < summary["fits"] + few.folds  # no room for one more trial
+    # a study run to a larger budget, read with the smaller one, is the short run
+    longer, _ = _study(train, profile, TuneParams(**{**SMALL, "n_trials": 40, "max_fits": 20}))
+    assert len(longer.trials) > len(study.trials)
+    assert tune_summary.summary(longer, few) == summary
+    assert tune_summary.chosen(longer, TrainParams(), few) == tune_summary.chosen(
+        study, TrainParams(), few
+    )
+
+
 def test_a_hopeless_trial_is_pruned_below_the_median_before_its_last_fold(train, profile):
     # Tiny C predicts nearly one class: such trials fall far below the others after 2 folds.
     space = {"logistic_regression": {"C": {"low": 1e-5, "high": 10.0, "log": True}}}
