@@ -30,6 +30,7 @@ SET ?=
 PROMOTE ?= 1
 EXPLAIN ?=
 TRIALS ?=
+FITS ?=
 CSV ?=
 NAME ?=
 TARGET_COLUMN ?=
@@ -123,8 +124,8 @@ gate: setup ## Fail if a metric breaks the gates in params.yaml (vs BASE, defaul
 	python -m tabml.cli gate $(BASE_FLAGS) --target "$(TARGET)"
 
 .PHONY: tune
-tune: setup ## Tune train.model + hyperparameters, then train on them: make tune [TRIALS=20] (a dvc experiment)
-	dvc exp run -S train.use_tuned=true $(if $(TRIALS),-S tune.n_trials=$(TRIALS))
+tune: setup ## Tune train.model + hyperparameters, then train on them: make tune [FITS=80] [TRIALS=20] (a dvc experiment)
+	dvc exp run -S train.use_tuned=true $(if $(FITS),-S tune.max_fits=$(FITS)) $(if $(TRIALS),-S tune.n_trials=$(TRIALS))
 	@cat models/tuned_params.yaml
 
 ##@ Serving
@@ -198,7 +199,7 @@ bench-serve: setup ## Benchmark the server vs a no-op model and in-process sciki
 	PYTHONPATH=src python benchmarks/serving.py
 
 .PHONY: bench-tune
-bench-tune: setup ## Benchmark the search vs sweep.yaml's grid (fits, seconds, test F1)
+bench-tune: setup ## Benchmark the search vs sweep.yaml's grid on penguins + a flights sample (fits, test F1/AUC, make tune vs make sweep, Dask)
 	python -m benchmarks.tuning
 
 .PHONY: bench-explain

@@ -26,15 +26,24 @@ def scaled_profile(repo: Path, factor: int) -> str:
     """Name of a profile whose raw data is `factor` times the flights rows (1 = the real one)."""
     if factor == 1:
         return "flights"
-    configs = repo / "configs"
-    base = load_profile("flights", configs)
-    raw = pd.read_csv(base.source.resolve())
+    raw = pd.read_csv(load_profile("flights", repo / "configs").source.resolve())
     bigger = raw.sample(n=factor * len(raw), replace=True, random_state=SEED)
-    csv = repo / "data" / "bench" / f"flights_x{factor}.csv"
+    return csv_profile(repo, f"flights_x{factor}", bigger)
+
+
+def sampled_profile(repo: Path, rows: int) -> str:
+    """Name of a profile whose raw data is `rows` flights drawn (seeded, without replacement)."""
+    raw = pd.read_csv(load_profile("flights", repo / "configs").source.resolve())
+    return csv_profile(repo, f"flights_{rows}", raw.sample(n=rows, random_state=SEED))
+
+
+def csv_profile(repo: Path, name: str, raw: pd.DataFrame) -> str:
+    """A copy of the flights profile named `name` that reads `raw` from data/bench/<name>.csv."""
+    configs = repo / "configs"
+    csv = repo / "data" / "bench" / f"{name}.csv"
     csv.parent.mkdir(parents=True, exist_ok=True)
-    bigger.to_csv(csv, index=False)
-    name = f"flights_x{factor}"
-    profile = base.model_dump(mode="json", exclude_none=True)
+    raw.to_csv(csv, index=False)
+    profile = load_profile("flights", configs).model_dump(mode="json", exclude_none=True)
     # Relative to the repo (where DVC runs), so that params.yaml `sources` can list it.
     source = str(csv.relative_to(repo))
     profile.update(name=name, source={"path": source, "sha256": sha256_of(csv)})

@@ -296,12 +296,19 @@ class GradientBoostingSpace(_FamilySpace):
     max_depth: SearchDimension | None = None
 
 
+class RidgeSpace(_FamilySpace):
+    family_params: ClassVar = RidgeParams
+    alpha: SearchDimension | None = None
+
+
 class SearchSpace(_Section):
-    """The families the search may choose (`train.model`); a family left out is not tried."""
+    """The families the search may choose (`train.model`); a family left out is not tried.
+    Of those listed, only the ones of the profile's task are (ridge: regression only)."""
 
     logistic_regression: LogisticRegressionSpace | None = None
     random_forest: RandomForestSpace | None = None
     gradient_boosting: GradientBoostingSpace | None = None
+    ridge: RidgeSpace | None = None
 
     @model_validator(mode="after")
     def _some_family(self) -> "SearchSpace":
@@ -329,22 +336,37 @@ DEFAULT_SPACE = SearchSpace(
         learning_rate=_range(0.01, 0.5, log=True),
         max_depth=_range(1, 5),
     ),
+    ridge=RidgeSpace(alpha=_range(0.001, 1000.0, log=True)),
 )
 
 
-# Scorers of scikit-learn (greater is better) a trial's cross-validation can report.
-TuneMetric = Literal["f1_macro", "accuracy", "balanced_accuracy", "roc_auc_ovr", "neg_log_loss"]
+# Scorers of scikit-learn (greater is better) a trial's cross-validation can report; the last
+# three score regression models, the others classifiers.
+TuneMetric = Literal[
+    "neg_log_loss",
+    "f1_macro",
+    "accuracy",
+    "balanced_accuracy",
+    "roc_auc_ovr",
+    "neg_root_mean_squared_error",
+    "neg_mean_absolute_error",
+    "r2",
+]
+REGRESSION_METRICS = ("neg_root_mean_squared_error", "neg_mean_absolute_error", "r2")
 
 
 class TuneParams(_Section):
     """Budget, cross-validation and search space of the tune stage (docs/tuning.md)."""
 
-    n_trials: int | None = Field(8, ge=1)
+    n_trials: int | None = Field(40, ge=1)
     timeout_s: float | None = Field(None, gt=0.0)
+    # CV fits in the study in total: a trial starts only if its folds fit in what is left, so
+    # a pruned trial (or a repeated proposal, 0 fits) leaves room for more trials.
+    max_fits: int | None = Field(40, ge=1)
     n_jobs: int = Field(1, ge=1)
     seed: Seed = 42
-    folds: int = Field(5, ge=2)
-    metric: TuneMetric = "f1_macro"
+    folds: int = Field(3, ge=2)
+    metric: TuneMetric = "neg_log_loss"
     startup_trials: int = Field(4, ge=1)
     prune: bool = True
     space: SearchSpace = DEFAULT_SPACE
@@ -353,6 +375,13 @@ class TuneParams(_Section):
     def _some_budget(self) -> "TuneParams":
         if self.n_trials is None and self.timeout_s is None:
             raise ValueError("set `n_trials`, `timeout_s` or both: the search needs a budget")
+        if self.max_fits is not None and self.max_fits < self.folds:
+            raise ValueError(f"max_fits ({self.max_fits}) < folds ({self.folds}): no trial fits")
+        if self.max_fits is not None and self.n_jobs > 1:
+            raise ValueError(
+                "parallel trials (n_jobs > 1) need max_fits: null (they start before the running "
+                "ones have counted their fits); for parallel folds use a Dask engine instead"
+            )
         return self
 
 

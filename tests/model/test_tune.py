@@ -1,7 +1,5 @@
 """The hyperparameter search: CV scores as scikit-learn computes them, determinism, resume."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,20 +8,13 @@ import pytest
 import yaml
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from tabml.model import tune, tune_summary
-from tabml.model.features import model_frame, split_train_test
+from tabml.model import tune, tune_cv, tune_summary
+from tabml.model.features import model_frame
 from tabml.model.train import build_pipeline
 from tabml.model.tuned_params import TunedParamsError, apply_tuned, read_tuned
 from tabml.params import TrainParams, TuneParams
 
-ROOT = Path(__file__).resolve().parents[2]
 SMALL = {"n_trials": 6, "folds": 3, "startup_trials": 3}  # ~10 s on penguins
-
-
-@pytest.fixture(scope="module")
-def train(raw_penguins, profile):
-    labelled = raw_penguins.dropna(subset=[profile.target])
-    return split_train_test(labelled, profile.target, 0.3, seed=42)[0]
 
 
 def _study(train, profile, tune_params, storage=None):
@@ -56,7 +47,7 @@ def test_a_complete_trials_score_is_scikit_learns_cross_val_score(train, profile
         model_frame(train, profile.features),
         labels,
         cv=StratifiedKFold(n_splits=3, shuffle=True, random_state=settings.seed),
-        scoring="f1_macro",
+        scoring=settings.metric,
     ).mean()
     assert trial.value == pytest.approx(expected, abs=1e-12)
     # the searched values lie in the declared space
@@ -85,6 +76,21 @@ def test_resume_runs_only_the_missing_trials_and_keeps_the_first_ones(train, pro
     assert tune_summary.summary(resumed, four) == tune_summary.summary(fresh, four)
     assert tune_summary.chosen(resumed, TrainParams(), four) == tune_summary.chosen(
         fresh, TrainParams(), four
+    )
+
+
+def test_the_fits_budget_stops_before_a_trial_that_would_go_past_it(train, profile):
+    few = TuneParams(**{**SMALL, "n_trials": 40, "max_fits": 10})
+    study, ran = _study(train, profile, few)
+    summary = tune_summary.summary(study, few)
+    assert summary["trials"] == ran < 40
+    assert summary["fits"] <= 10 < summary["fits"] + few.folds  # no room for one more trial
+    # a study run to a larger budget, read with the smaller one, is the short run
+    longer, _ = _study(train, profile, TuneParams(**{**SMALL, "n_trials": 40, "max_fits": 20}))
+    assert len(longer.trials) > len(study.trials)
+    assert tune_summary.summary(longer, few) == summary
+    assert tune_summary.chosen(longer, TrainParams(), few) == tune_summary.chosen(
+        study, TrainParams(), few
     )
 
 
@@ -125,7 +131,9 @@ def test_a_repeated_proposal_reuses_the_earlier_score_without_fitting(train, pro
 
 def test_parallel_trials_fill_the_same_budget(train, profile):
     # Not reproducible (docs/tuning.md), but the budget and the resume rule hold.
-    study, ran = _study(train, profile, TuneParams(**{**SMALL, "n_trials": 4, "n_jobs": 2}))
+    study, ran = _study(
+        train, profile, TuneParams(**{**SMALL, "n_trials": 4, "n_jobs": 2, "max_fits": None})
+    )
     assert ran == 4 and len(tune.finished_trials(study)) == 4
 
 
@@ -138,32 +146,16 @@ def test_a_timeout_alone_stops_after_the_trial_that_crosses_it(train, profile):
 
 def test_too_few_rows_of_a_class_for_the_folds_is_a_clear_error(train, profile):
     small = train.groupby(profile.target).head(3)
-    with pytest.raises(tune.TuneError, match=r"tune\.folds=5 but class"):
-        tune.make_objective(small, profile, TrainParams(), TuneParams())
+    with pytest.raises(tune_cv.TuneError, match=r"tune\.folds=5 but class"):
+        tune.make_objective(small, profile, TrainParams(), TuneParams(folds=5))
 
 
 def test_the_study_name_follows_the_search_not_the_budget(train):
     base = tune.study_name(train, TrainParams(), TuneParams())
-    assert tune.study_name(train, TrainParams(), TuneParams(n_trials=50, timeout_s=9)) == base
-    assert tune.study_name(train, TrainParams(), TuneParams(folds=3)) != base
+    budget = TuneParams(n_trials=50, timeout_s=9, max_fits=99)
+    assert tune.study_name(train, TrainParams(), budget) == base
+    assert tune.study_name(train, TrainParams(), TuneParams(folds=5)) != base
     assert tune.study_name(train.iloc[1:], TrainParams(), TuneParams()) != base
-
-
-def _run_stage(folder: Path, train, n_trials: int) -> subprocess.CompletedProcess:
-    (folder / "data/processed").mkdir(parents=True, exist_ok=True)
-    train.to_parquet(folder / "data/processed/train.parquet", index=False)
-    (folder / "configs").mkdir(exist_ok=True)
-    for name in ("penguins.yaml", "penguins.schema.yaml"):
-        (folder / "configs" / name).write_text((ROOT / "configs" / name).read_text())
-    params = {"train": {"use_tuned": True}, "tune": {**SMALL, "n_trials": n_trials}}
-    (folder / "params.yaml").write_text(yaml.safe_dump(params))
-    return subprocess.run(
-        [sys.executable, "-m", "tabml.stages.tune"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(ROOT / "src"), "PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"},
-    )
 
 
 OUTPUTS = [
@@ -175,10 +167,10 @@ OUTPUTS = [
 ]
 
 
-def test_the_stage_gives_byte_identical_outputs_and_trains_on_them(train, profile, tmp_path):
+def test_the_stage_gives_byte_identical_outputs_and_trains_on_them(run_tune_stage, tmp_path):
     runs = [tmp_path / "a", tmp_path / "b"]
     for folder in runs:
-        result = _run_stage(folder, train, 6)
+        result = run_tune_stage(folder, SMALL)
         assert result.returncode == 0, result.stderr
     for name in OUTPUTS:
         assert (runs[0] / name).read_bytes() == (runs[1] / name).read_bytes(), name

@@ -44,6 +44,9 @@ def test_a_bad_search_space_names_its_dotted_key(tmp_path, space, named):
         ("folds: 1", r"tune\.folds"),
         ("metric: f2", r"tune\.metric"),
         ("timeout_s: -5", r"tune\.timeout_s"),
+        ("max_fits: 0", r"tune\.max_fits"),
+        ("max_fits: 2", r"tune: .*max_fits \(2\) < folds \(3\): no trial fits"),
+        ("n_jobs: 2", r"tune: .*parallel trials \(n_jobs > 1\) need max_fits: null"),
     ],
 )
 def test_bad_budget_cv_or_metric_names_the_key(tmp_path, tune, named):

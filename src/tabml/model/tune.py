@@ -1,10 +1,11 @@
-"""The hyperparameter search: a seeded, resumable Optuna study scored by stratified k-fold CV.
+"""The hyperparameter search: a seeded, resumable Optuna study scored by k-fold CV.
 
 Only the training split is ever seen. Each trial picks `train.model` and that family's
 hyperparameters from `tune.space`, fits one pipeline per fold (the same folds for every
-trial) and reports the running CV mean after each fold, so the median pruner can stop a
-hopeless trial early. Trials run one at a time (tune.n_jobs 1), each with a sampler seeded from
-(tune.seed, number of finished trials): a resumed study continues exactly as an
+trial; tabml.model.tune_cv) and reports the running CV mean after each fold, so the median
+pruner can stop a hopeless trial early. The budget is trials and CV fits (pruned trials count
+the folds they got through). Trials run one at a time (tune.n_jobs 1), each with a sampler
+seeded from (tune.seed, number of finished trials): a resumed study continues exactly as an
 uninterrupted one would, and the same seed, params and data give the same trials.
 """
 
@@ -16,51 +17,34 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import optuna
 import pandas as pd
-from sklearn.metrics import get_scorer
-from sklearn.model_selection import StratifiedKFold
 
 from tabml.data.profile import DatasetProfile
-from tabml.errors import TabmlError
-from tabml.model.features import model_frame
-from tabml.model.train import fit_model
+from tabml.model.tune_cv import cv_folds, fold_score, task_families
 from tabml.params import SearchDimension, TrainParams, TuneParams
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-
-
-class TuneError(TabmlError, ValueError):
-    """The search cannot run on this data with these params (e.g. too few rows per fold)."""
+# How much to search, not what a trial scores: left out of the study's name, so raising it resumes.
+BUDGET = {"n_trials", "timeout_s", "max_fits", "n_jobs"}
 
 
 def study_name(train: pd.DataFrame, train_params: TrainParams, tune: TuneParams) -> str:
     """A name that changes whenever a trial's score could: space, CV, seeds, base params, data.
 
-    The budget (n_trials, timeout_s, n_jobs) is left out, so raising it resumes the study; any
-    other change starts a fresh study (in the same journal file) instead of mixing scores.
+    The budget (n_trials, timeout_s, max_fits, n_jobs) is left out, so raising it resumes the
+    study; any other change starts a fresh study (in the same journal file) instead of mixing
+    scores.
     """
     key = {
-        "tune": tune.model_dump(mode="json", exclude={"n_trials", "timeout_s", "n_jobs"}),
+        "tune": tune.model_dump(mode="json", exclude=BUDGET),
         "train": train_params.model_dump(mode="json", exclude={"model", "use_tuned"}),
         "data": hashlib.sha256(pd.util.hash_pandas_object(train).to_numpy().tobytes()).hexdigest(),
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
     return f"tune-{digest[:12]}"
-
-
-def cv_folds(labels: np.ndarray, tune: TuneParams) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified, shuffled, seeded folds: (fit rows, validation rows) positions."""
-    classes, counts = np.unique(labels, return_counts=True)
-    if counts.min() < tune.folds:
-        rare = classes[counts.argmin()]
-        raise TuneError(
-            f"tune.folds={tune.folds} but class {rare!r} has only {counts.min()} rows in the "
-            "training split: lower tune.folds or add rows of that class"
-        )
-    splitter = StratifiedKFold(n_splits=tune.folds, shuffle=True, random_state=tune.seed)
-    return list(splitter.split(np.zeros(len(labels)), labels))
 
 
 def sampler_for(
@@ -95,9 +79,10 @@ def _is_whole(family_params: type, name: str) -> bool:
     return int in (getattr(annotation, "__args__", None) or (annotation,))
 
 
-def trial_params(trial: optuna.Trial, train_params: TrainParams, tune: TuneParams) -> TrainParams:
+def trial_params(
+    trial: optuna.Trial, train_params: TrainParams, families: dict[str, Any]
+) -> TrainParams:
     """The train params one trial tries: its family, searched values over the train section."""
-    families = tune.space.families()
     family = trial.suggest_categorical("model", list(families))
     space = families[family]
     values = getattr(train_params, family).model_dump()
@@ -112,30 +97,42 @@ def trial_params(trial: optuna.Trial, train_params: TrainParams, tune: TuneParam
 def make_objective(
     train: pd.DataFrame, profile: DatasetProfile, train_params: TrainParams, tune: TuneParams
 ) -> Callable[[optuna.Trial], float]:
-    """The CV score of a trial (greater is better), reported fold by fold for pruning."""
-    labels = train[profile.target].astype(str).to_numpy(dtype=object)
-    folds = cv_folds(labels, tune)
-    features = model_frame(train, profile.features)
-    scorer = get_scorer(tune.metric)
+    """The CV score of a trial (greater is better), reported fold by fold for pruning.
+
+    The folds run through joblib: one after another in this process by default, on the Dask
+    workers inside `fold_backend` (results arrive in fold order either way, so the reports,
+    the pruning and the score do not depend on where the folds ran).
+    """
+    families = task_families(tune, profile)
+    folds = cv_folds(train, profile, tune)
 
     def objective(trial: optuna.Trial) -> float:
-        params = trial_params(trial, train_params, tune)
+        params = trial_params(trial, train_params, families)
         earlier = _same_params(trial)
         if earlier is not None:  # TPE can propose a finished trial again: no need to refit
             trial.set_user_attr("same_as_trial", earlier.number)
             if earlier.state == optuna.trial.TrialState.PRUNED:
                 raise optuna.TrialPruned()
             return earlier.value
+        jobs = (
+            joblib.delayed(fold_score)(train, fit, validation, profile, params, tune.metric)
+            for fit, validation in folds
+        )
         scores: list[float] = []
-        for step, (fit_rows, validation_rows) in enumerate(folds):
-            pipeline = fit_model(train.iloc[fit_rows], profile, params)
-            scores.append(
-                float(scorer(pipeline, features.iloc[validation_rows], labels[validation_rows]))
-            )
-            trial.set_user_attr("fold_scores", scores)
-            trial.report(float(np.mean(scores)), step)
-            if tune.prune and trial.should_prune():
-                raise optuna.TrialPruned()
+        results = joblib.Parallel(return_as="generator")(jobs)
+        try:
+            for step, score in enumerate(results):
+                scores.append(score)
+                trial.set_user_attr("fold_scores", scores)
+                trial.report(float(np.mean(scores)), step)
+                if tune.prune and trial.should_prune():
+                    raise optuna.TrialPruned()
+        finally:
+            # A pruned trial's folds still queued are cancelled, running ones thrown away
+            # (docs/tuning.md): expected here, so joblib's warning about them is not shown.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "[0-9]+ tasks (have been|which were)")
+                results.close()
         return float(np.mean(scores))
 
     return objective
@@ -154,14 +151,42 @@ def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return study.get_trials(deepcopy=False, states=FINISHED)
 
 
-def counted_trials(study: optuna.Study, tune: TuneParams) -> list[optuna.trial.FrozenTrial]:
-    """The finished trials the budget covers: the first `n_trials` (all, with timeout only).
+def trial_fits(trial: optuna.trial.FrozenTrial) -> int:
+    """CV fits a trial made: its folds, as far as it got (0 for a reused earlier score)."""
+    return len(trial.user_attrs.get("fold_scores", []))
 
-    A study resumed to more trials and then asked for fewer reports what a fresh run with
-    that budget would, not its later trials.
+
+def counted_trials(study: optuna.Study, tune: TuneParams) -> list[optuna.trial.FrozenTrial]:
+    """The finished trials the budget covers: the first `n_trials`, each started with room
+    for all its folds within `max_fits` (all of them with a timeout only).
+
+    A study resumed to a larger budget and then asked for a smaller one reports what a fresh
+    run with the smaller budget would, not its later trials.
     """
     trials = sorted(finished_trials(study), key=lambda t: t.number)
-    return trials if tune.n_trials is None else trials[: tune.n_trials]
+    if tune.n_trials is not None:
+        trials = trials[: tune.n_trials]
+    if tune.max_fits is None:
+        return trials
+    counted, fits = [], 0
+    for trial in trials:
+        if fits + tune.folds > tune.max_fits:
+            break
+        counted.append(trial)
+        fits += trial_fits(trial)
+    return counted
+
+
+def _budget_left(study: optuna.Study, tune: TuneParams) -> bool:
+    """Whether a fresh run with this budget would start another trial."""
+    finished = finished_trials(study)
+    counted = counted_trials(study, tune)
+    if len(counted) < len(finished):
+        return False
+    if tune.n_trials is not None and len(counted) >= tune.n_trials:
+        return False
+    used = sum(trial_fits(t) for t in counted)
+    return tune.max_fits is None or used + tune.folds <= tune.max_fits
 
 
 def run_study(
@@ -170,7 +195,8 @@ def run_study(
     tune: TuneParams,
     on_trial: Callable[[optuna.trial.FrozenTrial], None] | None = None,
 ) -> int:
-    """Run trials until the study holds `n_trials` finished ones or `timeout_s` has passed.
+    """Run trials until the study holds `n_trials` finished ones, the next trial's folds would
+    go past `max_fits`, or `timeout_s` has passed.
 
     Returns:
         The number of trials this call ran (0 when the stored study already has enough).
@@ -179,9 +205,9 @@ def run_study(
         return _run_parallel(study, objective, tune, on_trial)
     started, ran = time.monotonic(), 0
     while True:
-        finished = len(finished_trials(study))
-        if tune.n_trials is not None and finished >= tune.n_trials:
+        if not _budget_left(study, tune):
             return ran
+        finished = len(finished_trials(study))
         if tune.timeout_s is not None and time.monotonic() - started >= tune.timeout_s:
             return ran
         study.sampler = sampler_for(tune, finished)

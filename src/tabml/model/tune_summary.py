@@ -8,7 +8,7 @@ from typing import Any
 
 import optuna
 
-from tabml.model.tune import counted_trials
+from tabml.model.tune import counted_trials, trial_fits
 from tabml.params import TrainParams, TuneParams
 
 COMPLETE = optuna.trial.TrialState.COMPLETE
@@ -37,10 +37,6 @@ def hyperparameters(trial: optuna.trial.FrozenTrial, train_params: TrainParams) 
     prefix = f"{family}."
     values.update({k[len(prefix) :]: v for k, v in trial.params.items() if k.startswith(prefix)})
     return values
-
-
-def _fits(trial: optuna.trial.FrozenTrial) -> int:
-    return len(trial.user_attrs.get("fold_scores", []))
 
 
 def chosen(study: optuna.Study, train_params: TrainParams, tune: TuneParams) -> dict[str, Any]:
@@ -72,7 +68,7 @@ def summary(study: optuna.Study, tune: TuneParams) -> dict[str, Any]:
         "trials": len(trials),
         "complete": len(_complete(study, tune)),
         "pruned": len(trials) - len(_complete(study, tune)),
-        "fits": sum(_fits(t) for t in trials),
+        "fits": sum(trial_fits(t) for t in trials),
         "best": {"trial": best.number, "cv_score": _round(best.value)},
         "families": dict(sorted(families.items())),
     }

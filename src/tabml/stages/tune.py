@@ -1,5 +1,7 @@
 """Stage tune: search train.model + hyperparameters by CV on the training split (resumable).
 
+The folds of each trial run where tabml.engine says (in process or on Dask workers).
+
 With train.use_tuned false (the default) no trial runs: the stage writes a "not tuned"
 models/tuned_params.yaml and empty reports in a fraction of a second, and leaves a stored
 study as it is.
@@ -38,15 +40,11 @@ def main() -> None:
     import pandas as pd
 
     from tabml.data.profile import load_profile
-    from tabml.model import tune, tune_summary
-    from tabml.params import ParamsError
+    from tabml.engine import open_engine
+    from tabml.model import tune, tune_cv, tune_summary
 
     profile = load_profile(params.data.profile)
-    if profile.task != "classification":
-        raise ParamsError(
-            f"train.use_tuned: the tune stage searches classification families only; profile "
-            f"{profile.name!r} is a {profile.task} task (set train.use_tuned: false)"
-        )
+    tune_cv.task_families(params.tune, profile)  # a metric and families of the profile's task
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours, below
     settings, train = params.tune, pd.read_parquet(paths.TRAIN_DATA)
     paths.TUNE_STUDY_DIR.mkdir(parents=True, exist_ok=True)
@@ -60,7 +58,10 @@ def main() -> None:
         print(f"tune: trial {trial.number} {trial.params['model']} {score}", flush=True)
 
     objective = tune.make_objective(train, profile, params.train, settings)
-    ran = tune.run_study(study, objective, settings, on_trial=progress)
+    # Where the folds run is the environment's choice (tabml.engine), never a param: the
+    # scores, hence every output, are the same on any engine.
+    with open_engine() as engine, tune_cv.fold_backend(engine, train):
+        ran = tune.run_study(study, objective, settings, on_trial=progress)
     summary = tune_summary.summary(study, settings)
     best = tune_summary.chosen(study, params.train, settings)
     cv = {"metric": settings.metric, "folds": settings.folds, "score": best["cv_score"]}
