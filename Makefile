@@ -141,7 +141,7 @@ batch: setup ## Score a CSV/parquet into a database: make batch INPUT=file.csv [
 
 ##@ Monitoring
 .PHONY: drift
-drift: setup ## Drift of production inputs vs training (exit 3 on DRIFT): make drift [INPUT=file.csv] [FAIL_ON_DRIFT=0]
+drift: setup ## Drift of production inputs vs training (DRIFT: make reports Error 3): make drift [INPUT=file.csv] [FAIL_ON_DRIFT=0]
 	python -m tabml.cli drift $(if $(INPUT),--input "$(INPUT)") $(if $(filter 0 no false,$(FAIL_ON_DRIFT)),--no-fail-on-drift)
 
 .PHONY: feedback
@@ -150,7 +150,7 @@ feedback: setup ## Import true labels (columns prediction_id,label) into the fee
 	python -m tabml.cli feedback "$(INPUT)"
 
 .PHONY: monitor
-monitor: setup ## Live metrics per model version and window -> reports/monitor/; exit 3 on alert [SINCE=7d WINDOW=1d DB=$(DB)]
+monitor: setup ## Live metrics per model version and window -> reports/monitor/; alert: make reports Error 3 [SINCE=7d WINDOW=1d DB=$(DB)]
 	python -m tabml.cli monitor $(if $(SINCE),--since "$(SINCE)") $(if $(WINDOW),--window "$(WINDOW)") --db "$(DB)"
 
 ##@ Continuous training (docs/continuous-training.md)
@@ -159,7 +159,7 @@ harvest: setup ## Labelled production rows (request + feedback logs) -> data/pro
 	python -m tabml.cli harvest
 
 .PHONY: retrain
-retrain: setup ## Challenger on production labels vs the prod champion; promote if it wins (exit 3: kept) [SET="k=v ..." VERSION= PROMOTE=0]
+retrain: setup ## Challenger on production labels vs the prod champion; promote if it wins (kept: make reports Error 3) [SET="k=v ..." VERSION= PROMOTE=0]
 	python -m tabml.cli retrain $(foreach s,$(SET),--set "$(s)") $(if $(VERSION),--version "$(VERSION)") $(if $(filter 0 no false,$(PROMOTE)),--no-promote)
 
 ##@ Registry

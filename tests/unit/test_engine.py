@@ -35,7 +35,8 @@ def test_local_cluster_runs_tasks_on_single_threaded_workers(capsys):
     assert "LocalCluster of 1 workers" in capsys.readouterr().err
 
 
-def test_unreachable_scheduler_is_a_clear_error():
+def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr("tabml.engine.CONNECT_TIMEOUT_S", 1)  # a user waits 10 s
     unreachable = {"DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:9"}
     with pytest.raises(EngineError, match="cannot reach the Dask"), open_engine(unreachable):
         pass
