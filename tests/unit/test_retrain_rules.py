@@ -77,8 +77,8 @@ def test_the_verdict_needs_every_rule(challenger, verdict, because):
 
 
 @pytest.mark.filterwarnings("ignore:The y_prob values do not sum to one")
-def test_comparison_scores_equal_scikit_learns(model, profile):
-    test = pd.read_parquet("data/processed/test.parquet")
+def test_comparison_scores_equal_scikit_learns(model, profile, packaged):
+    test = pd.read_parquet(packaged / "data/processed/test.parquet")
     shifted = test.assign(bill_length_mm=test["bill_length_mm"] + 12)
     got = score(model, shifted, profile, seed=0)
     from tabml.model.features import model_frame
