@@ -135,7 +135,7 @@ serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0
 
 ##@ Batch scoring
 .PHONY: batch
-batch: setup ## Score a CSV/parquet into a database: make batch INPUT=file.csv [DB=$(DB)] [EXPLAIN=1]
+batch: setup ## Score a CSV/parquet into SQLite or PostgreSQL: make batch INPUT=file.csv [DB=$(DB)] [EXPLAIN=1] (Dask: docs/scale-out.md)
 	@test -n "$(INPUT)" || { echo "usage: make batch INPUT=file.csv [DB=$(DB)]"; exit 2; }
 	python -m tabml.cli batch "$(INPUT)" --db "$(DB)" $(if $(ALLOW_STALE),--stale-ok) $(if $(filter 1 yes true,$(EXPLAIN)),--explain)
 
