@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from tabml import paths
 from tabml.experiments.runs import file_key, flatten
 from tabml.params import DataParams
 from tabml.tools import (
@@ -68,9 +69,15 @@ def metrics_diff(base: str, root: Path = Path(), reproduce: bool = True, target:
     commit = resolve_rev(base, root)
     if commit is None:
         raise CommandError(f"base revision {base!r} does not exist in this git repository")
-    old, new = _by_file(dvc_json(["metrics", "diff", "--all", base], root))
+    diff = dvc_json(["metrics", "diff", "--all", base], root)
+    old, new = _by_file(diff)
     new = {k: v for k, v in new.items() if v is not None}
-    if any(v is not None for v in old.values()):
+    # The evaluate stage's metrics decide: another stage's file (the tune summary, whose stage
+    # is often unchanged) can be in this cache when the base's model metrics are not.
+    evaluated, _ = _by_file(
+        {path: m for path, m in diff.items() if path == paths.METRICS.as_posix()}
+    )
+    if any(v is not None for v in evaluated.values()):
         return MetricsDiff(base, commit, new, _present(old), "the DVC cache")
     if not reproduce:
         reason = "not in the DVC cache (run `dvc pull`, or let `make report` reproduce it)"
