@@ -21,7 +21,7 @@ import yaml
 from tabml.serving import http_gate, http_limits
 from testkit import GOOD_RECORD
 from tests.service.conftest import ROOT, packaged_repo  # noqa: F401 (a fixture)
-from tests.service.server import start_server, tree_rss_kib
+from tests.service.server import metric_samples, start_server, tree_rss_kib
 
 KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -74,16 +74,6 @@ def status_of(answer: bytes) -> int:
 def request_head(path: str, headers: dict[str, str]) -> bytes:
     lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def metric_samples(client, name: str) -> dict[str, float]:
-    """`{labels: value}` of one metric on /metrics."""
-    found = {}
-    for line in client.get("/metrics").text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            labels, _, value = line.rpartition(" ")
-            found[labels[len(name) :]] = float(value)
-    return found
 
 
 def predict_statuses(client) -> dict[str, float]:

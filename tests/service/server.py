@@ -91,6 +91,16 @@ def start_server(
     return Server(proc, f"http://127.0.0.1:{port}", output, request_log, feedback_log).wait_ready()
 
 
+def metric_samples(client, name: str) -> dict[str, float]:
+    """`{labels: value}` of one metric on /metrics."""
+    found = {}
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            labels, _, value = line.rpartition(" ")
+            found[labels[len(name) :]] = float(value)
+    return found
+
+
 def process_tree(root: int) -> list[int]:
     """`root` and all its descendants (read from /proc)."""
     parents = {}

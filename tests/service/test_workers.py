@@ -13,18 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.service.server import server_env, start_server
+from tests.service.server import metric_samples, server_env, start_server
 
 REQUESTS = 200
 
 
-def metric(text: str, name: str, *labels: str) -> float:
-    """The sum of a Prometheus sample over the lines whose labels include all of `labels`."""
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith(name + "{") and all(label in line for label in labels)
-    )
+def total(samples: dict[str, float], *labels: str) -> float:
+    """The sum of the samples whose labels include all of `labels`."""
+    return sum(value for names, value in samples.items() if all(x in names for x in labels))
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +36,8 @@ def test_two_workers_answer_and_metrics_count_every_request(two_workers, good_re
     # A new connection per request: the workers race to accept each one, so both answer.
     headers = {"Content-Type": "application/json", "Connection": "close"}
     with httpx.Client(base_url=two_workers.url, timeout=10) as client:
-        before = client.get("/metrics").text
+        requests, warnings = "bentoml_service_request_total", "tabml_out_of_training_range_total"
+        before = {name: metric_samples(client, name) for name in (requests, warnings)}
 
         def predict(_: int) -> int:
             return client.post("/predict", content=body, headers=headers).status_code
@@ -49,17 +46,17 @@ def test_two_workers_answer_and_metrics_count_every_request(two_workers, good_re
             statuses = list(pool.map(predict, range(REQUESTS)))
         assert statuses == [200] * REQUESTS
         time.sleep(2.5)  # the request log flushes every second
-        after = client.get("/metrics").text
+        after = {name: metric_samples(client, name) for name in (requests, warnings)}
     # Both worker processes answered: each writes request log files named by its pid.
     writers = {path.name.split("-")[1] for path in two_workers.request_log.glob("*.jsonl")}
     assert len(writers) == 2, writers
     logged = sum(len(p.read_text().splitlines()) for p in two_workers.request_log.glob("*.jsonl"))
     assert logged == REQUESTS
     # ... and /metrics counts every request once, whichever worker it went to.
-    requests = ("bentoml_service_request_total", 'endpoint="/predict"', 'http_response_code="200"')
-    assert metric(after, *requests) - metric(before, *requests) == REQUESTS
-    warnings = ("tabml_out_of_training_range_total", 'feature="body_mass_g"')
-    assert metric(after, *warnings) - metric(before, *warnings) == REQUESTS
+    served = ('endpoint="/predict"', 'http_response_code="200"')
+    assert total(after[requests], *served) - total(before[requests], *served) == REQUESTS
+    heavy_mass = 'feature="body_mass_g"'
+    assert total(after[warnings], heavy_mass) - total(before[warnings], heavy_mass) == REQUESTS
 
 
 def test_unusable_worker_count_is_one_line(packaged_repo):
