@@ -1,5 +1,7 @@
 """The engine is chosen by environment: in process, a LocalCluster, or an external scheduler."""
 
+import re
+
 import pytest
 
 from tabml.engine import EngineError, configured, local_workers, open_engine
@@ -40,3 +42,26 @@ def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
     unreachable = {"DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:9"}
     with pytest.raises(EngineError, match="cannot reach the Dask"), open_engine(unreachable):
         pass
+
+
+class Reported:
+    """What `Client.get_versions` reports: the client's packages and each worker's."""
+
+    def __init__(self, client: dict, workers: dict):
+        self.versions = {"client": {"packages": client},
+                         "workers": {w: {"packages": p} for w, p in workers.items()}}  # fmt: skip
+
+    def get_versions(self, packages):
+        return self.versions
+
+
+def test_every_reported_package_must_match_the_clients():
+    from tabml.engine import CHECKED_PACKAGES, _check_versions
+
+    assert "scikit-learn" in CHECKED_PACKAGES  # a distribution name: distributed finds it
+    mine = {"python": "3.11.7", "numpy": "2.4.6", "scikit-learn": "1.9.1", "lz4": None}
+    _check_versions(Reported(mine, {"tcp://a": dict(mine), "tcp://b": dict(mine)}))
+    # distributed itself only warns about numpy; a worker's other numpy is refused here
+    other = dict(mine, numpy="2.3.0")
+    with pytest.raises(EngineError, match=re.escape("tcp://b runs numpy 2.3.0, the client 2.4.6")):
+        _check_versions(Reported(mine, {"tcp://a": dict(mine), "tcp://b": other}))
