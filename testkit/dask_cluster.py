@@ -21,15 +21,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _dask(*args: str, log: Path) -> subprocess.Popen:
+def _dask(*args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     out = log.open("wb")
     cmd = [str(VENV_BIN / "dask"), *args]
-    return subprocess.Popen(cmd, env=tool_env(), stdout=out, stderr=subprocess.STDOUT)
+    env = {**tool_env(), **(env or {})}
+    return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 @contextmanager
-def dask_cluster(folder: Path, workers: int = 2, timeout: float = 60.0) -> Iterator[tuple]:
-    """(scheduler address, [worker processes]) of a running cluster, stopped at the end."""
+def dask_cluster(
+    folder: Path, workers: int = 2, timeout: float = 60.0, worker_env: dict | None = None
+) -> Iterator[tuple]:
+    """(scheduler address, [worker processes]) of a running cluster, stopped at the end.
+    `worker_env`: variables set for the workers besides the test's environment."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     procs = [
@@ -39,7 +43,7 @@ def dask_cluster(folder: Path, workers: int = 2, timeout: float = 60.0) -> Itera
     try:
         worker_procs = [
             _dask("worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny",
-                  "--host", "127.0.0.1", log=folder / f"worker-{i}.log")
+                  "--host", "127.0.0.1", log=folder / f"worker-{i}.log", env=worker_env)
             for i in range(workers)
         ]  # fmt: skip
         procs += worker_procs

@@ -89,6 +89,32 @@ def _check_versions(client: Any) -> None:
                     f"{version}: install requirements.lock on every worker (make setup) and "
                     "restart them"
                 )
+    _check_blas_kernels(client)
+
+
+def blas_kernels() -> str:
+    """The OpenBLAS kernels this process computes with, e.g. `Haswell` (see `tabml/__init__`)."""
+    import numpy  # noqa: F401  (loads numpy's OpenBLAS)
+    import scipy.linalg  # noqa: F401  (and scipy's)
+    from threadpoolctl import threadpool_info
+
+    found = {
+        i.get("architecture") or "?" for i in threadpool_info() if i["internal_api"] == "openblas"
+    }
+    return ",".join(sorted(found)) or "none"
+
+
+def _check_blas_kernels(client: Any) -> None:
+    """Refuse workers whose OpenBLAS kernels differ from the client's: another kernel rounds
+    differently, so a fit on a worker would not give the model a fit in process gives."""
+    mine = blas_kernels()
+    for worker, theirs in sorted(client.run(blas_kernels).items()):
+        if theirs != mine:
+            raise EngineError(
+                f"Dask worker {worker} computes with OpenBLAS kernels {theirs}, the client with "
+                f"{mine}: start the workers with OPENBLAS_CORETYPE={mine.split(',')[0]} in their "
+                "environment"
+            )
 
 
 @contextmanager

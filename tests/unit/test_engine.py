@@ -1,5 +1,6 @@
 """The engine is chosen by environment: in process, a LocalCluster, or an external scheduler."""
 
+import platform
 import re
 
 import pytest
@@ -54,6 +55,9 @@ class Reported:
     def get_versions(self, packages):
         return self.versions
 
+    def run(self, function):  # every worker computes as this process does
+        return {w: function() for w in self.versions["workers"]}
+
 
 def test_every_reported_package_must_match_the_clients():
     from tabml.engine import CHECKED_PACKAGES, _check_versions
@@ -65,3 +69,24 @@ def test_every_reported_package_must_match_the_clients():
     other = dict(mine, numpy="2.3.0")
     with pytest.raises(EngineError, match=re.escape("tcp://b runs numpy 2.3.0, the client 2.4.6")):
         _check_versions(Reported(mine, {"tcp://a": dict(mine), "tcp://b": other}))
+
+
+def test_a_worker_on_other_blas_kernels_is_refused(tmp_path):
+    # Started from a shell without tabml's OPENBLAS_CORETYPE default, on an AVX-512 machine,
+    # a worker would fit with other kernels than the client: Sandybridge runs on any x86-64.
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("OpenBLAS kernel names are x86-64's")
+    from tabml.engine import blas_kernels
+    from testkit.dask_cluster import dask_cluster
+
+    assert blas_kernels() == "Haswell"  # what any process that imports tabml first uses
+    with dask_cluster(tmp_path, workers=1, worker_env={"OPENBLAS_CORETYPE": "Sandybridge"}) as (
+        address,
+        _,
+    ):
+        message = "computes with OpenBLAS kernels Sandybridge, the client with Haswell"
+        with (
+            pytest.raises(EngineError, match=message),
+            open_engine({"DASK_SCHEDULER_ADDRESS": address}),
+        ):
+            pass
