@@ -1,7 +1,9 @@
 """Batch scoring on Dask writes the rows it writes in process: LocalClusters of 1 and 2
 workers, an external scheduler started from the command line (`make batch` through
-DASK_SCHEDULER_ADDRESS), and a worker killed with SIGKILL in the middle of a batch."""
+DASK_SCHEDULER_ADDRESS), and a worker killed with SIGKILL in the middle of a batch; and the
+forked scorer of in-process batches (same rows, killed, failing)."""
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -120,3 +122,50 @@ def test_make_batch_on_an_external_scheduler_even_when_a_worker_is_killed(
         assert workers[0].poll() == -signal.SIGKILL
         assert not at_kill.startswith("batch: 60,001/")  # the kill came before the end
     assert dump(killed) == expected[64 << 10]
+
+
+def test_a_forked_scorer_writes_the_rows_scored_between_writes(tmp_path, source, model,
+                                                               monkeypatch):  # fmt: skip
+    dumps = {}
+    for fork in ("0", "1"):
+        monkeypatch.setenv("TABML_BATCH_FORK", fork)
+        db = tmp_path / f"fork-{fork}.db"
+        result = score_file(source, f"sqlite:///{db}", model, chunk_rows=4_000,
+                            partition_bytes=150_000)  # fmt: skip
+        assert (result.rows, result.rejected) == (30_001, 3)
+        dumps[fork] = dump(db)
+    assert len(dumps["0"]["rows"]) == 29_998 and dumps["1"] == dumps["0"]
+
+
+def test_a_killed_scorer_fails_the_batch_and_writes_nothing(tmp_path, source, model):
+    import multiprocessing
+
+    from tabml.batch.scorer_process import ScorerDiedError
+
+    def kill_the_scorer(done, *_):
+        (child,) = multiprocessing.active_children()
+        os.kill(child.pid, signal.SIGKILL)
+
+    db = tmp_path / "killed.db"
+    with pytest.raises(ScorerDiedError, match=r"signal SIGKILL.*nothing was written: rerun"):
+        score_file(source, f"sqlite:///{db}", model, chunk_rows=4_000, partition_bytes=150_000,
+                   progress=kill_the_scorer)  # fmt: skip
+    with sqlite3.connect(db) as conn:  # the transaction that created the tables rolled back
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
+    assert multiprocessing.active_children() == []
+
+
+def test_a_scorer_error_is_raised_as_itself(tmp_path, source, model):
+    from tabml.tables import TableError
+
+    changing = tmp_path / "changing.csv"
+    changing.write_bytes(source.read_bytes())
+
+    def change_the_file(done, *_):  # later partitions no longer match the plan
+        with changing.open("r+b") as out:
+            out.seek(-200, os.SEEK_END)
+            out.write(b"9")
+
+    with pytest.raises(TableError, match="changed"):
+        score_file(changing, f"sqlite:///{tmp_path / 'x.db'}", model, chunk_rows=4_000,
+                   partition_bytes=150_000, progress=change_the_file)  # fmt: skip

@@ -24,6 +24,7 @@ from tabml.batch.partitions import PARTITION_BYTES, TablePlan, plan_table
 from tabml.batch.postgres_sink import AlreadyScored, PostgresSink, is_postgresql, stage_chunk
 from tabml.batch.regression import is_regression
 from tabml.batch.score_partition import ChunkScores, score_partition
+from tabml.batch.scorer_process import can_fork, scored_in_child
 from tabml.batch.sqlite_sink import SqliteSink, batch_values
 from tabml.scoring.explain import Explainer
 from tabml.scoring.packaged import PackagedModel, PackagedModelError
@@ -101,12 +102,21 @@ def score_file(
 
 
 def _in_process(plan: TablePlan, model, batch, key, chunk_rows, explain_top, staged):
+    """The chunks in file order; from a forked child (`scorer_process`) when there are several,
+    so the next one is scored while this process writes."""
     explain = None
     if explain_top:
         explain = (Explainer(model.classifier, model.metadata["training_stats"]), explain_top)
-    for part in plan.partitions:
-        for scores in score_partition(part, plan.parquet, model, batch, key, chunk_rows, explain):
-            yield stage_chunk(scores) if staged else scores
+
+    def chunks() -> Iterator[ChunkScores]:
+        for part in plan.partitions:
+            for scores in score_partition(part, plan.parquet, model, batch, key, chunk_rows,
+                                          explain):  # fmt: skip
+                yield stage_chunk(scores) if staged else scores
+
+    if plan.rows > chunk_rows and can_fork():
+        return scored_in_child(chunks)
+    return chunks()
 
 
 def _on_dask(engine, plan, model, model_files, batch, key, chunk_rows, explain_top, staged):
@@ -126,7 +136,7 @@ def _write(
 
     In this thread, not a writer thread: sqlite3 takes the GIL back for every row it binds,
     so a writer thread and the scoring took turns and both ran slower (measured: see
-    docs/production-loop.md). On Dask the workers score the next partitions meanwhile.
+    docs/production-loop.md). A forked child or Dask workers score the next chunks meanwhile.
     """
     done = rejected = 0
     for scores in chunks:
