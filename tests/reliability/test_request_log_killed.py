@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from tabml.serving.request_log import RequestLogger
 from testkit import ROOT
 
 # Logs one record every 5 ms, each stamped with its wall time, then kills itself: no
@@ -30,6 +31,17 @@ WRITER = textwrap.dedent(
 )
 
 
+def test_only_temporary_files_of_dead_writers_are_removed(tmp_path: Path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    left = tmp_path / f".20261202T115711425234-{dead}-000002.jsonl.h2l4evcj.tmp"
+    live = tmp_path / f".20261202T115711425234-{os.getpid()}-000003.jsonl.abcdefgh.tmp"
+    for path in (left, live):
+        path.write_text('{"n": 1')
+    RequestLogger(tmp_path).close()
+    assert not left.exists() and live.exists()
+
+
 def test_a_killed_logger_loses_at_most_the_last_second_and_no_line_is_torn(tmp_path: Path):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     result = subprocess.run(
@@ -39,6 +51,9 @@ def test_a_killed_logger_loses_at_most_the_last_second_and_no_line_is_torn(tmp_p
     logged, killed_at = result.stdout.split()
     lines = [line for f in sorted(tmp_path.glob("*.jsonl")) for line in f.read_text().splitlines()]
     records = [json.loads(line) for line in lines]  # a torn line would not parse
+    # A kill during a file's write leaves its hidden temporary file, never read as a log;
+    # the next logger on the directory deletes it (its writer is dead).
+    RequestLogger(tmp_path).close()
     assert not list(tmp_path.glob(".*.tmp")), "a half-written file was left"
     numbers = [r["inputs"]["n"] for r in records]
     assert numbers == list(range(len(numbers)))  # nothing lost or doubled before the gap

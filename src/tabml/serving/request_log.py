@@ -15,7 +15,9 @@ instead of probabilities (the answer's `interval`, under the batch table's colum
 `model_version` may be null. The prediction keys (what `make monitor` joins labels to) are
 absent from lines written before prediction ids existed; readers treat them as missing.
 Disk use is bounded: after each flush the oldest files are deleted until the directory
-holds at most `max_bytes`.
+holds at most `max_bytes`. A process killed while writing a file leaves its hidden temporary
+file (`.<name>.jsonl.*.tmp`, never read as a log); the next logger started on the directory
+deletes those whose writing process (the pid in the name) no longer runs.
 
 Where: `$TABML_REQUEST_LOG_DIR` when set (`make serve` sets it to the repo's absolute
 `logs/requests/`, because a served bento runs from its own directory in the BentoML store),
@@ -25,6 +27,7 @@ else `logs/requests/` under the working directory. `TABML_REQUEST_LOG=0` turns l
 import collections
 import json
 import os
+import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,6 +159,24 @@ def _prediction(answer: dict, target: str | None) -> dict:
     }
 
 
+def remove_dead_writers_temp_files(directory: Path) -> None:
+    """Delete temporary log files left by killed processes (other loggers' are kept)."""
+    for tmp in Path(directory).glob(".*.jsonl.*.tmp"):
+        found = re.match(r"\.\d{8}T\d+-(\d+)-\d+\.jsonl\.", tmp.name)
+        if found and not _running(int(found.group(1))):
+            tmp.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 class RequestLogger:
     """Queues each request's scored inputs and writes them from a background thread.
 
@@ -186,6 +207,7 @@ class RequestLogger:
         self._pending: collections.deque[tuple] = collections.deque()
         self._disk_bytes: int | None = None  # unknown until the first write's rescan
         self._wake, self._closing = threading.Event(), False
+        remove_dead_writers_temp_files(self.directory)
         self._thread = threading.Thread(target=self._run, name="request-log", daemon=True)
         self._thread.start()
 
