@@ -163,7 +163,9 @@ def main() -> None:
     from testkit.postgres import postgres_server
 
     load = os.getloadavg()
-    runs: dict[str, list] = {k: [] for k in ("tabml", "naive", "floor", "raw", "pg", "pg2")}
+    runs: dict[str, list] = {
+        k: [] for k in ("tabml", "unforked", "naive", "floor", "raw", "pg", "pg2")
+    }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         csv = make_input(folder / "rows.csv", args.rows)
@@ -172,6 +174,8 @@ def main() -> None:
             for round_ in range(args.rounds):
                 runs["naive"].append(whole_process(naive_cmd(csv, db), db))
                 runs["tabml"].append(whole_process(tabml_cmd(csv, db), db))
+                unforked = {**bench_env(), "TABML_BATCH_FORK": "0"}
+                runs["unforked"].append(whole_process(tabml_cmd(csv, db), db, unforked))
                 runs["floor"].append(sqlite_floor(args.rows, db))
                 runs["raw"].append(raw_seconds(csv))
                 if round_ < 2:
@@ -209,7 +213,7 @@ def report(runs: dict, big: dict, rows: int, big_rows: int) -> list[str]:
     peak = max(r["peak_rss"] for r in runs["tabml"]) / 2**20
     bound = med["floor"] + med["raw"]
     speedup, over_floor = med["naive"] / med["tabml"], med["tabml"] / bound
-    cpu = {k: statistics.median(r["cpu"] for r in runs[k]) for k in ("naive", "tabml")}
+    cpu = {k: statistics.median(r["cpu"] for r in runs[k]) for k in ("naive", "tabml", "unforked")}
     per_round = ", ".join(
         f"{n['seconds'] / t['seconds']:.2f}x" for n, t in zip(runs["naive"], runs["tabml"])
     )
@@ -223,6 +227,9 @@ def report(runs: dict, big: dict, rows: int, big_rows: int) -> list[str]:
         f"| `python -m tabml.cli batch` (read, check, score, write; peak RSS {peak:,.0f} MiB) | "
         f"{med['tabml']:.2f} | {cpu['tabml']:.2f} | {rows / med['tabml']:,.0f} | "
         f"{speedup:.2f}x faster |",
+        f"| the same, `TABML_BATCH_FORK=0` (scoring between writes, one process) | "
+        f"{med['unforked']:.2f} | {cpu['unforked']:.2f} | {rows / med['unforked']:,.0f} | "
+        f"{med['naive'] / med['unforked']:.2f}x faster |",
         f"| SQLite floor: `INSERT ... SELECT` into `prediction_rows`, no Python per row | "
         f"{med['floor']:.2f} | | {rows / med['floor']:,.0f} | |",
         f"| raw `OnnxClassifier.predict` on prepared feeds (in process) | {med['raw']:.2f} | | "
