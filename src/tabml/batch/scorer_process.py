@@ -49,8 +49,8 @@ def scored_in_child(chunks: Callable[[], Iterator[ChunkScores]]) -> Iterator[Chu
         while True:
             try:
                 kind, value = receiving.recv()
-            except EOFError:
-                child.join()
+            except (EOFError, OSError):  # OSError: it died in the middle of a message
+                child.join(timeout=10)
                 raise ScorerDiedError(_died(child.exitcode)) from None
             if kind == "done":
                 return
