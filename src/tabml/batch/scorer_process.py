@@ -2,7 +2,7 @@
 
 Writing is most of a batch's time (SQLite binds every value of every row in Python, holding
 the GIL), and so is reading and scoring; in one thread they take turns, and a writer thread
-takes turns with the scoring for the GIL as well (measured: see docs/benchmarks.md). A child
+takes turns with the scoring for the GIL as well (measured: see docs/production-loop.md). A child
 process forked once the model is loaded scores the partitions one after another, in file
 order, and sends each chunk's arrays through a pipe; the parent writes one chunk while the
 child scores the next. The pipe holds about one chunk, so memory stays bounded.
