@@ -16,6 +16,7 @@ import pytest
 from tests.service.server import metric_samples, server_env, start_server
 
 REQUESTS = 200
+FLUSH_WAIT_S = 2.5  # the request log flushes every second
 
 
 def total(samples: dict[str, float], *labels: str) -> float:
@@ -30,29 +31,45 @@ def two_workers(packaged_repo, tmp_path_factory):
     server.stop()
 
 
+def writers(request_log) -> set[str]:
+    """The pids of the worker processes that have written request log files."""
+    return {path.name.split("-")[1] for path in request_log.glob("*.jsonl")}
+
+
+def logged(request_log) -> int:
+    return sum(len(p.read_text().splitlines()) for p in request_log.glob("*.jsonl"))
+
+
 def test_two_workers_answer_and_metrics_count_every_request(two_workers, good_record):
     heavy = dict(good_record, body_mass_g=7400.0)  # above the training max: one warning each
     body = json.dumps({"records": [heavy]})
-    # A new connection per request: the workers race to accept each one, so both answer.
+    # A new connection per request: the workers race to accept each one, so both answer
+    # once both are up (readiness means one worker answers; the other may still be loading).
     headers = {"Content-Type": "application/json", "Connection": "close"}
     with httpx.Client(base_url=two_workers.url, timeout=10) as client:
-        requests, warnings = "bentoml_service_request_total", "tabml_out_of_training_range_total"
-        before = {name: metric_samples(client, name) for name in (requests, warnings)}
 
         def predict(_: int) -> int:
             return client.post("/predict", content=body, headers=headers).status_code
 
-        with ThreadPoolExecutor(16) as pool:
-            statuses = list(pool.map(predict, range(REQUESTS)))
-        assert statuses == [200] * REQUESTS
-        time.sleep(2.5)  # the request log flushes every second
+        def burst(n: int) -> list[int]:
+            with ThreadPoolExecutor(16) as pool:
+                statuses = list(pool.map(predict, range(n)))
+            time.sleep(FLUSH_WAIT_S)
+            return statuses
+
+        deadline = time.monotonic() + 60
+        while len(writers(two_workers.request_log)) < 2 and time.monotonic() < deadline:
+            assert set(burst(50)) == {200}
+        # Both worker processes answered: each writes request log files named by its pid.
+        assert len(writers(two_workers.request_log)) == 2, writers(two_workers.request_log)
+
+        requests, warnings = "bentoml_service_request_total", "tabml_out_of_training_range_total"
+        before = {name: metric_samples(client, name) for name in (requests, warnings)}
+        logged_before = logged(two_workers.request_log)
+        assert burst(REQUESTS) == [200] * REQUESTS
         after = {name: metric_samples(client, name) for name in (requests, warnings)}
-    # Both worker processes answered: each writes request log files named by its pid.
-    writers = {path.name.split("-")[1] for path in two_workers.request_log.glob("*.jsonl")}
-    assert len(writers) == 2, writers
-    logged = sum(len(p.read_text().splitlines()) for p in two_workers.request_log.glob("*.jsonl"))
-    assert logged == REQUESTS
-    # ... and /metrics counts every request once, whichever worker it went to.
+    assert logged(two_workers.request_log) - logged_before == REQUESTS
+    # /metrics counts every request once, whichever worker it went to.
     served = ('endpoint="/predict"', 'http_response_code="200"')
     assert total(after[requests], *served) - total(before[requests], *served) == REQUESTS
     heavy_mass = 'feature="body_mass_g"'
