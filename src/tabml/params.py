@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from tabml import paths
+from tabml import paths, yaml_io
 from tabml.errors import TabmlError, describe_errors
 
 # Classification: logistic_regression, random_forest, gradient_boosting; regression: ridge,
@@ -417,7 +417,7 @@ def load_params(path: Path = paths.PARAMS) -> Params:
         ParamsError: naming every offending key, e.g. `train.random_forest.n_estimators`.
     """
     try:
-        raw = yaml.safe_load(Path(path).read_text()) or {}
+        raw = yaml_io.load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError) as err:
         raise ParamsError(f"cannot read {path}: {err}") from err
     try:

@@ -10,9 +10,7 @@ import hashlib
 import json
 from pathlib import Path
 
-import yaml
-
-from tabml import atomic, paths
+from tabml import atomic, paths, yaml_io
 from tabml.errors import TabmlError
 from tabml.tools import git, run
 
@@ -39,7 +37,7 @@ def check_gates(metrics: dict) -> list[str]:
 
 def artifact_name(dvc_yaml: Path = DVC_YAML) -> str:
     """The model artifact declared in dvc.yaml's `artifacts:` section."""
-    declared = (yaml.safe_load(dvc_yaml.read_text()) or {}).get("artifacts") or {}
+    declared = (yaml_io.load(dvc_yaml.read_text()) or {}).get("artifacts") or {}
     models = [name for name, spec in declared.items() if spec.get("type") == "model"]
     if len(models) != 1:
         raise RegistryError(f"{dvc_yaml} must declare exactly one `type: model` artifact")

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
 PACKAGE = SRC / "tabml"
 # What the shipped runtime (scoring/ and serving/: the bento, batch scoring) may import.
-RUNTIME_MAY_IMPORT = {"tabml", "tabml.atomic", "tabml.errors", "tabml.paths"}
+RUNTIME_MAY_IMPORT = {"tabml", "tabml.atomic", "tabml.errors", "tabml.paths", "tabml.yaml_io"}
 RUNTIME_FOLDERS = ("scoring", "serving")
 # Never in the runtime: training, data preparation, packaging libraries.
 FORBIDDEN_LIBRARIES = {"sklearn", "pandera", "skl2onnx", "joblib", "dvc"}

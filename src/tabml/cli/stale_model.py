@@ -16,9 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tabml import paths
+from tabml import paths, yaml_io
 from tabml.errors import TabmlError
 
 DVC_LOCK = Path("dvc.lock")
@@ -75,7 +73,7 @@ def stale_reasons(metadata: Mapping[str, Any], root: Path = Path(".")) -> list[s
             )
     lock = root / DVC_LOCK
     if packaged == profile and lock.is_file():
-        stage = (yaml.safe_load(lock.read_text()) or {}).get("stages", {}).get("package", {})
+        stage = (yaml_io.load(lock.read_text()) or {}).get("stages", {}).get("package", {})
         for dep in stage.get("deps", []):
             if dep["path"].startswith(f"{paths.CONFIGS}/") and dep.get("md5") != _md5(
                 root / dep["path"]

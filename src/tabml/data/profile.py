@@ -4,10 +4,9 @@ import importlib.util
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from tabml import paths
+from tabml import paths, yaml_io
 from tabml.errors import TabmlError, describe_errors
 
 
@@ -147,7 +146,7 @@ def load_profile(name: str, configs_dir: Path = paths.CONFIGS) -> DatasetProfile
     """Load `configs/<name>.yaml`, naming every invalid key in the error."""
     path = configs_dir / f"{name}.yaml"
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml_io.load(path.read_text())
     except FileNotFoundError as err:
         known = sorted(p.stem for p in configs_dir.glob("*.yaml") if ".schema" not in p.name)
         raise ProfileError(f"no dataset profile {path} (known profiles: {known})") from err

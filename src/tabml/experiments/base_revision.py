@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from tabml import paths
+from tabml import paths, yaml_io
 from tabml.experiments.runs import file_key, flatten
 from tabml.params import DataParams
 from tabml.tools import (
@@ -98,7 +98,7 @@ def profile_at(commit: str, root: Path = Path()) -> str | None:
     """`data.profile` in params.yaml at `commit`; None if that params.yaml is unreadable."""
     text = git(["show", f"{commit}:params.yaml"], root, check=False)
     try:
-        raw = yaml.safe_load(text) if text else None
+        raw = yaml_io.load(text) if text else None
     except yaml.YAMLError:
         return None
     if not isinstance(raw, dict):

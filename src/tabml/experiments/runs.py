@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
-import yaml
-
-from tabml import paths
+from tabml import paths, yaml_io
 from tabml.model.gates import direction
 from tabml.params import ModelFamily
 
@@ -116,7 +114,7 @@ def varying_params(rows: list[Experiment]) -> list[str]:
 
 def load_grid(path: Path) -> list[list[str]]:
     """The sweep in `path` as one list of `-S key=value` overrides per experiment."""
-    spec = yaml.safe_load(Path(path).read_text()) or {}
+    spec = yaml_io.load(Path(path).read_text()) or {}
     runs = []
     for family, grid in spec.items():
         names = sorted(grid or {})

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from tabml import yaml_io
 from tabml.errors import TabmlError, describe_errors
 from tabml.params import TrainParams
 
@@ -50,7 +51,7 @@ def dump(document: dict[str, Any]) -> str:
 def read_tuned(path: Path) -> dict[str, Any]:
     """The document in `path`, a mapping (TunedParamsError if missing or unreadable)."""
     try:
-        document = yaml.safe_load(Path(path).read_text())
+        document = yaml_io.load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as err:
         raise TunedParamsError(
             f"cannot read {path}: {err}; run `dvc repro` (its tune stage writes it)"

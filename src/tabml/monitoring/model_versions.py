@@ -14,10 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from tabml import yaml_io
 from tabml.scoring.packaged import MODEL_NAME, read_model
-
-# libyaml's parser when PyYAML has it: a store entry's metadata is thousands of lines.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def store_models(bentoml_home: Path, versions: Iterable[str]) -> dict[str, dict]:
@@ -30,7 +28,7 @@ def store_models(bentoml_home: Path, versions: Iterable[str]) -> dict[str, dict]
         if name != MODEL_NAME or not version or "/" in version or not file.is_file():
             continue
         try:
-            info = yaml.load(file.read_text(), Loader=_LOADER)
+            info = yaml_io.load(file.read_text())
             found[f"{info['name']}:{info['version']}"] = info["metadata"]
         except (OSError, yaml.YAMLError, KeyError, TypeError):
             continue  # a half-written or foreign entry: that version just has no metadata

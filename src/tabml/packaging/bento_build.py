@@ -25,7 +25,15 @@ from tabml.scoring.packaged import (
 # The modules the service imports: the shipped runtime's folders (plus the few top-level
 # modules they use), copied into the bento; the package stage depends on the same paths
 # in dvc.yaml (a test keeps the two equal).
-RUNTIME_PATHS = ("__init__.py", "atomic.py", "errors.py", "paths.py", "scoring", "serving")
+RUNTIME_PATHS = (
+    "__init__.py",
+    "atomic.py",
+    "errors.py",
+    "paths.py",
+    "yaml_io.py",
+    "scoring",
+    "serving",
+)
 # Pinned to the installed versions: only `bentoml containerize` installs them.
 SERVING_PACKAGES = (
     "onnxruntime",

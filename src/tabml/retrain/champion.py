@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from tabml import paths
+from tabml import paths, yaml_io
 from tabml.data.production import ID, comparison_split
 from tabml.errors import TabmlError
 from tabml.params import RetrainParams
@@ -36,9 +35,9 @@ def trained_ids(rev: str, root: Path) -> frozenset[str]:
     """Prediction ids of the production rows `rev`'s ingest added to its training data."""
     import dvc.api
 
-    params = yaml.safe_load(git(["show", f"{rev}:params.yaml"], root)) or {}
+    params = yaml_io.load(git(["show", f"{rev}:params.yaml"], root)) or {}
     name = (params.get("data") or {}).get("profile", "penguins")
-    profile = yaml.safe_load(git(["show", f"{rev}:configs/{name}.yaml"], root, check=False))
+    profile = yaml_io.load(git(["show", f"{rev}:configs/{name}.yaml"], root, check=False))
     production = (profile or {}).get("production") if isinstance(profile, dict) else None
     if not production:  # a version trained before any harvest
         return frozenset()

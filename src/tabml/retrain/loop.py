@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from tabml import paths
+from tabml import paths, yaml_io
 from tabml.data.production import ID, TIME, comparison_split
 from tabml.data.profile import load_profile
 from tabml.model.gates import dataset_gates
@@ -35,12 +34,12 @@ class RetrainResult:
 
 
 def _dvc_md5(dvc_file: Path) -> str:
-    return yaml.safe_load(dvc_file.read_text())["outs"][0]["md5"]
+    return yaml_io.load(dvc_file.read_text())["outs"][0]["md5"]
 
 
 def _ingested_md5(tree: Path) -> str | None:
     """md5 of the challenger's data/raw/dataset.csv (original + older production rows)."""
-    lock = yaml.safe_load((tree / "dvc.lock").read_text())
+    lock = yaml_io.load((tree / "dvc.lock").read_text())
     outs = lock["stages"]["ingest"]["outs"]
     return next((o["md5"] for o in outs if o["path"] == str(paths.RAW_DATA)), None)
 

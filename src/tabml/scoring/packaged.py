@@ -9,8 +9,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from tabml import yaml_io
 from tabml.errors import TabmlError
 from tabml.scoring.onnx_classifier import OnnxClassifier
 from tabml.scoring.onnx_regressor import OnnxRegressor
@@ -30,7 +29,7 @@ def archive_info(archive: Path) -> dict:
     """The bento.yaml of an exported bento (name, version, args with the model tag, ...)."""
     try:
         with tarfile.open(archive, "r:*") as tar:
-            return yaml.safe_load(tar.extractfile("./bento.yaml").read())
+            return yaml_io.load(tar.extractfile("./bento.yaml").read())
     except (OSError, KeyError, tarfile.TarError) as err:
         raise PackagedModelError(f"{archive} is not an exported bento: run `make repro`") from err
 
@@ -47,7 +46,7 @@ def read_model(archive: Path) -> tuple[dict, bytes]:
         with tarfile.open(archive, "r:*") as tar:
             names = tar.getnames()
             model_dir = next(n.rsplit("/", 1)[0] for n in names if n.endswith("/model.yaml"))
-            info = yaml.safe_load(tar.extractfile(f"{model_dir}/model.yaml"))
+            info = yaml_io.load(tar.extractfile(f"{model_dir}/model.yaml"))
             onnx_bytes = tar.extractfile(f"{model_dir}/{ONNX_FILE}").read()
     except (OSError, StopIteration, KeyError, tarfile.TarError) as err:
         raise PackagedModelError(f"no packaged model in {archive}: run `make repro`") from err
