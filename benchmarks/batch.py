@@ -74,11 +74,10 @@ def sqlite_floor(rows: int, db: Path) -> float:
     meta = batch_db.tables(classes)[0]
     labels = " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(classes))
     probas = ", ".join(f"(i % 997 + 0.{k + 1}) / 1000.0" for k in range(len(classes)))
-    uuid = "printf('%08x-%04x-7%03x-%04x-%012x', i, i % 65536, i % 4096, 32768 + i % 16384, i)"
     cte = (
         f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {rows}) "
         f"INSERT INTO prediction_rows SELECT i, NULL, CASE i % {len(classes)} {labels} END, "
-        f"{probas}, {uuid} FROM s"
+        f"{probas} FROM s"
     )
     engine = batch_db.connect(f"sqlite:///{db}")
     with engine.begin() as conn:

@@ -8,7 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pandas as pd
 import pytest
@@ -32,20 +32,23 @@ def write_input(raw_penguins: pd.DataFrame, path, n: int):
 
 def dump(db) -> dict:
     """Everything a batch wrote, with the one thing that may differ between runs (its start
-    time: `scored_at` and the 48 time bits of each prediction id) checked and set aside."""
+    time: `scored_at`, `started_ms` and the 48 time bits of each prediction id) checked and
+    set aside."""
     with sqlite3.connect(db) as conn:
         batches = conn.execute(
             "SELECT batch_id, input, input_sha256, model_version, classes, rows, rejected, "
-            "first_id, scored_at FROM batches ORDER BY first_id"
+            "first_id, scored_at, started_ms FROM batches ORDER BY first_id"
         ).fetchall()
         rows = conn.execute("SELECT * FROM prediction_rows ORDER BY id").fetchall()
+        ids = conn.execute("SELECT prediction_id FROM predictions ORDER BY input_row").fetchall()
         rejects = conn.execute("SELECT * FROM rejects ORDER BY batch_id, input_row").fetchall()
-    (scored_at,) = {b[-1] for b in batches}
-    started = {timestamp_ms(r[-1]) // 1000 for r in rows}
-    assert started == {int(datetime.fromisoformat(scored_at).astimezone(UTC).timestamp())}
+    ((scored_at, started_ms),) = {b[-2:] for b in batches}
+    assert {timestamp_ms(i) for (i,) in ids} == {started_ms}
+    assert started_ms // 1000 == int(datetime.fromisoformat(scored_at).timestamp())
     return {
-        "batches": [b[:-1] for b in batches],
-        "rows": [(*r[:-1], r[-1][14:]) for r in rows],
+        "batches": [b[:-2] for b in batches],
+        "rows": rows,
+        "ids": [i[14:] for (i,) in ids],
         "rejects": rejects,
     }
 

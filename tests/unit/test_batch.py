@@ -235,3 +235,19 @@ def test_a_database_without_prediction_ids_is_refused(tmp_path, db, model, good_
     pd.DataFrame([good_record]).to_csv(source, index=False)
     with pytest.raises(SchemaMismatchError, match="no prediction_id column"):
         score_file(source, f"sqlite:///{db}", model)
+
+
+def test_a_database_with_prediction_ids_stored_per_row_is_refused(tmp_path, db, model, good_record):
+    source = tmp_path / "in.csv"
+    pd.DataFrame([good_record]).to_csv(source, index=False)
+    with sqlite3.connect(db) as conn:  # the layout that stored each row's id text
+        conn.execute(
+            "CREATE TABLE prediction_rows (id INTEGER PRIMARY KEY, key TEXT, label TEXT, "
+            "proba_adelie FLOAT, proba_chinstrap FLOAT, proba_gentoo FLOAT, "
+            "prediction_id VARCHAR(36))"
+        )
+    with pytest.raises(SchemaMismatchError, match="a prediction_id stored in every row") as err:
+        score_file(source, f"sqlite:///{db}", model)
+    assert "score into a new database" in str(err.value)
+    tables = {name for (name,) in query(db, "SELECT name FROM sqlite_master")}
+    assert "batches" not in tables

@@ -3,7 +3,9 @@
 import itertools
 import sqlite3
 import threading
+import uuid
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -91,3 +93,43 @@ def test_concurrent_runs_take_turns_and_score_a_file_once(
         assert first + rows == following  # contiguous, disjoint id ranges
     counts = pg_rows(postgres_url, "SELECT batch_id, count(*) FROM predictions GROUP BY batch_id")
     assert sorted(n for _, n in counts) == [2_500, 3_000, 4_000]
+
+
+EDGE_ROWS = [0, 1, 65_535, 65_536, 2**30 - 1, 2**30, 2**31 + 12_345, 2**42 - 1]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_views_prediction_id_is_the_uuidv7_of_batch_start_row_and_batch_id(
+    database, tmp_path, postgres_url
+):
+    """The SQL of each database against the RFC 9562 fields read back by Python's `uuid`,
+    and against the ids `BatchIds` computes in Python, at the counter's bit boundaries."""
+    from sqlalchemy import create_engine, text
+
+    from tabml.batch.batch_ids import BatchIds, prediction_id_sql
+
+    url = postgres_url if database == "postgresql" else f"sqlite:///{tmp_path / 'ids.db'}"
+    batch = BatchIds("9f3a0c7e12345678", 1_764_000_123_456)
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    sql = [
+        "SELECT " + prediction_id_sql(database, str(batch.started_ms), str(row), "'9f3a0c7e'")
+        for row in EDGE_ROWS
+    ]
+    with engine.connect() as conn:
+        got = [conn.execute(text(query)).scalar_one() for query in sql]
+    engine.dispose()
+    assert got == batch.prediction_ids(np.array(EDGE_ROWS))
+    for text_id, row in zip(got, EDGE_ROWS, strict=True):
+        parsed = uuid.UUID(text_id)
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122) and str(parsed) == text_id
+        assert parsed.int >> 80 == batch.started_ms
+        counter = (parsed.int >> 64 & 0xFFF) << 30 | (parsed.int >> 32 & (1 << 30) - 1)
+        assert counter == row
+        assert parsed.int & 0xFFFFFFFF == int(batch.batch_id[:8], 16)
+
+
+def test_other_databases_are_refused_by_name():
+    from tabml.batch.batch_ids import UnsupportedDatabaseError, prediction_id_sql
+
+    with pytest.raises(UnsupportedDatabaseError, match="SQLite or PostgreSQL, not mysql"):
+        prediction_id_sql("mysql", "b.started_ms", "r.id", "b.batch_id")

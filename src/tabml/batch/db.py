@@ -1,13 +1,15 @@
 """Batch scoring's database side (SQLAlchemy Core): tables, the `predictions` view, writes.
 
 Storage is shaped for write speed. `batches` has one row per scored file (model version, git
-sha, scored_at, counts) and reserves a contiguous range of row ids, `first_id` up to
-`first_id + rows - 1`: input row n of the file is id `first_id + n`. `prediction_rows` holds
-only that id (SQLite's rowid: no second index to maintain), the key, the label and one float
-per class, and the prediction's id (a UUIDv7, what labels from `make feedback` join on);
-rejected rows leave their id unused. Readers use the view `predictions`, which
-joins the two by id range and gives every prediction its batch id, row number, model
-version, git sha and scored_at. Any SQLAlchemy URL works; SQLite is the embedded default.
+sha, scored_at and its millisecond `started_ms`, counts) and reserves a contiguous range of
+row ids, `first_id` up to `first_id + rows - 1`: input row n of the file is id
+`first_id + n`. `prediction_rows` holds only that id (SQLite's rowid: no second index to
+maintain), the key, the label and one float per class; rejected rows leave their id unused.
+Readers use the view `predictions`, which joins the two by id range and gives every
+prediction its batch id, row number, model version, git sha, scored_at and prediction id (a
+UUIDv7 derived from the batch and the row, what labels from `make feedback` join on:
+`tabml.batch.batch_ids`). SQLite is the embedded default; PostgreSQL is the shared server
+(`tabml.batch.postgres_sink`); the view's id is written in the SQL of those two.
 
 Concurrent batches on one SQLite file take turns: each transaction starts with BEGIN
 IMMEDIATE (the write lock), waiting for the other writer up to a timeout. Elsewhere a batch
@@ -43,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from tabml.batch.batch_ids import prediction_id_sql
 from tabml.errors import TabmlError
 
 INSERT_BATCH = 2_000  # rows per executemany call
@@ -82,6 +85,8 @@ def tables(classes: Sequence[str]) -> tuple[MetaData, Table, Table, Table]:
         Column("rows", Integer, nullable=False),
         Column("rejected", Integer, nullable=False),
         Column("scored_at", String(32), nullable=False),  # ISO 8601, UTC
+        # Unix milliseconds of the start, in every prediction id of the batch.
+        Column("started_ms", BigInteger, nullable=False),
         # Unique: two writers racing for the same range cannot both commit.
         Column("first_id", ROW_ID, nullable=False, unique=True),
     )
@@ -92,8 +97,6 @@ def tables(classes: Sequence[str]) -> tuple[MetaData, Table, Table, Table]:
         Column("key", Text),
         Column("label", Text, nullable=False),
         *(Column(proba_column(c), Float, nullable=False) for c in classes),
-        # A UUIDv7 (tabml.scoring.prediction_ids), like the service's: labels join on it.
-        Column("prediction_id", String(36), nullable=False),
     )
     rejects = Table(
         "rejects",
@@ -175,8 +178,7 @@ def writing(engine: Engine, wait_seconds: float = WAIT_SECONDS) -> Iterator[Conn
 def create_schema(conn: Connection, classes: Sequence[str]) -> tuple[Table, Table, Table]:
     """Create what is missing; refuse tables of an older layout or made for other classes."""
     meta, batches, rows, rejects = tables(classes)
-    _refuse_old_layout(conn)
-    _refuse_no_prediction_ids(conn)
+    refuse_unwritable(conn)
     meta.create_all(conn)
     existing = {c["name"] for c in inspect(conn).get_columns("prediction_rows")}
     missing = sorted({c.name for c in rows.columns} - existing)
@@ -186,41 +188,50 @@ def create_schema(conn: Connection, classes: Sequence[str]) -> tuple[Table, Tabl
             "other classes; score into another database (DB=...)"
         )
     probas = ", ".join(f"r.{proba_column(c)}" for c in classes)
+    create_view(conn, f"r.key, r.label, {probas}")
+    return batches, rows, rejects
+
+
+def create_view(conn: Connection, row_columns: str) -> None:
+    """The `predictions` view (if missing): `row_columns` of `prediction_rows r`, with the
+    batch's columns and the prediction id of each row."""
+    row = "r.id - b.first_id"
+    prediction_id = prediction_id_sql(conn.dialect.name, "b.started_ms", row, "b.batch_id")
     # Batches outside, a rowid range inside: SQLite reads each batch's rows by range.
     view = (
-        "SELECT b.batch_id, r.id - b.first_id AS input_row, r.key, r.label, "
-        f"{probas}, b.model_version, b.git_sha, b.scored_at, r.prediction_id FROM batches b "
+        f"SELECT b.batch_id, {row} AS input_row, {row_columns}, b.model_version, b.git_sha, "
+        f"b.scored_at, {prediction_id} AS prediction_id FROM batches b "
         "JOIN prediction_rows r ON r.id BETWEEN b.first_id AND b.first_id + b.rows - 1"
     )
     if "predictions" not in inspect(conn).get_view_names():
         conn.execute(text(f"CREATE VIEW predictions AS {view}"))
-    return batches, rows, rejects
 
 
-def _refuse_old_layout(conn: Connection) -> None:
-    """Tables from before the id ranges (rows keyed by batch_id text) cannot take new batches."""
+def refuse_unwritable(conn: Connection) -> None:
+    """Refuse, before creating anything, a database other than SQLite or PostgreSQL, and
+    tables of an older layout, which cannot take new batches (their `predictions` view still
+    reads them): rows keyed by batch_id text, rows without prediction ids, or ids stored per
+    row."""
+    prediction_id_sql(conn.dialect.name, "0", "0", "''")  # UnsupportedDatabaseError
     found = inspect(conn)
-    if "prediction_rows" in found.get_table_names():
-        columns = {c["name"] for c in found.get_columns("prediction_rows")}
-        if "batch_id" in columns:
-            raise SchemaMismatchError(
-                "this database was written by an older tabml batch layout (prediction_rows "
-                "keyed by batch_id; its `predictions` view still reads it): score into a new "
-                "database (DB=sqlite:///new.db) or move this one aside"
-            )
-
-
-def _refuse_no_prediction_ids(conn: Connection) -> None:
-    """A classifier's rows from before prediction ids cannot be joined with labels."""
-    found = inspect(conn)
-    if "prediction_rows" in found.get_table_names():
-        columns = {c["name"] for c in found.get_columns("prediction_rows")}
-        if "label" in columns and "prediction_id" not in columns:
-            raise SchemaMismatchError(
-                "this database was written by an older tabml batch layout (no prediction_id "
-                "column, so labels cannot be joined to its predictions): score into a new "
-                "database (DB=sqlite:///new.db) or move this one aside"
-            )
+    names = found.get_table_names()
+    if "prediction_rows" not in names:
+        return
+    rows = {c["name"] for c in found.get_columns("prediction_rows")}
+    batches = {c["name"] for c in found.get_columns("batches")} if "batches" in names else set()
+    if "batch_id" in rows:
+        why = "prediction_rows keyed by batch_id"
+    elif "prediction_id" in rows:
+        why = "a prediction_id stored in every row"
+    elif "started_ms" not in batches:
+        why = "no prediction_id column, so labels cannot be joined to its predictions"
+    else:
+        return
+    raise SchemaMismatchError(
+        f"this database was written by an older tabml batch layout ({why}; its `predictions` "
+        "view still reads it): score into a new database (DB=sqlite:///new.db) or move this "
+        "one aside"
+    )
 
 
 def batch_exists(conn: Connection, batches: Table, batch_id: str) -> bool:

@@ -74,14 +74,12 @@ def _arrow_type(values: list):
 def stage_chunk(scores: ChunkScores) -> ChunkScores:
     """The chunk with its scored rows as COPY text instead of arrays (made where it was scored).
 
-    Columns: input row, key (only with a key column), outputs, prediction id (classifiers).
+    Columns: input row, key (only with a key column), outputs.
     """
     keys = [] if scores.keys is None else [scores.keys]
-    ids = [] if scores.prediction_ids is None else [scores.prediction_ids]
-    columns = [scores.rows.astype(np.int64), *keys, *scores.outputs, *ids]
+    columns = [scores.rows.astype(np.int64), *keys, *scores.outputs]
     staged = csv_bytes(columns) if len(scores.rows) else b""
-    return replace(scores, rows=scores.rows[:0], keys=None, outputs=[], prediction_ids=None,
-                   staged=staged)  # fmt: skip
+    return replace(scores, rows=scores.rows[:0], keys=None, outputs=[], staged=staged)
 
 
 class AlreadyScored(Exception):

@@ -80,7 +80,7 @@ def score_file(
     needed = [r.name for r in model.rules] + ([key] if key else [])
     plan = plan_table(path, needed, partition_bytes)
     batch = BatchIds.start(batch_id_of(plan.sha256, model.version))
-    values = batch_values(batch.batch_id, plan, model, git_sha(), batch.scored_at)
+    values = batch_values(batch, plan, model, git_sha())
     sink_type = PostgresSink if is_postgresql(url) else SqliteSink
     done = rejected = 0
     try:

@@ -35,7 +35,6 @@ class ChunkScores:
     rows: np.ndarray  # file row numbers of the scored rows, ascending
     keys: list | None
     outputs: list[np.ndarray]
-    prediction_ids: list[str] | None  # None once staged as COPY text
     rejects: list[tuple] = field(default_factory=list)  # (batch_id, row, key, reason, record)
     explanations: list[tuple] = field(default_factory=list)
     staged: bytes | None = None  # PostgreSQL: the scored rows as COPY CSV (then no arrays)
@@ -98,12 +97,11 @@ def score_chunk(
     else:
         labels, proba = model.classifier.predict(model.classifier.feeds_from_frame(good))
         outputs = [labels, *proba.T.astype(np.float64)]
-    ids = batch.prediction_ids(rows)
     good_keys = None if keys is None else [_text(k) for k in keys[~bad]]
     explained = []
     if explain is not None:
         explained = list(explanation_rows(good, rows, explain[0], batch.batch_id, explain[1]))
-    return ChunkScores(len(frame), rows, good_keys, outputs, ids, rejects, explained)
+    return ChunkScores(len(frame), rows, good_keys, outputs, rejects, explained)
 
 
 def score_partition(

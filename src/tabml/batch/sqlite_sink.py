@@ -1,4 +1,4 @@
-"""Writing a batch into SQLite (or any SQLAlchemy database but PostgreSQL) in one transaction.
+"""Writing a batch into SQLite in one transaction.
 
 The transaction begins (BEGIN IMMEDIATE: SQLite's write lock, waited for) before the first
 row is scored and commits after the last, so a batch is all or nothing and concurrent batches
@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from tabml.batch import db as batch_db
+from tabml.batch.batch_ids import BatchIds
 from tabml.batch.explanations import create_explanations_table
 from tabml.batch.regression import create_regression_schema, is_regression
 from tabml.batch.score_partition import ChunkScores
@@ -29,16 +30,17 @@ def create_tables(conn: Connection, model: PackagedModel, explain_top: int | Non
     return batches, rows, rejects, explained
 
 
-def batch_values(batch_id: str, plan: Any, model: PackagedModel, git_sha: str | None, at: str):
+def batch_values(batch: BatchIds, plan: Any, model: PackagedModel, git_sha: str | None) -> dict:
     """The `batches` row of a batch, counts and first id aside."""
     return {
-        "batch_id": batch_id,
+        "batch_id": batch.batch_id,
         "input": str(plan.path),
         "input_sha256": plan.sha256,
         "model_version": model.version,
         "git_sha": git_sha,
         "classes": json.dumps(model.classifier.classes),
-        "scored_at": at,
+        "scored_at": batch.scored_at,
+        "started_ms": batch.started_ms,
     }
 
 
@@ -73,8 +75,7 @@ class SqliteSink:
     def write(self, scores: ChunkScores) -> None:
         ids = (scores.rows + self.first_id).tolist()
         keys = [] if scores.keys is None else [scores.keys]
-        ids_column = [] if scores.prediction_ids is None else [scores.prediction_ids]
-        columns = [ids, *keys, *(o.tolist() for o in scores.outputs), *ids_column]
+        columns = [ids, *keys, *(o.tolist() for o in scores.outputs)]
         omit = () if self.key else ("key",)  # one parameter less to bind per row
         batch_db.insert_rows(self.conn, self.rows_table, zip(*columns), omit=omit)
         batch_db.insert_rows(self.conn, self.rejects, scores.rejects)
