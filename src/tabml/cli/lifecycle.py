@@ -167,7 +167,9 @@ def rollback(
 @command()
 def batch(
     input: Annotated[Path, typer.Argument(help="CSV or parquet file to score")],
-    db: Annotated[str, typer.Option(help="SQLAlchemy URL")] = "sqlite:///predictions.db",
+    db: Annotated[
+        str, typer.Option(help="sqlite:///file.db or postgresql://user@host/db")
+    ] = "sqlite:///predictions.db",
     chunk_rows: Annotated[
         int, typer.Option(help="rows per chunk (bounds memory)", min=1)
     ] = 100_000,
