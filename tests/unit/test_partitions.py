@@ -1,5 +1,6 @@
 """Planning a CSV into partitions, against one pyarrow scan of the whole file."""
 
+import hashlib
 import io
 import itertools
 import random
@@ -42,6 +43,9 @@ def test_partitions_cover_the_file_at_row_ends(awkward_csv, partition_bytes):
     assert all(p.start == q.end for q, p in itertools.pairwise(parts))
     firsts = [sum(q.rows for q in parts[:i]) for i in range(len(parts))]
     assert [p.first_row for p in parts] == firsts
+    # What reading a partition checks: the sha256 of the bytes it parses.
+    for p in parts:
+        assert p.sha256 == hashlib.sha256(p.header + data[p.start : p.end]).hexdigest()
     # Each later partition, read with the header in front, holds whole rows only.
     for p in parts[1:]:
         assert p.header == data[: data.index(b"\n") + 1]

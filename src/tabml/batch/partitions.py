@@ -48,7 +48,7 @@ class Partition:
     rows: int
     start: int = 0  # CSV: the byte range [start, end); parquet: the row group is `start`
     end: int = 0
-    sha256: str = ""  # CSV: of the range's bytes
+    sha256: str = ""  # CSV: of `header` + the range's bytes, as the partition is parsed
     header: bytes = b""  # CSV: the header row, put before the range of a later partition
     ragged: dict[int, tuple[str, str]] = field(default_factory=dict)  # partition row -> why, text
     long_rows: bool = False  # CSV: some row has more fields than the header
@@ -196,9 +196,9 @@ def _plan_csv(path: Path, handle, needed: list[str], partition_bytes: int) -> Ta
 
 
 def _scan_partition(head: bytes, data: bytes) -> tuple[int, dict, dict[int, int], str]:
-    """Rows, ragged rows and their numbers of fields (pyarrow), and sha256 of `data`."""
-    _, rows, ragged, fields = _scan_csv(io.BytesIO(head + data))
-    return rows, ragged, fields, hashlib.sha256(data).hexdigest()
+    """Rows, ragged rows and their numbers of fields (pyarrow), and sha256 of `head + data`."""
+    sha, rows, ragged, fields = _scan_csv(io.BytesIO(head + data))
+    return rows, ragged, fields, sha
 
 
 def _csv_partition(index, path, columns, header_row, data, first_row, start, scan) -> Partition:
@@ -259,12 +259,13 @@ def _csv_chunks(part: Partition, chunk_rows: int, categorical: list[str]):
     with open(part.path, "rb") as handle:
         handle.seek(part.start)
         data = handle.read(part.end - part.start)
-    if hashlib.sha256(data).hexdigest() != part.sha256:
+    text = part.header + data
+    if hashlib.sha256(text).hexdigest() != part.sha256:
         raise changed_error(part.path)
     options = {"dtype": {c: "category" for c in categorical if c in part.columns}}
     if part.long_rows:  # pandas fails on a long row; with usecols it drops the extra fields
         options["usecols"] = range(len(part.columns))
-    yield from pd.read_csv(io.BytesIO(part.header + data), chunksize=chunk_rows, **options)
+    yield from pd.read_csv(io.BytesIO(text), chunksize=chunk_rows, **options)
 
 
 def _parquet_chunks(part: Partition, chunk_rows: int, categorical: list[str]):
