@@ -15,9 +15,9 @@ Within a batch the ids increase with the row; batches started in different milli
 by start; two batches started in the same millisecond differ in their batch-id bits.
 
 Being derived, they are not stored: the database keeps each batch's start (`started_ms`) and
-its `predictions` view computes the id of every row (`prediction_id_sql`, the same formula as
-`BatchIds.prediction_ids` in SQL). Storing 36 characters per row took about as long to bind
-and write as the rest of the row, and doubled the file.
+its `predictions` view computes the id of every row (`prediction_id_sql`). Storing 36
+characters per row took about as long to bind and write as the rest of the row, and doubled
+the file.
 """
 
 import hashlib
@@ -25,14 +25,9 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import numpy as np
-
 from tabml.errors import TabmlError
-from tabml.scoring.prediction_ids import format_ids
 
-_LOW_COUNTER_BITS = 30
-_VERSION = np.uint64(0x7000)
-_VARIANT = np.uint64(1 << 63)
+DIALECTS = ("sqlite", "postgresql")  # the databases `prediction_id_sql` is written for
 
 
 class UnsupportedDatabaseError(TabmlError, ValueError):
@@ -46,7 +41,7 @@ def batch_id_of(input_sha256: str, model_version: str) -> str:
 
 @dataclass(frozen=True)
 class BatchIds:
-    """What every partition needs to name its rows: the batch id and its start."""
+    """What a batch's rows are named by: the batch id and its start."""
 
     batch_id: str
     started_ms: int
@@ -61,14 +56,14 @@ class BatchIds:
         moment = datetime.fromtimestamp(self.started_ms / 1000, UTC)
         return moment.isoformat(timespec="seconds")
 
-    def prediction_ids(self, rows: np.ndarray) -> list[str]:
-        """The prediction id of each input row number in `rows`."""
-        counters = np.asarray(rows, dtype=np.uint64)
-        high = np.uint64(self.started_ms << 16) | _VERSION | (counters >> np.uint64(30))
-        low_counter = counters & np.uint64((1 << _LOW_COUNTER_BITS) - 1)
-        salt = np.uint64(int(self.batch_id[:8], 16))
-        low = _VARIANT | (low_counter << np.uint64(32)) | salt
-        return format_ids(high, low)
+
+def check_dialect(dialect: str) -> None:
+    """Raise UnsupportedDatabaseError unless batch scoring can write to `dialect`."""
+    if dialect not in DIALECTS:
+        raise UnsupportedDatabaseError(
+            f"batch scoring writes to SQLite or PostgreSQL, not {dialect}: "
+            "DB=sqlite:///predictions.db or DB=postgresql://..."
+        )
 
 
 def prediction_id_sql(dialect: str, started_ms: str, row: str, batch_id: str) -> str:
@@ -85,15 +80,11 @@ def prediction_id_sql(dialect: str, started_ms: str, row: str, batch_id: str) ->
         (f"32768 | ((({row}) & 1073741823) >> 16)", 4),  # the variant bits, counter bits 16-29
         (f"({row}) & 65535", 4),
     ]
+    check_dialect(dialect)
     salt = f"substr({batch_id}, 1, 8)"
     if dialect == "sqlite":
         values = ", ".join(expr for expr, _ in parts)
         return f"printf('%08x-%04x-7%03x-%04x-%04x', {values}) || {salt}"
-    if dialect == "postgresql":
-        hexes = [f"lpad(to_hex({expr}), {width}, '0')" for expr, width in parts]
-        dashed = " || '-' || ".join(hexes[:2]) + " || '-7' || " + hexes[2]
-        return f"{dashed} || '-' || {hexes[3]} || '-' || {hexes[4]} || {salt}"
-    raise UnsupportedDatabaseError(
-        f"batch scoring writes to SQLite or PostgreSQL, not {dialect}: "
-        "DB=sqlite:///predictions.db or DB=postgresql://..."
-    )
+    hexes = [f"lpad(to_hex({expr}), {width}, '0')" for expr, width in parts]  # PostgreSQL
+    dashed = " || '-' || ".join(hexes[:2]) + " || '-7' || " + hexes[2]
+    return f"{dashed} || '-' || {hexes[3]} || '-' || {hexes[4]} || {salt}"

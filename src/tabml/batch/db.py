@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from tabml.batch.batch_ids import prediction_id_sql
+from tabml.batch.batch_ids import check_dialect, prediction_id_sql
 from tabml.errors import TabmlError
 
 INSERT_BATCH = 2_000  # rows per executemany call
@@ -216,7 +216,7 @@ def refuse_unwritable(conn: Connection) -> None:
     tables of an older layout, which cannot take new batches (their `predictions` view still
     reads them): rows keyed by batch_id text, rows without prediction ids, or ids stored per
     row."""
-    prediction_id_sql(conn.dialect.name, "0", "0", "''")  # UnsupportedDatabaseError
+    check_dialect(conn.dialect.name)
     found = inspect(conn)
     names = found.get_table_names()
     if "prediction_rows" not in names:
