@@ -110,7 +110,8 @@ def search(train_df, test_df, profile, train: TrainParams, settings: TuneParams)
     """The tune stage's search (in memory), then the best trial refitted and test-scored."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     started = _clock()
-    study = tune.open_study(optuna.storages.InMemoryStorage(), "bench", settings)
+    study = tune.open_study(optuna.storages.InMemoryStorage(), "bench", settings,
+                            tune_cv.task_families(settings, profile))  # fmt: skip
     tune.run_study(study, tune.make_objective(train_df, profile, train, settings), settings)
     summary = tune_summary.summary(study, settings)
     best = tune_summary.chosen(study, train, settings)

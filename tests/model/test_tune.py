@@ -21,7 +21,7 @@ def _study(train, profile, tune_params, storage=None):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = storage or optuna.storages.InMemoryStorage()
     name = tune.study_name(train, TrainParams(), tune_params)
-    study = tune.open_study(storage, name, tune_params)
+    study = tune.open_study(storage, name, tune_params, tune_cv.task_families(tune_params, profile))
     objective = tune.make_objective(train, profile, TrainParams(), tune_params)
     return study, tune.run_study(study, objective, tune_params)
 
@@ -77,6 +77,30 @@ def test_resume_runs_only_the_missing_trials_and_keeps_the_first_ones(train, pro
     assert tune_summary.chosen(resumed, TrainParams(), four) == tune_summary.chosen(
         fresh, TrainParams(), four
     )
+
+
+def test_a_new_study_first_tries_each_family_at_the_middle_of_its_space(train, profile):
+    study, _ = _study(train, profile, TuneParams(**SMALL))
+    first = [t.params for t in sorted(study.trials, key=lambda t: t.number)[:3]]
+    # params.yaml's default space; log ranges take the geometric middle, ints are rounded
+    assert first == [
+        {"model": "logistic_regression", "logistic_regression.C": pytest.approx(0.1**0.5)},
+        {
+            "model": "random_forest",
+            "random_forest.n_estimators": 45,  # sqrt(10 * 200) = 44.7
+            "random_forest.max_depth": 7,
+            "random_forest.min_samples_leaf": 6,  # 5.5, rounded half to even
+        },
+        {
+            "model": "gradient_boosting",
+            "gradient_boosting.n_estimators": 45,
+            "gradient_boosting.learning_rate": pytest.approx(0.005**0.5),
+            "gradient_boosting.max_depth": 3,
+        },
+    ]
+    choices = {"logistic_regression": {"C": {"choices": [0.5, 2.0]}}}
+    looks = tune.first_looks(tune_cv.task_families(TuneParams(space=choices), profile))
+    assert looks == [{"model": "logistic_regression", "logistic_regression.C": 0.5}]
 
 
 def test_the_fits_budget_stops_before_a_trial_that_would_go_past_it(train, profile):

@@ -22,7 +22,7 @@ from tabml.model import tune, tune_cv
 from tabml.params import TrainParams, TuneParams
 
 ROOT = Path(__file__).resolve().parents[2]
-# Small and quick (6 trials of 4 folds), and three of its trials are pruned after 2 folds: the
+# Small and quick (6 trials of 4 folds), and some of its trials are pruned after 2 folds: the
 # folds a pruned trial had already sent to the workers must not change anything.
 SPACE = {
     "logistic_regression": {"C": {"low": 1e-5, "high": 10.0, "log": True}},
@@ -34,7 +34,8 @@ OUTPUTS = ("models/tuned_params.yaml", "reports/tune/summary.json", "reports/tun
 
 def _trials(train, profile, settings: TuneParams) -> list[tuple]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = tune.open_study(optuna.storages.InMemoryStorage(), "dask", settings)
+    study = tune.open_study(optuna.storages.InMemoryStorage(), "dask", settings,
+                            tune_cv.task_families(settings, profile))  # fmt: skip
     tune.run_study(study, tune.make_objective(train, profile, TrainParams(), settings), settings)
     return [
         (t.number, t.state, t.params, t.value, t.intermediate_values, t.user_attrs)

@@ -33,7 +33,8 @@ def test_a_regression_trials_score_is_scikit_learns_kfold_rmse(mass):
     profile, train = mass
     settings = TuneParams(n_trials=6, folds=3, startup_trials=6, metric=RMSE, prune=False)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = tune.open_study(optuna.storages.InMemoryStorage(), "mass", settings)
+    study = tune.open_study(optuna.storages.InMemoryStorage(), "mass", settings,
+                            tune_cv.task_families(settings, profile))  # fmt: skip
     tune.run_study(study, tune.make_objective(train, profile, TrainParams(), settings), settings)
     assert {t.params["model"] for t in study.trials} <= set(FAMILIES["regression"])
     best = tune_summary.best_trial(study, settings)

@@ -44,12 +44,12 @@ def main() -> None:
     from tabml.model import tune, tune_cv, tune_summary
 
     profile = load_profile(params.data.profile)
-    tune_cv.task_families(params.tune, profile)  # a metric and families of the profile's task
+    families = tune_cv.task_families(params.tune, profile)  # a metric that fits the task too
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is ours, below
     settings, train = params.tune, pd.read_parquet(paths.TRAIN_DATA)
     paths.TUNE_STUDY_DIR.mkdir(parents=True, exist_ok=True)
     name = tune.study_name(train, params.train, settings)
-    study = tune.open_study(tune.journal_storage(paths.TUNE_STUDY), name, settings)
+    study = tune.open_study(tune.journal_storage(paths.TUNE_STUDY), name, settings, families)
     print(f"tune: study {name} in {paths.TUNE_STUDY}: {len(tune.finished_trials(study))} trials")
 
     def progress(trial: optuna.trial.FrozenTrial) -> None:
