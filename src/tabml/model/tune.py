@@ -280,7 +280,7 @@ def middle(dim: SearchDimension, whole: bool) -> Any:
         return dim.choices[0]
     low, high = float(dim.low), float(dim.high)
     mid = float(np.sqrt(low * high)) if dim.log else (low + high) / 2
-    return int(round(mid)) if whole else mid
+    return round(mid) if whole else mid
 
 
 def journal_storage(path: Path) -> optuna.storages.JournalStorage:
