@@ -12,11 +12,9 @@ from sklearn.metrics import (
 )
 from sklearn.pipeline import Pipeline
 
+from tabml.model.reported import reported
+
 GRID = np.linspace(0.0, 1.0, 51)  # curves are resampled on a fixed grid: small, stable files
-
-
-def _round(x: float) -> float:
-    return round(float(x), 6)
 
 
 def compute_metrics(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> dict:
@@ -27,13 +25,13 @@ def compute_metrics(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) 
     else:
         auc = roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
     return {
-        "accuracy": _round(accuracy_score(y_true, predicted)),
-        "f1_macro": _round(
+        "accuracy": reported(accuracy_score(y_true, predicted)),
+        "f1_macro": reported(
             # a class never predicted has F1 0 (what "warn" also gives, minus the warning)
             f1_score(y_true, predicted, average="macro", labels=classes, zero_division=0)
         ),
-        "roc_auc_ovr": _round(auc),
-        "log_loss": _round(log_loss(y_true, proba, labels=classes)),
+        "roc_auc_ovr": reported(auc),
+        "log_loss": reported(log_loss(y_true, proba, labels=classes)),
         "test_rows": len(y_true),
     }
 
@@ -65,7 +63,7 @@ def roc_points(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> li
         tpr_grid = np.interp(GRID, fpr, tpr)
         tpr_grid[0] = 0.0
         points += [
-            {"class": str(label), "fpr": _round(f), "tpr": _round(t)}
+            {"class": str(label), "fpr": reported(f), "tpr": reported(t)}
             for f, t in zip(GRID, tpr_grid)
         ]
     return points
@@ -88,7 +86,7 @@ def precision_recall_points(
         reached = (recall[None, :] >= GRID[:, None]).sum(axis=1)
         grid = precision[reached - 1]
         points += [
-            {"class": str(label), "recall": _round(r), "precision": _round(p)}
+            {"class": str(label), "recall": reported(r), "precision": reported(p)}
             for r, p in zip(GRID, grid)
         ]
     return points

@@ -10,16 +10,14 @@ import pandas as pd
 from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
+from tabml.model.reported import reported
+
 # Log loss moves with every change of probability; accuracy or F1 stay flat on an easy test
 # set (penguins: most features would score exactly 0).
 SCORING = "neg_log_loss"
 REPEATS = 10
 PD_FEATURES = 3  # top numeric features by permutation importance
 PD_GRID = 20  # points per curve, between the 5th and 95th test percentile
-
-
-def _round(x: float) -> float:
-    return round(float(x), 6)
 
 
 def permutation_importances(
@@ -35,7 +33,7 @@ def permutation_importances(
         pipeline, X, y, scoring=scoring, n_repeats=REPEATS, random_state=seed, n_jobs=1
     )
     rows = [
-        {"feature": str(name), "importance": _round(mean), "std": _round(std)}
+        {"feature": str(name), "importance": reported(mean), "std": reported(std)}
         for name, mean, std in zip(
             X.columns, result.importances_mean, result.importances_std, strict=True
         )
@@ -71,7 +69,7 @@ def partial_dependence_points(
         proba = pipeline.predict_proba(frames).reshape(len(grid), len(X), -1).mean(axis=1)
         for c, label in enumerate(classes):
             points += [
-                {"feature": name, "value": _round(v), "class": label, "probability": _round(p)}
+                {"feature": name, "value": reported(v), "class": label, "probability": reported(p)}
                 for v, p in zip(grid, proba[:, c], strict=True)
             ]
     return points

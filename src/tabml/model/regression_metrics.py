@@ -11,12 +11,9 @@ from sklearn.metrics import (
 from sklearn.pipeline import Pipeline
 
 from tabml.model.intervals import coverage
+from tabml.model.reported import reported
 
 HISTOGRAM_BINS = 20
-
-
-def _round(x: float) -> float:
-    return round(float(x), 6)
 
 
 def _quality(y_true: np.ndarray, predicted: np.ndarray) -> dict:
@@ -41,30 +38,32 @@ def regression_metrics(
     baseline = _quality(y_true, np.full_like(y_true, training_mean))
     half_width = interval["half_width"]
     return {
-        **{k: _round(v) for k, v in model.items()},
-        "baseline": {k: _round(v) for k, v in baseline.items()},
-        "interval_coverage": _round(coverage(y_true, predicted, half_width)),
+        **{k: reported(v) for k, v in model.items()},
+        "baseline": {k: reported(v) for k, v in baseline.items()},
+        "interval_coverage": reported(coverage(y_true, predicted, half_width)),
         "interval_level": interval["level"],
-        "interval_width": _round(2 * half_width),
+        "interval_width": reported(2 * half_width),
         "test_rows": len(y_true),
     }
 
 
 def predicted_actual_points(y_true: np.ndarray, predicted: np.ndarray) -> list[dict]:
     """One point per test row: actual and predicted value."""
-    return [{"actual": _round(a), "predicted": _round(p)} for a, p in zip(y_true, predicted)]
+    return [{"actual": reported(a), "predicted": reported(p)} for a, p in zip(y_true, predicted)]
 
 
 def residual_points(y_true: np.ndarray, predicted: np.ndarray) -> list[dict]:
     """One point per test row: residual (actual - predicted) against the prediction."""
-    return [{"predicted": _round(p), "residual": _round(a - p)} for a, p in zip(y_true, predicted)]
+    return [
+        {"predicted": reported(p), "residual": reported(a - p)} for a, p in zip(y_true, predicted)
+    ]
 
 
 def residual_histogram(y_true: np.ndarray, predicted: np.ndarray) -> list[dict]:
     """Residual counts in equal-width bins (bin centres), for a bar plot."""
     counts, edges = np.histogram(y_true - predicted, bins=HISTOGRAM_BINS)
     centres = (edges[:-1] + edges[1:]) / 2
-    return [{"residual": _round(c), "rows": int(n)} for c, n in zip(centres, counts)]
+    return [{"residual": reported(c), "rows": int(n)} for c, n in zip(centres, counts)]
 
 
 def evaluate_regression(

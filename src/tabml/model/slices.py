@@ -12,22 +12,19 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
 from tabml.data.profile import Features
+from tabml.model.reported import reported
 
 QUARTILES = (0.25, 0.5, 0.75)
 METRICS = ("accuracy", "f1_macro")
 
 
-def _round(x: float) -> float:
-    return round(float(x), 6)
-
-
 def _scores(y_true: np.ndarray, predicted: np.ndarray) -> dict:
     return {
         "rows": len(y_true),
-        "accuracy": _round(accuracy_score(y_true, predicted)),
+        "accuracy": reported(accuracy_score(y_true, predicted)),
         # macro over the classes present in the slice (or predicted there): a class absent
         # from a slice would otherwise count as a zero F1
-        "f1_macro": _round(f1_score(y_true, predicted, average="macro", zero_division=0)),
+        "f1_macro": reported(f1_score(y_true, predicted, average="macro", zero_division=0)),
     }
 
 

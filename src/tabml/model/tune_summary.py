@@ -8,14 +8,11 @@ from typing import Any
 
 import optuna
 
+from tabml.model.reported import reported
 from tabml.model.tune import counted_trials, trial_fits
 from tabml.params import TrainParams, TuneParams
 
 COMPLETE = optuna.trial.TrialState.COMPLETE
-
-
-def _round(x: float) -> float:
-    return round(float(x), 6)
 
 
 def _complete(study: optuna.Study, tune: TuneParams) -> list[optuna.trial.FrozenTrial]:
@@ -45,7 +42,7 @@ def chosen(study: optuna.Study, train_params: TrainParams, tune: TuneParams) -> 
     return {
         "trial": best.number,
         "model": best.params["model"],
-        "cv_score": _round(best.value),
+        "cv_score": reported(best.value),
         "hyperparameters": hyperparameters(best, train_params),
     }
 
@@ -60,7 +57,9 @@ def summary(study: optuna.Study, tune: TuneParams) -> dict[str, Any]:
         family = families.setdefault(trial.params["model"], {"trials": 0, "pruned": 0})
         family["trials"] += 1
         if trial.state == COMPLETE:
-            family["best_cv_score"] = max(family.get("best_cv_score", -1e300), _round(trial.value))
+            family["best_cv_score"] = max(
+                family.get("best_cv_score", -1e300), reported(trial.value)
+            )
         else:
             family["pruned"] += 1
     return {
@@ -69,7 +68,7 @@ def summary(study: optuna.Study, tune: TuneParams) -> dict[str, Any]:
         "complete": len(_complete(study, tune)),
         "pruned": len(trials) - len(_complete(study, tune)),
         "fits": sum(trial_fits(t) for t in trials),
-        "best": {"trial": best.number, "cv_score": _round(best.value)},
+        "best": {"trial": best.number, "cv_score": reported(best.value)},
         "families": dict(sorted(families.items())),
     }
 
@@ -81,7 +80,7 @@ def history_points(study: optuna.Study, tune: TuneParams) -> list[dict[str, Any]
         point = {"trial": trial.number, "state": trial.state.name.lower()}
         point["model"] = trial.params["model"]
         if trial.state == COMPLETE:
-            point["cv_score"] = _round(trial.value)
+            point["cv_score"] = reported(trial.value)
             best = point["cv_score"] if best is None else max(best, point["cv_score"])
         if best is not None:
             point["best_cv_score"] = best
@@ -94,7 +93,7 @@ def family_points(study: optuna.Study, tune: TuneParams) -> list[dict[str, Any]]
     best: dict[str, float] = {}
     for trial in _complete(study, tune):
         family = trial.params["model"]
-        best[family] = max(best.get(family, -1e300), _round(trial.value))
+        best[family] = max(best.get(family, -1e300), reported(trial.value))
     return [{"family": f, "best_cv_score": s} for f, s in sorted(best.items())]
 
 
@@ -117,5 +116,5 @@ def importance_points(study: optuna.Study, tune: TuneParams) -> list[dict[str, A
         importances = optuna.importance.get_param_importances(
             sub, evaluator=evaluator, params=names, normalize=True
         )
-        points += [{"param": k, "importance": _round(v)} for k, v in importances.items()]
+        points += [{"param": k, "importance": reported(v)} for k, v in importances.items()]
     return sorted(points, key=lambda p: (-p["importance"], p["param"]))
