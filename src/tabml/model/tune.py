@@ -201,10 +201,11 @@ def run_study(
     Returns:
         The number of trials this call ran (0 when the stored study already has enough).
     """
-    if tune.n_jobs > 1:
-        return _run_parallel(study, objective, tune, on_trial)
-    started, ran = time.monotonic(), 0
+    # Optuna calls these with each finished trial (queued trials sit at the end of study.trials)
     callbacks = [lambda _, trial: on_trial(trial)] if on_trial is not None else []
+    if tune.n_jobs > 1:
+        return _run_parallel(study, objective, tune, callbacks)
+    started, ran = time.monotonic(), 0
     while True:
         if not _budget_left(study, tune):
             return ran
@@ -217,7 +218,7 @@ def run_study(
         ran += 1
 
 
-def _run_parallel(study, objective, tune: TuneParams, on_trial) -> int:
+def _run_parallel(study, objective, tune: TuneParams, callbacks: list) -> int:
     """`n_jobs` threads share one seeded sampler: faster on idle cores, but which trials
     are finished when a new one is proposed depends on timing, so results are not
     reproducible (docs/tuning.md)."""
@@ -226,7 +227,6 @@ def _run_parallel(study, objective, tune: TuneParams, on_trial) -> int:
     if missing is not None and missing <= 0:
         return 0
     study.sampler = sampler_for(tune, finished, parallel=True)
-    callbacks = [lambda _, trial: on_trial(trial)] if on_trial is not None else []
     study.optimize(objective, n_trials=missing, timeout=tune.timeout_s, n_jobs=tune.n_jobs,
                    catch=(), callbacks=callbacks, gc_after_trial=False)  # fmt: skip
     return len(finished_trials(study)) - finished
