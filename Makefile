@@ -153,6 +153,10 @@ feedback: setup ## Import true labels (columns prediction_id,label) into the fee
 monitor: setup ## Live metrics per model version and window -> reports/monitor/; alert: make reports Error 3 [SINCE=7d WINDOW=1d DB=$(DB)]
 	python -m tabml.cli monitor $(if $(SINCE),--since "$(SINCE)") $(if $(WINDOW),--window "$(WINDOW)") --db "$(DB)"
 
+.PHONY: dashboard
+dashboard: setup ## One offline HTML page of the model's life -> reports/site/index.html (open it from disk)
+	python -m tabml.cli dashboard
+
 ##@ Continuous training (docs/continuous-training.md)
 .PHONY: harvest
 harvest: setup ## Labelled production rows (request + feedback logs) -> data/production/labelled.parquet (dvc add)

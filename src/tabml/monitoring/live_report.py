@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from tabml.batch.db import proba_column
-from tabml.monitoring import alerts
+from tabml.monitoring import alerts, estimates
 from tabml.monitoring.drift import DriftInputError, drift_report
 from tabml.monitoring.live_metrics import labelled_metrics
 from tabml.params import DriftParams, MonitorParams
@@ -66,6 +66,13 @@ def window_metrics(rows: pd.DataFrame, classes: list[str], seed: int) -> dict:
                 true_codes[labelled], probabilities[labelled], predicted[labelled], seed
             )
         )
+    # Estimated metrics with intervals (docs/monitoring.md, "Estimates before labels").
+    result.update(
+        estimates.window_estimates(
+            probabilities[scored], predicted[scored], np.where(labelled, true_codes, -1)[scored],
+            result, seed,
+        )
+    )  # fmt: skip
     return result
 
 
@@ -138,4 +145,6 @@ def live_report(
             limits,
             drift_limits,
         )
+        windows = found[str(version)]["windows"]
+        found[str(version)]["estimates"] = estimates.trust(windows, limits.min_labelled)
     return found

@@ -13,7 +13,11 @@ from tabml import atomic
 
 _SUMMARY_KEYS = ("predictions", "labelled", "coverage", "estimated_accuracy", "accuracy",
                  "accuracy_low", "accuracy_high", "f1_macro", "f1_macro_low", "f1_macro_high",
-                 "log_loss", "expected_calibration_error",
+                 "log_loss", "expected_calibration_error", "roc_auc",
+                 # estimated before labels (monitoring/estimates.py), 90% intervals
+                 "estimated_accuracy_low", "estimated_accuracy_high", "estimated_f1_macro",
+                 "estimated_f1_macro_low", "estimated_f1_macro_high", "estimated_roc_auc",
+                 "estimated_roc_auc_low", "estimated_roc_auc_high",
                  # a regression model's (docs/regression.md)
                  "mean_predicted", "rmse", "rmse_low", "rmse_high", "mae", "mae_low", "mae_high",
                  "bias", "interval_coverage", "interval_coverage_low",
@@ -49,26 +53,60 @@ def metrics_file(report: dict) -> dict:
             "skipped_lines": report["skipped_lines"]}  # fmt: skip
 
 
+def _with_gaps(rows: list[dict], windows: list[dict], fields: tuple[str, ...]) -> list[dict]:
+    """`rows` plus, after each window followed by a gap (no predictions in the next window),
+    one row whose `fields` are null at that empty window's start: a line breaks there
+    instead of joining windows that have no data between them."""
+    ends = {w["start"]: w["end"] for w in windows}
+    starts = {w["start"] for w in windows}
+    filled = list(rows)
+    for row in rows:
+        end = ends.get(row["window"])
+        if end is not None and end not in starts and row["window"] != windows[-1]["start"]:
+            filled.append({**row, "window": end, **dict.fromkeys(fields)})
+    return sorted(filled, key=lambda row: row["window"])  # ISO times in UTC: text order
+
+
+def _accuracy_rows(version: str, found: dict) -> list[dict]:
+    """Measured (95% interval) and estimated (90% interval) accuracy per window, with the
+    version's accuracy limit and whether the window broke it."""
+    limit = (found["limits"].get("accuracy") or {}).get("limit")
+    rows = []
+    for w in found["windows"]:
+        broke = any(b.startswith("accuracy ") for b in w["breaches"])
+        for metric, prefix in (("measured", ""), ("estimated", "estimated_")):
+            if w.get(f"{prefix}accuracy") is None:
+                continue
+            low, high = w.get(f"{prefix}accuracy_low"), w.get(f"{prefix}accuracy_high")
+            rows.append({"window": w["start"], "version": version, "metric": metric,
+                         "value": round(w[f"{prefix}accuracy"], 6),
+                         "low": None if low is None else round(low, 6),
+                         "high": None if high is None else round(high, 6),
+                         "limit": limit, "breach": broke and metric == "measured"})  # fmt: skip
+    return _with_gaps(rows, found["windows"], ("value", "low", "high"))
+
+
 def plot_rows(report: dict) -> dict[str, list[dict]]:
-    """Plot data by file name: accuracy over time (measured and estimated), label coverage
-    over time, reliability curves; a regression model's errors and interval coverage."""
+    """Plot data by file name: accuracy over time (measured and estimated, intervals, limit,
+    breaches), label coverage over time, reliability curves; a regression model's errors
+    and interval coverage. Windows without predictions get a null row (a break in the line)."""
     accuracy, coverage, reliability, errors, inside = [], [], [], [], []
     for version, found in report["versions"].items():
-        for w in found["windows"]:
+        windows = found["windows"]
+        own_errors, own_inside, own_coverage = [], [], []
+        for w in windows:
             for metric in (*_ERRORS, "interval_coverage"):
                 if w.get(metric) is not None:
-                    (inside if metric == "interval_coverage" else errors).append(
+                    (own_inside if metric == "interval_coverage" else own_errors).append(
                         {"window": w["start"], "version": version, "metric": metric,
                          "value": round(w[metric], 6)}
                     )  # fmt: skip
-            if w.get("accuracy") is not None:
-                accuracy.append({"window": w["start"], "version": version, "metric": "measured",
-                                 "value": round(w["accuracy"], 6)})  # fmt: skip
-            if w.get("estimated_accuracy") is not None:
-                accuracy.append({"window": w["start"], "version": version, "metric": "estimated",
-                                 "value": round(w["estimated_accuracy"], 6)})  # fmt: skip
-            coverage.append({"window": w["start"], "version": version, "metric": "coverage",
-                             "value": round(w["coverage"], 6)})  # fmt: skip
+            own_coverage.append({"window": w["start"], "version": version, "metric": "coverage",
+                                 "value": round(w["coverage"], 6)})  # fmt: skip
+        accuracy += _accuracy_rows(version, found)
+        for rows, target in ((own_errors, errors), (own_inside, inside),
+                             (own_coverage, coverage)):  # fmt: skip
+            target += _with_gaps(rows, windows, ("value",))
         for point in found["overall"].get("reliability", []):
             reliability.append({"version": version, **_rounded(point)})
     return {"accuracy": accuracy, "coverage": coverage, "reliability": reliability,
@@ -135,7 +173,40 @@ def markdown(report: dict) -> str:
                 f"{_fmt(w.get('log_loss'))} | {_fmt(w.get('expected_calibration_error'))} | "
                 f"{drift} |"
             )
+        lines += estimates_section(found)
     return "\n".join(lines) + "\n"
+
+
+def _estimated(window: dict, metric: str) -> str:
+    key = f"estimated_{metric}"
+    if window.get(f"{key}_low") is None:
+        return "-"
+    return f"{window[key]:.3f} ({window[f'{key}_low']:.3f}-{window[f'{key}_high']:.3f})"
+
+
+def estimates_section(found: dict) -> list[str]:
+    """A classifier's estimated metrics per window beside the measured ones, and whether
+    the calibration they rely on held on the newest labelled window."""
+    trust = found.get("estimates") or {}
+    lines = [
+        "",
+        "Estimated from the calibrated probabilities (90% interval), measured where labels "
+        f"arrived. Estimates {trust.get('status', 'unchecked').upper()}: "
+        f"{trust.get('reason', 'not computed')}.",
+        "",
+        "| window start | labelled | accuracy est. | measured | macro F1 est. | measured | "
+        "ROC AUC est. | measured | calibration check |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for w in found["windows"]:
+        check = w.get("calibration_check") or {}
+        lines.append(
+            f"| {w['start']} | {w['labelled']:,} | {_estimated(w, 'accuracy')} | "
+            f"{_fmt(w.get('accuracy'))} | {_estimated(w, 'f1_macro')} | "
+            f"{_fmt(w.get('f1_macro'))} | {_estimated(w, 'roc_auc')} | {_fmt(w.get('roc_auc'))} "
+            f"| {check.get('status', '-')} |"
+        )
+    return lines
 
 
 def _with_interval(window: dict, metric: str) -> str:
