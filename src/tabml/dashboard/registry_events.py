@@ -54,7 +54,7 @@ class VersionInfo(BaseModel):
 
 
 def registry_events(root: Path) -> list[RegistryEvent]:
-    """The journal in time order (empty without a registry or registered versions)."""
+    """The journal of the workspace's registry (empty without registered versions)."""
     from gto import api
     from gto.exceptions import GTOException
 
@@ -62,13 +62,17 @@ def registry_events(root: Path) -> list[RegistryEvent]:
 
     try:
         name = artifact_name(Path(root) / "dvc.yaml")
-        journal = api.history(str(root), name, ascending=True)
+        return journal_events(api.history(str(root), name, ascending=True))
     except (GTOException, RegistryError, OSError):
         return []
+
+
+def journal_events(journal: list[dict]) -> list[RegistryEvent]:
+    """`gto history` entries as events in time order, rollbacks marked."""
     registered: dict[str, str] = {}
     in_prod: str | None = None
     events = []
-    for entry in sorted(journal, key=lambda e: (e["timestamp"], e.get("priority", 0))):
+    for entry in sorted(journal, key=lambda e: (utc(e["timestamp"]), e.get("priority", 0))):
         kind, version = entry["event"], entry.get("version")
         if kind == "commit" or not version:
             continue
@@ -77,23 +81,14 @@ def registry_events(root: Path) -> list[RegistryEvent]:
         if kind == "registration":
             registered.setdefault(version, time)
         elif kind == "assignment" and entry.get("stage") == STAGE:
-            older = in_prod is not None and registered.get(version, "") < registered.get(
-                in_prod, ""
-            )
-            rollback = older and version != in_prod
+            replaced = registered.get(in_prod or "", "")
+            rollback = in_prod not in (None, version) and registered.get(version, "") < replaced
             in_prod = version
         message = (entry.get("message") or "").split("\n\nmodel_card_sha256:")[0].strip()
         events.append(
-            RegistryEvent(
-                time=time,
-                kind=kind,
-                version=version,
-                stage=entry.get("stage"),
-                message=message,
-                author=entry.get("author") or "",
-                rollback=rollback,
-            )
-        )
+            RegistryEvent(time=time, kind=kind, version=version, stage=entry.get("stage"),
+                          message=message, author=entry.get("author") or "", rollback=rollback)
+        )  # fmt: skip
     return events
 
 

@@ -89,7 +89,7 @@ def attributes(attrs: dict[str, str]) -> str:
 def svg(width: float, height: float, body: Iterable[str], label: str) -> str:
     """An inline SVG element with an accessible name."""
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{esc(label)}" '
+        f'<svg role="img" aria-label="{esc(label)}" '
         f'viewBox="0 0 {num(width)} {num(height)}" width="{num(width)}" height="{num(height)}" '
         f"{FONT}>" + "".join(body) + "</svg>"
     )

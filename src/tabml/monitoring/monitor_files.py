@@ -63,7 +63,10 @@ def _with_gaps(rows: list[dict], windows: list[dict], fields: tuple[str, ...]) -
     for row in rows:
         end = ends.get(row["window"])
         if end is not None and end not in starts and row["window"] != windows[-1]["start"]:
-            filled.append({**row, "window": end, **dict.fromkeys(fields)})
+            gap = {**row, "window": end, **dict.fromkeys(fields)}
+            if "breach" in gap:
+                gap["breach"] = False
+            filled.append(gap)
     return sorted(filled, key=lambda row: row["window"])  # ISO times in UTC: text order
 
 
