@@ -16,8 +16,15 @@ from pathlib import Path
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 # The flags the machine's own probe uses: without the background-networking ones Chromium
 # keeps trying to reach its update and sync hosts.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 MISSING = (
     "Chromium not found (TABML_CHROMIUM, or chromium on PATH): `make browser` installs "
     "Debian's package (apt-get install -y chromium, as root)"

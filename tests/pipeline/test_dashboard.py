@@ -6,6 +6,7 @@ Screenshots of the page go to the test's folder and to reports/site-screenshots/
 $TABML_SCREENSHOTS) for review.
 """
 
+import html
 import json
 import os
 import re
@@ -45,7 +46,7 @@ def browser() -> str:
 
 def _text(repo: Path) -> str:
     page = (repo / "reports/site/index.html").read_text()
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
 
 
 def test_the_page_answers_what_serves_since_when_how_it_did_and_why(life):
@@ -117,21 +118,36 @@ def test_the_site_renders_offline_in_chromium(life, browser, tmp_path):
         shutil.copy2(shot, SCREENSHOTS / shot.name)
 
 
+# vega-embed draws on a canvas; the page's own vega and vega-lite render the same spec to SVG
+# text here, so the tick labels can be read.
+TO_SVG = """async (spec) => {
+    const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), {renderer: "none"});
+    return await view.toSVG();
+}"""
+
+
 def test_the_dvc_plots_page_draws_utc_axes_and_the_accuracy_band(life, browser, tmp_path):
     out = tmp_path / "plots"
     run(["dvc", "plots", "show", "-o", str(out)], life, env=env(life))
+    shown = run(["dvc", "plots", "show", "--json", "reports/monitor/accuracy.json"], life,
+                env=env(life)).stdout  # fmt: skip
+    (spec,) = [
+        p["content"] for p in json.loads(shown)["data"]["dvc.yaml::reports/monitor/accuracy.json"]
+    ]
     url = (out / "index.html").as_uri()
     with open_offline(url, browser, timezone="America/Los_Angeles", width=1400) as visit:
         page = visit.page
-        chart = page.locator(".vega-embed", has_text="Monitor - accuracy per window")
-        chart.locator("svg").wait_for()
-        labels = chart.locator("svg").inner_text()
+        chart = page.locator("#reports_monitor_accuracy_json")
+        chart.locator("canvas, svg").first.wait_for()
+        drawn = page.evaluate(TO_SVG, spec)
         assert visit.refused == [] and visit.errors == []
-        ticks = re.findall(r"2026-\d\d-\d\d \d\d:\d\d", labels)
+        ticks = re.findall(r">(2026-\d\d-\d\d \d\d:\d\d)<", drawn)
         # A browser 8 hours behind UTC still labels the day boundaries 00:00 (UTC).
         assert ticks and all(t.endswith("00:00") for t in ticks), ticks
+        assert drawn.count('stroke="#d62728"') >= 4  # the breach rings
+        assert 'stroke-dasharray="2,3"' in drawn  # the alert limit
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         chart.screenshot(path=SCREENSHOTS / "dvc-plots-accuracy.png")
-        page.locator(".vega-embed", has_text="reliability").screenshot(
+        page.locator("#reports_monitor_reliability_json").screenshot(
             path=SCREENSHOTS / "dvc-plots-reliability.png"
         )

@@ -28,7 +28,8 @@ def _day(day: int, n: int, labelled: int, seed: int, wrong_share: float = 0.0) -
     truth[wrong] = (proba[wrong].argmax(axis=1) + 1) % 3
     labels = [CLASSES[t] for t in truth[:labelled]] + [None] * (n - labelled)
     return pd.DataFrame({
-        "prediction_id": new_ids(n), "timestamp": pd.Timestamp(T0) + pd.Timedelta(days=day, hours=1),
+        "prediction_id": new_ids(n),
+        "timestamp": pd.Timestamp(T0) + pd.Timedelta(days=day, hours=1),
         "model_version": "v1", "predicted": [CLASSES[i] for i in proba.argmax(axis=1)],
         "source": "batch", "label": labels, "proba_adelie": proba[:, 0],
         "proba_chinstrap": proba[:, 1], "proba_gentoo": proba[:, 2],
