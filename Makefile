@@ -251,6 +251,13 @@ test-http-guards: setup ## Hostile-client tests against a real server, heavy one
 fuzz-serve: setup ## Bounded schemathesis run against a real server: no request may get a 5xx
 	pytest -m slow -q "tests/service/test_schemathesis.py::test_no_generated_request_gets_a_server_error[long]"
 
+.PHONY: browser
+browser: ## Install Debian's Chromium for the dashboard's browser tests (as root: apt-get install chromium)
+	@if command -v chromium >/dev/null; then echo "browser: $$(chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "browser: needs root: sudo apt-get install -y chromium (or sudo make browser)"; exit 1; fi
+
 .PHONY: audit
 audit: setup ## Known vulnerabilities in requirements.lock (pip-audit); SKIPPED, not failed, offline
 	python .ci/audit.py --requirement requirements.lock

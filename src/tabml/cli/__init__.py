@@ -1,8 +1,9 @@
 """Every command behind the Makefile, in one Typer app: `python -m tabml.cli --help`.
 
 The commands live in `tabml.cli.lifecycle` (serve, bootstrap, accept-data, batch, drift,
-registry), `tabml.cli.monitoring` (feedback, monitor) and `tabml.cli.experiments`
-(check-queue, sweep, best, report, gate).
+registry), `tabml.cli.monitoring` (feedback, monitor), `tabml.cli.retrain` (harvest,
+retrain), `tabml.cli.dashboard` (dashboard) and `tabml.cli.experiments` (check-queue, sweep,
+best, report, gate).
 
 Each command is registered with `command()`, which turns a `TabmlError` (anything a user can
 cause) into one `error:` line and exit code 1. Heavy imports happen inside the commands so

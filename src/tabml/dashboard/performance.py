@@ -7,7 +7,7 @@ rmse / mae and interval coverage as measured.
 
 from tabml.dashboard import charts, timeline
 from tabml.dashboard.collect import Life, Version
-from tabml.dashboard.svg import TimeScale, esc, utc, utc_text
+from tabml.dashboard.svg import TimeScale, esc, readable_times, utc, utc_text
 
 CLASSIFIER = (
     ("accuracy", "Accuracy"),
@@ -131,10 +131,10 @@ def version_block(version: Version) -> str:
         f'{version.color}"></span><strong>{esc(version.name)}</strong> <code>'
         f'{esc(version.tag)}</code>: <span class="verdict-{esc(report["verdict"][:2])}">'
         f"{esc(report['verdict'])}</span></summary>"
-        f"<p>{esc('; '.join(report['reasons']))}</p>"
+        f"<p>{esc(readable_times('; '.join(report['reasons'])))}</p>"
         f"<p>Test set: {esc(tested) or '-'}. Limits: {limits or 'none'}.</p>"
         f"<p>Estimates: <strong>{esc(trust.get('status', 'not computed'))}</strong>"
-        f"{' - ' + esc(trust['reason']) if trust.get('reason') else ''}.</p>"
+        f"{' - ' + esc(readable_times(trust['reason'])) if trust.get('reason') else ''}.</p>"
         + windows_table(version)
         + "</details>"
     )

@@ -2,7 +2,7 @@
 over the last 7 days of data, and why the version before it was replaced."""
 
 from tabml.dashboard.collect import RECENT, Life, Version
-from tabml.dashboard.svg import esc, utc, utc_text
+from tabml.dashboard.svg import esc, readable_times, utc, utc_text
 from tabml.monitoring.live_metrics import wilson_interval
 
 
@@ -68,7 +68,7 @@ def why_replaced(life: Life) -> list[str]:
         lines.append(f"Rollback: {now.version} was registered before {before.version}.")
     elif decision.get("verdict") == "promote" and new and challenger == new.tag:
         lines.append(
-            f"`make retrain` promoted a challenger trained on labelled production "
+            f"make retrain promoted a challenger trained on labelled production "
             f"data: {'; '.join(decision.get('reasons') or [])}."
         )
     else:
@@ -111,10 +111,12 @@ def summary_html(life: Life) -> str:
     parts = [head]
     shown = current or next(iter(life.versions.values()), None)
     if shown is not None:
-        items = "".join(f"<li>{esc(s)}</li>" for s in recent_performance(shown, life))
+        items = "".join(
+            f"<li>{esc(readable_times(s))}</li>" for s in recent_performance(shown, life)
+        )
         parts.append(f"<h3>Last 7 days of data: {esc(shown.name)}</h3><ul>{items}</ul>")
     replaced = why_replaced(life)
     if replaced:
-        items = "".join(f"<li>{esc(s)}</li>" for s in replaced)
+        items = "".join(f"<li>{esc(readable_times(s))}</li>" for s in replaced)
         parts.append(f"<h3>Why the previous version was replaced</h3><ul>{items}</ul>")
     return '<section id="summary" class="box">' + "".join(parts) + "</section>"

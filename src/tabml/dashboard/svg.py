@@ -4,6 +4,7 @@ Every number is written with one decimal (pixels) so the same data gives the sam
 every text goes through `esc`. Charts (`charts.py`) compose these.
 """
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,14 @@ def utc(stamp: str | datetime) -> datetime:
 def utc_text(stamp: str | datetime, minutes: bool = True) -> str:
     """`2026-11-02 14:05 UTC` (24-hour clock), or the day only."""
     return utc(stamp).strftime("%Y-%m-%d %H:%M UTC" if minutes else "%Y-%m-%d")
+
+
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:[+-]\d\d:\d\d|Z)")
+
+
+def readable_times(text: str) -> str:
+    """ISO times inside a message (the monitor's reasons) written as `utc_text` does."""
+    return _ISO_TIME.sub(lambda found: utc_text(found.group().replace("Z", "+00:00")), text)
 
 
 @dataclass(frozen=True)
