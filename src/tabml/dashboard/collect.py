@@ -75,31 +75,23 @@ def collect(root: Path, experiments: bool = True) -> Life:
     reports = read_reports(root)
     events = registry_events(root)
     life = Life(reports=reports, events=events, spells=prod_spells(events))
-    infos = registered_versions(root, events)
-    # Model tags in the order they appeared: registry versions first (by registration),
-    # then tags seen only in the logs.
-    tags = [i.model_version or f"{i.version} (model not in the DVC cache)" for i in infos.values()]
     monitored = (reports.monitor or {}).get("versions") or {}
-    first_seen = sorted(
-        monitored, key=lambda t: (monitored[t]["windows"] or [{"start": ""}])[0]["start"]
-    )
-    tags += [t for t in first_seen if t not in tags]
-    by_tag = {i.model_version: i for i in infos.values() if i.model_version}
     champion = (reports.decision or {}).get("champion") or {}
-    for index, tag in enumerate(tags):
-        info = by_tag.get(tag) or next(
-            (i for i in infos.values() if tag.startswith(f"{i.version} (")), None
-        )
+    # Registered versions first (in registration order), then model tags seen only in the
+    # monitor report (in the order they first served).
+    found: list[tuple[str, VersionInfo | None]] = [
+        (info.model_version or f"{version} (model not in this DVC cache)", info)
+        for version, info in registered_versions(root, events).items()
+    ]
+    known = {tag for tag, _ in found}
+    first_seen = sorted(monitored, key=lambda t: [w["start"] for w in monitored[t]["windows"]][:1])
+    found += [(tag, None) for tag in first_seen if tag not in known]
+    for index, (tag, info) in enumerate(found):
         name = info.version if info else tag
         if info is None and champion.get("model_version") == tag:
-            name = champion.get("version") or tag
-        life.versions[tag] = Version(
-            tag=tag,
-            name=name,
-            color=PALETTE[index % len(PALETTE)],
-            registry=info,
-            report=monitored.get(tag),
-        )
+            name = champion.get("version") or tag  # registered in another clone
+        life.versions[tag] = Version(tag=tag, name=name, color=PALETTE[index % len(PALETTE)],
+                                     registry=info, report=monitored.get(tag))  # fmt: skip
     if experiments:
         life.experiments, life.experiments_note = _experiments(root)
     return life

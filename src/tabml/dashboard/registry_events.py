@@ -150,5 +150,5 @@ def registered_versions(root: Path, events: list[RegistryEvent]) -> dict[str, Ve
     if not events:
         return {}
     artifact = artifact_name(Path(root) / "dvc.yaml")
-    versions = sorted({e.version for e in events if e.kind == "registration"})
-    return {v: version_info(root, v, artifact) for v in versions}
+    versions = dict.fromkeys(e.version for e in events if e.kind == "registration")
+    return {v: version_info(root, v, artifact) for v in versions}  # in registration order
