@@ -47,4 +47,4 @@ def command(name: str | None = None) -> Callable[[Callable], Callable]:
 
 
 # Register the commands.
-from tabml.cli import experiments, lifecycle, monitoring, retrain  # noqa: E402, F401
+from tabml.cli import experiments, lifecycle, monitoring, reproduce, retrain  # noqa: E402, F401

@@ -1,0 +1,166 @@
+"""Rebuild one commit with one lock file: a temporary git worktree, that lock's environment,
+`dvc repro --force --no-run-cache`, the CPU-kernel probe and the test split's answers.
+
+The worktree shares the workspace's DVC cache, so the recorded outputs (when the cache or a
+remote has them) and the reproduced ones can be compared object by object afterwards. Forcing
+every stage and skipping DVC's run cache makes each stage really run: nothing is restored
+from an earlier run.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tabml.errors import TabmlError
+from tabml.reproduce import kernel
+from tabml.reproduce.answers import Answers, AnswersError, score_test_split
+from tabml.reproduce.envs import Environment, environment
+from tabml.tools import dvc, git
+
+# Variables that would send the rebuilt pipeline elsewhere (another venv, a Dask cluster):
+# results do not depend on them, but a reproduction should run alone and in process.
+DROPPED = ("VIRTUAL_ENV", "PYTHONHOME", "TABML_DASK_WORKERS", "DASK_SCHEDULER_ADDRESS")
+STAGE_LINE = re.compile(r"^Running stage '([^']+)'")
+TAIL = 20  # lines of the pipeline's output quoted when it fails
+
+Say = Callable[[str], None]
+
+
+class RebuildError(TabmlError, RuntimeError):
+    """The version could not be rebuilt (its data, its pipeline or its scoring failed)."""
+
+
+@dataclass
+class Rebuilt:
+    lock: str  # the dvc.lock `dvc repro` wrote
+    answers: Answers
+    machine: dict[str, str]  # kernel.probe() in the version's environment
+    env: Environment
+    seconds: float  # the pipeline alone
+    recorded_answers: Answers | None = None  # the recorded outputs, scored the same way
+
+
+def tool_env(env: Environment, tree: Path) -> dict[str, str]:
+    """The Makefile's settings, with the version's environment and code first."""
+    variables = {k: v for k, v in os.environ.items() if k not in DROPPED}
+    variables.update(
+        PATH=f"{env.bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        VIRTUAL_ENV=str(env.path),
+        PYTHONPATH=str(tree / "src"),
+        DVC_NO_ANALYTICS="1",
+        PYTHONHASHSEED="0",
+        BENTOML_DO_NOT_TRACK="True",
+        BENTOML_HOME=str(tree / "bentoml_home"),
+    )
+    return variables
+
+
+@contextmanager
+def worktree(root: Path, commit: str) -> Iterator[Path]:
+    """A temporary detached worktree of `commit` that uses the workspace's DVC cache."""
+    cache = dvc(["cache", "dir"], root).strip()
+    with tempfile.TemporaryDirectory(prefix="tabml-reproduce-") as tmp:
+        tree = Path(tmp) / "tree"
+        git(["worktree", "add", "--detach", "--quiet", str(tree), commit], root)
+        try:
+            dvc(["cache", "dir", "--local", cache], tree)
+            yield tree
+        finally:
+            git(["worktree", "remove", "--force", str(tree)], root, check=False)
+            git(["worktree", "prune"], root, check=False)
+
+
+def probe_kernel(env: Environment, variables: dict[str, str], tree: Path) -> dict[str, str]:
+    """kernel.probe() run by the version's Python with the version's `tabml` package."""
+    import json
+
+    script = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
+    cmd = [env.python, "-c", script, kernel.__file__]
+    result = subprocess.run(cmd, cwd=tree, env=variables, capture_output=True, text=True)
+    if result.returncode != 0:
+        return {"kernel": f"unknown ({result.stderr.strip()[-200:]})", "coretype": "", "python": ""}
+    return json.loads(result.stdout)
+
+
+def _run_logged(cmd: list[str], tree: Path, variables: dict, log: Path, say: Say) -> None:
+    """Run `cmd`, appending its output to `log` and naming each stage as it starts."""
+    lines: list[str] = []
+    with log.open("a") as out:
+        out.write(f"$ {' '.join(cmd)}\n")
+        proc = subprocess.Popen(cmd, cwd=tree, env=variables, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.write(line)
+            lines.append(line.rstrip())
+            if match := STAGE_LINE.match(line):
+                say(f"    stage {match.group(1)}")
+        code = proc.wait()
+    if code != 0:
+        stage = next((m.group(1) for m in map(STAGE_LINE.match, reversed(lines)) if m), None)
+        where = f" in stage {stage!r}" if stage else ""
+        tail = "\n".join(lines[-TAIL:])
+        raise RebuildError(f"`{' '.join(cmd[1:])}` failed{where} (exit {code}; log {log}):\n{tail}")
+
+
+def _tracked_data(tree: Path) -> list[str]:
+    """Data added with `dvc add` (.dvc files): restored from the cache, never rebuilt."""
+    return [f for f in git(["ls-files", "*.dvc"], tree).split() if f]
+
+
+def _recorded_answers(env: Environment, tree: Path, variables: dict) -> Answers | None:
+    """The recorded outputs (the commit's dvc.lock, from the cache) scored the same way."""
+    git(["checkout", "--quiet", "HEAD", "--", "dvc.lock"], tree)
+    restored = subprocess.run([str(env.bin / "dvc"), "checkout", "--force", "--quiet"],
+                              cwd=tree, env=variables, capture_output=True)  # fmt: skip
+    if restored.returncode != 0:
+        return None  # not in the cache: the record's digest is all there is
+    try:
+        return score_test_split(env.python, tree, variables)
+    except AnswersError:
+        return None
+
+
+def rebuild(
+    root: Path,
+    commit: str,
+    lock_text: str,
+    log: Path,
+    say: Say,
+    score_recorded: Callable[[str, Answers], bool] = lambda lock, answers: False,
+) -> Rebuilt:
+    """Rebuild `commit` with `lock_text`'s environment; optionally score the recorded outputs.
+
+    `score_recorded(reproduced_lock, answers)` says whether the recorded outputs should be
+    scored too (only worth it when something moved).
+    """
+    env = environment(lock_text, root)
+    say(f"    environment {env.key}: {env.built} ({env.seconds:.0f} s)")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with worktree(root, commit) as tree:
+        variables = tool_env(env, tree)
+        machine = probe_kernel(env, variables, tree)
+        dvc_cmd = str(env.bin / "dvc")
+        data = _tracked_data(tree)
+        if data:
+            _run_logged([dvc_cmd, "checkout", *data], tree, variables, log, say)
+        start = time.perf_counter()
+        _run_logged([dvc_cmd, "repro", "--force", "--no-run-cache"], tree, variables, log, say)
+        seconds = time.perf_counter() - start
+        lock = (tree / "dvc.lock").read_text()
+        answers = score_test_split(env.python, tree, variables)
+        recorded = None
+        if score_recorded(lock, answers):
+            recorded = _recorded_answers(env, tree, variables)
+    return Rebuilt(lock, answers, machine, env, seconds, recorded)
+
+
+def python_version() -> str:
+    return ".".join(map(str, sys.version_info[:3]))

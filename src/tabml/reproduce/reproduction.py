@@ -1,0 +1,103 @@
+"""`make reproduce`: rebuild registered versions from their own commit and lock file and compare
+them with what the registry recorded. Exit 0 identical, 3 something moved, 1 failed."""
+
+import hashlib
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from tabml.errors import TabmlError
+from tabml.reproduce.compare import Outcome, Reference, judge, needs_recorded_answers
+from tabml.reproduce.rebuild import Say, rebuild
+from tabml.reproduce.resolve import pin_changes, resolve
+from tabml.reproduce.versions import Version
+from tabml.tools import dvc, git
+
+REPORT_DIR = Path("reports/reproduce")
+IDENTICAL, DIFFERENT, FAILED = 0, 3, 1
+
+
+def fetch_recorded(root: Path, commit: str) -> str | None:
+    """Fetch `commit`'s outputs from the default DVC remote, if there is one.
+
+    They are the reference the per-output diffs are read from; without them a moved output
+    is still named, only not described. Returns a note when the fetch failed.
+    """
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(root)) as repo:
+            if not repo.config.get("core", {}).get("remote"):
+                return None
+            repo.fetch(revs=[commit], workspace=False)
+    except DvcException as err:
+        return f"the recorded outputs could not all be fetched from the DVC remote ({err})"
+    return None
+
+
+def reference_of(version: Version, root: Path) -> Reference:
+    requirements = git(["show", f"{version.commit}:requirements.lock"], root)
+    return Reference(
+        label=version.version,
+        commit=version.commit,
+        lock=git(["show", f"{version.commit}:dvc.lock"], root),
+        requirements_sha256=hashlib.sha256(requirements.encode()).hexdigest(),
+        record=version.record,
+    )
+
+
+def reproduce_against(
+    reference: Reference, requirements: str, root: Path, log: Path, say: Say
+) -> Outcome:
+    """Rebuild `reference.commit` with `requirements` (a lock file's text) and judge it."""
+    start = time.perf_counter()
+    notes = [note] if (note := fetch_recorded(root, reference.commit)) else []
+    try:
+        rebuilt = rebuild(
+            root,
+            reference.commit,
+            requirements,
+            log,
+            say,
+            lambda lock, answers: needs_recorded_answers(reference, lock, answers),
+        )
+    except TabmlError as err:
+        seconds = time.perf_counter() - start
+        return Outcome(label=reference.label, commit=reference.commit, status="failed",
+                       error=str(err), notes=notes, seconds=seconds)  # fmt: skip
+    cache = Path(dvc(["cache", "dir"], root).strip())
+    outcome = judge(reference, rebuilt, cache)
+    outcome.notes = notes + outcome.notes
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def reproduce_version(
+    version: Version, root: Path, say: Say, changes: Sequence[str] = ()
+) -> Outcome:
+    """Rebuild one registered version with its own commit's requirements.lock.
+
+    `changes` (e.g. `scikit-learn==1.8.0`) re-resolve that lock around other versions first:
+    the outcome then shows what those versions would move.
+    """
+    say(f"reproduce {version.version} ({version.tag} at {version.commit[:9]})")
+    reference = reference_of(version, root)
+    requirements = git(["show", f"{version.commit}:requirements.lock"], root)
+    if changes:
+        pyproject = git(["show", f"{version.commit}:pyproject.toml"], root)
+        moved = resolve(pyproject, requirements, list(changes))
+        say(f"    with {', '.join(changes)}: {pin_changes(requirements, moved) or 'no pin moved'}")
+        requirements = moved
+        reference = reference.model_copy(
+            update={"label": f"{version.version} with {' '.join(changes)}"}
+        )
+    log = root / REPORT_DIR / f"{version.version}.log"
+    log.unlink(missing_ok=True)
+    return reproduce_against(reference, requirements, root, log, say)
+
+
+def exit_code(outcomes: list[Outcome]) -> int:
+    """1 if any rebuild failed, else 3 if any differs, else 0."""
+    statuses = {o.status for o in outcomes}
+    return FAILED if "failed" in statuses else DIFFERENT if "different" in statuses else IDENTICAL
