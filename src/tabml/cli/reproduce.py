@@ -52,3 +52,46 @@ def reproduce(
     if code != IDENTICAL:
         reason = "a rebuild failed" if code == 1 else "outputs or answers moved (diff above)"
         raise fail(f"reproduce: exit {code}: {reason}", code)
+
+
+@command()
+def canary(
+    package: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--package",
+            "-p",
+            help="only this package (repeatable; default: every direct dependency); "
+            "NAME==VERSION tries that release instead of the newest",
+        ),
+    ] = None,
+    together: Annotated[
+        bool | None,
+        typer.Option(help="also all packages at their newest at once (default: without -p)"),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="where report.md/.json go")] = Path("reports/canary"),
+) -> None:
+    """Rebuild HEAD with each direct dependency at its newest release; report what would move.
+
+    Exits 0 when every package gives the same bytes (or is already the newest), 3 when one
+    moves an output or breaks, 1 when HEAD does not rebuild with its own lock. Without a
+    reachable package index: SKIPPED, exit 0.
+    """
+    from tabml.reproduce.canary import run_canary
+    from tabml.reproduce.canary_report import write_report
+
+    run = run_canary(Path(), package or [], not package if together is None else together,
+                     typer.echo)  # fmt: skip
+    report = write_report(run, out)
+    if run.skipped:
+        typer.echo(f"canary: SKIPPED: {run.skipped}; nothing was tried")
+        return
+    for trial in run.trials:
+        reason = f": {trial.reason}" if trial.reason else ""
+        typer.echo(f"  {trial.package}: {trial.locked} -> {trial.tried}: {trial.verdict}{reason}")
+    typer.echo(f"canary: report -> {report}")
+    if run.attention:
+        moved = [t.package for t in run.trials if t.verdict in ("within tolerance", "broken")]
+        raise fail(
+            f"canary: exit 3: newer releases change or break the build: {', '.join(moved)}", 3
+        )

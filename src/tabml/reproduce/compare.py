@@ -102,8 +102,12 @@ def _answers(
             None,
         )
     if not moved:
-        return True, "not recorded at registration; same model and test split bytes", None
-    return False, "not recorded at registration, and the recorded outputs are not cached", None
+        return (
+            True,
+            "no recorded answers; the model and test split bytes are the recorded ones",
+            None,
+        )
+    return False, "no recorded answers, and the recorded outputs are not in the DVC cache", None
 
 
 def _environment_notes(reference: Reference, rebuilt: Rebuilt) -> list[str]:

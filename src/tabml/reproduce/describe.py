@@ -6,13 +6,17 @@ Both sides are cache objects: the recorded one is in the cache when the shared c
 """
 
 import difflib
+import hashlib
 import json
+import tarfile
 from pathlib import Path
 
 from tabml.reproduce.outputs import OutputChange, cache_object
 
 TEXT_SUFFIXES = (".md", ".yaml", ".yml", ".txt", ".log", ".html")
 TABLE_SUFFIXES = (".parquet", ".csv")
+ARCHIVE_SUFFIXES = (".bento", ".tar")
+MODEL_SUFFIXES = (".joblib", ".pkl")
 SHOWN = 3  # moved values / files named per output
 
 
@@ -77,8 +81,79 @@ def describe_text(old: Path, new: Path) -> str:
     b = new.read_text(errors="replace").splitlines()
     changed = [line for line in difflib.unified_diff(a, b, lineterm="", n=0)
                if line[:1] in "+-" and not line.startswith(("+++", "---"))]  # fmt: skip
-    first = next((line for line in changed if line.startswith("+")), changed[0] if changed else "")
-    return f"{len(changed)} lines differ, first: {first[:120]!r}"
+    removed = next((line[1:] for line in changed if line.startswith("-")), "")
+    added = next((line[1:] for line in changed if line.startswith("+")), "")
+    return f"{len(changed)} lines differ, first: {removed[:80]!r} -> {added[:80]!r}"
+
+
+def describe_archive(old: Path, new: Path) -> str:
+    """Which members of two tar archives (a bento: tar.xz) differ in content."""
+
+    def members(path: Path) -> dict[str, str]:
+        with tarfile.open(path, "r:*") as tar:
+            return {
+                m.name: hashlib.sha256(tar.extractfile(m).read()).hexdigest()
+                for m in tar.getmembers()
+                if m.isfile()
+            }
+
+    a, b = members(old), members(new)
+    # A new model version renames its folder: a file moved with the same bytes is no change.
+    changed = sorted(n for n, sha in b.items() if a.get(n) != sha and sha not in a.values())
+    gone = [n for n, sha in a.items() if n not in b and sha not in b.values()]
+    renamed = [n for n, sha in b.items() if n not in a and sha in a.values()]
+    shown = ", ".join(name.removeprefix("./") for name in changed[:SHOWN])
+    more = f" (+{len(changed) - SHOWN} more)" if len(changed) > SHOWN else ""
+    detail = f"{len(changed)} of {len(b)} archived files have new content: {shown}{more}"
+    detail += f"; {len(gone)} gone" if gone else ""
+    return detail + (f"; {len(renamed)} renamed with the same bytes" if renamed else "")
+
+
+def _arrays(value: object, prefix: str = "", depth: int = 0) -> dict[str, object]:
+    """The numeric numpy arrays reachable from a fitted object (attributes, lists, dicts)."""
+    import numpy as np
+
+    if depth > 10:
+        return {}
+    if isinstance(value, np.ndarray):
+        return {prefix: value} if value.dtype.kind in "fiu" else {}
+    if isinstance(value, dict):
+        items = [(f"{prefix}[{k!r}]", v) for k, v in value.items()]
+    elif isinstance(value, list | tuple):
+        # (name, estimator, ...) tuples (Pipeline steps, ColumnTransformer parts) by name
+        named = all(isinstance(v, tuple) and len(v) > 1 and isinstance(v[0], str) for v in value)
+        items = [(f"{prefix}.{v[0]}", v[1]) for v in value] if named and value else [
+            (f"{prefix}[{i}]", v) for i, v in enumerate(value)]  # fmt: skip
+    elif hasattr(value, "__dict__") and not isinstance(value, type):
+        items = [(f"{prefix}.{k}", v) for k, v in vars(value).items()]
+    else:
+        return {}
+    found: dict[str, object] = {}
+    for name, inner in items:
+        found.update(_arrays(inner, name, depth + 1))
+    return found
+
+
+def describe_model(old: Path, new: Path) -> str:
+    """The fitted numbers of two pickled models (joblib): which arrays moved, by how much."""
+    import warnings
+
+    import joblib
+    import numpy as np
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # another scikit-learn version pickled one of them
+        a, b = _arrays(joblib.load(old), "model"), _arrays(joblib.load(new), "model")
+    moved = {}
+    for name in a.keys() & b.keys():
+        x, y = a[name], b[name]
+        if x.shape == y.shape and not np.array_equal(x, y, equal_nan=True):
+            moved[name] = float(np.nanmax(np.abs(y.astype("float64") - x.astype("float64"))))
+    if not moved:
+        return f"same fitted numbers ({len(a)} arrays), other pickled bytes differ"
+    top = sorted(moved.items(), key=lambda item: -item[1])[:SHOWN]
+    shown = "; ".join(f"{name} max |d| {gap:.3g}" for name, gap in top)
+    return f"{len(moved)} of {len(a)} fitted arrays moved: {shown}"
 
 
 def describe_dir(old: Path, new: Path, cache: Path) -> str:
@@ -118,6 +193,10 @@ def describe(change: OutputChange, cache: Path) -> str:
             return describe_table(old, new, suffix)
         if suffix in TEXT_SUFFIXES:
             return describe_text(old, new)
-    except (ValueError, OSError, KeyError, TypeError) as err:  # unreadable: fall back to bytes
+        if suffix in ARCHIVE_SUFFIXES or change.path.endswith((".tar.gz", ".tar.xz")):
+            return describe_archive(old, new)
+        if suffix in MODEL_SUFFIXES:
+            return describe_model(old, new)
+    except Exception as err:  # unreadable: say bytes; a description never fails the run
         return f"bytes differ ({_size(old)} -> {_size(new)} bytes; not comparable: {err})"
     return f"bytes differ ({_size(old)} -> {_size(new)} bytes)"

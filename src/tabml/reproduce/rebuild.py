@@ -7,10 +7,10 @@ every stage and skipping DVC's run cache makes each stage really run: nothing is
 from an earlier run.
 """
 
+import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -79,8 +79,6 @@ def worktree(root: Path, commit: str) -> Iterator[Path]:
 
 def probe_kernel(env: Environment, variables: dict[str, str], tree: Path) -> dict[str, str]:
     """kernel.probe() run by the version's Python with the version's `tabml` package."""
-    import json
-
     script = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
     cmd = [env.python, "-c", script, kernel.__file__]
     result = subprocess.run(cmd, cwd=tree, env=variables, capture_output=True, text=True)
@@ -135,13 +133,15 @@ def rebuild(
     log: Path,
     say: Say,
     score_recorded: Callable[[str, Answers], bool] = lambda lock, answers: False,
+    envs: Path | None = None,
 ) -> Rebuilt:
     """Rebuild `commit` with `lock_text`'s environment; optionally score the recorded outputs.
 
     `score_recorded(reproduced_lock, answers)` says whether the recorded outputs should be
-    scored too (only worth it when something moved).
+    scored too (only worth it when something moved). `envs`: where the environment is built
+    (default: the cache of environments).
     """
-    env = environment(lock_text, root)
+    env = environment(lock_text, root, envs)
     say(f"    environment {env.key}: {env.built} ({env.seconds:.0f} s)")
     log.parent.mkdir(parents=True, exist_ok=True)
     with worktree(root, commit) as tree:
@@ -160,7 +160,3 @@ def rebuild(
         if score_recorded(lock, answers):
             recorded = _recorded_answers(env, tree, variables)
     return Rebuilt(lock, answers, machine, env, seconds, recorded)
-
-
-def python_version() -> str:
-    return ".".join(map(str, sys.version_info[:3]))

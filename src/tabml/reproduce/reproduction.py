@@ -48,9 +48,17 @@ def reference_of(version: Version, root: Path) -> Reference:
 
 
 def reproduce_against(
-    reference: Reference, requirements: str, root: Path, log: Path, say: Say
+    reference: Reference,
+    requirements: str,
+    root: Path,
+    log: Path,
+    say: Say,
+    envs: Path | None = None,
 ) -> Outcome:
-    """Rebuild `reference.commit` with `requirements` (a lock file's text) and judge it."""
+    """Rebuild `reference.commit` with `requirements` (a lock file's text) and judge it.
+
+    `envs`: where to build the environment (default: the cache of environments by lock).
+    """
     start = time.perf_counter()
     notes = [note] if (note := fetch_recorded(root, reference.commit)) else []
     try:
@@ -61,6 +69,7 @@ def reproduce_against(
             log,
             say,
             lambda lock, answers: needs_recorded_answers(reference, lock, answers),
+            envs,
         )
     except TabmlError as err:
         seconds = time.perf_counter() - start
