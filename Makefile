@@ -231,6 +231,10 @@ bench-monitor: setup ## Benchmark make monitor on 1,000,000 logged predictions a
 bench-regression: setup ## Benchmark the regressor against the classifier (batch) and a no-op server
 	python -m benchmarks.regression
 
+.PHONY: bench-reproduce
+bench-reproduce: setup ## Benchmark make reproduce ALL=1 on five registered penguins versions (~15 min)
+	python -m benchmarks.reproduce
+
 .PHONY: bench-batch
 bench-batch: setup ## Benchmark batch scoring: 1M rows vs a naive script and SQLite's floor, Dask+PostgreSQL, 10M rows (~10 min)
 	python -m benchmarks.batch

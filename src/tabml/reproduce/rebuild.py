@@ -11,10 +11,8 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from tabml.errors import TabmlError
 from tabml.reproduce import kernel
 from tabml.reproduce.answers import Answers, AnswersError, score_test_split
 from tabml.reproduce.envs import Environment, environment
-from tabml.tools import dvc, git
+from tabml.tools import git, temporary_worktree
 
 # Variables that would send the rebuilt pipeline elsewhere (another venv, a Dask cluster):
 # results do not depend on them, but a reproduction should run alone and in process.
@@ -60,21 +58,6 @@ def tool_env(env: Environment, tree: Path) -> dict[str, str]:
         BENTOML_HOME=str(tree / "bentoml_home"),
     )
     return variables
-
-
-@contextmanager
-def worktree(root: Path, commit: str) -> Iterator[Path]:
-    """A temporary detached worktree of `commit` that uses the workspace's DVC cache."""
-    cache = dvc(["cache", "dir"], root).strip()
-    with tempfile.TemporaryDirectory(prefix="tabml-reproduce-") as tmp:
-        tree = Path(tmp) / "tree"
-        git(["worktree", "add", "--detach", "--quiet", str(tree), commit], root)
-        try:
-            dvc(["cache", "dir", "--local", cache], tree)
-            yield tree
-        finally:
-            git(["worktree", "remove", "--force", str(tree)], root, check=False)
-            git(["worktree", "prune"], root, check=False)
 
 
 def probe_kernel(env: Environment, variables: dict[str, str], tree: Path) -> dict[str, str]:
@@ -144,7 +127,7 @@ def rebuild(
     env = environment(lock_text, root, envs)
     say(f"    environment {env.key}: {env.built} ({env.seconds:.0f} s)")
     log.parent.mkdir(parents=True, exist_ok=True)
-    with worktree(root, commit) as tree:
+    with temporary_worktree(root, commit, prefix="tabml-reproduce-") as tree:
         variables = tool_env(env, tree)
         machine = probe_kernel(env, variables, tree)
         dvc_cmd = str(env.bin / "dvc")
