@@ -137,7 +137,7 @@ def judge(reference: Reference, rebuilt: Rebuilt, cache: Path) -> Outcome:
     moved = moved_outputs(reference.lock, rebuilt.lock)
     moved = [m.model_copy(update={"detail": describe(m, cache)}) for m in moved]
     same_answers, summary, diff = _answers(reference, rebuilt, bool(moved))
-    notes = _environment_notes(reference, rebuilt)
+    notes = rebuilt.notes + _environment_notes(reference, rebuilt)
     onnx_moved = False
     if reference.record is not None:
         sha = onnx_sha256(rebuilt.lock, cache)

@@ -13,7 +13,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tabml.errors import TabmlError
@@ -43,6 +43,7 @@ class Rebuilt:
     env: Environment
     seconds: float  # the pipeline alone
     recorded_answers: Answers | None = None  # the recorded outputs, scored the same way
+    notes: list[str] = field(default_factory=list)  # e.g. the recorded outputs not fetched
 
 
 def tool_env(env: Environment, tree: Path) -> dict[str, str]:
@@ -58,6 +59,32 @@ def tool_env(env: Environment, tree: Path) -> dict[str, str]:
         BENTOML_HOME=str(tree / "bentoml_home"),
     )
     return variables
+
+
+def fetch_recorded(root: Path, tree: Path) -> str | None:
+    """Fetch the worktree's (recorded) outputs from the workspace's default DVC remote.
+
+    They are where the per-output diffs are read from; without them a moved output is still
+    named, only not described. The remote is the workspace's (an older commit may predate
+    it), written into the worktree's local config. Returns a note when the fetch failed.
+    """
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(root)) as repo:
+            name = repo.config["core"].get("remote")
+            if not name:
+                return None
+            remote = dict(repo.config["remote"][name])
+        with Repo(str(tree)) as repo:
+            with repo.config.edit("local") as local:
+                local["remote"][name] = remote
+                local["core"]["remote"] = name
+            repo.fetch()
+    except DvcException as err:
+        return f"the recorded outputs could not all be fetched from DVC remote {name!r}: {err}"
+    return None
 
 
 def probe_kernel(env: Environment, variables: dict[str, str], tree: Path) -> dict[str, str]:
@@ -128,6 +155,7 @@ def rebuild(
     say(f"    environment {env.key}: {env.built} ({env.seconds:.0f} s)")
     log.parent.mkdir(parents=True, exist_ok=True)
     with temporary_worktree(root, commit, prefix="tabml-reproduce-") as tree:
+        notes = [note] if (note := fetch_recorded(root, tree)) else []
         variables = tool_env(env, tree)
         machine = probe_kernel(env, variables, tree)
         dvc_cmd = str(env.bin / "dvc")
@@ -142,4 +170,4 @@ def rebuild(
         recorded = None
         if score_recorded(lock, answers):
             recorded = _recorded_answers(env, tree, variables)
-    return Rebuilt(lock, answers, machine, env, seconds, recorded)
+    return Rebuilt(lock, answers, machine, env, seconds, recorded, notes)

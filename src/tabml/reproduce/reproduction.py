@@ -17,25 +17,6 @@ REPORT_DIR = Path("reports/reproduce")
 IDENTICAL, DIFFERENT, FAILED = 0, 3, 1
 
 
-def fetch_recorded(root: Path, commit: str) -> str | None:
-    """Fetch `commit`'s outputs from the default DVC remote, if there is one.
-
-    They are the reference the per-output diffs are read from; without them a moved output
-    is still named, only not described. Returns a note when the fetch failed.
-    """
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    try:
-        with Repo(str(root)) as repo:
-            if not repo.config.get("core", {}).get("remote"):
-                return None
-            repo.fetch(revs=[commit], workspace=False)
-    except DvcException as err:
-        return f"the recorded outputs could not all be fetched from the DVC remote ({err})"
-    return None
-
-
 def reference_of(version: Version, root: Path) -> Reference:
     requirements = git(["show", f"{version.commit}:requirements.lock"], root)
     return Reference(
@@ -60,7 +41,6 @@ def reproduce_against(
     `envs`: where to build the environment (default: the cache of environments by lock).
     """
     start = time.perf_counter()
-    notes = [note] if (note := fetch_recorded(root, reference.commit)) else []
     try:
         rebuilt = rebuild(
             root,
@@ -74,10 +54,9 @@ def reproduce_against(
     except TabmlError as err:
         seconds = time.perf_counter() - start
         return Outcome(label=reference.label, commit=reference.commit, status="failed",
-                       error=str(err), notes=notes, seconds=seconds)  # fmt: skip
+                       error=str(err), seconds=seconds)  # fmt: skip
     cache = Path(dvc(["cache", "dir"], root).strip())
     outcome = judge(reference, rebuilt, cache)
-    outcome.notes = notes + outcome.notes
     outcome.seconds = time.perf_counter() - start
     return outcome
 
@@ -91,16 +70,18 @@ def reproduce_version(
     the outcome then shows what those versions would move.
     """
     say(f"reproduce {version.version} ({version.tag} at {version.commit[:9]})")
-    reference = reference_of(version, root)
-    requirements = git(["show", f"{version.commit}:requirements.lock"], root)
-    if changes:
-        pyproject = git(["show", f"{version.commit}:pyproject.toml"], root)
-        moved = resolve(pyproject, requirements, list(changes))
-        say(f"    with {', '.join(changes)}: {pin_changes(requirements, moved) or 'no pin moved'}")
-        requirements = moved
-        reference = reference.model_copy(
-            update={"label": f"{version.version} with {' '.join(changes)}"}
-        )
+    label = f"{version.version} with {' '.join(changes)}" if changes else version.version
+    try:
+        reference = reference_of(version, root).model_copy(update={"label": label})
+        requirements = git(["show", f"{version.commit}:requirements.lock"], root)
+        if changes:
+            pyproject = git(["show", f"{version.commit}:pyproject.toml"], root)
+            moved = resolve(pyproject, requirements, list(changes))
+            pinned = pin_changes(requirements, moved) or "no pin moved"
+            say(f"    with {', '.join(changes)}: {pinned}")
+            requirements = moved
+    except TabmlError as err:  # no lock at that commit, a change that does not resolve
+        return Outcome(label=label, commit=version.commit, status="failed", error=str(err))
     log = root / REPORT_DIR / f"{version.version}.log"
     log.unlink(missing_ok=True)
     return reproduce_against(reference, requirements, root, log, say)
