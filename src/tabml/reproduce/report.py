@@ -1,7 +1,6 @@
 """Outcomes as readable lines (terminal, markdown) and as JSON, one format for reproduce and
 the canary: what moved, by how much, in which stage, and the first output that moved."""
 
-import json
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,6 +77,3 @@ def write_reports(folder: Path, title: str, command: str, outcomes: list[Outcome
     text = markdown(title, command, outcomes, [*(preamble or []), ""] if preamble else [])
     return atomic.write_text(folder / "report.md", text)
 
-
-def dumps(outcomes: list[Outcome]) -> str:
-    return json.dumps([o.model_dump(mode="json") for o in outcomes], indent=2)
