@@ -41,7 +41,7 @@ def reproduce(
         raise fail("error: no registered versions to reproduce (make register VERSION=v1.0.0)")
     outcomes = []
     for found in versions:
-        outcomes.append(reproduce_version(found, root, typer.echo, with_ or []))
+        outcomes.append(reproduce_version(found, root, typer.echo, with_ or [], out))
         for line in terminal_lines(outcomes[-1]):
             typer.echo(line)
     what = "ALL=1" if all_versions else f"VERSION={version}"

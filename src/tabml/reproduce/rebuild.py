@@ -20,7 +20,8 @@ from tabml.errors import TabmlError
 from tabml.reproduce import kernel
 from tabml.reproduce.answers import Answers, AnswersError, score_test_split
 from tabml.reproduce.envs import Environment, environment
-from tabml.tools import git, temporary_worktree
+from tabml.reproduce.outputs import cache_object, lock_outputs
+from tabml.tools import dvc, git, temporary_worktree
 
 # Variables that would send the rebuilt pipeline elsewhere (another venv, a Dask cluster):
 # results do not depend on them, but a reproduction should run alone and in process.
@@ -66,7 +67,7 @@ def fetch_recorded(root: Path, tree: Path) -> str | None:
 
     They are where the per-output diffs are read from; without them a moved output is still
     named, only not described. The remote is the workspace's (an older commit may predate
-    it), written into the worktree's local config. Returns a note when the fetch failed.
+    it), written into the worktree's local config. Returns a note when outputs are missing.
     """
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
@@ -84,6 +85,15 @@ def fetch_recorded(root: Path, tree: Path) -> str | None:
             repo.fetch()
     except DvcException as err:
         return f"the recorded outputs could not all be fetched from DVC remote {name!r}: {err}"
+    cache = Path(dvc(["cache", "dir"], tree).strip())
+    outs = lock_outputs((tree / "dvc.lock").read_text())
+    missing = [o.path for o in outs if cache_object(cache, o.md5) is None]
+    if missing:
+        return (
+            f"{len(missing)} of {len(outs)} recorded outputs are neither in the DVC cache nor on "
+            f"remote {name!r} (e.g. {missing[0]}): a moved one cannot be described "
+            "(`dvc push --all-tags` where they are; docs/reproduction.md)"
+        )
     return None
 
 

@@ -76,4 +76,3 @@ def write_reports(folder: Path, title: str, command: str, outcomes: list[Outcome
     })  # fmt: skip
     text = markdown(title, command, outcomes, [*(preamble or []), ""] if preamble else [])
     return atomic.write_text(folder / "report.md", text)
-

@@ -17,8 +17,8 @@ REPORT_DIR = Path("reports/reproduce")
 IDENTICAL, DIFFERENT, FAILED = 0, 3, 1
 
 
-def reference_of(version: Version, root: Path) -> Reference:
-    requirements = git(["show", f"{version.commit}:requirements.lock"], root)
+def reference_of(version: Version, requirements: str, root: Path) -> Reference:
+    """What the registry recorded for `version` (its commit's lock files and its tag)."""
     return Reference(
         label=version.version,
         commit=version.commit,
@@ -62,18 +62,19 @@ def reproduce_against(
 
 
 def reproduce_version(
-    version: Version, root: Path, say: Say, changes: Sequence[str] = ()
+    version: Version, root: Path, say: Say, changes: Sequence[str] = (), logs: Path = REPORT_DIR
 ) -> Outcome:
     """Rebuild one registered version with its own commit's requirements.lock.
 
     `changes` (e.g. `scikit-learn==1.8.0`) re-resolve that lock around other versions first:
-    the outcome then shows what those versions would move.
+    the outcome then shows what those versions would move. The pipeline's output goes to
+    `logs/<version>.log`.
     """
     say(f"reproduce {version.version} ({version.tag} at {version.commit[:9]})")
     label = f"{version.version} with {' '.join(changes)}" if changes else version.version
     try:
-        reference = reference_of(version, root).model_copy(update={"label": label})
         requirements = git(["show", f"{version.commit}:requirements.lock"], root)
+        reference = reference_of(version, requirements, root).model_copy(update={"label": label})
         if changes:
             pyproject = git(["show", f"{version.commit}:pyproject.toml"], root)
             moved = resolve(pyproject, requirements, list(changes))
@@ -82,7 +83,7 @@ def reproduce_version(
             requirements = moved
     except TabmlError as err:  # no lock at that commit, a change that does not resolve
         return Outcome(label=label, commit=version.commit, status="failed", error=str(err))
-    log = root / REPORT_DIR / f"{version.version}.log"
+    log = root / logs / f"{version.version}.log"
     log.unlink(missing_ok=True)
     return reproduce_against(reference, requirements, root, log, say)
 
