@@ -72,7 +72,8 @@ def reproduce(clone: Path, envs: Path, *args: str, **extra: str) -> subprocess.C
 
 def test_a_fresh_clone_reproduces_both_versions_identically(clone, envs):
     assert not (clone / ".dvc" / "cache").exists() and not (clone / "models").exists()
-    result = sh(clone, envs, *make_cmd("reproduce", "ALL=1"), check=False)
+    env = {k: v for k, v in env_for(clone, envs).items() if k != "TABML_REPRODUCE_ENVS"}
+    result = run(make_cmd("reproduce", "ALL=1"), clone, check=False, env=env)  # as typed
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert out.index("v1.0.0: IDENTICAL") < out.index("v2.0.0: IDENTICAL")  # oldest first
@@ -85,6 +86,7 @@ def test_a_fresh_clone_reproduces_both_versions_identically(clone, envs):
     # Two versions, one lock file: one environment, reused by the second.
     builds = re.findall(r"environment (\w+): (\w+)", out)
     assert len(builds) == 2 and builds[0][0] == builds[1][0] and builds[1][1] == "cached"
+    assert (clone / ".cache/reproduce/envs" / builds[0][0] / "bin" / "python").exists()
     assert "note:" not in out  # the recorded outputs were fetched from the remote
     assert "v2.0.0 | `" in (clone / "reports/reproduce/report.md").read_text()
 

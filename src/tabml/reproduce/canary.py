@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from tabml.errors import TabmlError
 from tabml.reproduce.compare import Outcome, Reference, judge
 from tabml.reproduce.rebuild import rebuild
+from tabml.reproduce.report import headline
 from tabml.reproduce.reproduction import reproduce_against
 from tabml.reproduce.resolve import (
     ResolveError,
@@ -151,6 +152,7 @@ def run_canary(
     requirements = git(["show", f"{commit}:requirements.lock"], root)
     pyproject = git(["show", f"{commit}:pyproject.toml"], root)
     reference, baseline = _baseline(root, commit, requirements, say)
+    say(f"canary: {headline(baseline)} (against the committed dvc.lock)")
     scale = max((abs(v) for row in reference.answers.rows for v in row
                  if isinstance(v, float)), default=1.0)  # fmt: skip
     limit = tolerance(root, scale)

@@ -68,7 +68,8 @@ def env_key(lock_text: str) -> str:
 
 
 def envs_dir(root: Path) -> Path:
-    return Path(os.environ.get(ENVS_VARIABLE) or root / ENVS_DIR)
+    # Absolute: the environment's python runs in a worktree, not in `root`.
+    return Path(os.environ.get(ENVS_VARIABLE) or root / ENVS_DIR).resolve()
 
 
 @contextmanager
@@ -109,7 +110,7 @@ def environment(lock_text: str, root: Path, base: Path | None = None) -> Environ
     """The environment of `lock_text`, built once and then reused (under `base` if given)."""
     start = time.perf_counter()
     key = env_key(lock_text)
-    parent = base or envs_dir(root)
+    parent = Path(base).resolve() if base else envs_dir(root)
     path = parent / key
     with _locked(parent / f"{key}.lock"):
         if (path / COMPLETE).exists():
