@@ -12,6 +12,9 @@ INPUT ?=
 DB ?= sqlite:///predictions.db
 VERSION ?=
 STAGE ?= prod
+ALL ?=
+WITH ?=
+PACKAGE ?=
 FORCE ?=
 METRIC ?= f1_macro
 BASE ?=
@@ -186,6 +189,16 @@ rollback: setup ## Check a registered version's model out of the DVC cache: make
 registry: setup ## Show registered versions and stages (gto show)
 	gto show
 
+##@ Reproduction (docs/reproduction.md)
+.PHONY: reproduce
+reproduce: setup ## Rebuild a version from its commit + lock, compare with the registry: make reproduce VERSION=v1.0.0 | ALL=1 [WITH=pkg==x.y] (moved: make reports Error 3)
+	@test -n "$(VERSION)$(filter 1 yes true,$(ALL))" || { echo "usage: make reproduce VERSION=v1.0.0, or make reproduce ALL=1"; exit 2; }
+	python -m tabml.cli reproduce $(if $(filter 1 yes true,$(ALL)),--all,"$(VERSION)") $(foreach w,$(WITH),--with "$(w)")
+
+.PHONY: canary
+canary: setup ## Rebuild HEAD with each direct dependency at its newest release; SKIPPED offline [PACKAGE="numpy scikit-learn==1.8.0"] (moved: Error 3)
+	python -m tabml.cli canary $(foreach p,$(PACKAGE),--package "$(p)")
+
 ##@ Benchmarks (results go to docs/benchmarks.md)
 # `make bench` runs every benchmark; each writes its own section, benchmarks/suite.py writes
 # the machine, the commands and each one's outcome.
@@ -221,6 +234,10 @@ bench-monitor: setup ## Benchmark make monitor on 1,000,000 logged predictions a
 .PHONY: bench-regression
 bench-regression: setup ## Benchmark the regressor against the classifier (batch) and a no-op server
 	python -m benchmarks.regression
+
+.PHONY: bench-reproduce
+bench-reproduce: setup ## Benchmark make reproduce ALL=1 on five registered penguins versions (~15 min)
+	python -m benchmarks.reproduce
 
 .PHONY: bench-batch
 bench-batch: setup ## Benchmark batch scoring: 1M rows vs a naive script and SQLite's floor, Dask+PostgreSQL, 10M rows (~10 min)

@@ -87,10 +87,13 @@ def register(version: str, message: str | None = None) -> str:
     from gto import api
     from gto.exceptions import GTOException
 
+    from tabml.reproduce.record import with_reproduction_record
+
     check_pipeline_committed()
     _gate(json.loads(paths.METRICS.read_text()), f"register {version}")
     name = artifact_name()
     message = with_card_sha(message or f"Registering artifact {name} version {version}")
+    message = with_reproduction_record(message)  # what `make reproduce` compares against
     try:
         api.register(".", name, "HEAD", version=version, message=message)
     except GTOException as err:

@@ -4,6 +4,9 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +55,19 @@ def resolve_rev(rev: str, cwd: Path | None = None) -> str | None:
     """The full commit hash `rev` names, or None if it names nothing."""
     result = run("git", ["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd, False)
     return result.stdout.strip() or None
+
+
+@contextmanager
+def temporary_worktree(root: Path, commit: str, prefix: str = "tabml-") -> Iterator[Path]:
+    """A detached git worktree of `commit` in a temporary folder, using `root`'s DVC cache
+    (what it reproduces lands there); removed afterwards."""
+    cache = dvc(["cache", "dir"], root).strip()
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        tree = Path(tmp) / "tree"
+        git(["worktree", "add", "--detach", "--quiet", str(tree), commit], root)
+        try:
+            dvc(["cache", "dir", "--local", cache], tree)
+            yield tree
+        finally:
+            git(["worktree", "remove", "--force", str(tree)], root, check=False)
+            git(["worktree", "prune"], root, check=False)

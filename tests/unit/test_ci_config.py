@@ -12,7 +12,8 @@ from testkit import ROOT, run
 
 WORKFLOW = ROOT / ".github" / "workflows" / "review.yml"
 RETRAIN = ROOT / ".github" / "workflows" / "retrain.yml"
-WORKFLOWS = pytest.mark.parametrize("workflow", [WORKFLOW, RETRAIN], ids=lambda p: p.name)
+CANARY = ROOT / ".github" / "workflows" / "canary.yml"
+WORKFLOWS = pytest.mark.parametrize("workflow", [WORKFLOW, RETRAIN, CANARY], ids=lambda p: p.name)
 PRE_COMMIT = ROOT / ".pre-commit-config.yaml"
 TOOLS = Path(sys.executable).parent
 
@@ -83,6 +84,24 @@ def test_retrain_workflow_is_scheduled_and_proposes_instead_of_pushing_to_main()
     # The retrain step runs on an alert (monitor's exit 3) or on the schedule.
     condition = next(s["if"] for s in steps if "tabml.cli retrain" in s.get("run", ""))
     assert "steps.monitor.outputs.code == '3'" in condition and "schedule" in condition
+
+
+def test_canary_workflow_is_weekly_and_reports_in_an_issue_only_when_something_moved():
+    workflow = yaml.safe_load(CANARY.read_text())
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert triggers["schedule"][0]["cron"].split()[2:] == ["*", "*", "2"]  # once a week
+    job = workflow["jobs"]["canary"]
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    steps = job["steps"]
+    commands = [s.get("run", "") for s in steps]
+    order = ["make setup", "tabml.cli canary", "gh issue"]
+    positions = [next(i for i, c in enumerate(commands) if name in c) for name in order]
+    assert positions == sorted(positions)
+    issue = next(s for s in steps if "gh issue" in s.get("run", ""))
+    assert issue["if"] == "${{ steps.canary.outputs.code == '3' }}"
+    # exit 3 (something moved) must not fail the job before the issue step; other codes do
+    canary = next(c for c in commands if "tabml.cli canary" in c)
+    assert "set +e" in canary and '-ne 3 ]; then exit "$code"' in canary
 
 
 def test_pre_commit_config_is_valid():

@@ -48,4 +48,11 @@ def command(name: str | None = None) -> Callable[[Callable], Callable]:
 
 
 # Register the commands.
-from tabml.cli import dashboard, experiments, lifecycle, monitoring, retrain  # noqa: E402, F401
+from tabml.cli import (  # noqa: E402, F401
+    dashboard,
+    experiments,
+    lifecycle,
+    monitoring,
+    reproduce,
+    retrain,
+)

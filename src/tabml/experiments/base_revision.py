@@ -9,7 +9,6 @@ them. If the outputs differ from that lock (another platform), we still read the
 metrics file directly and say so.
 """
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tabml.tools import (
     dvc_json,
     git,
     resolve_rev,
+    temporary_worktree,
 )
 
 DEFAULT_BRANCHES = ("main", "origin/main")
@@ -125,17 +125,9 @@ def _present(values: dict) -> dict:
 def reproduce_base(commit: str, root: Path = Path(), target: str = "evaluate") -> dict:
     """Run the base's pipeline up to `target` in a temporary worktree sharing our DVC cache."""
     root = Path(root).resolve()
-    cache = dvc(["cache", "dir"], root).strip()
-    with tempfile.TemporaryDirectory(prefix="tabml-base-") as tmp:
-        tree = Path(tmp) / "base"
-        git(["worktree", "add", "--detach", "--quiet", str(tree), commit], root)
-        try:
-            dvc(["cache", "dir", "--local", cache], tree)
-            dvc(["repro", *([target] if target else [])], tree)
-            shown = dvc_json(["metrics", "show"], tree)
-        finally:
-            git(["worktree", "remove", "--force", str(tree)], root, check=False)
-            git(["worktree", "prune"], root, check=False)
+    with temporary_worktree(root, commit, prefix="tabml-base-") as tree:
+        dvc(["repro", *([target] if target else [])], tree)
+        shown = dvc_json(["metrics", "show"], tree)
     files = next(iter(shown.values()), {}).get("data", {})
     several = len(files) > 1
     return {
