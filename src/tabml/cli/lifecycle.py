@@ -29,13 +29,15 @@ def serve(
 
     if not archive.exists():
         raise PackagedModelError(f"{archive} does not exist: run `make repro` first")
+    from tabml.registry import version_names
+
     info, _ = read_model(archive)
     tag = f"{info['name']}:{info['version']}"
     flag = "--stale-ok (make serve ALLOW_STALE=1)"
     warning = check_packaged_model(tag, info["metadata"], stale_ok, "serve", flag)
     if warning:
         typer.echo(warning, err=True)
-    launch(archive, host, port)
+    launch(archive, host, port, version_names().get(tag))
 
 
 @command()
@@ -130,10 +132,15 @@ def register(
 ) -> None:
     """Register HEAD's model as VERSION (gto register), if the metric gate passes."""
     from tabml.registry import register as register_version
+    from tabml.registry.versions import packaged_tag
     from tabml.tools import git
 
     tag = register_version(version, message)
-    typer.echo(f"registered {tag} at {git(['rev-parse', '--short', 'HEAD']).strip()}")
+    model = packaged_tag()
+    typer.echo(
+        f"registered {tag} at {git(['rev-parse', '--short', 'HEAD']).strip()}"
+        + (f" (model {model})" if model else "")
+    )
 
 
 @command()
@@ -150,17 +157,30 @@ def promote(
 @command()
 def rollback(
     version: Annotated[str, typer.Argument(help="a registered version")],
-    force: Annotated[bool, typer.Option(help="overwrite uncommitted dvc.yaml/dvc.lock")] = False,
+    force: Annotated[
+        bool, typer.Option(help="overwrite uncommitted configuration (dvc.yaml, params, ...)")
+    ] = False,
+    stage: Annotated[str, typer.Option(help="the stage the version is assigned to")] = "prod",
 ) -> None:
-    """Check VERSION's outputs out of the DVC cache (HEAD stays; dvc.yaml/lock are VERSION's)."""
+    """Put VERSION's model and configuration in the workspace and in STAGE (HEAD stays)."""
     from tabml.registry import rollback as rollback_to
+    from tabml.registry.rollback import CONFIGURATION
 
-    for path in rollback_to(version, force):
+    done = rollback_to(version, force, stage)
+    for path in done.outputs:
         typer.echo(f"  restored {path}")
+    typer.echo(done.assignment)
+    if done.head_version == version:
+        typer.echo(
+            f"rolled forward to {version}: the workspace is HEAD's again, {stage} = {version}"
+        )
+        return
+    back = f"make rollback VERSION={done.head_version}" if done.head_version else (
+        f"git checkout HEAD -- {' '.join(CONFIGURATION)} && dvc checkout")  # fmt: skip
     typer.echo(
-        f"rolled back to {version}: workspace outputs are {version}'s; HEAD is unchanged, "
-        "dvc.yaml/dvc.lock are modified. Undo: git checkout HEAD -- dvc.yaml dvc.lock && "
-        "dvc checkout"
+        f"rolled back to {version}: the outputs and {', '.join(CONFIGURATION)} are "
+        f"{version}'s (make serve and make batch use its model), {stage} = {version}; HEAD is "
+        f"unchanged. Roll forward: {back}"
     )
 
 
