@@ -1,9 +1,11 @@
 """Run dvc and git as subprocesses and read their JSON output (never their tables)."""
 
+import collections
 import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,25 @@ def run(
         output = (result.stderr.strip() or result.stdout.strip())[-2000:]
         raise CommandError(f"`{tool} {' '.join(args)}` failed (exit {result.returncode}): {output}")
     return result
+
+
+def stream(
+    tool: str, args: list[str], on_line: Callable[[str], None], cwd: Path | None = None
+) -> None:
+    """Run `tool args...`, handing each line it prints (stdout and stderr) to `on_line` as
+    it comes (progress of a long command); raise CommandError on failure."""
+    cmd = [_executable(tool), *args]
+    tail: collections.deque[str] = collections.deque(maxlen=40)
+    with subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as proc:
+        for line in proc.stdout:
+            tail.append(line)
+            on_line(line.rstrip("\n"))
+        code = proc.wait()
+    if code != 0:
+        output = "".join(tail).strip()[-2000:]
+        raise CommandError(f"`{tool} {' '.join(args)}` failed (exit {code}): {output}")
 
 
 def dvc(args: list[str], cwd: Path | None = None, check: bool = True) -> str:

@@ -144,11 +144,26 @@ def test_sweep_progress_counts_every_state_and_the_ones_not_listed_yet():
 
     rows = [_row("a", 0.9), _row("b", None, "failed"), _row("c", None, "running")]
     rows.append(_row("d", None, "queued"))
-    counts = progress(rows, expected=6)
-    assert counts.line(125.4) == "sweep: 2/6 done (1 failed), 1 running, 3 queued; 2m05s"
-    assert progress([_row("a", 0.9)], expected=1).line(3) == (
+    counts = progress(rows, expected=6, stages=("train",))
+    assert counts.line(125.4) == (
+        "sweep: experiment 3 of 6 running (stage train), 2/6 done (1 failed), 3 queued; 2m05s"
+    )
+    assert progress([_row("a", 0.9)], expected=1, stages=("train",)).line(3) == (
         "sweep: 1/1 done, 0 running, 0 queued; 0m03s"
     )
+
+
+def test_the_running_stage_is_read_from_each_running_experiments_output(tmp_path):
+    import json
+
+    from tabml.experiments.runs import running_stages
+
+    for rev, code, out in (("a1", None, "Running stage 'split':\n> x\nRunning stage 'train':\n"),
+                           ("b2", 0, "Running stage 'evaluate':\n"), ("c3", None, "")):  # fmt: skip
+        (tmp_path / rev).mkdir()
+        (tmp_path / rev / f"{rev}.json").write_text(json.dumps({"returncode": code}))
+        (tmp_path / rev / f"{rev}.out").write_text(out)
+    assert running_stages(tmp_path) == ("train", "starting")
 
 
 def test_queue_refusal_offers_the_way_back_when_params_hold_an_experiment():

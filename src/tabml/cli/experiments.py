@@ -78,16 +78,21 @@ def sweep(
     from tabml.experiments import runs as ex
     from tabml.tools import dvc
 
+    started = time.monotonic()
     check_queue()
     known = {e.name for e in _experiments()[1]}
-    for overrides in ex.load_grid(grid):
+    grid_runs = ex.load_grid(grid)
+    for k, overrides in enumerate(grid_runs, 1):
         sets = [arg for o in overrides for arg in ("-S", o)]
         dvc(["exp", "run", "--queue", *sets, *([target] if target else [])])
-        typer.echo("queued: " + " ".join(overrides))
+        typer.echo(
+            f"sweep: queued experiment {k} of {len(grid_runs)}: {' '.join(overrides)}; "
+            f"{_elapsed(started)}"
+        )
     # names are fixed at queue time; revs change when a queued run becomes a commit
     queued = {e.name for e in _experiments()[1] if e.name not in known}
     dvc(["queue", "start", "-j", str(jobs)])
-    rows = _wait(queued, timeout)
+    rows = _wait(queued, timeout, started)
     baseline = [b for b in _experiments()[0] if b.rev != "workspace"][:1]
     failed = [r for r in rows if r.state != "success"]
     shown = baseline + ex.rank(rows, metric) + failed
@@ -98,26 +103,31 @@ def sweep(
 
 
 # a progress line at least this often (seconds) while nothing changes
-PROGRESS_EVERY = 60.0
+PROGRESS_EVERY = 30.0
 
 
-def _wait(names: set[str], timeout: float) -> list:
+def _elapsed(started: float) -> str:
+    minutes, seconds = divmod(int(time.monotonic() - started), 60)
+    return f"{minutes}m{seconds:02d}s"
+
+
+def _wait(names: set[str], timeout: float, started: float | None = None) -> list:
     """Poll `dvc exp show --json` until none of the named experiments is queued or running.
 
-    Prints a progress line (done/running/queued, elapsed) when the counts change, and at
-    least every minute.
+    Prints a progress line (experiment k of n, the stage it runs, done/queued, the time
+    since `started`) when any of them changes, and at least every `PROGRESS_EVERY` s.
     """
-    from tabml.experiments.runs import PENDING, progress
+    from tabml.experiments.runs import PENDING, progress, running_stages
 
-    started = time.monotonic()
-    deadline = started + timeout
+    started = time.monotonic() if started is None else started
+    deadline = time.monotonic() + timeout
     pause = 2.0
     last, last_time = None, started
     while True:
         rows = [e for e in _experiments()[1] if e.name in names]
         pending = [e for e in rows if e.state in PENDING]
         now = time.monotonic()
-        counts = progress(rows, len(names))
+        counts = progress(rows, len(names), running_stages())
         if counts != last or now - last_time >= PROGRESS_EVERY:
             typer.echo(counts.line(now - started))
             last, last_time = counts, now
@@ -127,10 +137,40 @@ def _wait(names: set[str], timeout: float) -> list:
             raise _exit(f"timed out with {len(pending)} experiment(s) still queued or running")
         # each poll is a dvc process competing with the workers for CPU: back off
         time.sleep(pause)
-        pause = min(pause * 1.5, 15.0)
+        pause = min(pause * 1.5, 10.0)
 
 
 BEST_ROWS = 5  # experiments in the `best` table (more when more of them tie)
+
+
+def _package_applied(name: str) -> None:
+    """`dvc repro` after `dvc exp apply`: a sweep stops at evaluate, so the applied model is
+    packaged here (its other stages come from the cache), and `make serve` / `make batch`
+    serve it. A stage that refuses (the package stage's gates) stops with its message."""
+    import re
+
+    from tabml.tools import CommandError, stream
+
+    started = time.monotonic()
+    stage = re.compile(r"^Running stage '([^']+)'")
+
+    def on_line(line: str) -> None:
+        found = stage.match(line)
+        if found:
+            typer.echo(f"best: stage {found.group(1)} running; {_elapsed(started)}")
+
+    typer.echo(f"best: packaging {name} (dvc repro: the stages its run did not reach)")
+    try:
+        stream("dvc", ["repro"], on_line)
+    except CommandError as err:
+        raise _exit(
+            f"error: {name} is applied but could not be packaged, so make serve keeps the "
+            f"previous model: {err}"
+        ) from err
+    typer.echo(
+        f"best: {name} is packaged: make serve and make batch use it. Keep it: git add "
+        "params.yaml dvc.lock && git commit; or go back: make restore-baseline"
+    )
 
 
 def _no_experiment(metric: str, all_commits: bool) -> str:
@@ -192,7 +232,8 @@ def best(
         typer.echo(hidden)
     if apply:
         dvc(["exp", "apply", winner.name])
-        typer.echo(f"applied {winner.name} to the workspace (commit it, or `git restore`)")
+        typer.echo(f"applied {winner.name} to the workspace")
+        _package_applied(winner.name)
     if branch:
         dvc(["exp", "branch", winner.name, branch])
         typer.echo(f"created git branch {branch!r} from {winner.name}")

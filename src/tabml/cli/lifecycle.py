@@ -217,6 +217,7 @@ def batch(
     from tabml.data.profile import load_profile
     from tabml.engine import configured, open_engine
     from tabml.params import load_params
+    from tabml.registry import named, registered_versions, version_names
     from tabml.scoring.packaged import load_packaged
 
     key = load_profile(load_params().data.profile).key
@@ -225,24 +226,30 @@ def batch(
     warning = check_packaged_model(model.version, model.metadata, stale_ok, "score with", flag)
     if warning:
         typer.echo(warning, err=True)
+    # Rows name the commit of the model scored: its registered version's (HEAD after a
+    # rollback is another version's), else HEAD.
+    names = version_names()
+    scored = [v.commit for v in registered_versions() if v.model_tag == model.version] \
+        if names else []  # fmt: skip
+    commit = scored[-1] if scored else None
+    shown = named(model.version, names)
     try:
         top = explain_top if explain else None
         files = (paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
         # In process (the default) says nothing: its output stays as it was before Dask.
         with open_engine(quiet=configured() == "in-process") as engine:
             result = score_file(input, db, model, key, chunk_rows, print_progress, wait, top,
-                                engine, files, partition_bytes)  # fmt: skip
+                                engine, files, partition_bytes, commit)  # fmt: skip
     except SQLAlchemyError as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise fail(one_line(f"database {db}: {first}")) from None
     if result.skipped:
         typer.echo(
-            f"batch {result.batch_id}: {input} was already scored by {model.version}; "
-            "nothing written"
+            f"batch {result.batch_id}: {input} was already scored by {shown}; nothing written"
         )
         return
     typer.echo(
         f"batch {result.batch_id}: {result.rows - result.rejected:,} predictions, "
-        f"{result.rejected:,} rejects from {input} ({model.version}) -> {db} "
+        f"{result.rejected:,} rejects from {input} ({shown}) -> {db} "
         f"in {result.seconds:.1f} s"
     )

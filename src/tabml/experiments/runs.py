@@ -4,6 +4,8 @@ Everything here is pure; `tabml.cli` runs the dvc commands and prints the result
 """
 
 import itertools
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -195,25 +197,33 @@ def hidden_message(shown: int, ranked: int, unranked: int, metric: str) -> str |
 
 @dataclass(frozen=True)
 class Progress:
-    """How far a sweep is: counts of its experiments by state."""
+    """How far a sweep is: counts of its experiments by state, the running ones' stages."""
 
     expected: int
     done: int
     failed: int
     running: int
     queued: int
+    stages: tuple[str, ...] = ()  # the stage each running experiment is in, where known
 
     def line(self, seconds: float) -> str:
-        """`sweep: 3/8 done (1 failed), 1 running, 4 queued; 2m05s`."""
+        """`sweep: experiment 4 of 8 running (stage train), 3/8 done (1 failed), 4 queued;
+        2m05s`, or without a running one `sweep: 3/8 done, 0 running, 5 queued; 2m05s`."""
         minutes, rest = divmod(int(seconds), 60)
         failures = f" ({self.failed} failed)" if self.failed else ""
+        done = f"{self.done}/{self.expected} done{failures}"
+        if not self.running:
+            return f"sweep: {done}, 0 running, {self.queued} queued; {minutes}m{rest:02d}s"
+        first = self.done + 1
+        which = f"{first}" if self.running == 1 else f"{first}-{self.done + self.running}"
+        stages = f" (stage {', '.join(self.stages)})" if self.stages else ""
         return (
-            f"sweep: {self.done}/{self.expected} done{failures}, {self.running} running, "
+            f"sweep: experiment {which} of {self.expected} running{stages}, {done}, "
             f"{self.queued} queued; {minutes}m{rest:02d}s"
         )
 
 
-def progress(rows: list[Experiment], expected: int) -> Progress:
+def progress(rows: list[Experiment], expected: int, stages: tuple[str, ...] = ()) -> Progress:
     """Counts for the sweep's experiments; `expected` includes ones `dvc exp show` misses yet."""
     running = sum(e.state == "running" for e in rows)
     queued = sum(e.state == "queued" for e in rows)
@@ -223,4 +233,24 @@ def progress(rows: list[Experiment], expected: int) -> Progress:
         failed=sum(e.state == "failed" for e in rows),
         running=running,
         queued=queued + max(0, expected - len(rows)),
+        stages=stages if running else (),
     )
+
+
+RUNS = Path(".dvc/tmp/exps/run")  # one folder per queued experiment DVC is running or ran
+_STAGE = re.compile(r"^Running stage '([^']+)'", re.M)
+
+
+def running_stages(runs: Path = RUNS) -> tuple[str, ...]:
+    """The stage each running queued experiment is in: the last `Running stage` line of its
+    output (`.dvc/tmp/exps/run/<rev>/<rev>.out`; its `.json` has no return code yet)."""
+    found = []
+    for info in sorted(Path(runs).glob("*/*.json")):
+        try:
+            if json.loads(info.read_text()).get("returncode") is not None:
+                continue
+            stages = _STAGE.findall(info.with_suffix(".out").read_text(errors="replace"))
+        except (OSError, ValueError):
+            continue  # a run starting or finishing meanwhile
+        found.append(stages[-1] if stages else "starting")
+    return tuple(found)
