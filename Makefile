@@ -217,6 +217,10 @@ bench-request-log: setup ## Measure the request log's capacity in records/s (in 
 bench-monitor: setup ## Benchmark make monitor on 1,000,000 logged predictions and 1,000,000 labels
 	python -m benchmarks.monitoring
 
+.PHONY: bench-feedback
+bench-feedback: setup ## Benchmark make feedback of 1,000,000 labels (refused whole, then imported) and make monitor over them
+	python -m benchmarks.feedback_import
+
 .PHONY: bench-regression
 bench-regression: setup ## Benchmark the regressor against the classifier (batch) and a no-op server
 	python -m benchmarks.regression

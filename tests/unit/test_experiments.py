@@ -139,31 +139,31 @@ def test_hidden_rows_are_counted():
     )
 
 
-def test_sweep_progress_counts_every_state_and_the_ones_not_listed_yet():
-    from tabml.experiments.runs import progress
-
-    rows = [_row("a", 0.9), _row("b", None, "failed"), _row("c", None, "running")]
-    rows.append(_row("d", None, "queued"))
-    counts = progress(rows, expected=6, stages=("train",))
-    assert counts.line(125.4) == (
-        "sweep: experiment 3 of 6 running (stage train), 2/6 done (1 failed), 3 queued; 2m05s"
-    )
-    assert progress([_row("a", 0.9)], expected=1, stages=("train",)).line(3) == (
-        "sweep: 1/1 done, 0 running, 0 queued; 0m03s"
-    )
-
-
-def test_the_running_stage_is_read_from_each_running_experiments_output(tmp_path):
+def test_sweep_progress_is_read_from_the_run_folders_of_this_sweep(tmp_path):
     import json
+    import os
+    import time
 
-    from tabml.experiments.runs import running_stages
+    from tabml.experiments.runs import queue_runs
 
-    for rev, code, out in (("a1", None, "Running stage 'split':\n> x\nRunning stage 'train':\n"),
-                           ("b2", 0, "Running stage 'evaluate':\n"), ("c3", None, "")):  # fmt: skip
+    since = time.time()
+    runs = [("old", 0, "Running stage 'train':\n", since - 100),  # an earlier sweep's
+            ("a1", None, "Running stage 'split':\n> x\nRunning stage 'train':\n", since),
+            ("b2", 0, "Running stage 'evaluate':\n", since), ("c3", 1, "", since),
+            ("d4", None, "", since)]  # fmt: skip
+    for rev, code, out, when in runs:
         (tmp_path / rev).mkdir()
         (tmp_path / rev / f"{rev}.json").write_text(json.dumps({"returncode": code}))
         (tmp_path / rev / f"{rev}.out").write_text(out)
-    assert running_stages(tmp_path) == ("train", "starting")
+        os.utime(tmp_path / rev / f"{rev}.json", (when, when))
+    counts = queue_runs(since, 6, tmp_path)
+    assert counts.line(125.4) == (
+        "sweep: experiment 3-4 of 6 running (stage train, starting), 2/6 done (1 failed), "
+        "2 queued; 2m05s"
+    )
+    assert queue_runs(since, 2, tmp_path / "none").line(3) == (
+        "sweep: 0/2 done, 0 running, 2 queued; 0m03s"
+    )
 
 
 def test_queue_refusal_offers_the_way_back_when_params_hold_an_experiment():

@@ -76,9 +76,9 @@ def sweep(
 ) -> None:
     """Queue the grid, run it with `dvc queue start`, wait, and print the results table."""
     from tabml.experiments import runs as ex
-    from tabml.tools import dvc
+    from tabml.tools import dvc, start_workers
 
-    started = time.monotonic()
+    started, since = time.monotonic(), time.time()
     check_queue()
     known = {e.name for e in _experiments()[1]}
     grid_runs = ex.load_grid(grid)
@@ -91,8 +91,9 @@ def sweep(
         )
     # names are fixed at queue time; revs change when a queued run becomes a commit
     queued = {e.name for e in _experiments()[1] if e.name not in known}
-    dvc(["queue", "start", "-j", str(jobs)])
-    rows = _wait(queued, timeout, started)
+    # its workers outlive it: started without a pipe, so progress shows while they run
+    start_workers("dvc", ["queue", "start", "-j", str(jobs)])
+    rows = _wait(queued, timeout, started, since)
     baseline = [b for b in _experiments()[0] if b.rev != "workspace"][:1]
     failed = [r for r in rows if r.state != "success"]
     shown = baseline + ex.rank(rows, metric) + failed
@@ -111,33 +112,36 @@ def _elapsed(started: float) -> str:
     return f"{minutes}m{seconds:02d}s"
 
 
-def _wait(names: set[str], timeout: float, started: float | None = None) -> list:
-    """Poll `dvc exp show --json` until none of the named experiments is queued or running.
+def _wait(names: set[str], timeout: float, started: float, since: float) -> list:
+    """Wait until the named experiments (queued after `since`, a `time.time()`) have run;
+    their rows from `dvc exp show`.
 
-    Prints a progress line (experiment k of n, the stage it runs, done/queued, the time
-    since `started`) when any of them changes, and at least every `PROGRESS_EVERY` s.
+    Progress comes from DVC's run folders (`runs.queue_runs`: experiment k of n, the stage
+    it runs, done/queued, the time since `started`), printed when it changes and at least
+    every `PROGRESS_EVERY` s; `dvc exp show`, which can wait on the queue's lock for as long
+    as a run takes, is asked once at the end.
     """
-    from tabml.experiments.runs import PENDING, progress, running_stages
+    from tabml.experiments.runs import PENDING, queue_runs
 
-    started = time.monotonic() if started is None else started
     deadline = time.monotonic() + timeout
-    pause = 2.0
     last, last_time = None, started
     while True:
-        rows = [e for e in _experiments()[1] if e.name in names]
-        pending = [e for e in rows if e.state in PENDING]
+        counts = queue_runs(since, len(names))
         now = time.monotonic()
-        counts = progress(rows, len(names), running_stages())
         if counts != last or now - last_time >= PROGRESS_EVERY:
             typer.echo(counts.line(now - started))
             last, last_time = counts, now
-        if not pending:
-            return rows
+        if counts.done >= len(names):
+            break
         if now > deadline:
-            raise _exit(f"timed out with {len(pending)} experiment(s) still queued or running")
-        # each poll is a dvc process competing with the workers for CPU: back off
-        time.sleep(pause)
-        pause = min(pause * 1.5, 10.0)
+            raise _exit(f"timed out with {len(names) - counts.done} experiment(s) still "
+                        "queued or running")  # fmt: skip
+        time.sleep(1.0)  # a few file reads per poll: nothing to back off from
+    while True:  # DVC records the last run's result a moment after its process ends
+        rows = [e for e in _experiments()[1] if e.name in names]
+        if not any(e.state in PENDING for e in rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(2.0)
 
 
 BEST_ROWS = 5  # experiments in the `best` table (more when more of them tie)
@@ -147,21 +151,14 @@ def _package_applied(name: str) -> None:
     """`dvc repro` after `dvc exp apply`: a sweep stops at evaluate, so the applied model is
     packaged here (its other stages come from the cache), and `make serve` / `make batch`
     serve it. A stage that refuses (the package stage's gates) stops with its message."""
-    import re
-
-    from tabml.tools import CommandError, stream
+    from tabml.tools import CommandError, on_stage, stream
 
     started = time.monotonic()
-    stage = re.compile(r"^Running stage '([^']+)'")
-
-    def on_line(line: str) -> None:
-        found = stage.match(line)
-        if found:
-            typer.echo(f"best: stage {found.group(1)} running; {_elapsed(started)}")
-
+    running = on_stage(lambda stage: typer.echo(f"best: stage {stage} running; "
+                                                 f"{_elapsed(started)}"))  # fmt: skip
     typer.echo(f"best: packaging {name} (dvc repro: the stages its run did not reach)")
     try:
-        stream("dvc", ["repro"], on_line)
+        stream("dvc", ["repro"], running)
     except CommandError as err:
         raise _exit(
             f"error: {name} is applied but could not be packaged, so make serve keeps the "

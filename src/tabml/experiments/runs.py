@@ -5,7 +5,6 @@ Everything here is pure; `tabml.cli` runs the dvc commands and prints the result
 
 import itertools
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -13,6 +12,7 @@ from typing import Any, get_args
 from tabml import paths, yaml_io
 from tabml.model.gates import direction
 from tabml.params import ModelFamily
+from tabml.tools import STAGE_LINE
 
 FAMILIES = frozenset(get_args(ModelFamily))
 
@@ -223,34 +223,31 @@ class Progress:
         )
 
 
-def progress(rows: list[Experiment], expected: int, stages: tuple[str, ...] = ()) -> Progress:
-    """Counts for the sweep's experiments; `expected` includes ones `dvc exp show` misses yet."""
-    running = sum(e.state == "running" for e in rows)
-    queued = sum(e.state == "queued" for e in rows)
-    return Progress(
-        expected=expected,
-        done=len(rows) - running - queued,
-        failed=sum(e.state == "failed" for e in rows),
-        running=running,
-        queued=queued + max(0, expected - len(rows)),
-        stages=stages if running else (),
-    )
-
-
 RUNS = Path(".dvc/tmp/exps/run")  # one folder per queued experiment DVC is running or ran
-_STAGE = re.compile(r"^Running stage '([^']+)'", re.M)
 
 
-def running_stages(runs: Path = RUNS) -> tuple[str, ...]:
-    """The stage each running queued experiment is in: the last `Running stage` line of its
-    output (`.dvc/tmp/exps/run/<rev>/<rev>.out`; its `.json` has no return code yet)."""
-    found = []
+def queue_runs(since: float, expected: int, runs: Path = RUNS) -> Progress:
+    """How far the queued experiments started after `since` (a `time.time()`) are, read from
+    DVC's run folders (`.dvc/tmp/exps/run/<rev>/`: `<rev>.json` gets a return code when the
+    run ends, `<rev>.out` its output): no dvc process, no lock, so it answers while the
+    queue runs. A running experiment's stage is the last `Running stage` line of its output.
+    """
+    done = failed = 0
+    stages = []
     for info in sorted(Path(runs).glob("*/*.json")):
         try:
-            if json.loads(info.read_text()).get("returncode") is not None:
-                continue
-            stages = _STAGE.findall(info.with_suffix(".out").read_text(errors="replace"))
+            if info.stat().st_mtime < since:
+                continue  # an earlier sweep's
+            code = json.loads(info.read_text()).get("returncode")
+            output = info.with_suffix(".out").read_text(errors="replace") if code is None else ""
         except (OSError, ValueError):
             continue  # a run starting or finishing meanwhile
-        found.append(stages[-1] if stages else "starting")
-    return tuple(found)
+        if code is None:
+            found = STAGE_LINE.findall(output)
+            stages.append(found[-1] if found else "starting")
+        else:
+            done += 1
+            failed += code != 0
+    running = len(stages)
+    return Progress(expected, done, failed, running, max(expected - done - running, 0),
+                    tuple(stages))  # fmt: skip

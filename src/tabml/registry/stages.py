@@ -40,11 +40,11 @@ def current_in_stage(stage: str, name: str | None = None, root: Path = Path(".")
     return held[0].version if held else None
 
 
-def _after_newest_stage_tag(name: str) -> None:
+def _after_newest_stage_tag(name: str, root: Path | None = None) -> None:
     """Wait (at most a second) until the clock is past the newest stage tag's second."""
     newest = git(
         ["for-each-ref", "--sort=-creatordate", "--count=1", "--format=%(creatordate:unix)",
-         f"refs/tags/{name}#*"]
+         f"refs/tags/{name}#*"], root,
     ).strip()  # fmt: skip
     if newest:
         while time.time() < int(newest) + 1:

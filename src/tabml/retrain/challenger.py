@@ -6,7 +6,6 @@ leaves at most this worktree and branch behind, and the next run starts them afr
 """
 
 import json
-import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from tabml.model.gates import check_limits, dataset_gates
 from tabml.params import load_params
 from tabml.retrain.harvest import PRODUCTION_FILE, Harvest, harvest
 from tabml.retrain.overrides import set_params
-from tabml.tools import dvc, git, stream
+from tabml.tools import dvc, git, on_stage, stream
 
 # What a retrain commit holds: the harvested data version, its pin, params and the lock.
 COMMITTED = ("params.yaml", "dvc.lock", str(PRODUCTION_FILE) + ".dvc")
@@ -81,29 +80,18 @@ def prepare(
     return tree, harvest(requests, feedback, profile, tree, exclude)
 
 
-def _stages(progress: Callable[[str], None]) -> Callable[[str], None]:
-    """A `tools.stream` line handler: `challenger: stage train running` per stage started."""
-    started = re.compile(r"^Running stage '([^']+)'")
-
-    def on_line(line: str) -> None:
-        found = started.match(line)
-        if found:
-            progress(f"challenger: stage {found.group(1)} running")
-
-    return on_line
-
-
 def train(
     tree: Path, harvested: Harvest, profile: str, progress: Callable[[str], None] = print
 ) -> Challenger:
     """Reproduce the pipeline in the worktree; gate its test metrics; commit on a branch."""
     branch = f"retrain/{harvested.sha256[:12]}"
     try:
-        stream("dvc", ["repro", "evaluate"], _stages(progress), tree)
+        running = on_stage(lambda stage: progress(f"challenger: stage {stage} running"))
+        stream("dvc", ["repro", "evaluate"], running, tree)
         failures = gate_failures(tree)
         if failures:  # refused as `make register` would: no package, no commit
             return Challenger(tree, branch, harvested, failures)
-        stream("dvc", ["repro"], _stages(progress), tree)
+        stream("dvc", ["repro"], running, tree)
     except TabmlError as err:
         raise ChallengerError(f"the challenger's pipeline failed: {err}") from err
     profile_file = str(paths.CONFIGS / f"{profile}.yaml")
