@@ -27,11 +27,12 @@ def server(packaged_repo, tmp_path_factory):
     server.stop()
 
 
-def labels(http: httpx.Client, count: int, **extra) -> httpx.Response:
+def labels(http: httpx.Client, count: int, **extra) -> tuple[list[str], httpx.Response]:
+    """Predict `count` records, then label them: the ids and /feedback's answer."""
     ids = [a["prediction_id"] for a in http.post(
         "/predict", json={"records": [GOOD_RECORD] * count}, headers=PREDICT).json()]  # fmt: skip
     body = {"labels": [{"prediction_id": i, "label": "Gentoo"} for i in ids], **extra}
-    return http.post("/feedback", json=body, headers=LABEL)  # replaces the client's key
+    return ids, http.post("/feedback", json=body, headers=LABEL)  # replaces the client's key
 
 
 def test_only_the_feedback_key_may_label(server):
@@ -46,20 +47,21 @@ def test_only_the_feedback_key_may_label(server):
 
 def test_a_failed_write_is_refused_and_a_full_log_refuses_never_evicts(server):
     with httpx.Client(base_url=server.url, timeout=30, headers=PREDICT) as http:
-        written = labels(http, 10, source="annotator-7")
+        ids, written = labels(http, 10, source="annotator-7")
         assert written.json() == {"accepted": 10, "refused": 0}
         # answered after writing: the labels are on disk now, with their source
         kept = sources.read_feedback_log(server.feedback_log).frame
+        kept = kept[kept["prediction_id"].isin(ids)]
         assert set(kept["source"]) == {"http:annotator-7"} and len(kept) == 10
         # the folder becomes unwritable (a file in its place): refused, not "accepted"
         shutil.move(server.feedback_log, server.feedback_log.with_name("moved"))
         server.feedback_log.write_text("not a folder")
-        failed = labels(http, 5)
+        _, failed = labels(http, 5)
         assert failed.status_code == 503 and failed.json()["accepted"] == 0
         server.feedback_log.unlink()
         shutil.move(server.feedback_log.with_name("moved"), server.feedback_log)
         # a flood fills the log, then is refused: the labels already there stay
-        while (answer := labels(http, 20)).status_code == 200:
+        while (answer := labels(http, 20)[1]).status_code == 200:
             assert len(sources.read_feedback_log(server.feedback_log).frame) < 100
         assert answer.status_code == 507 and answer.json()["refused"] == 20
         assert "no label is deleted" in answer.json()["error"]
