@@ -68,7 +68,8 @@ def main() -> None:
         if monitor.returncode not in (0, 3):
             monitor.check("monitor")
     output = "\n".join(line for _, line in refused.lines)
-    summary = next(line for _, line in reversed(monitor.lines) if line.startswith("monitor: "))
+    summary = next((line for _, line in monitor.lines if re.match(r"monitor: [\d,]+ predictions",
+                                                                   line)), "")  # fmt: skip
     joined = re.search(r"([\d,]+) labelled", summary)
     all_joined = joined is not None and int(joined[1].replace(",", "")) == args.rows
     ok_refusal = refused.returncode == 1 and "nothing imported" in output
