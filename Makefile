@@ -31,6 +31,8 @@ FAIL_ON_DRIFT ?= 1
 ALL_COMMITS ?=
 SET ?=
 PROMOTE ?= 1
+EXCLUDE_SOURCE ?=
+MAX_BYTES ?=
 EXPLAIN ?=
 TRIALS ?=
 FITS ?=
@@ -38,6 +40,7 @@ CSV ?=
 NAME ?=
 TARGET_COLUMN ?=
 BASE_FLAGS = $(if $(BASE),--base $(BASE)) $(if $(filter 1,$(REPRODUCE_BASE)),,--no-reproduce)
+EXCLUDE_FLAGS = $(foreach s,$(EXCLUDE_SOURCE),--exclude-source "$(s)")
 
 # Every command below runs inside the locked environment, offline-friendly.
 export PATH := $(BIN):$(PATH)
@@ -148,13 +151,13 @@ drift: setup ## Drift of production inputs vs training (DRIFT: make reports Erro
 	python -m tabml.cli drift $(if $(INPUT),--input "$(INPUT)") $(if $(filter 0 no false,$(FAIL_ON_DRIFT)),--no-fail-on-drift)
 
 .PHONY: feedback
-feedback: setup ## Import true labels (columns prediction_id,label) into the feedback log: make feedback INPUT=labels.csv
+feedback: setup ## Import true labels (columns prediction_id,label), all or none: make feedback INPUT=labels.csv [MAX_BYTES=]
 	@test -n "$(INPUT)" || { echo "usage: make feedback INPUT=labels.csv"; exit 2; }
-	python -m tabml.cli feedback "$(INPUT)"
+	python -m tabml.cli feedback "$(INPUT)" $(if $(MAX_BYTES),--max-bytes $(MAX_BYTES))
 
 .PHONY: monitor
-monitor: setup ## Live metrics per model version and window -> reports/monitor/; alert: make reports Error 3 [SINCE=7d WINDOW=1d DB=$(DB)]
-	python -m tabml.cli monitor $(if $(SINCE),--since "$(SINCE)") $(if $(WINDOW),--window "$(WINDOW)") --db "$(DB)"
+monitor: setup ## Live metrics per model version and window -> reports/monitor/; alert: make reports Error 3 [SINCE=7d WINDOW=1d DB=$(DB) EXCLUDE_SOURCE=http]
+	python -m tabml.cli monitor $(if $(SINCE),--since "$(SINCE)") $(if $(WINDOW),--window "$(WINDOW)") --db "$(DB)" $(EXCLUDE_FLAGS)
 
 .PHONY: dashboard
 dashboard: setup ## One offline HTML page of the model's life -> reports/site/index.html (open it from disk)
@@ -162,12 +165,12 @@ dashboard: setup ## One offline HTML page of the model's life -> reports/site/in
 
 ##@ Continuous training (docs/continuous-training.md)
 .PHONY: harvest
-harvest: setup ## Labelled production rows (request + feedback logs) -> data/production/labelled.parquet (dvc add)
-	python -m tabml.cli harvest
+harvest: setup ## Labelled production rows (request + feedback logs) -> data/production/labelled.parquet (dvc add) [EXCLUDE_SOURCE=http]
+	python -m tabml.cli harvest $(EXCLUDE_FLAGS)
 
 .PHONY: retrain
-retrain: setup ## Challenger on production labels vs the prod champion; promote if it wins (kept: make reports Error 3) [SET="k=v ..." VERSION= PROMOTE=0]
-	python -m tabml.cli retrain $(foreach s,$(SET),--set "$(s)") $(if $(VERSION),--version "$(VERSION)") $(if $(filter 0 no false,$(PROMOTE)),--no-promote)
+retrain: setup ## Challenger on production labels vs the prod champion; promote if it wins (kept: make reports Error 3) [SET="k=v ..." VERSION= PROMOTE=0 EXCLUDE_SOURCE=]
+	python -m tabml.cli retrain $(foreach s,$(SET),--set "$(s)") $(if $(VERSION),--version "$(VERSION)") $(if $(filter 0 no false,$(PROMOTE)),--no-promote) $(EXCLUDE_FLAGS)
 
 ##@ Registry
 .PHONY: register
@@ -181,9 +184,9 @@ promote: setup ## Assign a stage to a registered version (gate checked): make pr
 	python -m tabml.cli promote "$(VERSION)" --stage "$(STAGE)"
 
 .PHONY: rollback
-rollback: setup ## Check a registered version's model out of the DVC cache: make rollback VERSION=v1.0.0 [FORCE=1]
+rollback: setup ## A registered version's model + configuration in the workspace and in STAGE (also rolls forward): make rollback VERSION=v1.0.0 [STAGE=$(STAGE) FORCE=1]
 	@test -n "$(VERSION)" || { echo "usage: make rollback VERSION=v1.0.0"; exit 2; }
-	python -m tabml.cli rollback "$(VERSION)" $(if $(FORCE),--force)
+	python -m tabml.cli rollback "$(VERSION)" --stage "$(STAGE)" $(if $(FORCE),--force)
 
 .PHONY: registry
 registry: setup ## Show registered versions and stages (gto show)
@@ -230,6 +233,10 @@ bench-request-log: setup ## Measure the request log's capacity in records/s (in 
 .PHONY: bench-monitor
 bench-monitor: setup ## Benchmark make monitor on 1,000,000 logged predictions and 1,000,000 labels
 	python -m benchmarks.monitoring
+
+.PHONY: bench-feedback
+bench-feedback: setup ## Benchmark make feedback of 1,000,000 labels (refused whole, then imported) and make monitor over them
+	python -m benchmarks.feedback_import
 
 .PHONY: bench-regression
 bench-regression: setup ## Benchmark the regressor against the classifier (batch) and a no-op server

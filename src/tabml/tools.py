@@ -1,11 +1,13 @@
 """Run dvc and git as subprocesses and read their JSON output (never their tables)."""
 
+import collections
 import json
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,56 @@ def run(
         output = (result.stderr.strip() or result.stdout.strip())[-2000:]
         raise CommandError(f"`{tool} {' '.join(args)}` failed (exit {result.returncode}): {output}")
     return result
+
+
+# How `dvc repro` announces a stage (also in a queued experiment's output file).
+STAGE_LINE = re.compile(r"^Running stage '([^']+)'", re.M)
+
+
+def on_stage(report: Callable[[str], None]) -> Callable[[str], None]:
+    """A `stream` line handler that calls `report(stage)` as each stage starts."""
+
+    def handle(line: str) -> None:
+        found = STAGE_LINE.match(line)
+        if found:
+            report(found.group(1))
+
+    return handle
+
+
+def stream(
+    tool: str, args: list[str], on_line: Callable[[str], None], cwd: Path | None = None
+) -> None:
+    """Run `tool args...`, handing each line it prints (stdout and stderr) to `on_line` as
+    it comes (progress of a long command); raise CommandError on failure."""
+    cmd = [_executable(tool), *args]
+    tail: collections.deque[str] = collections.deque(maxlen=40)
+    with subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as proc:
+        for line in proc.stdout:
+            tail.append(line)
+            on_line(line.rstrip("\n"))
+        code = proc.wait()
+    if code != 0:
+        output = "".join(tail).strip()[-2000:]
+        raise CommandError(f"`{tool} {' '.join(args)}` failed (exit {code}): {output}")
+
+
+def start_workers(tool: str, args: list[str], cwd: Path | None = None) -> None:
+    """Run a command that leaves worker processes behind (`dvc queue start`), its output in a
+    file: the workers inherit its stdout and stderr, and a pipe would stay open (and `run`
+    wait) until the last of them exits."""
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as output:
+        cmd = [_executable(tool), *args]
+        done = subprocess.run(cmd, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        code = done.returncode
+        if code != 0:
+            output.seek(0)
+            text = output.read().strip()[-2000:]
+            raise CommandError(f"`{tool} {' '.join(args)}` failed (exit {code}): {text}")
 
 
 def dvc(args: list[str], cwd: Path | None = None, check: bool = True) -> str:

@@ -136,14 +136,18 @@ def test_rollback_restores_v1_outputs_and_predictions(registry, tmp_path):
     assert predict_in_process(repo) == v1["predictions"]
     # `make serve` after the rollback serves v1 again: the same answers, to the last digit.
     assert predict_served(repo, tmp_path / "after-rollback") == v1["served"]
-    # HEAD stays; only the pipeline files are v1's, as the command says.
+    # HEAD stays; the configuration v1 was packaged from is v1's, as the command says.
     assert sh(repo, "git", "rev-parse", "HEAD").stdout == head
     changed = sh(repo, "git", "status", "--porcelain", "--untracked-files=no").stdout
-    assert set(changed.split()) == {"M", "dvc.lock"}
+    assert set(changed.split()) == {"M", "dvc.lock", "params.yaml"}
+    assert "Roll forward: make rollback VERSION=v2.0.0" in out
+    assert "model@v1.0.0" in sh(repo, "gto", "show", "model#prod", "--ref").stdout
     # A rollback state is not "uncommitted changes": rolling forward again needs no FORCE.
-    make(repo, "rollback", "VERSION=v2.0.0")
+    forward = make(repo, "rollback", "VERSION=v2.0.0").stdout
+    assert "rolled forward to v2.0.0" in forward
     assert hashes(repo) == v2["hashes"]
     assert sh(repo, "git", "status", "--porcelain", "--untracked-files=no").stdout == ""
+    assert "model@v2.0.0" in sh(repo, "gto", "show", "model#prod", "--ref").stdout
 
 
 def test_rollback_refuses_uncommitted_lock_changes_unless_forced(registry):
@@ -158,8 +162,7 @@ def test_rollback_refuses_uncommitted_lock_changes_unless_forced(registry):
 
     make(repo, "rollback", "VERSION=v1.0.0", "FORCE=1")
     assert hashes(repo) == v1["hashes"]
-    sh(repo, "git", "checkout", "HEAD", "--", "dvc.yaml", "dvc.lock")
-    sh(repo, "dvc", "checkout")
+    make(repo, "rollback", "VERSION=v2.0.0")
 
 
 def test_unknown_version_is_refused(registry):
@@ -203,8 +206,14 @@ def test_register_refuses_uncommitted_pipeline_changes(registry):
     sh(repo, "git", "checkout", "--", "params.yaml")
 
 
-def test_promote_back_to_v1_records_the_rollback_in_the_registry(registry):
+def test_the_latest_assignment_holds_the_stage_and_a_version_can_return_to_it(registry):
+    from tabml.registry import current_in_stage
+
     repo, _, _ = registry
-    out = make(repo, "promote", "VERSION=v1.0.0", "STAGE=prod").stdout
-    assert "assigned to stage prod" in out
-    assert "model@v1.0.0" in sh(repo, "gto", "show", "model#prod", "--ref").stdout
+    for version in ("v1.0.0", "v2.0.0", "v1.0.0", "v2.0.0"):  # back and forth, as gto shows
+        out = make(repo, "promote", f"VERSION={version}", "STAGE=prod").stdout
+        assert f"model {version} assigned to stage prod" in out
+        assert f"model@{version}" in sh(repo, "gto", "show", "model#prod", "--ref").stdout
+        assert current_in_stage("prod", "model", repo) == version
+    again = make(repo, "promote", "VERSION=v2.0.0", "STAGE=prod").stdout
+    assert "already in stage prod" in again

@@ -139,15 +139,30 @@ def test_hidden_rows_are_counted():
     )
 
 
-def test_sweep_progress_counts_every_state_and_the_ones_not_listed_yet():
-    from tabml.experiments.runs import progress
+def test_sweep_progress_is_read_from_the_run_folders_of_this_sweep(tmp_path):
+    import json
+    import os
+    import time
 
-    rows = [_row("a", 0.9), _row("b", None, "failed"), _row("c", None, "running")]
-    rows.append(_row("d", None, "queued"))
-    counts = progress(rows, expected=6)
-    assert counts.line(125.4) == "sweep: 2/6 done (1 failed), 1 running, 3 queued; 2m05s"
-    assert progress([_row("a", 0.9)], expected=1).line(3) == (
-        "sweep: 1/1 done, 0 running, 0 queued; 0m03s"
+    from tabml.experiments.runs import queue_runs
+
+    since = time.time()
+    runs = [("old", 0, "Running stage 'train':\n", since - 100),  # an earlier sweep's
+            ("a1", None, "Running stage 'split':\n> x\nRunning stage 'train':\n", since),
+            ("b2", 0, "Running stage 'evaluate':\n", since), ("c3", 1, "", since),
+            ("d4", None, "", since)]  # fmt: skip
+    for rev, code, out, when in runs:
+        (tmp_path / rev).mkdir()
+        (tmp_path / rev / f"{rev}.json").write_text(json.dumps({"returncode": code}))
+        (tmp_path / rev / f"{rev}.out").write_text(out)
+        os.utime(tmp_path / rev / f"{rev}.json", (when, when))
+    counts = queue_runs(since, 6, tmp_path)
+    assert counts.line(125.4) == (
+        "sweep: experiment 3-4 of 6 running (stage train, starting), 2/6 done (1 failed), "
+        "2 queued; 2m05s"
+    )
+    assert queue_runs(since, 2, tmp_path / "none").line(3) == (
+        "sweep: 0/2 done, 0 running, 2 queued; 0m03s"
     )
 
 

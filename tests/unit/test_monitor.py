@@ -193,3 +193,84 @@ def test_a_value_logged_with_another_type_still_reads(tmp_path):
     read = sources.read_request_log(tmp_path, CLASSES)
     assert (read.lines, read.skipped) == (2, 0)
     assert read.frame["bill_length_mm"].tolist() == [40.0, "forty"]
+
+
+def _served(folder, version: str, start: int, count: int, truth: str, source: str = "http"):
+    """`count` predictions of Adelie by `version` from `start` s after T0, labelled `truth`."""
+    from tabml.serving.feedback import write_labels
+
+    ids = new_ids(count)
+    inputs = {"island": "Biscoe", "bill_length_mm": 40.0}
+    when = [T0 + timedelta(seconds=start + i) for i in range(count)]
+    records = [make_record(inputs, version, at, _answer("Adelie", pid), "species")
+               for at, pid in zip(when, ids, strict=True)]  # fmt: skip
+    write_batch(records, folder / "requests", start)
+    write_labels([(pid, truth) for pid in ids], source, folder / "feedback", max_bytes=10**9)
+    return ids
+
+
+def _monitor(folder, packaged, since: str | None = None, **inputs):
+    from tabml import paths
+    from tabml.monitoring.monitor import MonitorInputs, run_monitor
+    from tabml.params import load_params
+
+    where = MonitorInputs(folder / "requests", folder / "feedback", packaged / paths.BENTO_ARCHIVE,
+                          bentoml_home=folder / "store", **inputs)  # fmt: skip
+    floors = {"accuracy": 0.85, "f1_macro": 0.85}
+    return run_monitor(where, load_params(), folder / "out", "1d", since, floors)
+
+
+def test_a_replaced_version_is_reported_but_does_not_alert(tmp_path, packaged):
+    _served(tmp_path, "tabml_model:old", 0, 120, "Gentoo")  # all wrong: breaks the floor
+    _served(tmp_path, "tabml_model:new", 600, 120, "Adelie")  # after it: the old one retired
+    result = _monitor(tmp_path, packaged, names={"tabml_model:old": "v1.0.0"})
+    versions = result.report["versions"]
+    old, new = versions["tabml_model:old"], versions["tabml_model:new"]
+    assert old["verdict"] == alerts.ALERT and old["retired"]
+    assert old["replaced_by"] == "tabml_model:new" and old["registry_version"] == "v1.0.0"
+    assert new["verdict"] == alerts.OK and not new["retired"]
+    assert not result.alert
+    assert "v1.0.0 (tabml_model:old)  ALERT (retired: replaced by tabml_model:new; reported, " \
+        "not alerted on)  1 of the last 1 judged windows" in "\n".join(result.lines)  # fmt: skip
+    metrics = json.loads((tmp_path / "out/metrics.json").read_text())["versions"]
+    assert (metrics["tabml_model:old"]["alert"], metrics["tabml_model:old"]["retired"]) == (0, 1)
+    # the version in prod is never retired: its alert counts
+    assert _monitor(tmp_path, packaged, in_stage=frozenset({"tabml_model:old"})).alert
+
+
+def test_versions_serving_side_by_side_both_alert(tmp_path, packaged):
+    _served(tmp_path, "tabml_model:old", 0, 120, "Gentoo")
+    _served(tmp_path, "tabml_model:new", 60, 120, "Adelie")  # interleaved in time
+    result = _monitor(tmp_path, packaged)
+    assert not any(v["retired"] for v in result.report["versions"].values())
+    assert result.alert
+
+
+def test_a_source_can_be_left_out_and_labels_are_counted_per_source(tmp_path, packaged):
+    ids = _served(tmp_path, "tabml_model:new", 0, 120, "Adelie", "file:truth.csv")
+    from tabml.serving.feedback import write_labels
+
+    write_labels([(pid, "Gentoo") for pid in ids], "http:vandal", tmp_path / "feedback",
+                 max_bytes=10**9)  # later, wrong: the last label wins  # fmt: skip
+    spoiled = _monitor(tmp_path, packaged)
+    assert spoiled.alert
+    assert spoiled.report["labels_by_source"] == {"file:truth.csv": 120, "http:vandal": 120}
+    clean = _monitor(tmp_path, packaged, exclude_sources=("http",))  # http:* left out too
+    assert not clean.alert and clean.report["excluded_labels"] == 120
+    assert clean.report["versions"]["tabml_model:new"]["overall"]["accuracy"] == 1.0
+
+
+def test_labels_of_predictions_before_since_are_outside_the_window_not_unmatched(
+    tmp_path, packaged
+):
+    _served(tmp_path, "tabml_model:new", 0, 120, "Adelie")
+    _served(tmp_path, "tabml_model:new", 7200, 120, "Adelie")  # two hours later
+    (stranger,) = new_ids(1)
+    from tabml.serving.feedback import write_labels
+
+    write_labels([(stranger, "Adelie")], "http", tmp_path / "feedback", max_bytes=10**9)
+    since = (T0 + timedelta(hours=1)).isoformat()
+    result = _monitor(tmp_path, packaged, since=since)
+    counts = result.report["join"]
+    assert (counts["matched"], counts["before_since"], counts["unmatched"]) == (120, 120, 1)
+    assert result.report["predictions"] == 120

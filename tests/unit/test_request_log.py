@@ -38,9 +38,75 @@ def test_empty_log_reads_as_an_empty_frame(tmp_path):
 def test_prune_deletes_the_oldest_files_first(tmp_path):
     for name in ("20250101T000000000000-1-000000", "20250102T000000000000-1-000001"):
         (tmp_path / f"{name}.jsonl").write_text("x" * 100)
-    removed = prune(tmp_path, max_bytes=150)
-    assert [p.name[:8] for p in removed] == ["20250101"]
+    pruned = prune(tmp_path, max_bytes=150)
+    assert [p.name[:8] for p in pruned.removed] == ["20250101"]
+    assert pruned.records == 0 and pruned.skipped == []  # no newline: no record
     assert len(list(tmp_path.glob("*.jsonl"))) == 1
+
+
+def _undeletable_oldest_entries(directory) -> list:
+    """The two oldest log entries cannot be deleted: a directory named like a log file (with
+    a file inside), and, where the kernel allows (root, ext4), an immutable log file."""
+    import shutil
+    import subprocess
+
+    directory.mkdir(parents=True, exist_ok=True)
+    folder = directory / "20000101T000000000000-1-000000.jsonl"
+    folder.mkdir()
+    (folder / "inside.jsonl").write_text("{}\n" * 1000)
+    blocked = [folder]
+    stuck = directory / "20000101T000000000001-1-000001.jsonl"
+    stuck.write_text('{"x":1}\n' * 100)
+    chattr = shutil.which("chattr")
+    if chattr and subprocess.run([chattr, "+i", str(stuck)], capture_output=True).returncode == 0:
+        blocked.append(stuck)
+    else:
+        stuck.unlink()
+    return blocked
+
+
+def _release(blocked) -> None:
+    import shutil
+    import subprocess
+
+    for path in blocked:
+        if path.is_file():
+            subprocess.run([shutil.which("chattr"), "-i", str(path)], check=True)
+
+
+def test_an_undeletable_oldest_entry_is_skipped_and_the_cap_still_holds(tmp_path):
+    from tabml.serving.log_writer import log_bytes
+
+    blocked = _undeletable_oldest_entries(tmp_path)
+    try:
+        logger = RequestLogger(tmp_path, max_bytes=60_000, batch_size=50, interval_s=0.05)
+        for _ in range(40):
+            logger.log([_inputs(3000 + j) for j in range(50)], None)
+        logger.close()
+        # the cap holds over what could be deleted and what could not
+        assert log_bytes(tmp_path) <= 60_000
+        assert all(path.exists() for path in blocked)
+        # written records are never counted as dropped; what pruning deleted is counted
+        assert logger.dropped == 0 and logger.write_errors == 0
+        written = [f for f in tmp_path.glob("*.jsonl") if f.is_file() and f not in blocked]
+        kept = sum(f.read_text().count("\n") for f in written)
+        assert logger.pruned_records > 0 and kept > 0
+        assert kept + logger.pruned_records == 2000
+    finally:
+        _release(blocked)
+
+
+def test_a_failed_write_counts_its_records_once_and_fails_their_acknowledgement(tmp_path):
+    import pytest
+
+    target = tmp_path / "log"
+    target.write_text("not a directory")  # every write fails (for root too)
+    logger = RequestLogger(target, interval_s=0.05)
+    written = logger.log_records([{"label": "Gentoo"}] * 3, ack=True)
+    with pytest.raises(OSError):
+        written.result(timeout=10)
+    logger.close()
+    assert (logger.dropped, logger.write_errors) == (3, 1)
 
 
 def test_logger_flushes_in_batches_from_a_thread_and_bounds_disk_use(tmp_path):

@@ -6,14 +6,15 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from sklearn.metrics import accuracy_score, f1_score, log_loss
 
 from tabml.data.production import comparison_rows, comparison_split, with_production
 from tabml.data.profile import load_profile
 from tabml.params import GatesParams, RetrainParams
-from tabml.retrain.challenger import ChallengerError, set_params
 from tabml.retrain.compare import KEEP, PROMOTE, decide, score
 from tabml.retrain.harvest import pin_production, schema_rejects
+from tabml.retrain.overrides import OverrideError, set_params
 
 
 def rows(n: int, start: str = "2026-01-01") -> pd.DataFrame:
@@ -121,12 +122,30 @@ def test_rows_the_schema_refuses_are_named_with_the_reason(profile, raw_penguins
     assert "body_mass_g" in rejects[3]
 
 
-def test_challenger_overrides_keep_the_params_files_comments(tmp_path):
+def test_challenger_overrides_change_only_their_values_text(tmp_path):
+    import difflib
+
     params = tmp_path / "params.yaml"
     shutil.copy("params.yaml", params)
-    set_params(params, ["train.logistic_regression.C=0.5", "train.model=random_forest"])
-    text = params.read_text()
-    assert "    C: 0.5\n" in text and "model: random_forest" in text
-    assert "# Pipeline parameters." in text
-    with pytest.raises(ChallengerError, match=r"train\.nope"):
+    before = params.read_text()
+    assert ": null" in before  # nulls and comments must survive as written
+    overrides = ["train.logistic_regression.C=0.5", "train.model=random_forest",
+                 "monitor.min=null", "drift.min_rows=25"]  # fmt: skip
+    set_params(params, overrides)
+    after = params.read_text()
+    changed = [line for line in difflib.ndiff(before.splitlines(), after.splitlines())
+               if line.startswith(("- ", "+ "))]  # fmt: skip
+    assert len(changed) == 6, changed  # C, model and min_rows; monitor.min was null already
+    assert "+     C: 0.5" in changed
+    model = next(line for line in changed if line.startswith("+   model:"))
+    assert model.startswith("+   model: random_forest       # logistic_regression |")
+    expected = yaml.safe_load(before)
+    expected["train"]["logistic_regression"]["C"] = 0.5
+    expected["train"]["model"] = "random_forest"
+    expected["drift"]["min_rows"] = 25
+    assert yaml.safe_load(after) == expected
+    with pytest.raises(OverrideError, match=r"train\.nope"):
         set_params(params, ["train.nope=1"])
+    with pytest.raises(OverrideError, match="spans several lines"):
+        set_params(params, ["tune.space=1"])
+    assert params.read_text() == after

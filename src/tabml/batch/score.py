@@ -62,6 +62,7 @@ def score_file(
     engine=None,
     model_files: tuple[Path, Path] | None = None,
     partition_bytes: int = PARTITION_BYTES,
+    commit: str | None = None,
 ) -> BatchResult:
     """Score `path` into the database at `url` in one transaction; rerunning is a no-op.
 
@@ -69,6 +70,8 @@ def score_file(
     `explain_top`: also write the `explanations` table (that many contributions per row).
     `engine`: a `tabml.engine.Engine`; with a Dask client the partitions are scored on its
     workers, which load the model from `model_files` (ONNX, bento: paths they can read).
+    `commit`: the commit of the model scored (a registered version's, after a rollback);
+    HEAD when not given.
 
     Raises:
         TableError: the file cannot be read, or changed while it was read.
@@ -80,7 +83,7 @@ def score_file(
     needed = [r.name for r in model.rules] + ([key] if key else [])
     plan = plan_table(path, needed, partition_bytes)
     batch = BatchIds.start(batch_id_of(plan.sha256, model.version))
-    values = batch_values(batch, plan, model, git_sha())
+    values = batch_values(batch, plan, model, commit or git_sha())
     sink_type = PostgresSink if is_postgresql(url) else SqliteSink
     done = rejected = 0
     try:

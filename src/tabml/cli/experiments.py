@@ -76,18 +76,24 @@ def sweep(
 ) -> None:
     """Queue the grid, run it with `dvc queue start`, wait, and print the results table."""
     from tabml.experiments import runs as ex
-    from tabml.tools import dvc
+    from tabml.tools import dvc, start_workers
 
+    started, since = time.monotonic(), time.time()
     check_queue()
     known = {e.name for e in _experiments()[1]}
-    for overrides in ex.load_grid(grid):
+    grid_runs = ex.load_grid(grid)
+    for k, overrides in enumerate(grid_runs, 1):
         sets = [arg for o in overrides for arg in ("-S", o)]
         dvc(["exp", "run", "--queue", *sets, *([target] if target else [])])
-        typer.echo("queued: " + " ".join(overrides))
+        typer.echo(
+            f"sweep: queued experiment {k} of {len(grid_runs)}: {' '.join(overrides)}; "
+            f"{_elapsed(started)}"
+        )
     # names are fixed at queue time; revs change when a queued run becomes a commit
     queued = {e.name for e in _experiments()[1] if e.name not in known}
-    dvc(["queue", "start", "-j", str(jobs)])
-    rows = _wait(queued, timeout)
+    # its workers outlive it: started without a pipe, so progress shows while they run
+    start_workers("dvc", ["queue", "start", "-j", str(jobs)])
+    rows = _wait(queued, timeout, started, since)
     baseline = [b for b in _experiments()[0] if b.rev != "workspace"][:1]
     failed = [r for r in rows if r.state != "success"]
     shown = baseline + ex.rank(rows, metric) + failed
@@ -98,39 +104,70 @@ def sweep(
 
 
 # a progress line at least this often (seconds) while nothing changes
-PROGRESS_EVERY = 60.0
+PROGRESS_EVERY = 30.0
 
 
-def _wait(names: set[str], timeout: float) -> list:
-    """Poll `dvc exp show --json` until none of the named experiments is queued or running.
+def _elapsed(started: float) -> str:
+    minutes, seconds = divmod(int(time.monotonic() - started), 60)
+    return f"{minutes}m{seconds:02d}s"
 
-    Prints a progress line (done/running/queued, elapsed) when the counts change, and at
-    least every minute.
+
+def _wait(names: set[str], timeout: float, started: float, since: float) -> list:
+    """Wait until the named experiments (queued after `since`, a `time.time()`) have run;
+    their rows from `dvc exp show`.
+
+    Progress comes from DVC's run folders (`runs.queue_runs`: experiment k of n, the stage
+    it runs, done/queued, the time since `started`), printed when it changes and at least
+    every `PROGRESS_EVERY` s; `dvc exp show`, which can wait on the queue's lock for as long
+    as a run takes, is asked once at the end.
     """
-    from tabml.experiments.runs import PENDING, progress
+    from tabml.experiments.runs import PENDING, queue_runs
 
-    started = time.monotonic()
-    deadline = started + timeout
-    pause = 2.0
+    deadline = time.monotonic() + timeout
     last, last_time = None, started
     while True:
-        rows = [e for e in _experiments()[1] if e.name in names]
-        pending = [e for e in rows if e.state in PENDING]
+        counts = queue_runs(since, len(names))
         now = time.monotonic()
-        counts = progress(rows, len(names))
         if counts != last or now - last_time >= PROGRESS_EVERY:
             typer.echo(counts.line(now - started))
             last, last_time = counts, now
-        if not pending:
-            return rows
+        if counts.done >= len(names):
+            break
         if now > deadline:
-            raise _exit(f"timed out with {len(pending)} experiment(s) still queued or running")
-        # each poll is a dvc process competing with the workers for CPU: back off
-        time.sleep(pause)
-        pause = min(pause * 1.5, 15.0)
+            raise _exit(f"timed out with {len(names) - counts.done} experiment(s) still "
+                        "queued or running")  # fmt: skip
+        time.sleep(1.0)  # a few file reads per poll: nothing to back off from
+    while True:  # DVC records the last run's result a moment after its process ends
+        rows = [e for e in _experiments()[1] if e.name in names]
+        if not any(e.state in PENDING for e in rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(2.0)
 
 
 BEST_ROWS = 5  # experiments in the `best` table (more when more of them tie)
+
+
+def _package_applied(name: str) -> None:
+    """`dvc repro` after `dvc exp apply`: a sweep stops at evaluate, so the applied model is
+    packaged here (its other stages come from the cache), and `make serve` / `make batch`
+    serve it. A stage that refuses (the package stage's gates) stops with its message."""
+    from tabml.tools import CommandError, on_stage, stream
+
+    started = time.monotonic()
+    running = on_stage(lambda stage: typer.echo(f"best: stage {stage} running; "
+                                                 f"{_elapsed(started)}"))  # fmt: skip
+    typer.echo(f"best: packaging {name} (dvc repro: the stages its run did not reach)")
+    try:
+        stream("dvc", ["repro"], running)
+    except CommandError as err:
+        raise _exit(
+            f"error: {name} is applied but could not be packaged, so make serve keeps the "
+            f"previous model: {err}"
+        ) from err
+    typer.echo(
+        f"best: {name} is packaged: make serve and make batch use it. Keep it: git add "
+        "params.yaml dvc.lock && git commit; or go back: make restore-baseline"
+    )
 
 
 def _no_experiment(metric: str, all_commits: bool) -> str:
@@ -192,7 +229,8 @@ def best(
         typer.echo(hidden)
     if apply:
         dvc(["exp", "apply", winner.name])
-        typer.echo(f"applied {winner.name} to the workspace (commit it, or `git restore`)")
+        typer.echo(f"applied {winner.name} to the workspace")
+        _package_applied(winner.name)
     if branch:
         dvc(["exp", "branch", winner.name, branch])
         typer.echo(f"created git branch {branch!r} from {winner.name}")

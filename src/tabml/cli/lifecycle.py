@@ -29,13 +29,15 @@ def serve(
 
     if not archive.exists():
         raise PackagedModelError(f"{archive} does not exist: run `make repro` first")
+    from tabml.registry import version_names
+
     info, _ = read_model(archive)
     tag = f"{info['name']}:{info['version']}"
     flag = "--stale-ok (make serve ALLOW_STALE=1)"
     warning = check_packaged_model(tag, info["metadata"], stale_ok, "serve", flag)
     if warning:
         typer.echo(warning, err=True)
-    launch(archive, host, port)
+    launch(archive, host, port, version_names().get(tag))
 
 
 @command()
@@ -130,10 +132,15 @@ def register(
 ) -> None:
     """Register HEAD's model as VERSION (gto register), if the metric gate passes."""
     from tabml.registry import register as register_version
+    from tabml.registry.versions import packaged_tag
     from tabml.tools import git
 
     tag = register_version(version, message)
-    typer.echo(f"registered {tag} at {git(['rev-parse', '--short', 'HEAD']).strip()}")
+    model = packaged_tag()
+    typer.echo(
+        f"registered {tag} at {git(['rev-parse', '--short', 'HEAD']).strip()}"
+        + (f" (model {model})" if model else "")
+    )
 
 
 @command()
@@ -150,17 +157,30 @@ def promote(
 @command()
 def rollback(
     version: Annotated[str, typer.Argument(help="a registered version")],
-    force: Annotated[bool, typer.Option(help="overwrite uncommitted dvc.yaml/dvc.lock")] = False,
+    force: Annotated[
+        bool, typer.Option(help="overwrite uncommitted configuration (dvc.yaml, params, ...)")
+    ] = False,
+    stage: Annotated[str, typer.Option(help="the stage the version is assigned to")] = "prod",
 ) -> None:
-    """Check VERSION's outputs out of the DVC cache (HEAD stays; dvc.yaml/lock are VERSION's)."""
+    """Put VERSION's model and configuration in the workspace and in STAGE (HEAD stays)."""
     from tabml.registry import rollback as rollback_to
+    from tabml.registry.rollback import CONFIGURATION
 
-    for path in rollback_to(version, force):
+    done = rollback_to(version, force, stage)
+    for path in done.outputs:
         typer.echo(f"  restored {path}")
+    typer.echo(done.assignment)
+    if done.head_version == version:
+        typer.echo(
+            f"rolled forward to {version}: the workspace is HEAD's again, {stage} = {version}"
+        )
+        return
+    back = f"make rollback VERSION={done.head_version}" if done.head_version else (
+        f"git checkout HEAD -- {' '.join(CONFIGURATION)} && dvc checkout")  # fmt: skip
     typer.echo(
-        f"rolled back to {version}: workspace outputs are {version}'s; HEAD is unchanged, "
-        "dvc.yaml/dvc.lock are modified. Undo: git checkout HEAD -- dvc.yaml dvc.lock && "
-        "dvc checkout"
+        f"rolled back to {version}: the outputs and {', '.join(CONFIGURATION)} are "
+        f"{version}'s (make serve and make batch use its model), {stage} = {version}; HEAD is "
+        f"unchanged. Roll forward: {back}"
     )
 
 
@@ -197,6 +217,7 @@ def batch(
     from tabml.data.profile import load_profile
     from tabml.engine import configured, open_engine
     from tabml.params import load_params
+    from tabml.registry import named, registered_versions, version_names
     from tabml.scoring.packaged import load_packaged
 
     key = load_profile(load_params().data.profile).key
@@ -205,24 +226,30 @@ def batch(
     warning = check_packaged_model(model.version, model.metadata, stale_ok, "score with", flag)
     if warning:
         typer.echo(warning, err=True)
+    # Rows name the commit of the model scored: its registered version's (HEAD after a
+    # rollback is another version's), else HEAD.
+    names = version_names()
+    scored = [v.commit for v in registered_versions() if v.model_tag == model.version] \
+        if names else []  # fmt: skip
+    commit = scored[-1] if scored else None
+    shown = named(model.version, names)
     try:
         top = explain_top if explain else None
         files = (paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
         # In process (the default) says nothing: its output stays as it was before Dask.
         with open_engine(quiet=configured() == "in-process") as engine:
             result = score_file(input, db, model, key, chunk_rows, print_progress, wait, top,
-                                engine, files, partition_bytes)  # fmt: skip
+                                engine, files, partition_bytes, commit)  # fmt: skip
     except SQLAlchemyError as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise fail(one_line(f"database {db}: {first}")) from None
     if result.skipped:
         typer.echo(
-            f"batch {result.batch_id}: {input} was already scored by {model.version}; "
-            "nothing written"
+            f"batch {result.batch_id}: {input} was already scored by {shown}; nothing written"
         )
         return
     typer.echo(
         f"batch {result.batch_id}: {result.rows - result.rejected:,} predictions, "
-        f"{result.rejected:,} rejects from {input} ({model.version}) -> {db} "
+        f"{result.rejected:,} rejects from {input} ({shown}) -> {db} "
         f"in {result.seconds:.1f} s"
     )

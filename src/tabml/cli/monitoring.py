@@ -15,14 +15,21 @@ def feedback(
     archive: Annotated[
         Path, typer.Option(help="exported bento (its classes, or a regression model)")
     ] = paths.BENTO_ARCHIVE,
+    max_bytes: Annotated[
+        int | None,
+        typer.Option(min=1, help="the feedback log's limit (default $TABML_FEEDBACK_MAX_BYTES)"),
+    ] = None,
 ) -> None:
-    """Import true labels of earlier predictions (online or batch) into the feedback log."""
+    """Import true labels of earlier predictions (online or batch) into the feedback log.
+
+    All or nothing: a file that would take the log past its limit is refused whole.
+    """
     from tabml.monitoring.label_files import import_labels
     from tabml.monitoring.model_versions import packaged_model
     from tabml.serving.feedback import feedback_dir
 
     _, metadata = packaged_model(archive)
-    count = import_labels(input, metadata.get("classes") or [])
+    count = import_labels(input, metadata.get("classes") or [], max_bytes=max_bytes)
     typer.echo(f"feedback: {count:,} labels from {input} -> {feedback_dir()}/")
 
 
@@ -35,17 +42,29 @@ def monitor(
     db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of batch predictions")] = None,
     out: Annotated[Path, typer.Option(help="where the report files go")] = paths.MONITOR_DIR,
     archive: Annotated[Path, typer.Option(help="exported bento")] = paths.BENTO_ARCHIVE,
+    exclude_source: Annotated[
+        list[str] | None,
+        typer.Option(help="leave out labels of a source (http also leaves out http:<name>)"),
+    ] = None,
 ) -> None:
-    """Live metrics per model version and window from labelled predictions; exit 3 on alert."""
+    """Live metrics per model version and window from labelled predictions; exit 3 on alert.
+
+    Versions that no longer serve (replaced by a later one, not in prod) are reported but
+    do not alert.
+    """
     from tabml.model.gates import load_gates
     from tabml.monitoring.alerts import ALERT_EXIT_CODE
     from tabml.monitoring.monitor import MonitorInputs, run_monitor
+    from tabml.monitoring.monitor_files import labels_line
     from tabml.params import load_params
     from tabml.serving.feedback import feedback_dir
     from tabml.serving.request_log import log_dir
 
     _arrow_memory_pool()
-    inputs = MonitorInputs(log_dir(), feedback_dir(), archive, db)
+    names, in_stage = registry_view()
+    inputs = MonitorInputs(log_dir(), feedback_dir(), archive, db,
+                           exclude_sources=tuple(exclude_source or ()), names=names,
+                           in_stage=in_stage)  # fmt: skip
     # The dataset's floors and ceilings (profile gates, params.yaml overriding per key), as
     # `make gate` applies them (a regression profile's come from `regression.gates`).
     gates = load_gates().gates
@@ -53,13 +72,34 @@ def monitor(
     for line in result.lines:
         typer.echo(line)
     join = result.report["join"]
+    before = f", {join['before_since']:,} before SINCE" if since else ""
     typer.echo(
         f"monitor: {result.report['predictions']:,} predictions, {join['matched']:,} labelled, "
-        f"{join['unmatched']:,} unmatched labels, {result.report['skipped_lines']:,} bad lines "
-        f"skipped -> {out}/"
+        f"{join['unmatched']:,} unmatched labels{before}, {result.report['skipped_lines']:,} "
+        f"bad lines skipped -> {out}/"
     )
+    typer.echo("monitor: " + labels_line(result.report))
     if result.alert:
         raise fail("monitor: ALERT (exit code 3): see the lines above", ALERT_EXIT_CODE)
+
+
+def registry_view() -> tuple[dict[str, str], frozenset[str]]:
+    """Model tag -> registry version, and the model tag of the version in prod (never
+    retired); empty outside a registry."""
+    from gto.exceptions import GTOException
+
+    from tabml.registry import current_in_stage, registered_versions, version_names
+    from tabml.tools import CommandError
+
+    names = version_names()
+    if not names:
+        return {}, frozenset()
+    try:
+        prod = current_in_stage("prod")
+    except (CommandError, GTOException, OSError):
+        return names, frozenset()
+    tags = {v.model_tag for v in registered_versions() if v.version == prod and v.model_tag}
+    return names, frozenset(tags)
 
 
 def _arrow_memory_pool() -> None:

@@ -7,22 +7,29 @@ import typer
 
 from tabml.cli import command, fail
 
+ExcludeSource = Annotated[
+    list[str] | None,
+    typer.Option(help="leave out labels of a source (http also leaves out http:<name>)"),
+]
+
 
 @command()
-def harvest() -> None:
+def harvest(exclude_source: ExcludeSource = None) -> None:
     """Export the labelled production rows to data/production/labelled.parquet (dvc add)."""
     from tabml.params import load_params
     from tabml.retrain.harvest import harvest as run_harvest
     from tabml.serving.feedback import feedback_dir
     from tabml.serving.request_log import log_dir
 
-    done = run_harvest(log_dir(), feedback_dir(), load_params().data.profile)
+    profile = load_params().data.profile
+    done = run_harvest(log_dir(), feedback_dir(), profile, Path(), tuple(exclude_source or ()))
     for reject in done.rejects[:20]:
         typer.echo(f"  rejected {reject['prediction_id']}: {reject['reason']}")
     typer.echo(done.summary())
     typer.echo(
-        f"harvest: to train on them: dvc repro, then git add {done.path}.dvc configs/ dvc.lock "
-        "and commit (make retrain does this on a branch and compares first)"
+        "harvest: next, make retrain: it trains a challenger on them on its own branch and "
+        "compares it with the prod champion (this harvest may stay uncommitted); or train on "
+        f"them here: dvc repro, then git add {done.path}.dvc configs/ dvc.lock and commit"
     )
 
 
@@ -35,6 +42,7 @@ def retrain(
     version: Annotated[str | None, typer.Option(help="version to register")] = None,
     promote: Annotated[bool, typer.Option(help="register + promote a winner")] = True,
     out: Annotated[Path, typer.Option(help="where decision.json/.md go")] = Path("reports/retrain"),
+    exclude_source: ExcludeSource = None,
 ) -> None:
     """Train a challenger on production labels; promote it only if it wins (exit 3: kept)."""
     from tabml.retrain.loop import KEPT, run_retrain
@@ -42,8 +50,9 @@ def retrain(
     from tabml.serving.request_log import log_dir
 
     result = run_retrain(
-        Path(), log_dir().resolve(), feedback_dir().resolve(), set_ or [], version, promote, out
-    )
+        Path(), log_dir().resolve(), feedback_dir().resolve(), set_ or [], version, promote, out,
+        tuple(exclude_source or ()), typer.echo,
+    )  # fmt: skip
     for line in result.lines:
         typer.echo(line)
     if result.code == KEPT:

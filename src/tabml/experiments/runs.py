@@ -4,6 +4,7 @@ Everything here is pure; `tabml.cli` runs the dvc commands and prints the result
 """
 
 import itertools
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -11,6 +12,7 @@ from typing import Any, get_args
 from tabml import paths, yaml_io
 from tabml.model.gates import direction
 from tabml.params import ModelFamily
+from tabml.tools import STAGE_LINE
 
 FAMILIES = frozenset(get_args(ModelFamily))
 
@@ -195,32 +197,57 @@ def hidden_message(shown: int, ranked: int, unranked: int, metric: str) -> str |
 
 @dataclass(frozen=True)
 class Progress:
-    """How far a sweep is: counts of its experiments by state."""
+    """How far a sweep is: counts of its experiments by state, the running ones' stages."""
 
     expected: int
     done: int
     failed: int
     running: int
     queued: int
+    stages: tuple[str, ...] = ()  # the stage each running experiment is in, where known
 
     def line(self, seconds: float) -> str:
-        """`sweep: 3/8 done (1 failed), 1 running, 4 queued; 2m05s`."""
+        """`sweep: experiment 4 of 8 running (stage train), 3/8 done (1 failed), 4 queued;
+        2m05s`, or without a running one `sweep: 3/8 done, 0 running, 5 queued; 2m05s`."""
         minutes, rest = divmod(int(seconds), 60)
         failures = f" ({self.failed} failed)" if self.failed else ""
+        done = f"{self.done}/{self.expected} done{failures}"
+        if not self.running:
+            return f"sweep: {done}, 0 running, {self.queued} queued; {minutes}m{rest:02d}s"
+        first = self.done + 1
+        which = f"{first}" if self.running == 1 else f"{first}-{self.done + self.running}"
+        stages = f" (stage {', '.join(self.stages)})" if self.stages else ""
         return (
-            f"sweep: {self.done}/{self.expected} done{failures}, {self.running} running, "
+            f"sweep: experiment {which} of {self.expected} running{stages}, {done}, "
             f"{self.queued} queued; {minutes}m{rest:02d}s"
         )
 
 
-def progress(rows: list[Experiment], expected: int) -> Progress:
-    """Counts for the sweep's experiments; `expected` includes ones `dvc exp show` misses yet."""
-    running = sum(e.state == "running" for e in rows)
-    queued = sum(e.state == "queued" for e in rows)
-    return Progress(
-        expected=expected,
-        done=len(rows) - running - queued,
-        failed=sum(e.state == "failed" for e in rows),
-        running=running,
-        queued=queued + max(0, expected - len(rows)),
-    )
+RUNS = Path(".dvc/tmp/exps/run")  # one folder per queued experiment DVC is running or ran
+
+
+def queue_runs(since: float, expected: int, runs: Path = RUNS) -> Progress:
+    """How far the queued experiments started after `since` (a `time.time()`) are, read from
+    DVC's run folders (`.dvc/tmp/exps/run/<rev>/`: `<rev>.json` gets a return code when the
+    run ends, `<rev>.out` its output): no dvc process, no lock, so it answers while the
+    queue runs. A running experiment's stage is the last `Running stage` line of its output.
+    """
+    done = failed = 0
+    stages = []
+    for info in sorted(Path(runs).glob("*/*.json")):
+        try:
+            if info.stat().st_mtime < since:
+                continue  # an earlier sweep's
+            code = json.loads(info.read_text()).get("returncode")
+            output = info.with_suffix(".out").read_text(errors="replace") if code is None else ""
+        except (OSError, ValueError):
+            continue  # a run starting or finishing meanwhile
+        if code is None:
+            found = STAGE_LINE.findall(output)
+            stages.append(found[-1] if found else "starting")
+        else:
+            done += 1
+            failed += code != 0
+    running = len(stages)
+    return Progress(expected, done, failed, running, max(expected - done - running, 0),
+                    tuple(stages))  # fmt: skip

@@ -32,6 +32,7 @@ class JoinCounts:
     matched: int  # of those, ids of a known prediction
     unmatched: int  # ids of no known prediction
     duplicate_predictions: int  # prediction rows dropped because their id was seen before
+    before_since: int = 0  # labelled ids whose prediction was made before SINCE (not counted)
 
 
 ID_WIDTH = 36

@@ -4,17 +4,22 @@ The file (CSV or parquet) needs the columns `prediction_id` and `label`; other c
 ignored. It is checked as strictly as a `/feedback` request (every id a UUIDv7 as the
 service and batch scoring make them, every label one of the model's classes, or for a
 regression model a finite number), and either all of it is imported or nothing: the error
-names the first bad rows.
+names the first bad rows, and a file that does not fit in the feedback log's limit is
+refused whole (`serving/label_import.py`).
 """
 
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from tabml.errors import TabmlError
 from tabml.scoring.prediction_ids import PATTERN_TEXT
-from tabml.serving.feedback import write_labels
+from tabml.serving.feedback import feedback_dir, feedback_max_bytes
+from tabml.serving.label_import import FILE_LINES, import_lines
 from tabml.tables import read_table
 
 COLUMNS = ["prediction_id", "label"]
@@ -32,11 +37,11 @@ def _numbers(labels: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values, pd.Series(~np.isfinite(values.to_numpy()), index=labels.index)
 
 
-def check_labels(frame: pd.DataFrame, classes: list[str], source: str) -> list[tuple[str, object]]:
-    """(prediction_id, label) pairs of a labels frame, in file order.
+def check_labels(frame: pd.DataFrame, classes: list[str], source: str) -> pd.DataFrame:
+    """The labels frame's ids (lowercase) and labels, checked, in file order.
 
-    Without `classes` (a regression model) every label must be a finite number; the pairs
-    then hold floats.
+    Without `classes` (a regression model) every label must be a finite number; the labels
+    are then floats.
 
     Raises:
         LabelFileError: naming the first bad rows (1 = the first data row) and why.
@@ -63,11 +68,33 @@ def check_labels(frame: pd.DataFrame, classes: list[str], source: str) -> list[t
         raise LabelFileError(
             f"{source}: {total} bad row(s), nothing imported; {'; '.join(problems)}"
         )
-    return list(zip(ids.tolist(), labels.tolist(), strict=True))
+    return pd.DataFrame({"prediction_id": ids, "label": labels})
 
 
-def import_labels(path: Path, classes: list[str], directory: Path | None = None) -> int:
-    """Append every label of `path` to the feedback log; return how many."""
-    pairs = check_labels(read_table(Path(path), COLUMNS), list(classes), str(path))
-    write_labels(pairs, f"file:{Path(path).name}", directory)
-    return len(pairs)
+def label_lines(checked: pd.DataFrame, source: str, stamp: str) -> Iterator[list[bytes]]:
+    """The feedback log lines of checked labels, `FILE_LINES` at a time (bounded memory)."""
+    head = f'{{"timestamp":"{stamp}","prediction_id":"'
+    tail = "," + orjson.dumps({"source": source}).decode()[1:] + "\n"
+    for start in range(0, len(checked), FILE_LINES):
+        part = checked.iloc[start : start + FILE_LINES]
+        ids = part["prediction_id"].tolist()
+        encoded = {v: orjson.dumps(v).decode() for v in part["label"].unique().tolist()}
+        labels = [encoded[v] for v in part["label"].tolist()]
+        yield [f'{head}{i}","label":{v}{tail}'.encode() for i, v in zip(ids, labels, strict=True)]
+
+
+def import_labels(
+    path: Path, classes: list[str], directory: Path | None = None, max_bytes: int | None = None
+) -> int:
+    """Append every label of `path` to the feedback log, all or none; return how many.
+
+    `max_bytes`: the log's limit (default `$TABML_FEEDBACK_MAX_BYTES`, else 100 MiB).
+    """
+    checked = check_labels(read_table(Path(path), COLUMNS), list(classes), str(path))
+    stamp = datetime.now(UTC).isoformat()
+    lines = label_lines(checked, f"file:{Path(path).name}", stamp)
+    limit = feedback_max_bytes() if max_bytes is None else max_bytes
+    try:
+        return import_lines(lines, directory or feedback_dir(), limit)
+    except TabmlError as err:
+        raise LabelFileError(f"{path}: {len(checked):,} labels: {err}") from None

@@ -4,7 +4,7 @@ The one place that does I/O for the monitor: the sources (`sources`), the join (
 the numbers (`live_report`) and the files (`monitor_files`) are separate modules.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +23,9 @@ class MonitorInputs:
     archive: Path
     db: str | None = None
     bentoml_home: Path | None = None
+    exclude_sources: tuple[str, ...] = ()  # label sources left out (`http` also `http:x`)
+    names: dict[str, str] = field(default_factory=dict)  # model tag -> registry version
+    in_stage: frozenset[str] = frozenset()  # model tags of the versions in a stage (prod)
 
 
 @dataclass
@@ -32,7 +35,25 @@ class MonitorResult:
 
     @property
     def alert(self) -> bool:
-        return any(v["verdict"] == alerts.ALERT for v in self.report["versions"].values())
+        """A version that still serves alerts (a retired one's alert is only reported)."""
+        return any(
+            v["verdict"] == alerts.ALERT and not v["retired"]
+            for v in self.report["versions"].values()
+        )
+
+
+def retired_versions(joined: pd.DataFrame, keep: frozenset[str]) -> dict[str, str]:
+    """Versions that no longer serve: another version's predictions all came after their
+    last one (it replaced them). Version -> the one that replaced it. A version in `keep`
+    (in a stage) is never retired."""
+    times = joined.groupby(joined["model_version"].fillna("(unknown)"), observed=True)
+    spans = times["timestamp"].agg(["min", "max"])
+    found = {}
+    for version, span in spans.iterrows():
+        later = spans[(spans["min"] > span["max"]) & (spans.index != version)]
+        if len(later) and version not in keep:
+            found[str(version)] = str(later["min"].idxmin())
+    return found
 
 
 def run_monitor(
@@ -59,6 +80,10 @@ def run_monitor(
     online = sources.read_request_log(inputs.requests, classes)
     batch, batch_note = sources.read_batch_predictions(inputs.db, classes)
     labels = sources.read_feedback_log(inputs.feedback, numeric=regression)
+    by_source = sources.labels_by_source(labels.frame)
+    left_out = sources.excluded(labels.frame["source"], inputs.exclude_sources)
+    if left_out.any():
+        labels.frame = labels.frame[~left_out].reset_index(drop=True)
     frames = [f for f in (online.frame, batch.frame) if len(f)] or [online.frame]
     predictions = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if predictions.empty:
@@ -67,11 +92,15 @@ def run_monitor(
             f"({batch_note or inputs.db}): serve some traffic, or pass DB=<url> of a "
             "batch-scored database"
         )
-    if start is not None:
-        predictions = predictions[predictions["timestamp"] >= start]
-        if predictions.empty:
-            raise sources.MonitorInputError(f"no predictions since {start.isoformat()}")
     joined, counts = join.join_labels(predictions, labels.frame)
+    if start is not None:
+        # Labels of predictions made before SINCE are outside the window, not unmatched.
+        before = (joined["timestamp"] < start).to_numpy()
+        outside = int((before & joined["label"].notna().to_numpy()).sum())
+        counts = replace(counts, matched=counts.matched - outside, before_since=outside)
+        joined = joined[~before].reset_index(drop=True)
+        if joined.empty:
+            raise sources.MonitorInputError(f"no predictions since {start.isoformat()}")
     seen = joined["model_version"].dropna().unique().tolist()
     models = {**store_models(inputs.bentoml_home or default_store(), seen), current: metadata}
     if regression:
@@ -84,6 +113,11 @@ def run_monitor(
         versions = live_report.live_report(
             joined, models, classes, length, params.monitor, floors, params.drift
         )
+    retired = retired_versions(joined, inputs.in_stage)
+    for tag, found in versions.items():
+        found["registry_version"] = inputs.names.get(tag)
+        found["retired"] = tag in retired
+        found["replaced_by"] = retired.get(tag)
     report = {
         "task": "regression" if regression else "classification",
         "window": window or params.monitor.window,
@@ -92,6 +126,9 @@ def run_monitor(
         "sources": f"{len(online.frame):,} online from {inputs.requests}/, "
         + (f"{len(batch.frame):,} batch from {inputs.db}" if batch_note is None else batch_note),
         "skipped_lines": online.skipped + labels.skipped,
+        "labels_by_source": by_source,
+        "excluded_sources": list(inputs.exclude_sources),
+        "excluded_labels": int(left_out.sum()),
         "join": asdict(counts),
         "versions": versions,
     }

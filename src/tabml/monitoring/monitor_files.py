@@ -44,7 +44,9 @@ def metrics_file(report: dict) -> dict:
     versions = {}
     for version, found in report["versions"].items():
         versions[version] = {
-            "alert": int(found["verdict"] == "ALERT"),
+            # a retired version's ALERT is reported, not raised (it no longer serves)
+            "alert": int(found["verdict"] == "ALERT" and not found.get("retired")),
+            "retired": int(bool(found.get("retired"))),
             "overall": _summary(found["overall"]),
             "latest_window": _summary(found["windows"][-1]) if found["windows"] else {},
             "test": found["reference"] or {},
@@ -120,12 +122,39 @@ def _fmt(value, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def version_name(version: str, found: dict) -> str:
+    """`v1.0.0 (tabml_model:abc)`: the registry version beside the model tag, when known."""
+    name = found.get("registry_version")
+    return f"{name} ({version})" if name else version
+
+
+def _retired(report: dict, found: dict) -> str:
+    if not found.get("retired"):
+        return ""
+    by = found["replaced_by"]
+    by = version_name(by, report["versions"].get(by, {}))
+    return f" (retired: replaced by {by}; reported, not alerted on)"
+
+
 def verdict_lines(report: dict) -> list[str]:
     """One line per version: verdict, what it rests on."""
     return [
-        f"{version}  {found['verdict']}  {'; '.join(found['reasons'])}"
+        f"{version_name(version, found)}  {found['verdict']}{_retired(report, found)}  "
+        f"{'; '.join(found['reasons'])}"
         for version, found in report["versions"].items()
     ]
+
+
+def labels_line(report: dict) -> str:
+    """`Labels by source: http 312, file:labels.csv 1,000; left out: http (312 labels).`"""
+    by_source = ", ".join(f"{k} {v:,}" for k, v in report["labels_by_source"].items())
+    line = f"Labels by source: {by_source or 'none'}"
+    if report["excluded_sources"]:
+        line += (
+            f"; left out: {', '.join(report['excluded_sources'])} "
+            f"({report['excluded_labels']:,} labels)"
+        )
+    return line + "."
 
 
 def markdown(report: dict) -> str:
@@ -136,8 +165,9 @@ def markdown(report: dict) -> str:
         f"Window {report['window']}, since {report['since'] or 'the first prediction'}; "
         f"{report['predictions']:,} predictions ({report['sources']}), "
         f"{join['labels_received']:,} labels received for {join['labelled_ids']:,} ids, "
-        f"{join['unmatched']:,} unmatched; {report['skipped_lines']:,} unreadable log lines "
-        "skipped.",
+        f"{join['unmatched']:,} unmatched, {join.get('before_since', 0):,} for predictions "
+        f"before the window; {report['skipped_lines']:,} unreadable log lines skipped. "
+        + labels_line(report),
         "",
         "```text",
         *verdict_lines(report),
@@ -145,7 +175,7 @@ def markdown(report: dict) -> str:
     ]
     for version, found in report["versions"].items():
         if report.get("task") == "regression":
-            lines += regression_section(version, found)
+            lines += regression_section(version_name(version, found), found)
             continue
         test = found["reference"] or {}
         limits = ", ".join(
@@ -153,7 +183,7 @@ def markdown(report: dict) -> str:
         )
         lines += [
             "",
-            f"## {version}: {found['verdict']}",
+            f"## {version_name(version, found)}: {found['verdict']}{_retired(report, found)}",
             "",
             f"Test set: accuracy {_fmt(test.get('accuracy'))}, macro F1 "
             f"{_fmt(test.get('f1_macro'))}, log loss {_fmt(test.get('log_loss'))}. "

@@ -101,12 +101,33 @@ def read_feedback_log(directory: Path, numeric: bool = False) -> Read:
             "prediction_id": _column(raw, "prediction_id"),
             "label": label,
             "timestamp": _timestamps(_column(raw, "timestamp")),
+            "source": _column(raw, "source").fillna(UNKNOWN_SOURCE).astype("category"),
         }
     )
     bad = frame["timestamp"].isna() | frame["prediction_id"].isna() | frame["label"].isna()
     if bad.any():
         frame = frame[~bad].reset_index(drop=True)
     return Read(frame, len(raw) + skipped, skipped + int(bad.sum()))
+
+
+UNKNOWN_SOURCE = "(none)"  # a label line without `source`
+
+
+def labels_by_source(labels: pd.DataFrame) -> dict[str, int]:
+    """How many labels each source sent (`http`, `http:<name>`, `file:<name>`)."""
+    counts = labels["source"].value_counts(sort=False) if len(labels) else pd.Series()
+    return {str(k): int(v) for k, v in sorted(counts.items()) if v}
+
+
+def excluded(sources: pd.Series, names: tuple[str, ...]) -> np.ndarray:
+    """Which labels come from one of `names`: a source itself or one under it (`http`
+    also names `http:annotator-7`)."""
+    if not names or not len(sources):
+        return np.zeros(len(sources), dtype=bool)
+    categories = pd.Categorical(sources)  # each distinct source once, not a million times
+    under = tuple(f"{name}:" for name in names)
+    hit = [str(c) in names or str(c).startswith(under) for c in categories.categories]
+    return np.array([*hit, False])[categories.codes]  # code -1 (missing) picks False
 
 
 def _sqlite_file_missing(url: str) -> bool:

@@ -7,10 +7,9 @@ leaves at most this worktree and branch behind, and the next run starts them afr
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from ruamel.yaml import YAML
 
 from tabml import paths
 from tabml.data.profile import load_profile
@@ -18,7 +17,8 @@ from tabml.errors import TabmlError
 from tabml.model.gates import check_limits, dataset_gates
 from tabml.params import load_params
 from tabml.retrain.harvest import PRODUCTION_FILE, Harvest, harvest
-from tabml.tools import dvc, git
+from tabml.retrain.overrides import set_params
+from tabml.tools import dvc, git, on_stage, stream
 
 # What a retrain commit holds: the harvested data version, its pin, params and the lock.
 COMMITTED = ("params.yaml", "dvc.lock", str(PRODUCTION_FILE) + ".dvc")
@@ -57,27 +57,12 @@ def remove_worktree(root: Path) -> None:
     git(["worktree", "prune"], root, check=False)
 
 
-def set_params(params_file: Path, assignments: list[str]) -> None:
-    """`key.sub=value` like `dvc exp run -S` (the value read as YAML), comments kept."""
-    yaml = YAML()  # round-trip: the committed params.yaml keeps its comments and layout
-    data = yaml.load(params_file.read_text())
-    for assignment in assignments:
-        key, sep, value = assignment.partition("=")
-        *parents, leaf = key.strip().split(".")
-        section = data
-        for part in parents:
-            if not sep or part not in section:
-                raise ChallengerError(f"--set {assignment!r}: no params.yaml key {key!r}")
-            section = section[part]
-        if leaf not in section:
-            raise ChallengerError(f"--set {assignment!r}: no params.yaml key {key!r}")
-        section[leaf] = YAML(typ="safe").load(value)
-    with params_file.open("w") as out:
-        yaml.dump(data, out)
-
-
 def prepare(
-    root: Path, requests: Path, feedback: Path, assignments: list[str]
+    root: Path,
+    requests: Path,
+    feedback: Path,
+    assignments: list[str],
+    exclude: tuple[str, ...] = (),
 ) -> tuple[Path, Harvest]:
     """A fresh worktree at HEAD (sharing the DVC cache), the overrides applied to its
     params.yaml, this harvest in it."""
@@ -92,18 +77,21 @@ def prepare(
     if assignments:
         set_params(tree / paths.PARAMS, assignments)
     profile = load_params(tree / paths.PARAMS).data.profile
-    return tree, harvest(requests, feedback, profile, tree)
+    return tree, harvest(requests, feedback, profile, tree, exclude)
 
 
-def train(tree: Path, harvested: Harvest, profile: str) -> Challenger:
+def train(
+    tree: Path, harvested: Harvest, profile: str, progress: Callable[[str], None] = print
+) -> Challenger:
     """Reproduce the pipeline in the worktree; gate its test metrics; commit on a branch."""
     branch = f"retrain/{harvested.sha256[:12]}"
     try:
-        dvc(["repro", "--quiet", "evaluate"], tree)
+        running = on_stage(lambda stage: progress(f"challenger: stage {stage} running"))
+        stream("dvc", ["repro", "evaluate"], running, tree)
         failures = gate_failures(tree)
         if failures:  # refused as `make register` would: no package, no commit
             return Challenger(tree, branch, harvested, failures)
-        dvc(["repro", "--quiet"], tree)
+        stream("dvc", ["repro"], running, tree)
     except TabmlError as err:
         raise ChallengerError(f"the challenger's pipeline failed: {err}") from err
     profile_file = str(paths.CONFIGS / f"{profile}.yaml")

@@ -74,7 +74,7 @@ def load_champion(root: Path) -> Champion:
     from gto.exceptions import GTOException
 
     try:
-        version = current_in_stage(STAGE, name)
+        version = current_in_stage(STAGE, name, root)
     except GTOException:  # nothing registered at all
         version = None
     if version is None:

@@ -18,6 +18,13 @@ def _row(name: str, metrics: dict) -> str:
     )
 
 
+def _sources(data: dict) -> str:
+    counts = data.get("labels_by_source") or {}
+    shown = ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
+    left_out = data.get("excluded_sources") or []
+    return shown + (f"; left out: {', '.join(left_out)}" if left_out else "")
+
+
 def render(decision: dict) -> str:
     """The decision as markdown (what a pull request or a reviewer reads)."""
     champion, challenger = decision["champion"], decision["challenger"]
@@ -28,7 +35,8 @@ def render(decision: dict) -> str:
         f"- champion: {champion['version']} (`{champion['model_version']}`), in `prod`",
         f"- challenger: branch `{challenger['branch']}` (`{challenger['model_version']}`)",
         f"- production data: `{data['path']}` md5 `{data['md5']}` ({data['rows']} labelled "
-        f"rows, {data['rejected']} rejected by the schema)",
+        f"rows, {data['rejected']} rejected by the schema; labels by source: "
+        f"{_sources(data)})",
         f"- training: original data + the {data['training_rows']} older production rows; "
         f"comparison: the newest {data['comparison_rows']} (from {data['comparison_from']})",
         f"- original data sha256 `{data['original']['sha256']}`; the challenger's training "
@@ -44,7 +52,18 @@ def render(decision: dict) -> str:
             "",
         ]
     lines += ["Why:", "", *(f"- {reason}" for reason in decision["reasons"]), ""]
-    return "\n".join(lines)
+    overrides = decision.get("overrides") or []
+    lines.append(
+        "Overrides (make retrain SET=...): "
+        + (", ".join(f"`{o}`" for o in overrides) if overrides else "none")
+    )
+    registered = decision.get("registered")
+    lines.append(
+        f"Registered: {registered['version']}, promoted to `{registered['stage']}`"
+        if registered
+        else "Registered: nothing"
+    )
+    return "\n".join(lines) + "\n"
 
 
 def write_decision(decision: dict, out_dir: Path = DECISION_DIR) -> tuple[Path, Path]:

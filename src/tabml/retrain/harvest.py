@@ -40,18 +40,30 @@ class Harvest:
     new_rows: int  # rows whose id the previous version did not have
     labelled: int  # labelled predictions found in the logs now
     rejects: list[dict] = field(default_factory=list)  # {prediction_id, reason}
+    by_source: dict[str, int] = field(default_factory=dict)  # labels received per source
+    excluded: tuple[str, ...] = ()  # sources left out
 
     def summary(self) -> str:
+        sources_seen = ", ".join(f"{k} {v:,}" for k, v in self.by_source.items()) or "none"
+        left_out = f"; left out: {', '.join(self.excluded)}" if self.excluded else ""
         return (
             f"harvest: {self.rows:,} labelled production rows in {self.path} ({self.new_rows:,} "
-            f"new, {len(self.rejects):,} rejected by the schema), sha256 {self.sha256[:12]}"
+            f"new, {len(self.rejects):,} rejected by the schema), sha256 {self.sha256[:12]}; "
+            f"labels by source: {sources_seen}{left_out}"
         )
 
 
-def labelled_rows(requests: Path, feedback: Path, profile: DatasetProfile) -> pd.DataFrame:
-    """Logged predictions that got a label: id, time, version, inputs and the label."""
+def labelled_rows(
+    requests: Path, feedback: Path, profile: DatasetProfile, exclude: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Logged predictions that got a label (id, time, version, inputs and the label), and
+    how many labels each source sent. Labels of the `exclude` sources are left out."""
     online = sources.read_request_log(requests, []).frame
     labels = sources.read_feedback_log(feedback).frame
+    by_source = sources.labels_by_source(labels)
+    left_out = sources.excluded(labels["source"], exclude)
+    if left_out.any():
+        labels = labels[~left_out].reset_index(drop=True)
     if online.empty or labels.empty:
         raise HarvestError(
             f"no labelled predictions: {len(online):,} logged in {requests}/, {len(labels):,} "
@@ -62,7 +74,7 @@ def labelled_rows(requests: Path, feedback: Path, profile: DatasetProfile) -> pd
     joined = joined[joined["label"].notna() & joined[ID].notna()]
     frame = joined.reindex(columns=[ID, TIME, VERSION, *profile.features.all])
     frame[profile.target] = joined["label"].astype(object)
-    return in_time_order(frame)
+    return in_time_order(frame), by_source
 
 
 def schema_rejects(frame: pd.DataFrame, profile: DatasetProfile) -> dict[int, str]:
@@ -83,13 +95,22 @@ def schema_rejects(frame: pd.DataFrame, profile: DatasetProfile) -> dict[int, st
     return {}
 
 
-def harvest(requests: Path, feedback: Path, profile_name: str, root: Path = Path()) -> Harvest:
-    """Write `root/data/production/labelled.parquet`, `dvc add` it, pin it in the profile."""
+def harvest(
+    requests: Path,
+    feedback: Path,
+    profile_name: str,
+    root: Path = Path(),
+    exclude: tuple[str, ...] = (),
+) -> Harvest:
+    """Write `root/data/production/labelled.parquet`, `dvc add` it, pin it in the profile.
+
+    `exclude`: label sources left out (`http` also leaves out `http:<name>`).
+    """
     configs = root / "configs"
     profile = load_profile(profile_name, configs)
     if profile.task != "classification" or profile.target_rule is not None:
         raise HarvestError("harvest needs a classification profile whose target is a column")
-    found = labelled_rows(requests, feedback, profile)
+    found, by_source = labelled_rows(requests, feedback, profile, tuple(exclude))
     rejected = schema_rejects(found, profile)
     keep = found.drop(index=list(rejected))
     path = root / PRODUCTION_FILE
@@ -108,10 +129,16 @@ def harvest(requests: Path, feedback: Path, profile_name: str, root: Path = Path
     pin_production(configs / f"{profile.name}.yaml", str(PRODUCTION_FILE), digest)
     rejects = [{"prediction_id": found.at[i, ID], "reason": why} for i, why in rejected.items()]
     new = len(set(rows[ID]) - set(previous[ID]))
-    return Harvest(PRODUCTION_FILE, digest, len(rows), new, len(found), rejects)
+    return Harvest(PRODUCTION_FILE, digest, len(rows), new, len(found), rejects, by_source,
+                   tuple(exclude))  # fmt: skip
 
 
 _BLOCK = re.compile(r"^(# Labelled production rows.*\n)?production:[^\n]*\n(?:[ \t]+.*\n?)*", re.M)
+
+
+def without_production_pin(text: str) -> str:
+    """A profile's text without its `production:` entry (what a harvest changes)."""
+    return _BLOCK.sub("", text).rstrip("\n")
 
 
 def pin_production(profile_file: Path, path: str, digest: str) -> None:

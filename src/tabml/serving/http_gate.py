@@ -30,6 +30,8 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
+# A path's key that no request can match: the path is refused (403).
+CLOSED = b""
 BODY_STALL_S = 5.0
 BODY_MIN_RATE = 16 * 1024
 
@@ -43,6 +45,8 @@ class RequestGate:
         api_paths: the POST endpoints whose JSON bodies are checked and read here.
         max_body_bytes: largest body accepted on an API path.
         api_key: when set, every path but `open_paths` needs `Authorization: Bearer <key>`.
+        path_keys: paths with a key of their own instead (`/feedback`: the feedback key);
+            `CLOSED` refuses the path with a 403.
         open_paths: paths served without the key (health checks, documentation).
         pages: fixed answers served here: path -> (content type, body).
         answer_headers: headers added to every answer of an API path.
@@ -59,6 +63,7 @@ class RequestGate:
         api_paths: Iterable[str],
         max_body_bytes: int,
         api_key: bytes | None = None,
+        path_keys: dict[str, bytes] | None = None,
         open_paths: Iterable[str] = (),
         pages: dict[str, tuple[bytes, bytes]] | None = None,
         answer_headers: Iterable[tuple[bytes, bytes]] = (),
@@ -72,6 +77,7 @@ class RequestGate:
         self.api_paths = frozenset(api_paths)
         self.max_body_bytes = max_body_bytes
         self.api_key = api_key
+        self.path_keys = dict(path_keys or {})
         self.open_paths = frozenset(open_paths) | self.pages.keys()
         self.answer_headers = list(answer_headers)
         self.max_field_errors = max_field_errors
@@ -90,9 +96,15 @@ class RequestGate:
             )
         if path in self.api_paths:  # every answer of the API, the gate's own ones too
             send = self.answer_sender(send)
-        if self.api_key is not None and path not in self.open_paths and not self.authorized(scope):
+        key = None if path in self.open_paths else self.path_keys.get(path, self.api_key)
+        if key == CLOSED:
             return await self.reject(
-                send, "unauthorized", 401, "send the API key as `Authorization: Bearer <key>`"
+                send, "forbidden", 403, f"{path} is closed: the server has no key for it"
+            )
+        if key is not None and not self.authorized(scope, key):
+            which = f"{path}'s own key" if path in self.path_keys else "the API key"
+            return await self.reject(
+                send, "unauthorized", 401, f"send {which} as `Authorization: Bearer <key>`"
             )
         page = self.pages.get(path)
         if page is not None and scope["method"] == "GET":
@@ -101,14 +113,13 @@ class RequestGate:
             return await self.serve_api(scope, receive, send)
         return await self.app(scope, receive, send)
 
-    def authorized(self, scope: Scope) -> bool:
+    @staticmethod
+    def authorized(scope: Scope, expected: bytes) -> bool:
         for name, value in scope["headers"]:
             if name == b"authorization":
                 scheme, _, key = value.partition(b" ")
                 # Constant time: how much of a guessed key matched must not show in the timing.
-                return scheme.lower() == b"bearer" and hmac.compare_digest(
-                    key.strip(), self.api_key
-                )
+                return scheme.lower() == b"bearer" and hmac.compare_digest(key.strip(), expected)
         return False
 
     async def serve_api(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -14,29 +14,38 @@ A regression model's line has `"predicted": <value>, "interval_low": ..., "inter
 instead of probabilities (the answer's `interval`, under the batch table's column names).
 `model_version` may be null. The prediction keys (what `make monitor` joins labels to) are
 absent from lines written before prediction ids existed; readers treat them as missing.
-Disk use is bounded: after each flush the oldest files are deleted until the directory
-holds at most `max_bytes`. A process killed while writing a file leaves its hidden temporary
-file (`.<name>.jsonl.*.tmp`, never read as a log); the next logger started on the directory
-deletes those whose writing process (the pid in the name) no longer runs.
+Disk use is bounded (`log_writer.py`): after each flush the oldest files are deleted until
+the log holds at most `max_bytes` (`$TABML_REQUEST_LOG_MAX_BYTES`, default 100 MiB), a file
+that cannot be deleted skipped for the next oldest; deleted records are counted. A process
+killed while writing a file leaves its hidden temporary file (`.<name>.jsonl.*.tmp`, never
+read as a log); the next logger started on the directory deletes those whose writing
+process (the pid in the name) no longer runs.
 
 Where: `$TABML_REQUEST_LOG_DIR` when set (`make serve` sets it to the repo's absolute
 `logs/requests/`, because a served bento runs from its own directory in the BentoML store),
 else `logs/requests/` under the working directory. `TABML_REQUEST_LOG=0` turns logging off.
 """
 
-import collections
+import functools
 import json
 import os
-import re
-import threading
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from tabml import atomic, paths
+from tabml import paths
+from tabml.errors import TabmlError
+from tabml.serving.log_writer import (  # noqa: F401 (the log's writer, used from here)
+    LogWriter,
+    prune,
+    remove_dead_writers_temp_files,
+    write_lines,
+)
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+MAX_BYTES_ENV = "TABML_REQUEST_LOG_MAX_BYTES"
 # One encoder for every line: json.dumps with options builds a new one per call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 try:
@@ -85,27 +94,6 @@ def write_batch(records: list[dict], directory: Path, sequence: int = 0) -> Path
     if not records:
         return None
     return write_lines([(_ENCODER.encode(r) + "\n").encode() for r in records], directory, sequence)
-
-
-def write_lines(lines: list[bytes], directory: Path, sequence: int = 0) -> Path:
-    """Write UTF-8 JSON lines (each ending in a newline) as one new log file, atomically."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    target = Path(directory) / f"{stamp}-{os.getpid()}-{sequence:06d}.jsonl"
-    return atomic.write_bytes(target, b"".join(lines))
-
-
-def prune(directory: Path, max_bytes: int) -> list[Path]:
-    """Delete the oldest log files until the directory holds at most `max_bytes`."""
-    files = sorted(Path(directory).glob("*.jsonl"))
-    sizes = [f.stat().st_size for f in files]
-    total, removed = sum(sizes), []
-    for file, size in zip(files, sizes):
-        if total <= max_bytes:
-            break
-        file.unlink(missing_ok=True)
-        total -= size
-        removed.append(file)
-    return removed
 
 
 def read_requests(directory: Path, since: datetime | None = None) -> pd.DataFrame:
@@ -159,57 +147,28 @@ def _prediction(answer: dict, target: str | None) -> dict:
     }
 
 
-def remove_dead_writers_temp_files(directory: Path) -> None:
-    """Delete temporary log files left by killed processes (other loggers' are kept)."""
-    for tmp in Path(directory).glob(".*.jsonl.*.tmp"):
-        found = re.match(r"\.\d{8}T\d+-(\d+)-\d+\.jsonl\.", tmp.name)
-        if found and not _running(int(found.group(1))):
-            tmp.unlink(missing_ok=True)
+class RequestLogger(LogWriter):
+    """The request log's writer (`log_writer.LogWriter`, pruning the oldest files when full).
 
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
-class RequestLogger:
-    """Queues each request's scored inputs and writes them from a background thread.
-
-    `log()` is O(1) per request whatever its number of records (one tuple appended to a deque;
-    no per-record work and no thread hand-off on the request path). The writer thread wakes
-    every `interval_s`, or early once `batch_size` records wait, turns what waits into JSON
-    lines (one encoder call per record, the timestamp and version encoded once per request)
-    and writes up to `batch_size` records per file. When `max_queued` records wait (the disk
-    or the writer cannot keep up) new ones are dropped and counted in `dropped`. Disk use is
-    tracked in memory and the directory rescanned only when it may exceed `max_bytes`.
-    Measured capacity: docs/reliability.md, "Request log capacity".
+    `log()` is O(1) per request whatever its number of records (one tuple appended to a
+    deque; no per-record work and no thread hand-off on the request path): the writer
+    thread turns what waits into JSON lines (one encoder call per record, the timestamp and
+    version encoded once per request). Measured capacity: docs/reliability.md, "Request log
+    capacity".
     """
 
     def __init__(
         self,
         directory: Path,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes: int | None = None,
         batch_size: int = 20_000,
         interval_s: float = 1.0,
         max_queued: int = 500_000,
+        when_full: str = "prune",
     ):
-        self.directory, self.max_bytes = Path(directory), max_bytes
-        self.batch_size, self.interval_s, self.max_queued = batch_size, interval_s, max_queued
-        self.dropped, self._sequence = 0, 0
-        # Each counter is written by one thread only: queued = _enqueued - _dequeued.
-        self._enqueued = self._dequeued = 0
-        # (line head, rows, answers, target): head None = whole records (`log_records`).
-        self._pending: collections.deque[tuple] = collections.deque()
-        self._disk_bytes: int | None = None  # unknown until the first write's rescan
-        self._wake, self._closing = threading.Event(), False
-        remove_dead_writers_temp_files(self.directory)
-        self._thread = threading.Thread(target=self._run, name="request-log", daemon=True)
-        self._thread.start()
+        if max_bytes is None:
+            max_bytes = max_bytes_from_env(MAX_BYTES_ENV, DEFAULT_MAX_BYTES)
+        super().__init__(directory, max_bytes, batch_size, interval_s, max_queued, when_full)
 
     def log(
         self,
@@ -225,76 +184,43 @@ class RequestLogger:
         `target` value as `predicted` and its `probabilities` (a regression model: its
         `interval_low`, `interval_high`), read by the writer thread.
         """
-        rows = self._room_for(rows)
-        if not rows:
+        kept = self.room(len(rows))
+        self.dropped += len(rows) - kept
+        if not kept:
             return
+        rows = rows[:kept]
+        answers = answers[:kept] if answers is not None else None
         stamp = (now or datetime.now(UTC)).isoformat()
         # The start of each of this request's lines (the key order of `make_record`).
         version = _ENCODER.encode(model_version)
         head = f'{{"timestamp":"{stamp}","model_version":{version},"inputs":'.encode()
-        self._queue((head, rows, answers, target))
+        self.enqueue(functools.partial(_lines, head, rows, answers, target), kept)
 
-    def log_records(self, records: list[dict]) -> None:
-        """Queue whole records, one line each (the feedback log's lines)."""
-        records = self._room_for(records)
-        if records:
-            self._queue((None, records, None, None))
+    def log_records(self, records: list[dict], ack: bool = False) -> Future | None:
+        """Queue whole records, one line each (the feedback log's lines).
 
-    def _room_for(self, rows: list[dict]) -> list[dict]:
-        room = self.max_queued - (self._enqueued - self._dequeued)
-        if room < len(rows):
-            self.dropped += len(rows) - max(room, 0)
-            rows = rows[: max(room, 0)]
-        return rows
+        With `ack`: None when the queue is full (nothing queued, `dropped` counts them),
+        else a future resolved once they are written (`LogWriter.enqueue`).
+        """
+        kept = self.room(len(records))
+        if ack and kept < len(records):
+            return None  # refused whole, and answered as such: nothing lost
+        self.dropped += len(records) - kept
+        if kept:
+            return self.enqueue(functools.partial(_lines, None, records[:kept], None, None),
+                                kept, ack)  # fmt: skip
+        return None
 
-    def _queue(self, item: tuple) -> None:
-        self._pending.append(item)
-        self._enqueued += len(item[1])
-        if self._enqueued - self._dequeued >= self.batch_size:
-            self._wake.set()
 
-    def close(self) -> None:
-        """Flush what is queued and stop the writer thread."""
-        self._closing = True
-        self._wake.set()
-        self._thread.join()
+class LogLimitError(TabmlError, ValueError):
+    """A log size limit in the environment that is not a positive number of bytes."""
 
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(self.interval_s)
-            self._wake.clear()
-            closing = self._closing  # read before draining: nothing logged before close is lost
-            # Only what is waiting now: requests arriving meanwhile wait for the next wake, so
-            # a steady trickle gives one file per interval, not one per request.
-            waiting = len(self._pending)
-            lines: list[bytes] = []
-            for _ in range(waiting):
-                head, rows, answers, target = self._pending.popleft()
-                lines.extend(_lines(head, rows, answers, target))
-                if len(lines) >= self.batch_size:
-                    self._flush(lines)
-                    lines = []
-            if lines:
-                self._flush(lines)
-            if closing:
-                return
 
-    def _flush(self, lines: list[bytes]) -> None:
-        try:
-            written = write_lines(lines, self.directory, self._sequence)
-            self._track(written.stat().st_size)
-        except OSError:
-            # A full or read-only disk must not take the service down: count and go on.
-            self.dropped += len(lines)
-        self._dequeued += len(lines)
-        self._sequence += 1
-
-    def _track(self, size: int) -> None:
-        # Other workers write to the same directory: rescan (and prune) whenever our own count
-        # says the limit may be reached, and on the first write.
-        self._disk_bytes = size + (
-            self._disk_bytes if self._disk_bytes is not None else self.max_bytes
-        )
-        if self._disk_bytes > self.max_bytes:
-            prune(self.directory, self.max_bytes)
-            self._disk_bytes = sum(f.stat().st_size for f in self.directory.glob("*.jsonl"))
+def max_bytes_from_env(name: str, default: int) -> int:
+    """A log's size limit: `$name` in bytes when set (a positive integer), else `default`."""
+    text = os.environ.get(name, "").strip().replace("_", "")
+    if not text:
+        return default
+    if not text.isdigit() or int(text) <= 0:
+        raise LogLimitError(f"{name}={os.environ[name]!r} must be a positive number of bytes")
+    return int(text)

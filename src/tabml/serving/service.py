@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import bentoml
 from bentoml.validators import ContentType
 from pydantic import BaseModel
+from starlette.responses import JSONResponse
 
 from tabml.scoring.explain import Explainer, add_explanations, requested_top
 from tabml.scoring.onnx_classifier import OnnxClassifier
@@ -25,9 +26,9 @@ from tabml.scoring.rules import date_columns, rules_from_json
 from tabml.scoring.scorer import Scorer
 from tabml.serving import feedback, http_limits
 from tabml.serving.api_docs import describe_model, docs_page
-from tabml.serving.api_key import api_key
+from tabml.serving.api_key import api_key, feedback_key
 from tabml.serving.client_errors import log_client_errors_as_warnings
-from tabml.serving.http_gate import RequestGate, served_paths
+from tabml.serving.http_gate import CLOSED, RequestGate, served_paths
 from tabml.serving.microbatch import MicroBatcher
 from tabml.serving.request_log import (
     RequestLogger,
@@ -77,10 +78,22 @@ LOG_DROPPED = bentoml.metrics.Counter(
     documentation="Scored inputs not written to the request log (queue full or disk error)",
 )
 
+LOG_PRUNED = bentoml.metrics.Counter(
+    name="tabml_request_log_pruned",
+    documentation="Logged inputs deleted with the oldest request log files to stay in its limit",
+)
+
+FEEDBACK_REFUSED = bentoml.metrics.Counter(
+    name="tabml_feedback_refused",
+    documentation="Labels refused on /feedback, by reason (full: the log holds its limit; "
+    "busy: its queue is full; write_error: the write failed); none of them was accepted",
+    labelnames=["reason"],
+)
+
 GATE_ANSWERED = bentoml.metrics.Counter(
     name="tabml_http_gate_answered",
     documentation="Requests answered by the HTTP gate before BentoML saw them, by reason "
-    "(unknown_route, unauthorized, not_json, body_too_large, body_too_slow, "
+    "(unknown_route, unauthorized, forbidden, not_json, body_too_large, body_too_slow, "
     "client_disconnected: no answer)",
     labelnames=["reason"],
 )
@@ -88,6 +101,25 @@ GATE_ANSWERED = bentoml.metrics.Counter(
 MODEL_VERSION = os.environ.get("TABML_MODEL_VERSION") or str(MODEL.tag)
 # Health checks stay open for probes; the docs describe the API, they do not use it.
 OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/", "/docs.json", "/schema.json")
+
+
+def feedback_keys() -> dict[str, bytes]:
+    """`/feedback`'s own key (api_key.py): the feedback key; closed when only an API key is
+    set; open (no entry) when neither is."""
+    key = feedback_key()
+    if key is not None:
+        return {"/feedback": key}
+    return {"/feedback": CLOSED} if api_key() is not None else {}
+
+
+def version_headers() -> list[tuple[bytes, bytes]]:
+    """`X-Model-Version` (the model tag) on every API answer, and `X-Registry-Version`
+    (v1.0.0) when `make serve` found the model in the registry."""
+    headers = [(b"x-model-version", MODEL_VERSION.encode())]
+    registry_version = os.environ.get("TABML_REGISTRY_VERSION")
+    if registry_version and registry_version.isascii() and registry_version.isprintable():
+        headers.append((b"x-registry-version", registry_version.encode()))
+    return headers
 
 
 class GuardedService(bentoml.Service):
@@ -110,12 +142,13 @@ class GuardedService(bentoml.Service):
             # 10,000 labels (feedback.MAX_BODY_BYTES) fit in it by default.
             max_body_bytes=max(2048 * METADATA["max_records"], feedback.MAX_BODY_BYTES),
             api_key=api_key(),
+            path_keys=feedback_keys(),
             open_paths=[*OPEN_PATHS, *static],  # the docs page's own files
             pages={
                 "/": (b"text/html; charset=utf-8", docs_page()),
                 "/docs.json": (b"application/json", json.dumps(spec).encode()),
             },
-            answer_headers=[(b"x-model-version", MODEL_VERSION.encode())],
+            answer_headers=version_headers(),
             max_field_errors=METADATA.get("max_field_errors", 20),
             on_reject=lambda reason: GATE_ANSWERED.labels(reason=reason).inc(),
         )
@@ -184,7 +217,7 @@ class ServedInputs:
         self.logger = RequestLogger(log_dir()) if logging_enabled() else None
         self.model_version = model_version
         self.target = target
-        self.dropped = 0
+        self.dropped = self.pruned = 0
 
     def log(self, rows: list[dict], answers: list[dict] | None = None) -> None:
         """Log scored rows; with their answers, also each one's id, label and probabilities."""
@@ -195,6 +228,9 @@ class ServedInputs:
         if self.logger.dropped != self.dropped:
             LOG_DROPPED.inc(self.logger.dropped - self.dropped)
             self.dropped = self.logger.dropped
+        if self.logger.pruned_records != self.pruned:
+            LOG_PRUNED.inc(self.logger.pruned_records - self.pruned)
+            self.pruned = self.logger.pruned_records
 
     def close(self) -> None:
         if self.logger is not None:
@@ -242,9 +278,17 @@ class TabmlService:
         return answers
 
     @bentoml.api(route="/feedback", input_spec=FeedbackRequest)
-    async def feedback(self, labels: list[Any]) -> Accepted:
-        """True labels of earlier predictions, by prediction id (joined by `make monitor`)."""
-        return self.labels.log(labels)
+    async def feedback(self, labels: list[Any], source: str | None = None) -> Accepted:
+        """True labels of earlier predictions, by prediction id (joined by `make monitor`).
+
+        Answered once written: 507 when the feedback log is full, 503 when a write failed
+        or its queue is full (nothing accepted then; counted on /metrics).
+        """
+        status, answer = await self.labels.log(labels, source)
+        if status == 200:
+            return answer
+        FEEDBACK_REFUSED.labels(reason=answer["reason"]).inc(answer["refused"])
+        return JSONResponse(answer, status_code=status)
 
     @bentoml.on_shutdown
     def close_request_log(self) -> None:
