@@ -14,7 +14,7 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-from benchmarks.model_hgb import hgb_pipeline, native_mask
+from benchmarks.model_hgb import SEED, hgb_pipeline, native_mask
 from benchmarks.model_systems import Data
 from tabml.packaging.onnx_export import convert
 
@@ -180,12 +180,51 @@ def latency(session: ort.InferenceSession, batch: dict, repeats: int = 300) -> d
     }
 
 
+def stressed(data: Data):
+    """The test split with what serving meets: a seeded 10% of each number missing, 5% of each
+    category missing ("") and 5% a category never seen in training."""
+    rng = np.random.default_rng(SEED)
+    frame = data.x_test.copy()
+    for column in frame.columns:
+        if column in data.categorical:
+            draw = rng.random(len(frame))
+            frame.loc[draw < 0.05, column] = ""
+            frame.loc[(draw >= 0.05) & (draw < 0.10), column] = "never-seen-category"
+        else:
+            frame.loc[rng.random(len(frame)) < 0.10, column] = np.nan
+    return frame
+
+
+def compare(data: Data, pipeline, session: ort.InferenceSession, frame) -> dict:
+    """ONNX vs scikit-learn on `frame`: max differences and labels that differ."""
+    outputs = session.run(None, feeds(frame, session))
+    if data.task == "regression":
+        expected = np.asarray(pipeline.predict(frame), dtype=np.float64)
+        diff = np.abs(np.asarray(outputs[0], dtype=np.float64).ravel() - expected)
+        return {
+            "max_abs_diff": float(diff.max()),
+            "max_diff_over_std": float(diff.max() / np.std(data.y_train)),
+        }
+    expected_proba = pipeline.predict_proba(frame)
+    expected_labels = np.asarray(pipeline.predict(frame)).astype(str)
+    labels, proba = outputs[0], np.asarray(outputs[1], dtype=np.float64)
+    if "XGB" in type(pipeline[-1]).__name__:  # fitted on codes 0..k-1
+        classes = np.unique(data.y_train)
+        expected_labels = classes[expected_labels.astype(int)]
+        labels = classes[np.asarray(labels).astype(int)]
+    return {
+        "max_abs_dp": float(np.abs(proba - expected_proba).max()),
+        "label_mismatches": int((np.asarray(labels).astype(str).ravel() != expected_labels).sum()),
+        "rows": len(frame),
+    }
+
+
 def parity(data: Data, name: str, pipeline, fit_params: dict | None = None) -> dict:
-    """Fit, convert, and compare ONNX with scikit-learn on the test split."""
+    """Fit, convert, and compare ONNX with scikit-learn on the test split, as it is and
+    stressed (missing values, unseen categories)."""
     y_train = data.y_train
     if data.task != "regression" and "XGB" in type(pipeline[-1]).__name__:
-        classes = np.unique(y_train)  # XGBoost wants 0..k-1; labels restored below
-        y_train = np.searchsorted(classes, y_train)
+        y_train = np.searchsorted(np.unique(y_train), y_train)  # XGBoost wants 0..k-1
     pipeline.fit(data.x_train, y_train, **(fit_params or {}))
     row = {"pipeline": name}
     options = {} if data.task == "regression" else {id(pipeline): {"zipmap": False}}
@@ -196,29 +235,9 @@ def parity(data: Data, name: str, pipeline, fit_params: dict | None = None) -> d
         return {**row, "converts": False, "error": f"{type(error).__name__}: {error}"[:300]}
     row.update(converts=True, convert_s=time.perf_counter() - started, onnx_bytes=len(onnx_bytes))
     session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
-    batch = feeds(data.x_test, session)
-    outputs = session.run(None, batch)
-    row.update(latency(session, batch))
-    if data.task == "regression":
-        expected = np.asarray(pipeline.predict(data.x_test), dtype=np.float64)
-        got = np.asarray(outputs[0], dtype=np.float64).ravel()
-        diff = np.abs(got - expected)
-        row.update(
-            max_abs_diff=float(diff.max()),
-            max_diff_over_std=float(diff.max() / np.std(data.y_train)),
-        )
-        return row
-    expected_proba = pipeline.predict_proba(data.x_test)
-    expected_labels = np.asarray(pipeline.predict(data.x_test)).astype(str)
-    labels, proba = outputs[0], np.asarray(outputs[1], dtype=np.float64)
-    if "XGB" in type(pipeline[-1]).__name__:
-        expected_labels = np.unique(data.y_train)[expected_labels.astype(int)]
-        labels = np.unique(data.y_train)[np.asarray(labels).astype(int)]
-    row.update(
-        max_abs_dp=float(np.abs(proba - expected_proba).max()),
-        label_mismatches=int((np.asarray(labels).astype(str).ravel() != expected_labels).sum()),
-        rows=len(data.x_test),
-    )
+    row.update(compare(data, pipeline, session, data.x_test))
+    row["stressed"] = compare(data, pipeline, session, stressed(data))
+    row.update(latency(session, feeds(data.x_test, session)))
     return row
 
 

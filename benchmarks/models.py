@@ -10,8 +10,9 @@ project's lock. Per table (benchmarks/model_tables.py):
    FLAML and two tuned searches at the same wall-clock budget; test metric, fit seconds,
    pickled size, and the score normalised between the baseline (0) and the best system (1);
 3. design measurements: `auto` candidates (model_hgb.py), ONNX parity (model_onnx.py),
-   class weighting and thresholds on binary tables (model_imbalance.py), the leakage
-   detector's hits and false alarms (model_leakage.py).
+   class weighting and thresholds on binary tables (model_imbalance.py), regression
+   intervals without today's 25% cut (model_intervals.py), the leakage detector's hits and
+   false alarms (model_leakage.py).
 Results go to docs/benchmarks.md (section `models`) and, in full, to a JSON file.
 """
 
@@ -31,6 +32,7 @@ from pathlib import Path
 from benchmarks import (
     model_hgb,
     model_imbalance,
+    model_intervals,
     model_leakage,
     model_onnx,
     model_report,
@@ -42,7 +44,7 @@ from benchmarks.model_pipeline import run_pipeline
 from benchmarks.model_tables import BY_NAME, TABLES, Table
 from benchmarks.support import machine_description, write_section
 
-PARTS = ("systems", "auto", "onnx", "imbalance", "leakage")
+PARTS = ("systems", "auto", "onnx", "imbalance", "intervals", "leakage")
 
 
 def _row(result) -> dict:
@@ -92,6 +94,8 @@ def bench_table(table: Table, work: Path, parts: set[str], budget_s: float) -> d
     binary = table.task == "classification" and len(set(data.y_train)) == 2
     if "imbalance" in parts and binary:
         out["imbalance"] = model_imbalance.imbalance_rows(data, auto_params)
+    if "intervals" in parts and table.task == "regression":
+        out["intervals"] = model_intervals.interval_rows(data, auto_params)
     if "leakage" in parts:
         out["leakage"] = {"clean": model_leakage.detect(table.load(), table.target, table.task)}
         if table.leaky is not None:
