@@ -80,6 +80,7 @@ def bench_table(table: Table, work: Path, parts: set[str], budget_s: float) -> d
         proposed = model_hgb.fit_candidate(data, auto)
         proposed.system = f"proposed auto: HGB {auto.name}"
         rows.append(proposed)
+        rows.append(model_tuning.auto_choice(data))
         rows += [model_systems.hgb_defaults(data), model_systems.lgbm_defaults(data)]
         rows.append(model_systems.flaml_budget(data, budget_s))
         rows.append(model_tuning.tuned(data, budget_s, families=("hgb",)))
