@@ -152,13 +152,15 @@ def booster_pipeline(data: Data, library: str, native: bool):
     return pipeline, fit_params
 
 
-def feeds(frame, session: ort.InferenceSession) -> dict:
-    """One [N, 1] array per model input: float32 numbers, object strings."""
+def feeds(frame, session: ort.InferenceSession, data: Data) -> dict:
+    """One [N, 1] array per model input: float32 numbers, object strings. The inputs are the
+    model frame's columns in order (skl2onnx sanitises names such as `date (year)`)."""
+    features = data.run.profile.features
+    columns = [*features.model_numeric, *features.categorical]
     out = {}
-    for node in session.get_inputs():
-        column = frame[node.name].to_numpy()
+    for node, column in zip(session.get_inputs(), columns, strict=True):
         kind = np.float32 if node.type == "tensor(float)" else object
-        out[node.name] = column.astype(kind).reshape(-1, 1)
+        out[node.name] = frame[column].to_numpy().astype(kind).reshape(-1, 1)
     return out
 
 
@@ -197,7 +199,7 @@ def stressed(data: Data):
 
 def compare(data: Data, pipeline, session: ort.InferenceSession, frame) -> dict:
     """ONNX vs scikit-learn on `frame`: max differences and labels that differ."""
-    outputs = session.run(None, feeds(frame, session))
+    outputs = session.run(None, feeds(frame, session, data))
     if data.task == "regression":
         expected = np.asarray(pipeline.predict(frame), dtype=np.float64)
         diff = np.abs(np.asarray(outputs[0], dtype=np.float64).ravel() - expected)
@@ -237,7 +239,7 @@ def parity(data: Data, name: str, pipeline, fit_params: dict | None = None) -> d
     session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
     row.update(compare(data, pipeline, session, data.x_test))
     row["stressed"] = compare(data, pipeline, session, stressed(data))
-    row.update(latency(session, feeds(data.x_test, session)))
+    row.update(latency(session, feeds(data.x_test, session, data)))
     return row
 
 

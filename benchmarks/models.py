@@ -125,6 +125,11 @@ def main() -> None:
         help="all results (default: reports/bench/models.json)",
     )
     parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other tables' results already in --json (refresh some tables)",
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -132,7 +137,7 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-models-") as temp:
         work = args.work or Path(temp)
-        results = {}
+        results = json.loads(args.json.read_text()) if args.merge and args.json.exists() else {}
         for name in args.tables:
             table_started = time.perf_counter()
             results[name] = bench_table(BY_NAME[name], work, set(args.parts), args.budget)
@@ -142,7 +147,10 @@ def main() -> None:
             args.json.write_text(json.dumps(results, indent=1, default=str))
     minutes = (time.perf_counter() - started) / 60
     command = "make bench-models"
-    if args.tables != [t.name for t in TABLES] or args.parts != list(PARTS):
+    results = {t.name: results[t.name] for t in TABLES if t.name in results}  # table order
+    if args.merge:
+        command += f" (then --merge --tables {' '.join(args.tables)})"
+    elif args.tables != [t.name for t in TABLES] or args.parts != list(PARTS):
         command += (
             f" (python -m benchmarks.models --tables {' '.join(args.tables)} "
             f"--parts {' '.join(args.parts)})"
