@@ -261,24 +261,29 @@ def _leakage(results: dict) -> list[str]:
     return lines
 
 
-def section(results: dict, machine: list[str], command: str, minutes: float, budget: float) -> str:
+def section(results: dict, machine: list[str], command: str, budget: float) -> str:
     """The whole section: machine, command, tables, systems, and the design measurements."""
+    minutes = sum(r["seconds"] for r in results.values()) / 60
     lines = [
         "## Models",
         "",
         *machine,
         "",
-        f"Command: `{command}` ({minutes:.0f} min). Every "
+        f"Command: `{command}` ({minutes:.0f} min over the tables). Every "
         "system runs on one thread; design notes: docs/models-design-notes.md.",
         "",
-        "| table | source (package file) | task | train / test rows | covers |",
-        "|---|---|---|---|---|",
+        "| table | source (package file) | task | train / test rows | covers | measured "
+        "(minutes, 1-min load at start / end) |",
+        "|---|---|---|---|---|---|",
     ]
     for result in results.values():
         t = result["table"]
+        load = result.get("load")
+        loads = f"{load[0][0]:.1f} / {load[1][0]:.1f}" if load else "load not recorded"
         lines.append(
             f"| {t['name']} | {t['source']} | {t['task']} | {t['train_rows']} / "
-            f"{t['test_rows']} | {t['covers']} |"
+            f"{t['test_rows']} | {t['covers']} | {result.get('measured', '-')} "
+            f"({result['seconds'] / 60:.1f} min, {loads}) |"
         )
     lines.append("")
     if all("systems" in r for r in results.values()):

@@ -153,7 +153,7 @@ def tabml_default(data: Data) -> Result:
         def fit():
             return fit_model(run.train, run.profile, params)
 
-    return timed_fit(f"tabml {params.model}", data, fit, data.x_test)
+    return timed_fit("tabml default", data, fit, data.x_test, note=f"family {params.model}")
 
 
 def hgb_defaults(data: Data) -> Result:

@@ -126,6 +126,11 @@ def main() -> None:
     )
     parser.add_argument("--no-docs", action="store_true", help="leave docs/benchmarks.md alone")
     parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only write the section from the results already in --json",
+    )
+    parser.add_argument(
         "--merge",
         action="store_true",
         help="keep the other tables' results already in --json (refresh some tables)",
@@ -134,30 +139,30 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     load = os.getloadavg()
-    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-models-") as temp:
         work = args.work or Path(temp)
-        results = json.loads(args.json.read_text()) if args.merge and args.json.exists() else {}
-        for name in args.tables:
-            table_started = time.perf_counter()
+        keep = (args.merge or args.report_only) and args.json.exists()
+        results = json.loads(args.json.read_text()) if keep else {}
+        for name in [] if args.report_only else args.tables:
+            table_started, table_load = time.perf_counter(), os.getloadavg()
             results[name] = bench_table(BY_NAME[name], work, set(args.parts), args.budget)
             results[name]["seconds"] = time.perf_counter() - table_started
+            # each table's own load: tables may come from different runs (--merge)
+            results[name]["load"] = [table_load, os.getloadavg()]
+            results[name]["measured"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             print(model_report.table_line(results[name]), flush=True)
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(results, indent=1, default=str))
-    minutes = (time.perf_counter() - started) / 60
     command = "make bench-models"
     results = {t.name: results[t.name] for t in TABLES if t.name in results}  # table order
-    if args.merge:
-        command += f" (then --merge --tables {' '.join(args.tables)})"
+    if args.merge or args.report_only:
+        command += " (tables refreshed with --merge: see each table's time and load)"
     elif args.tables != [t.name for t in TABLES] or args.parts != list(PARTS):
         command += (
             f" (python -m benchmarks.models --tables {' '.join(args.tables)} "
             f"--parts {' '.join(args.parts)})"
         )
-    markdown = model_report.section(
-        results, machine_description(load), command, minutes, args.budget
-    )
+    markdown = model_report.section(results, machine_description(load), command, args.budget)
     print(markdown)
     if not args.no_docs:
         write_section("models", markdown)
