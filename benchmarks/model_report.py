@@ -269,7 +269,7 @@ def section(results: dict, machine: list[str], command: str, budget: float) -> s
         "",
         *machine,
         "",
-        f"Command: `{command}` ({minutes:.0f} min over the tables). Every "
+        f"Command: {command} ({minutes:.0f} min over the tables). Every "
         "system runs on one thread; design notes: docs/models-design-notes.md.",
         "",
         "| table | source (package file) | task | train / test rows | covers | measured "

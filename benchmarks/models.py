@@ -153,15 +153,13 @@ def main() -> None:
             print(model_report.table_line(results[name]), flush=True)
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(results, indent=1, default=str))
-    command = "make bench-models"
     results = {t.name: results[t.name] for t in TABLES if t.name in results}  # table order
+    command = "`make bench-models`"
     if args.merge or args.report_only:
-        command += " (tables refreshed with --merge: see each table's time and load)"
+        command += " (some tables refreshed with `--merge`: each table's time and load below)"
     elif args.tables != [t.name for t in TABLES] or args.parts != list(PARTS):
-        command += (
-            f" (python -m benchmarks.models --tables {' '.join(args.tables)} "
-            f"--parts {' '.join(args.parts)})"
-        )
+        tables, parts = " ".join(args.tables), " ".join(args.parts)
+        command = f"`python -m benchmarks.models --tables {tables} --parts {parts}`"
     markdown = model_report.section(results, machine_description(load), command, args.budget)
     print(markdown)
     if not args.no_docs:
