@@ -250,6 +250,29 @@ bench-reproduce: setup ## Benchmark make reproduce ALL=1 on five registered peng
 bench-batch: setup ## Benchmark batch scoring: 1M rows vs a naive script and SQLite's floor, Dask+PostgreSQL, 10M rows (~10 min)
 	python -m benchmarks.batch
 
+# The model benchmark's references (FLAML, LightGBM, XGBoost, onnxmltools) and the packages
+# whose data files are its tables live in their own venv, never in requirements.lock: the
+# project's locked packages first, then benchmarks/envs/models.txt on top (same pins), then
+# ISLP without its dependencies (torch & co.; only its CSV files are read).
+BENCH_MODELS_VENV := .bench-venv-models
+$(BENCH_MODELS_VENV)/.installed: $(VENV)/.installed requirements.lock benchmarks/envs/models.txt benchmarks/envs/models-data.txt
+	@echo "bench-models: creating $(BENCH_MODELS_VENV)/ (the project's lock + benchmarks/envs/models*.txt)"
+	$(PYTHON) -m venv $(BENCH_MODELS_VENV)
+	VIRTUAL_ENV=$(CURDIR)/$(BENCH_MODELS_VENV) $(BIN)/uv pip sync --quiet --require-hashes requirements.lock
+	VIRTUAL_ENV=$(CURDIR)/$(BENCH_MODELS_VENV) $(BIN)/uv pip install --quiet --require-hashes -r benchmarks/envs/models.txt
+	VIRTUAL_ENV=$(CURDIR)/$(BENCH_MODELS_VENV) $(BIN)/uv pip install --quiet --require-hashes --no-deps -r benchmarks/envs/models-data.txt
+	VIRTUAL_ENV=$(CURDIR)/$(BENCH_MODELS_VENV) $(BIN)/uv pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+.PHONY: bench-models
+bench-models: setup $(BENCH_MODELS_VENV)/.installed ## Benchmark model families vs HistGradientBoosting, LightGBM, FLAML on 7 packaged tables (~40 min)
+	$(BENCH_MODELS_VENV)/bin/python -m benchmarks.models
+
+.PHONY: lock-bench-models
+lock-bench-models: setup ## Re-pin benchmarks/envs/models*.txt (bench-only; needs the network)
+	uv pip compile benchmarks/envs/models.in -c requirements.lock --generate-hashes --python-version 3.11 -o benchmarks/envs/models.txt
+	uv pip compile benchmarks/envs/models-data.in --no-deps --generate-hashes --python-version 3.11 -o benchmarks/envs/models-data.txt
+
 ##@ Development
 .PHONY: test
 test: setup ## Run the default test suite (everything not marked slow; about 5 minutes on 2 cores)

@@ -1,0 +1,69 @@
+"""tabml's own rows: `train.model: auto` (once the family exists) and the tune stage's search
+at the same wall-clock budget as FLAML, both through tabml's own training functions.
+
+Written against the params as they are: `auto` is skipped (and said so) while
+`TrainParams(model="auto")` does not validate; the tuned row runs the tune stage's functions
+(`open_study`, `run_study`, `chosen`, `apply_tuned`) with params.yaml's `tune` section and a
+`timeout_s` budget, so it searches whatever families `tune.space` lists in this version.
+"""
+
+import time
+from pathlib import Path
+
+import optuna
+from pydantic import ValidationError
+
+from benchmarks.model_systems import BUDGET_S, Data, Result, timed_fit
+from tabml.model import tune, tune_cv, tune_summary
+from tabml.model.regressors import fit_regression
+from tabml.model.train import fit_model
+from tabml.model.tuned_params import apply_tuned, tuned_document
+from tabml.params import REGRESSION_METRICS, RegressionParams, TrainParams, TuneParams
+
+
+def _fit(data: Data, params: TrainParams):
+    """tabml's own fit: the classifier pipeline, or the regressor with its conformal cut."""
+    run = data.run
+    if data.task == "regression":
+        return fit_regression(run.train, run.profile, params, RegressionParams())[0]
+    return fit_model(run.train, run.profile, params)
+
+
+def tabml_auto(data: Data) -> Result | None:
+    """`train.model: auto` with its defaults; None while this version has no such family."""
+    try:
+        params = TrainParams(model="auto")
+    except ValidationError:
+        return None
+    return timed_fit("tabml auto", data, lambda: _fit(data, params), data.x_test)
+
+
+def tabml_tuned(data: Data, budget_s: float = BUDGET_S) -> Result:
+    """The tune stage's search for `budget_s` seconds (no trial or fit cap), then the chosen
+    family refitted by tabml's training code and scored on the test split."""
+    regression = data.task == "regression"
+    base = TrainParams(model="ridge") if regression else TrainParams()
+    metric = "neg_root_mean_squared_error" if regression else "neg_log_loss"
+    assert (metric in REGRESSION_METRICS) == regression
+    settings = TuneParams(n_trials=None, max_fits=None, timeout_s=budget_s, metric=metric)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    run = data.run
+    started = time.perf_counter()
+    study = tune.open_study(
+        optuna.storages.InMemoryStorage(),
+        "bench",
+        settings,
+        tune_cv.task_families(settings, run.profile),
+    )
+    tune.run_study(study, tune.make_objective(run.train, run.profile, base, settings), settings)
+    search_s = time.perf_counter() - started
+    best = tune_summary.chosen(study, base, settings)
+    document = tuned_document(best["model"], best["hyperparameters"], {}, "bench", best["trial"])
+    params = apply_tuned(base, document, Path("bench"))
+    result = timed_fit(
+        f"tabml tuned {budget_s:g} s (today's space)", data, lambda: _fit(data, params), data.x_test
+    )
+    result.fit_s += search_s
+    result.trials = len(tune.finished_trials(study))
+    result.note = f"chose {best['model']} {best['hyperparameters']}"
+    return result
