@@ -33,9 +33,15 @@ def _trials(study):
     ]
 
 
-def test_a_complete_trials_score_is_scikit_learns_cross_val_score(train, profile):
+@pytest.fixture(scope="module")
+def small(train, profile):
+    """One six-trial study (no pruning) for the tests that only read it: settings, study, ran."""
     settings = TuneParams(**SMALL, prune=False)
-    study, ran = _study(train, profile, settings)
+    return (settings, *_study(train, profile, settings))
+
+
+def test_a_complete_trials_score_is_scikit_learns_cross_val_score(train, profile, small):
+    settings, study, ran = small
     assert ran == 6 and len(study.trials) == 6
     trial = tune_summary.best_trial(study, settings)
     hyper = tune_summary.hyperparameters(trial, TrainParams())
@@ -57,30 +63,30 @@ def test_a_complete_trials_score_is_scikit_learns_cross_val_score(train, profile
             assert dim.low <= value <= dim.high
 
 
-def test_resume_runs_only_the_missing_trials_and_keeps_the_first_ones(train, profile, tmp_path):
-    fresh, _ = _study(train, profile, TuneParams(**{**SMALL, "n_trials": 4}))
+def test_resume_runs_only_the_missing_trials_and_keeps_the_first_ones(
+    train, profile, small, tmp_path
+):
+    settings, uninterrupted, _ = small
+    four = settings.model_copy(update={"n_trials": 4})
     journal = tmp_path / "study.journal"
-    _, first = _study(train, profile, TuneParams(**{**SMALL, "n_trials": 4}),
-                      tune.journal_storage(journal))  # fmt: skip
-    resumed, second = _study(train, profile, TuneParams(**SMALL), tune.journal_storage(journal))
+    fresh, first = _study(train, profile, four, tune.journal_storage(journal))
+    fresh_trials, fresh_summary = _trials(fresh), tune_summary.summary(fresh, four)
+    fresh_chosen = tune_summary.chosen(fresh, TrainParams(), four)
+    resumed, second = _study(train, profile, settings, tune.journal_storage(journal))
     assert (first, second) == (4, 2)
     assert len(resumed.trials) == 6
-    assert _trials(resumed)[:4] == _trials(fresh)
+    assert _trials(resumed)[:4] == fresh_trials
     # resuming gives the trials an uninterrupted run gives
-    uninterrupted, _ = _study(train, profile, TuneParams(**SMALL))
     assert _trials(resumed) == _trials(uninterrupted)
     # the budget is reached: a rerun with the same n_trials runs nothing
-    assert _study(train, profile, TuneParams(**SMALL), tune.journal_storage(journal))[1] == 0
+    assert _study(train, profile, settings, tune.journal_storage(journal))[1] == 0
     # a smaller budget over the longer study reports what the fresh short run reports
-    four = TuneParams(**{**SMALL, "n_trials": 4})
-    assert tune_summary.summary(resumed, four) == tune_summary.summary(fresh, four)
-    assert tune_summary.chosen(resumed, TrainParams(), four) == tune_summary.chosen(
-        fresh, TrainParams(), four
-    )
+    assert tune_summary.summary(resumed, four) == fresh_summary
+    assert tune_summary.chosen(resumed, TrainParams(), four) == fresh_chosen
 
 
-def test_a_new_study_first_tries_each_family_at_the_middle_of_its_space(train, profile):
-    study, _ = _study(train, profile, TuneParams(**SMALL))
+def test_a_new_study_first_tries_each_family_at_the_middle_of_its_space(profile, small):
+    _, study, _ = small
     first = [t.params for t in sorted(study.trials, key=lambda t: t.number)[:3]]
     # params.yaml's default space; log ranges take the geometric middle, ints are rounded
     assert first == [
@@ -223,9 +229,8 @@ def test_a_tuned_file_with_an_invalid_value_names_the_key():
         apply_tuned(TrainParams(use_tuned=True), document, Path("t.yaml"))
 
 
-def test_importances_are_per_family_and_normalised(train, profile):
-    settings = TuneParams(**{**SMALL, "n_trials": 8})
-    study, _ = _study(train, profile, settings)
+def test_importances_are_per_family_and_normalised(small):
+    settings, study, _ = small
     points = tune_summary.importance_points(study, settings)
     for family in {p["param"].split(".")[0] for p in points}:
         total = sum(p["importance"] for p in points if p["param"].startswith(family + "."))

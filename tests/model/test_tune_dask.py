@@ -43,6 +43,7 @@ def _trials(train, profile, settings: TuneParams) -> list[tuple]:
     ]
 
 
+@pytest.mark.slow  # a Dask cluster
 def test_folds_on_two_local_workers_give_the_in_process_trials(train, profile):
     settings = TuneParams(**SMALL)
     in_process = _trials(train, profile, settings)

@@ -23,6 +23,7 @@ def _locked(package: str) -> str:
     return match.group(1)
 
 
+@pytest.mark.integration  # the checker in a child process
 @WORKFLOWS
 def test_workflow_matches_the_github_workflow_schema(workflow):
     # the schema ships inside the check-jsonschema wheel: no network needed
@@ -85,6 +86,7 @@ def test_retrain_workflow_is_scheduled_and_proposes_instead_of_pushing_to_main()
     assert "steps.monitor.outputs.code == '3'" in condition and "schedule" in condition
 
 
+@pytest.mark.integration  # the checker in a child process
 def test_pre_commit_config_is_valid():
     result = run([str(TOOLS / "pre-commit"), "validate-config", str(PRE_COMMIT)], ROOT, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

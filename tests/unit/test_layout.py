@@ -80,6 +80,7 @@ def test_production_code_imports_no_training_code(folder):
             assert not name.startswith(NOT_FROM_PRODUCTION), f"{file.relative_to(ROOT)}: {name}"
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_importing_the_runtime_loads_no_training_library():
     modules = [
         "tabml." + f.relative_to(PACKAGE).with_suffix("").as_posix().replace("/", ".")

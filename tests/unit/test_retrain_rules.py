@@ -2,6 +2,7 @@
 (against scikit-learn), the profile pin, schema rejects and the challenger's param overrides."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -123,7 +124,7 @@ def test_rows_the_schema_refuses_are_named_with_the_reason(profile, raw_penguins
 
 def test_challenger_overrides_keep_the_params_files_comments(tmp_path):
     params = tmp_path / "params.yaml"
-    shutil.copy("params.yaml", params)
+    params.write_text("# Pipeline parameters.\n" + Path("params.yaml").read_text())
     set_params(params, ["train.logistic_regression.C=0.5", "train.model=random_forest"])
     text = params.read_text()
     assert "    C: 0.5\n" in text and "model: random_forest" in text
