@@ -28,7 +28,7 @@ def churn(rows: int = 600) -> pd.DataFrame:
     income = rng.normal(50_000, 15_000, rows).round(2)
     tenure = rng.integers(1, 120, rows)
     plan = rng.choice(["basic", "plus", "family"], rows, p=[0.5, 0.3, 0.2])
-    score = -1.2 - (income - 50_000) / 12_000 - (tenure - 60) / 30 + 1.5 * (plan == "basic")
+    score = -2.0 - (income - 50_000) / 12_000 - (tenure - 60) / 30 + 1.5 * (plan == "basic")
     churned = np.where(rng.random(rows) < 1 / (1 + np.exp(-score)), "yes", "no")
     days = rng.integers(0, 3 * 365, rows)
     frame = pd.DataFrame({

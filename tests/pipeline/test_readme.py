@@ -23,8 +23,6 @@ import pytest
 from testkit import ROOT, VENV_BIN, repo_copy
 from tests.service.server import free_port
 
-pytestmark = pytest.mark.slow  # the README's whole script in a fresh copy
-
 BLOCK = re.compile(r"(?:<!-- readme-test: (?P<mark>\w+)[^>]*-->\n)?```bash\n(?P<body>.*?)```", re.S)
 NOT_RUN = re.compile(r"^make test\b")
 README_PORT = 3000  # what the README's `make serve` and `curl` lines use
@@ -88,6 +86,7 @@ def test_the_script_covers_the_readme():
     assert "make test" not in script
 
 
+@pytest.mark.slow  # the README's whole script in a fresh copy
 def test_readme_commands_work_as_typed_in_a_fresh_copy(tmp_path):
     installed = VENV_BIN.parent / ".installed"
     newest_input = max((ROOT / f).stat().st_mtime for f in ("requirements.lock", "pyproject.toml"))
