@@ -5,7 +5,7 @@ of the fixtures it uses (`FIXTURE_TIERS`), decided here and nowhere else.
 
 - quick (no marker): pure functions and the in-process runtime: `make test-quick`;
 - integration: adds stages run in process on temporary workspaces, child processes (the CLI),
-  real servers and PostgreSQL: `make test` runs quick + integration;
+  real servers, PostgreSQL and computations of seconds: `make test` runs quick + integration;
 - slow: whole `dvc repro` / `dvc exp` flows, the README, Dask clusters, the retrain loop, big
   data and load tests: `make test-slow`.
 

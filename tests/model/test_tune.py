@@ -40,6 +40,7 @@ def small(train, profile):
     return (settings, *_study(train, profile, settings))
 
 
+@pytest.mark.integration  # searches fitting dozens of models: seconds
 def test_a_complete_trials_score_is_scikit_learns_cross_val_score(train, profile, small):
     settings, study, ran = small
     assert ran == 6 and len(study.trials) == 6
@@ -63,6 +64,7 @@ def test_a_complete_trials_score_is_scikit_learns_cross_val_score(train, profile
             assert dim.low <= value <= dim.high
 
 
+@pytest.mark.integration  # searches fitting dozens of models: seconds
 def test_resume_runs_only_the_missing_trials_and_keeps_the_first_ones(
     train, profile, small, tmp_path
 ):
@@ -109,6 +111,7 @@ def test_a_new_study_first_tries_each_family_at_the_middle_of_its_space(profile,
     assert looks == [{"model": "logistic_regression", "logistic_regression.C": 0.5}]
 
 
+@pytest.mark.integration  # searches fitting dozens of models: seconds
 def test_the_fits_budget_stops_before_a_trial_that_would_go_past_it(train, profile):
     few = TuneParams(**{**SMALL, "n_trials": 40, "max_fits": 10})
     study, ran = _study(train, profile, few)
@@ -124,6 +127,7 @@ def test_the_fits_budget_stops_before_a_trial_that_would_go_past_it(train, profi
     )
 
 
+@pytest.mark.integration  # searches fitting dozens of models: seconds
 def test_a_hopeless_trial_is_pruned_below_the_median_before_its_last_fold(train, profile):
     # Tiny C predicts nearly one class: such trials fall far below the others after 2 folds.
     space = {"logistic_regression": {"C": {"low": 1e-5, "high": 10.0, "log": True}}}
@@ -159,6 +163,7 @@ def test_a_repeated_proposal_reuses_the_earlier_score_without_fitting(train, pro
     assert tune_summary.summary(study, settings)["fits"] == 2 * 3
 
 
+@pytest.mark.integration  # searches fitting dozens of models: seconds
 def test_parallel_trials_fill_the_same_budget(train, profile):
     # Not reproducible (docs/tuning.md), but the budget and the resume rule hold.
     study, ran = _study(
