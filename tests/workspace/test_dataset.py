@@ -22,7 +22,7 @@ from tabml.data.profile import load_profile
 from tabml.data.schema import load_schema
 from tabml.data.validation import derive_target, read_raw, validate_raw
 from tabml.params import Params, load_params
-from testkit import ROOT, run
+from testkit import ROOT, git, run
 from tests.service.server import start_server
 
 pytestmark = pytest.mark.integration
@@ -66,9 +66,13 @@ def test_params_yaml_names_every_key_the_code_knows():
             assert set(values) == set(dumped[section]), section
 
 
-def test_params_yaml_keeps_the_code_defaults_beside_the_dataset_choice(params):
+def test_committed_params_keep_the_code_defaults_beside_the_dataset_choice(tmp_path):
     # The template's params.yaml shows the defaults the code uses; a user's differs only in
     # what bootstrap asks them to set (the profile, its source file, a regression family).
+    # The committed file: an experiment's `dvc exp run -S` in the workspace is no change.
+    committed = tmp_path / "params.yaml"
+    committed.write_text(git("show", f"HEAD:{paths.PARAMS}", cwd=ROOT))
+    params = load_params(committed)
     written = _flat(params.model_dump(mode="json", by_alias=True))
     defaults = _flat(Params().model_dump(mode="json", by_alias=True))
     differ = {k for k in written.keys() | defaults.keys() if written.get(k) != defaults.get(k)}
