@@ -274,17 +274,27 @@ lock-bench-models: setup ## Re-pin benchmarks/envs/models*.txt (bench-only; need
 	uv pip compile benchmarks/envs/models-data.in --no-deps --generate-hashes --python-version 3.11 -o benchmarks/envs/models-data.txt
 
 ##@ Development
+# Test tiers (docs/testing.md; tests/conftest.py decides a test's tier). COV=1 also measures
+# coverage of src/tabml (child processes included) into .coverage; `make coverage` reports it.
+PYTEST_COV = $(if $(filter 1 yes true,$(COV)),--cov --cov-append --cov-report=)
+# The data file is the checkout's wherever a test or its child processes run.
+export COVERAGE_FILE := $(CURDIR)/.coverage
+
 .PHONY: test
-test: setup ## Run the default test suite (everything not marked slow; about 5 minutes on 2 cores)
-	pytest
+test: setup ## Default tiers: quick + integration (stages, CLI, servers, PostgreSQL; ~2-3 min on 2 cores)
+	pytest -m "not slow" $(PYTEST_COV)
 
 .PHONY: test-quick
-test-quick: setup ## Run the quick tier: unit, data and model tests (under a minute)
-	pytest -q tests/unit tests/data tests/model
+test-quick: setup ## Quick tier: pure functions and the in-process runtime (~25 s on 2 cores)
+	pytest -q -m "not slow and not integration" $(PYTEST_COV)
 
 .PHONY: test-slow
-test-slow: setup ## Run only the slow-marked tests
-	pytest -m slow
+test-slow: setup ## Slow tier: whole dvc repro/exp flows, README, Dask, retrain, own data, load (~40 min)
+	pytest -m slow $(PYTEST_COV)
+
+.PHONY: coverage
+coverage: setup ## Report the coverage measured by `make test COV=1` (and test-slow), untested modules listed
+	python .ci/coverage_report.py
 
 .PHONY: reliability
 reliability: setup ## Reliability suite: killed repro, corrupted data, tampered outputs, serving load/kill (slow)
@@ -310,8 +320,8 @@ audit: setup ## Known vulnerabilities in requirements.lock (pip-audit); SKIPPED,
 	python .ci/audit.py --requirement requirements.lock
 
 .PHONY: lint
-lint: setup ## Lint and check formatting with ruff
-	ruff check . && ruff format --check .
+lint: setup ## Lint and check formatting with ruff; the layer rules with import-linter
+	ruff check . && ruff format --check . && lint-imports
 
 .PHONY: format
 format: setup ## Format code and sort imports with ruff

@@ -1,4 +1,19 @@
-"""Shared fixtures: the repo root, the penguins profile, and temporary copies of the repo."""
+"""Shared fixtures and the test tiers.
+
+Tiers (docs/testing.md): a test's tier is the most expensive of its own marker and the tiers
+of the fixtures it uses (`FIXTURE_TIERS`), decided here and nowhere else.
+
+- quick (no marker): pure functions and the in-process runtime: `make test-quick`;
+- integration: adds stages run in process on temporary workspaces, child processes (the CLI),
+  real servers, PostgreSQL and computations of seconds: `make test` runs quick + integration;
+- slow: whole `dvc repro` / `dvc exp` flows, the README, Dask clusters, the retrain loop, big
+  data and load tests: `make test-slow`.
+
+Every test runs in a hermetic workspace (testkit/workspace.py): the template's committed
+profiles and the code's default params, never the checkout's params.yaml, data, models or
+reports. The packaged model of the tests (`packaged`, `model`) is built once per session from
+those, by the stages' own entry points.
+"""
 
 import os
 import shutil
@@ -9,14 +24,46 @@ import pytest
 
 from tabml import paths
 from tabml.scoring.packaged import load_packaged
-from testkit import GOOD_RECORD, ROOT, repo_copy, run
+from testkit import GOOD_RECORD, repo_copy, run
+from testkit.workspace import run_stages, template_workspace
+
+TIERS = ("quick", "integration", "slow")
+# Fixtures that make any test using them (directly or through another fixture) at least this
+# expensive. A fixture not listed costs nothing worth a tier.
+FIXTURE_TIERS = {
+    "reproduced": "slow",  # a real `dvc repro` in a copy of the repository
+    "repo_copy_factory": "slow",  # copies are made for real DVC runs
+    "postgres_server": "integration",
+    "server_process": "integration",
+    "packaged_repo": "integration",  # the workspace a real server serves
+    "stage_workspace": "integration",
+    "packaged_copy": "integration",
+    "run_tune_stage": "integration",  # the tune stage in a child process
+}
+
+
+def tier_of(item: pytest.Item) -> str:
+    """The tier of a collected test: its marker or its most expensive fixture."""
+    found = {m.name for m in item.iter_markers() if m.name in TIERS}
+    found |= {FIXTURE_TIERS[name] for name in item.fixturenames if name in FIXTURE_TIERS}
+    return max(found, key=TIERS.index, default="quick")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    # before `-m` selects: a fixture's tier becomes the test's marker
+    for item in items:
+        tier = tier_of(item)
+        if tier != "quick":
+            item.add_marker(tier)
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _run_from_repo_root():
-    # Stage code resolves paths against the working directory, as DVC runs it.
+def _run_in_a_template_workspace(tmp_path_factory):
+    # Stage code resolves paths against the working directory, as DVC runs it: the tests'
+    # is the template as shipped, so the checkout's own params, data and models stay unseen.
     previous = Path.cwd()
-    os.chdir(ROOT)
+    os.chdir(template_workspace(tmp_path_factory.mktemp("template"), everything=True))
     yield
     os.chdir(previous)
 
@@ -70,17 +117,31 @@ def good_record() -> dict:
     return dict(GOOD_RECORD)
 
 
-@pytest.fixture(scope="module")
-def packaged(request) -> Path:
-    """The workspace when it has a packaged model, else the session's reproduced copy."""
-    if paths.BENTO_ARCHIVE.exists():
-        return Path.cwd()
-    return request.getfixturevalue("reproduced")
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory) -> Path:
+    """A workspace with the template's default model packaged: every stage's outputs
+    (data/, models/, reports/), built once per session by the stages' entry points."""
+    workspace = template_workspace(tmp_path_factory.mktemp("packaged"))
+    run_stages(workspace)
+    return workspace
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def model(packaged):
     return load_packaged(packaged / paths.ONNX_MODEL, packaged / paths.BENTO_ARCHIVE)
+
+
+@pytest.fixture
+def packaged_copy(packaged, tmp_path) -> Path:
+    """A private copy of the session's packaged workspace: change it, rerun its stages."""
+    return Path(shutil.copytree(packaged, tmp_path / "packaged", symlinks=True))
+
+
+@pytest.fixture
+def stage_workspace(tmp_path) -> Path:
+    """A template workspace of this test's own (default params): run stages in it with
+    `testkit.workspace.run_stages`, after changing what the test is about."""
+    return template_workspace(tmp_path / "workspace")
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -48,10 +49,11 @@ def test_same_distribution_samples_are_not_flagged(split, training, raw_penguins
         assert all(r["verdict"] == "ok" for r in report["features"].values())
 
 
+@pytest.mark.integration  # the CLI in a child process
 def test_cli_writes_metrics_plot_data_and_verdicts(tmp_path, split, training):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "training_stats.json").write_text(json.dumps(training))
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    (tmp_path / "params.yaml").write_text(Path("params.yaml").read_text())  # the defaults
     shifted = split[1].assign(body_mass_g=split[1]["body_mass_g"] + 1500)
     shifted.to_csv(tmp_path / "shifted.csv", index=False)
 
@@ -90,12 +92,13 @@ def test_drift_plots_are_declared_for_dvc_plots_show():
     ("shift", "args", "code"),
     [(1500, ["--no-fail-on-drift"], 0), (0, [], 0), (1500, ["--fail-on-drift"], 3)],
 )
+@pytest.mark.integration  # the CLI in a child process
 def test_drift_exit_code_is_3_on_drift_unless_opted_out(
     tmp_path, split, training, shift, args, code
 ):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "training_stats.json").write_text(json.dumps(training))
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    (tmp_path / "params.yaml").write_text(Path("params.yaml").read_text())  # the defaults
     # 2,000 rows of the training distribution: no feature drifts (see above)
     sample = split[0].sample(n=2000, replace=True, random_state=7)
     sample.assign(body_mass_g=sample["body_mass_g"] + shift).to_csv(

@@ -29,7 +29,9 @@ SPACE = {
     "random_forest": {"n_estimators": {"low": 5, "high": 20}},
 }
 SMALL = {"n_trials": 6, "folds": 4, "startup_trials": 2, "space": SPACE}
-OUTPUTS = ("models/tuned_params.yaml", "reports/tune/summary.json", "reports/tune/history.json")
+# every file the stage writes (its byte-identity across runs is checked here only)
+OUTPUTS = ("models/tuned_params.yaml", "reports/tune/summary.json", "reports/tune/history.json",
+           "reports/tune/importance.json", "reports/tune/families.json")  # fmt: skip
 
 
 def _trials(train, profile, settings: TuneParams) -> list[tuple]:
@@ -43,6 +45,7 @@ def _trials(train, profile, settings: TuneParams) -> list[tuple]:
     ]
 
 
+@pytest.mark.slow  # a Dask cluster
 def test_folds_on_two_local_workers_give_the_in_process_trials(train, profile):
     settings = TuneParams(**SMALL)
     in_process = _trials(train, profile, settings)

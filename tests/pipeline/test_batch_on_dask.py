@@ -58,6 +58,7 @@ def source(tmp_path_factory, raw_penguins):
     return write_input(raw_penguins, tmp_path_factory.mktemp("dask") / "in.csv", 30_000)
 
 
+@pytest.mark.slow  # a Dask cluster
 def test_local_clusters_write_the_rows_written_in_process(tmp_path, source, model, packaged):
     files = (packaged / paths.ONNX_MODEL, packaged / paths.BENTO_ARCHIVE)
     dumps = {}
@@ -73,6 +74,7 @@ def test_local_clusters_write_the_rows_written_in_process(tmp_path, source, mode
     assert dumps["1"] == dumps[None] and dumps["2"] == dumps[None]
 
 
+@pytest.mark.slow  # a Dask cluster
 def test_local_cluster_writes_postgresql_as_in_process(tmp_path, source, model, packaged,
                                                        postgres_server):  # fmt: skip
     from testkit.postgres import REJECTS_SQL, ROWS_SQL, fresh_database, pg_rows
@@ -89,6 +91,7 @@ def test_local_cluster_writes_postgresql_as_in_process(tmp_path, source, model, 
     assert len(seen[0][0]) == 29_998 and seen[1] == seen[0]
 
 
+@pytest.mark.slow  # a Dask cluster
 def test_make_batch_on_an_external_scheduler_even_when_a_worker_is_killed(
     tmp_path, raw_penguins, model, packaged
 ):

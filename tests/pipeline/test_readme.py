@@ -21,19 +21,21 @@ from pathlib import Path
 import pytest
 
 from testkit import ROOT, VENV_BIN, repo_copy
+from tests.service.server import free_port
 
 BLOCK = re.compile(r"(?:<!-- readme-test: (?P<mark>\w+)[^>]*-->\n)?```bash\n(?P<body>.*?)```", re.S)
 NOT_RUN = re.compile(r"^make test\b")
+README_PORT = 3000  # what the README's `make serve` and `curl` lines use
 SERVER_WAIT = """
 for _ in $(seq 1 120); do
-  curl -sf -o /dev/null http://127.0.0.1:3000/readyz && break
+  curl -sf -o /dev/null http://127.0.0.1:{port}/readyz && break
   sleep 0.5
 done
 """
 
 
-def readme_script(readme: str) -> str:
-    """The README's runnable blocks as one bash script."""
+def readme_script(readme: str, port: int = README_PORT) -> str:
+    """The README's runnable blocks as one bash script, its server on `port`."""
     parts = ["set -euo pipefail"]
     for match in BLOCK.finditer(readme):
         if match["mark"] == "skip":
@@ -43,10 +45,15 @@ def readme_script(readme: str) -> str:
         if match["mark"] == "background":
             # its own process group, so that the server's workers stop with it, pass or fail
             parts += [f"setsid bash -c '{body.strip()}' > server.log 2>&1 &", "SERVER=$!"]
-            parts += ["trap 'kill -- -\"$SERVER\" 2>/dev/null || true' EXIT", SERVER_WAIT]
+            parts += ["trap 'kill -- -\"$SERVER\" 2>/dev/null || true' EXIT"]
+            parts.append(SERVER_WAIT.format(port=README_PORT))
         else:
             parts.append(body)
-    return "\n".join(parts) + "\n"
+    script = "\n".join(parts) + "\n"
+    # The README's port may be taken on this machine: the same commands on a free one.
+    for before in (f"PORT={README_PORT}", f"127.0.0.1:{README_PORT}"):
+        script = script.replace(before, before.replace(str(README_PORT), str(port)))
+    return script
 
 
 def user_env() -> dict[str, str]:
@@ -60,6 +67,16 @@ def user_env() -> dict[str, str]:
     return env
 
 
+def _processes_left(repo: Path, timeout: float) -> str:
+    """Processes still running from `repo`, once none is left or after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = subprocess.run(["pgrep", "-f", str(repo)], capture_output=True, text=True).stdout
+        if not left.strip() or time.monotonic() > deadline:
+            return left.strip()
+        time.sleep(0.2)
+
+
 def test_the_script_covers_the_readme():
     script = readme_script((ROOT / "README.md").read_text())
     expected = ["make repro", "source .venv/bin/activate", "dvc exp run", "make serve"]
@@ -69,6 +86,7 @@ def test_the_script_covers_the_readme():
     assert "make test" not in script
 
 
+@pytest.mark.slow  # the README's whole script in a fresh copy
 def test_readme_commands_work_as_typed_in_a_fresh_copy(tmp_path):
     installed = VENV_BIN.parent / ".installed"
     newest_input = max((ROOT / f).stat().st_mtime for f in ("requirements.lock", "pyproject.toml"))
@@ -76,7 +94,9 @@ def test_readme_commands_work_as_typed_in_a_fresh_copy(tmp_path):
         pytest.fail("run `make setup` first: this test reuses the checkout's .venv")
     repo = repo_copy(tmp_path / "clone")
     (repo / ".venv").symlink_to(VENV_BIN.parent)
-    script = readme_script((repo / "README.md").read_text())
+    port = free_port()
+    script = readme_script((repo / "README.md").read_text(), port)
+    assert f"make serve PORT={port}" in script and f"127.0.0.1:{port}/predict" in script
     (repo / "readme.sh").write_text(script)
     result = subprocess.run(
         ["bash", "readme.sh"], cwd=repo, env=user_env(), capture_output=True, text=True,
@@ -91,13 +111,9 @@ def test_readme_commands_work_as_typed_in_a_fresh_copy(tmp_path):
         {result.stderr[-4000:]}
         --- server.log (tail) ---
         {server_log[-2000:]}""")
-    # The server's process group was sent SIGTERM at the script's exit: its workers flush
-    # their logs and go, within seconds even on a loaded machine.
-    deadline = time.monotonic() + 30
-    while left := subprocess.run(["pgrep", "-f", str(repo)], capture_output=True,
-                                 text=True).stdout.strip():  # fmt: skip
-        assert time.monotonic() < deadline, f"processes of the README's server still run: {left}"
-        time.sleep(0.2)
+    # the server's process group was sent SIGTERM at the script's exit: it stops by itself
+    left = _processes_left(repo, timeout=30)
+    assert not left, f"processes of the README's server are still running: {left}"
     out = result.stdout
     assert '"probabilities"' in out  # the curl answer
     assert "registered model@v2.0.0" in out and "rolled back to v1.0.0" in out

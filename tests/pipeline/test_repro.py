@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tabml import paths
 from tabml.data.profile import load_profile
 from testkit import ROOT, run
+from testkit.workspace import run_stages
 
 
 def dvc_outputs(root: Path) -> list[str]:
@@ -98,10 +100,27 @@ def _corrupt(kind: str) -> bytes:
     return b""
 
 
-@pytest.mark.parametrize(
-    ("kind", "expected"),
-    [("unknown_category", "Atlantis"), ("empty_file", "is empty")],
-)
+BAD_RAW_DATA = [("unknown_category", "Atlantis"), ("empty_file", "is empty")]
+
+
+@pytest.mark.parametrize(("kind", "expected"), BAD_RAW_DATA)
+def test_bad_raw_data_stops_the_validate_stage_with_a_report(packaged_copy, capsys, kind, expected):
+    clean = (packaged_copy / paths.CLEAN_DATA).read_bytes()
+    _use_raw_file(packaged_copy, _corrupt(kind))
+    run_stages(packaged_copy, "ingest")
+    with pytest.raises(SystemExit) as stopped:
+        run_stages(packaged_copy, "validate")
+    assert stopped.value.code == 1
+    assert expected in capsys.readouterr().err
+    assert (packaged_copy / paths.CLEAN_DATA).read_bytes() == clean  # the last good rows stay
+    report = (packaged_copy / paths.VALIDATION_REPORT_MD).read_text()
+    assert "FAILED" in report and expected in report
+    if kind == "unknown_category":
+        assert "island" in report and "Atlantis" in report and "| 0 |" in report
+
+
+# One real `dvc repro` for the failure class: DVC stops at validate and runs nothing after it.
+@pytest.mark.parametrize(("kind", "expected"), BAD_RAW_DATA[:1])
 def test_bad_raw_data_stops_at_validate_and_keeps_the_model(reproduced, tmp_path, kind, expected):
     repo = shutil.copytree(reproduced, tmp_path / "repo", symlinks=True)
     model = repo / "models" / "model.joblib"
@@ -121,7 +140,7 @@ def test_bad_raw_data_stops_at_validate_and_keeps_the_model(reproduced, tmp_path
         assert "island" in report and "Atlantis" in report and "| 0 |" in report
 
 
-def test_metrics_carry_sklearns_majority_class_baseline_on_the_same_split(reproduced):
+def test_metrics_carry_sklearns_majority_class_baseline_on_the_same_split(packaged):
     import json
 
     import numpy as np
@@ -130,13 +149,13 @@ def test_metrics_carry_sklearns_majority_class_baseline_on_the_same_split(reprod
     from sklearn.metrics import accuracy_score, f1_score, log_loss
 
     target = load_profile("penguins").target
-    train = pd.read_parquet(reproduced / "data" / "processed" / "train.parquet")[target]
-    test = pd.read_parquet(reproduced / "data" / "processed" / "test.parquet")[target]
+    train = pd.read_parquet(packaged / "data" / "processed" / "train.parquet")[target]
+    test = pd.read_parquet(packaged / "data" / "processed" / "test.parquet")[target]
     dummy = DummyClassifier(strategy="prior").fit(np.zeros((len(train), 1)), train.astype(str))
     rows = np.zeros((len(test), 1))
     y = test.astype(str)
 
-    baseline = json.loads((reproduced / "reports" / "metrics.json").read_text())["baseline"]
+    baseline = json.loads((packaged / "reports" / "metrics.json").read_text())["baseline"]
 
     assert baseline["accuracy"] == pytest.approx(accuracy_score(y, dummy.predict(rows)), abs=1e-6)
     f1 = f1_score(y, dummy.predict(rows), average="macro", zero_division=0)

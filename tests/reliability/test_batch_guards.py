@@ -7,6 +7,7 @@ reject or one clear line, never a traceback, a partial batch or a duplicated row
 
 import hashlib
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -180,6 +181,7 @@ def test_ragged_rows_are_rejects_with_their_row_number(tmp_path, db, model, onnx
     assert [r[1] for r in predicted] == expected_labels(onnx, good.iloc[[0, 1, 2, 3]], profile)
 
 
+@pytest.mark.integration  # the CLI in a child process
 def test_duplicate_columns_stop_the_file_in_one_line(tmp_path, packaged, raw_penguins):
     rows = penguins_rows(raw_penguins, 5)
     source = tmp_path / "dup.csv"
@@ -195,6 +197,7 @@ def test_duplicate_columns_stop_the_file_in_one_line(tmp_path, packaged, raw_pen
     assert counts(db) == (0, 0, 0)
 
 
+@pytest.mark.integration  # the CLI in a child process
 def test_an_enormous_header_gives_a_short_error_line(tmp_path, packaged):
     source = tmp_path / "huge.csv"
     name = "x" * 2_000_000
@@ -296,6 +299,7 @@ def test_a_locked_database_is_waited_for(db, model, two_files, fresh):
     assert counts(db) == ((1, 2_000, 0) if fresh else (2, 5_000, 0))
 
 
+@pytest.mark.integration  # the CLI in a child process
 def test_a_lock_held_past_the_wait_is_one_line_to_rerun(tmp_path, db, packaged, model,
                                                        two_files):  # fmt: skip
     first, second = two_files
@@ -315,6 +319,15 @@ def test_a_lock_held_past_the_wait_is_one_line_to_rerun(tmp_path, db, packaged, 
     assert counts(db) == (1, 3_000, 0)
 
 
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether process `pid` has `path` open (Linux: its /proc/<pid>/fd links)."""
+    try:
+        target = str(path.resolve())
+        return any(os.readlink(fd) == target for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # the process ended meanwhile
+        return False
+
+
 @pytest.mark.slow  # three CLI processes
 def test_concurrent_batches_take_turns_without_duplicates(tmp_path, db, packaged, two_files):
     first, second = two_files
@@ -328,7 +341,10 @@ def test_concurrent_batches_take_turns_without_duplicates(tmp_path, db, packaged
                          text=True)
         for source in (first, first, second)
     ]  # fmt: skip
-    time.sleep(4)
+    deadline = time.monotonic() + 120  # until each run has reached the database (or ended)
+    while not all(p.poll() is not None or _has_open(p.pid, db) for p in procs):
+        assert time.monotonic() < deadline, "the batches did not reach the database"
+        time.sleep(0.1)
     lock.release()
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outputs

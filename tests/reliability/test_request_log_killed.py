@@ -8,8 +8,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tabml.serving.request_log import RequestLogger
 from testkit import ROOT
+
+pytestmark = pytest.mark.integration  # writers in child processes, killed
 
 # Logs one record every 5 ms, each stamped with its wall time, then kills itself: no
 # close(), no flush, exactly what `kill -9` of a serving worker leaves.

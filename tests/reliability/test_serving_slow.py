@@ -13,7 +13,7 @@ import pytest
 
 from tabml.serving.request_log import read_requests
 from testkit.loadgen import python_load, wrk_load
-from tests.service.server import start_server, tree_rss_kib
+from tests.service.server import metric_samples, start_server, tree_rss_kib
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +42,18 @@ def answers(url: str, batch: list[dict]) -> list[dict]:
     assert response.status_code == 200, response.text
     # Every answer has its own prediction id: compare the rest.
     return [{k: v for k, v in a.items() if k != "prediction_id"} for a in response.json()]
+
+
+def _wait_for_served(url: str, count: int, timeout: float = 60) -> None:
+    """Until the server's own counter says it answered `count` /predict requests."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=url, timeout=5) as client:
+        while True:
+            served = metric_samples(client, "bentoml_service_request_total")
+            if sum(v for k, v in served.items() if 'endpoint="/predict"' in k) >= count:
+                return
+            assert time.monotonic() < deadline, f"fewer than {count} requests served"
+            time.sleep(0.1)
 
 
 def test_sustained_load_has_no_errors_and_stable_memory(reproduced, tmp_path):
@@ -75,7 +87,7 @@ def test_server_killed_under_load_restarts_and_serves_correctly(reproduced, tmp_
     body = json.dumps({"records": batch[:1]})
     loader = threading.Thread(target=load, args=(server.url, body, CONNECTIONS, 6))
     loader.start()
-    time.sleep(2)
+    _wait_for_served(server.url, 200)  # the load is under way
     server.stop(signal.SIGKILL)  # the server and its worker, as an OOM kill or a crash
     loader.join()
     assert server.proc.returncode == -signal.SIGKILL

@@ -1,7 +1,7 @@
-"""One real BentoML server per test session, started from the exported bento.
+"""One real BentoML server per test session, started from the session's packaged model.
 
-The bento is the workspace's `models/tabml_service.bento` when `dvc status` says the pipeline
-is up to date; otherwise the pipeline runs in a temporary copy of the working tree first, so
+The bento is the one the `packaged` fixture builds (tests/conftest.py: the template's default
+model, built by the stages' entry points in a workspace of its own), never the checkout's, so
 the tests always serve the current code. The server gets its own BentoML store (tmp dir).
 """
 
@@ -17,27 +17,13 @@ import pytest
 from tabml.data.profile import load_profile
 from tests.service.server import Server, server_env, start_server
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
 _env = server_env
 
 
-def _up_to_date(repo: Path) -> bool:
-    if not (repo / "models/tabml_service.bento").exists():
-        return False
-    status = subprocess.run(["dvc", "status", "--quiet"], cwd=repo, env=_env(), check=False)
-    return status.returncode == 0
-
-
 @pytest.fixture(scope="session")
-def packaged_repo(request) -> Path:
-    """A repository whose package stage output matches the current code."""
-    if _up_to_date(ROOT):
-        return ROOT
-    # The session's reproduced copy of the working tree (tests/conftest.py), shared with the
-    # pipeline tests so a fresh clone runs the pipeline once for the whole suite.
-    return request.getfixturevalue("reproduced")
+def packaged_repo(packaged) -> Path:
+    """A workspace whose packaged model matches the current code (the session's)."""
+    return packaged
 
 
 # A newer, broken `tabml_model` in the store: the bento must serve its own model, not `latest`.

@@ -5,6 +5,7 @@ Each server gets its own BentoML store and request log directory, a free 127.0.0
 and its own process group (so the whole tree can be stopped or killed at once).
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -55,7 +56,9 @@ class Server:
                 time.sleep(0.3)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        """Stop the server and its workers (its own process group)."""
+        """Stop the server and its workers (its own process group); then kill what is left
+        of its process tree: a worker outside the group outlives a SIGKILLed server."""
+        tree = process_tree(self.proc.pid)
         try:
             os.killpg(self.proc.pid, sig)
             self.proc.wait(timeout=20)
@@ -64,6 +67,9 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+        for pid in tree:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # only orphans are left by now
 
 
 def start_server(

@@ -62,6 +62,7 @@ def test_accept_data_adds_a_missing_pin(workspace):
     assert load_profile("mine", root / "configs").source.sha256 == sha256_of(csv)
 
 
+@pytest.mark.integration  # the CLI in a child process
 def test_the_cli_accepts_the_profile_params_yaml_selects(workspace):
     root, csv, _ = workspace
     (root / "params.yaml").write_text("data:\n  profile: mine\n")

@@ -65,6 +65,7 @@ def run_audit(requirement, *args: str) -> subprocess.CompletedProcess:
                           timeout=120)  # fmt: skip
 
 
+@pytest.mark.integration  # the audit script in a child process
 def test_a_known_vulnerability_fails_the_audit(tmp_path, osv_url):
     lock = tmp_path / "requirements.lock"
     lock.write_text(f"six==1.16.0 {HASH}\nidna==3.10 {HASH}\n")
@@ -77,6 +78,7 @@ def test_a_known_vulnerability_fails_the_audit(tmp_path, osv_url):
     ]
 
 
+@pytest.mark.integration  # the audit script in a child process
 def test_no_known_vulnerability_passes(tmp_path, osv_url):
     lock = tmp_path / "requirements.lock"
     lock.write_text(f"idna==3.10 {HASH}\n")
@@ -85,6 +87,7 @@ def test_no_known_vulnerability_passes(tmp_path, osv_url):
     assert result.stdout.strip() == "audit: ok: 1 locked packages audited, no known vulnerabilities"
 
 
+@pytest.mark.integration  # the audit script in a child process
 def test_an_unreachable_source_is_skipped_not_failed(tmp_path):
     with socket.socket() as probe:  # a free port nobody listens on
         probe.bind(("127.0.0.1", 0))
@@ -97,6 +100,7 @@ def test_an_unreachable_source_is_skipped_not_failed(tmp_path):
     assert "requirements.lock was not audited" in result.stdout
 
 
+@pytest.mark.integration  # the audit script in a child process
 def test_a_source_that_knows_none_of_the_packages_is_skipped():
     report = {"dependencies": [
         {"name": "a", "skip_reason": "Dependency not found on PyPI and could not be audited"},

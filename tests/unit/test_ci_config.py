@@ -24,6 +24,7 @@ def _locked(package: str) -> str:
     return match.group(1)
 
 
+@pytest.mark.integration  # the checker in a child process
 @WORKFLOWS
 def test_workflow_matches_the_github_workflow_schema(workflow):
     # the schema ships inside the check-jsonschema wheel: no network needed
@@ -104,6 +105,7 @@ def test_canary_workflow_is_weekly_and_reports_in_an_issue_only_when_something_m
     assert "set +e" in canary and '-ne 3 ]; then exit "$code"' in canary
 
 
+@pytest.mark.integration  # the checker in a child process
 def test_pre_commit_config_is_valid():
     result = run([str(TOOLS / "pre-commit"), "validate-config", str(PRE_COMMIT)], ROOT, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -29,6 +29,7 @@ def test_in_process_engine_has_no_client(capsys):
     assert "engine: in process" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a Dask cluster
 def test_local_cluster_runs_tasks_on_single_threaded_workers(capsys):
     with open_engine({"TABML_DASK_WORKERS": "1"}) as engine:
         assert engine.distributed and engine.workers == 1
@@ -71,6 +72,7 @@ def test_every_reported_package_must_match_the_clients():
         _check_versions(Reported(mine, {"tcp://a": dict(mine), "tcp://b": other}))
 
 
+@pytest.mark.slow  # a Dask cluster
 def test_a_worker_on_other_blas_kernels_is_refused(tmp_path):
     # Started from a shell without tabml's OPENBLAS_CORETYPE default, on an AVX-512 machine,
     # a worker would fit with other kernels than the client: Sandybridge runs on any x86-64.

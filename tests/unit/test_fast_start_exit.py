@@ -8,6 +8,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import pytest
+
 from tabml import dvc_exit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +24,7 @@ def _python(code: str, **env: str) -> list[str]:
     return out.stdout.split()
 
 
+@pytest.mark.integration  # fresh interpreters
 def test_stage_import_under_python_m_pauses_the_collector_until_run():
     # `python -m tabml.stages.x` imports tabml.stages while sys.argv[0] is "-m".
     code = (
@@ -35,10 +38,12 @@ def test_stage_import_under_python_m_pauses_the_collector_until_run():
     assert (during_enabled, frozen_during, frozen_after) == ("True", "True", "True")
 
 
+@pytest.mark.integration  # fresh interpreters
 def test_importing_a_stage_module_any_other_way_leaves_the_collector_alone():
     assert _python("import gc, tabml.stages.ingest; print(gc.isenabled())") == ["True"]
 
 
+@pytest.mark.integration  # fresh interpreters
 def test_a_failing_stage_still_exits_1_with_one_line(tmp_path):
     # run() still turns known errors into one line; here params.yaml is missing.
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -81,6 +86,7 @@ def _run_as(tmp_path: Path, name: str, **env: str) -> list[str]:
     return out.stdout.split()
 
 
+@pytest.mark.integration  # fresh interpreters
 def test_pth_hook_is_installed_and_acts_only_in_the_dvc_command(tmp_path):
     installed = Path(sysconfig.get_path("purelib")) / PTH
     assert installed.read_text() == (ROOT / "src" / PTH).read_text()  # `make setup` is current

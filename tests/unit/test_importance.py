@@ -28,6 +28,7 @@ def fitted(request):
     return profile, pipeline, model_frame(test, profile.features), y
 
 
+@pytest.mark.integration  # scikit-learn's reference over every feature: seconds
 def test_permutation_importance_is_scikit_learns_over_raw_features(fitted):
     profile, pipeline, X, y = fitted
     rows = permutation_importances(pipeline, X, y, seed=7)

@@ -58,6 +58,7 @@ def test_bootstrap_interval_is_seeded_and_narrows_with_more_rows():
     assert high10 - low10 < (high - low) * 0.5  # ~ 1/sqrt(10) as wide
 
 
+@pytest.mark.integration  # a resampling reference: seconds
 def test_bootstrap_from_the_confusion_matrix_matches_resampling_rows():
     # The multinomial shortcut against the textbook bootstrap (resample rows, recompute).
     true, _, predicted = _sample(4, n=300)

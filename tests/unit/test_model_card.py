@@ -1,7 +1,6 @@
 """The model card: every metric and gate, intervals, reproducible bytes, shipped in the bento."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,14 +12,6 @@ from tabml.packaging.model_card import bootstrap_f1_interval, flat_metrics, outs
 from tabml.params import load_params
 from tabml.registry import with_card_sha
 from tabml.scoring.packaged import read_model
-
-
-@pytest.fixture(scope="module")
-def packaged(request) -> Path:
-    """The workspace when it has a packaged model and card, else the reproduced copy."""
-    if paths.MODEL_CARD.exists() and paths.BENTO_ARCHIVE.exists():
-        return Path.cwd()
-    return request.getfixturevalue("reproduced")
 
 
 def test_the_card_lists_every_metric_and_gate(packaged):

@@ -1,23 +1,8 @@
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tabml.params import Params, ParamsError, load_params
-
-
-def test_committed_params_equal_the_code_defaults():
-    # Every default in params.yaml is the one the code uses (and vice versa).
-    assert load_params() == Params()
-
-
-def test_committed_params_file_has_no_key_the_code_ignores(tmp_path):
-    raw = yaml.safe_load(Path("params.yaml").read_text())
-    dumped = Params().model_dump(by_alias=True)
-    assert set(raw) == set(dumped)
-    for section, values in raw.items():
-        if isinstance(values, dict):
-            assert set(values) == set(dumped[section]), section
+from tabml.params import ParamsError, load_params
 
 
 @pytest.mark.parametrize(
@@ -91,6 +76,7 @@ def test_integers_are_accepted_where_a_float_is_expected(tmp_path):
     assert params.train.logistic_regression.C == 1.0 and params.gates.min == {"accuracy": 0.0}
 
 
+@pytest.mark.integration  # the stage in a child process
 def test_a_bad_value_through_the_cli_is_one_line(tmp_path):
     import subprocess
     import sys

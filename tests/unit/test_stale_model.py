@@ -64,12 +64,11 @@ def test_a_profile_edited_since_packaging_makes_the_package_stale(workspace):
 
 
 @pytest.fixture(scope="module")
-def bento(request) -> Path:
-    if (ROOT / paths.BENTO_ARCHIVE).exists():
-        return ROOT / paths.BENTO_ARCHIVE
-    return request.getfixturevalue("reproduced") / paths.BENTO_ARCHIVE
+def bento(packaged) -> Path:
+    return packaged / paths.BENTO_ARCHIVE
 
 
+@pytest.mark.integration  # two CLI processes
 @pytest.mark.parametrize("command", ["serve", "batch"])
 def test_the_cli_refuses_in_one_line_before_serving(bento, tmp_path, command):
     (tmp_path / "models").mkdir()

@@ -65,6 +65,7 @@ def test_a_space_lists_only_what_it_searches():
     assert space.random_forest.max_depth.choices == [3, None]
 
 
+@pytest.mark.integration  # the stage in a child process
 def test_the_stage_stops_on_a_bad_space_before_any_trial(tmp_path):
     space = {"random_forest": {"max_depth": {"low": 9, "high": 2}}}
     params = {"train": {"use_tuned": True}, "tune": {"space": space}}
@@ -83,6 +84,7 @@ def test_the_stage_stops_on_a_bad_space_before_any_trial(tmp_path):
     assert not (tmp_path / "models").exists()  # no study, no trial
 
 
+@pytest.mark.integration  # the stage in a child process
 def test_with_defaults_the_stage_runs_no_trial_and_imports_nothing_heavy(tmp_path):
     (tmp_path / "params.yaml").write_text("{}\n")  # every default: train.use_tuned is false
     code = (
