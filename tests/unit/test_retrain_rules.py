@@ -2,7 +2,6 @@
 (against scikit-learn), the profile pin, schema rejects and the challenger's param overrides."""
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
