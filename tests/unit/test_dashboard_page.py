@@ -76,7 +76,9 @@ def _monitor_report() -> dict:
     return {"task": "classification", "window": "1d", "since": None, "predictions": 10,
             "sources": "10 batch", "skipped_lines": 0, "versions": {"tabml_model:abc": version},
             "join": {"unmatched": 0, "labels_received": 10, "labelled_ids": 10,
-                     "matched": 10}}  # fmt: skip
+                     "matched": 10},
+            "labels_by_source": {"file:labels.csv": 10}, "excluded_sources": [],
+            "excluded_labels": 0}  # fmt: skip
 
 
 def test_a_page_from_report_files_alone_is_offline_and_byte_stable(tmp_path):

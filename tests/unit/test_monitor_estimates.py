@@ -69,7 +69,9 @@ def test_a_window_whose_labels_disagree_with_the_probabilities_distrusts_the_est
                                        "window": "1d", "since": None, "predictions": 400,
                                        "sources": "test", "task": "classification",
                                        "join": {"unmatched": 0, "labels_received": 400,
-                                                "labelled_ids": 400}})  # fmt: skip
+                                                "labelled_ids": 400},
+                                       "labels_by_source": {"http": 400},
+                                       "excluded_sources": [], "excluded_labels": 0})  # fmt: skip
     assert "Estimates POOR" in markdown and "calibration check" in markdown
 
 

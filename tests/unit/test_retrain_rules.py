@@ -125,10 +125,24 @@ def test_rows_the_schema_refuses_are_named_with_the_reason(profile, raw_penguins
 def test_challenger_overrides_change_only_their_values_text(tmp_path):
     import difflib
 
+    # A params file shaped like the template's (comments, nulls, a block mapping), written
+    # here: the workspace's own params.yaml may hold anything.
     params = tmp_path / "params.yaml"
-    shutil.copy("params.yaml", params)
+    params.write_text(
+        "# Pipeline parameters.\n"
+        "train:\n"
+        "  model: logistic_regression  # logistic_regression | random_forest\n"
+        "  logistic_regression:\n"
+        "    C: 0.02\n"
+        "monitor:\n"
+        "  min: null  # no floor\n"
+        "drift:\n"
+        "  min_rows: 100\n"
+        "tune:\n"
+        "  space:\n"
+        "    C: [0.001, 100]\n"
+    )
     before = params.read_text()
-    assert ": null" in before  # nulls and comments must survive as written
     overrides = ["train.logistic_regression.C=0.5", "train.model=random_forest",
                  "monitor.min=null", "drift.min_rows=25"]  # fmt: skip
     set_params(params, overrides)
@@ -138,7 +152,7 @@ def test_challenger_overrides_change_only_their_values_text(tmp_path):
     assert len(changed) == 6, changed  # C, model and min_rows; monitor.min was null already
     assert "+     C: 0.5" in changed
     model = next(line for line in changed if line.startswith("+   model:"))
-    assert model.startswith("+   model: random_forest       # logistic_regression |")
+    assert model == "+   model: random_forest        # logistic_regression | random_forest"
     expected = yaml.safe_load(before)
     expected["train"]["logistic_regression"]["C"] = 0.5
     expected["train"]["model"] = "random_forest"
