@@ -107,13 +107,15 @@ def drift(
 
     limits = load_params().drift
     training = json.loads(paths.TRAINING_STATS.read_text())
-    frame = read_inputs(input)
-    report = drift_report(frame, training, limits)
+    inputs = read_inputs(input)
+    report = drift_report(inputs.frame, training, limits)
     source = str(input) if input else f"{log_dir()}/"
     for line in write_report(report, source, out):
         typer.echo(line)
     drifted = ", ".join(report["drifted"]) or "none"
-    typer.echo(f"drift: {report['rows']} rows from {source}; drifted: {drifted} -> {out}/")
+    typer.echo(
+        f"drift: {report['rows']} rows from {source}{inputs.note()}; drifted: {drifted} -> {out}/"
+    )
     if report["drifted"] and fail_on_drift:
         typer.echo(
             f"drift: exit {DRIFT_EXIT} because {len(report['drifted'])} feature(s) drifted "

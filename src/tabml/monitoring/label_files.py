@@ -68,6 +68,7 @@ def check_labels(frame: pd.DataFrame, classes: list[str], source: str) -> list[t
 
 def import_labels(path: Path, classes: list[str], directory: Path | None = None) -> int:
     """Append every label of `path` to the feedback log; return how many."""
-    pairs = check_labels(read_table(Path(path), COLUMNS), list(classes), str(path))
+    frame = read_table(Path(path), COLUMNS, ragged="refuse")  # all or nothing
+    pairs = check_labels(frame, list(classes), str(path))
     write_labels(pairs, f"file:{Path(path).name}", directory)
     return len(pairs)

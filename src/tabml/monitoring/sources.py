@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tabml.batch.db import proba_column
 from tabml.batch.regression import VALUE_COLUMNS
 from tabml.errors import TabmlError
-from tabml.monitoring.log_lines import read_lines
+from tabml.monitoring.log_lines import ANY, OBJECT, TEXT, read_lines
 
 PREDICTION_COLUMNS = ["prediction_id", "timestamp", "model_version", "predicted", "source"]
 INTERVAL_COLUMNS = VALUE_COLUMNS[1:]  # interval_low, interval_high: the batch table's names
@@ -64,7 +64,7 @@ def read_request_log(directory: Path, classes: list[str]) -> Read:
     Lines from before prediction ids have no id, label or probabilities (NaN): they still
     count as predictions and feed drift, but cannot be joined with labels.
     """
-    raw, skipped = read_lines(directory, ("timestamp", "inputs"))
+    raw, skipped = read_lines(directory, {"timestamp": TEXT, "inputs": OBJECT})
     frame = pd.DataFrame(
         {
             "prediction_id": _column(raw, "prediction_id"),
@@ -91,7 +91,7 @@ def read_feedback_log(directory: Path, numeric: bool = False) -> Read:
     `numeric` (a regression model): labels as float64; a label that is not a finite number
     (another model's class, say) is skipped and counted.
     """
-    raw, skipped = read_lines(directory, ("timestamp", "prediction_id", "label"))
+    raw, skipped = read_lines(directory, {"timestamp": TEXT, "prediction_id": TEXT, "label": ANY})
     label = _column(raw, "label")
     if numeric:
         label = pd.to_numeric(label, errors="coerce").astype(np.float64)
