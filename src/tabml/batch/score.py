@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tabml.batch import db as batch_db
 from tabml.batch.batch_ids import BatchIds, batch_id_of
+from tabml.batch.database_url import check_url
 from tabml.batch.postgres_sink import AlreadyScored, PostgresSink, is_postgresql, stage_chunk
 from tabml.batch.regression import is_regression
 from tabml.batch.score_partition import ChunkScores, score_partition
@@ -71,10 +72,12 @@ def score_file(
     workers, which load the model from `model_files` (ONNX, bento: paths they can read).
 
     Raises:
+        DatabaseUrlError: `url` is not a SQLite file or a PostgreSQL database.
         TableError: the file cannot be read, or changed while it was read.
         DatabaseBusyError: the database stayed locked, or another run took the same ids.
     """
     start = time.perf_counter()
+    check_url(url)  # before any work: another database, a typo, an in-memory SQLite
     if explain_top and is_regression(model):
         raise PackagedModelError("explanations (EXPLAIN=1) are for classification models")
     needed = [r.name for r in model.rules] + ([key] if key else [])

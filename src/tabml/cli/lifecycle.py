@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from tabml import paths
+from tabml.batch.database_url import DB_ENV
 from tabml.cli import command, fail
-from tabml.errors import one_line
+from tabml.errors import TabmlError, one_line
 
 # `drift` exits with this when a feature's verdict is DRIFT (errors exit 1), so a scheduled
 # job or CI step fails on drift without parsing the report.
@@ -170,7 +171,12 @@ def rollback(
 def batch(
     input: Annotated[Path, typer.Argument(help="CSV or parquet file to score")],
     db: Annotated[
-        str, typer.Option(help="sqlite:///file.db or postgresql://user@host/db")
+        str,
+        typer.Option(
+            help="sqlite:///file.db or postgresql://user@host/db (or TABML_DB)",
+            envvar=DB_ENV,
+            show_envvar=False,
+        ),
     ] = "sqlite:///predictions.db",
     chunk_rows: Annotated[
         int, typer.Option(help="rows per chunk (bounds memory)", min=1)
@@ -194,6 +200,7 @@ def batch(
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from tabml.batch.database_url import check_url, scrub
     from tabml.batch.score import print_progress, score_file
     from tabml.cli.stale_model import check_packaged_model
     from tabml.data.profile import load_profile
@@ -201,6 +208,7 @@ def batch(
     from tabml.params import load_params
     from tabml.scoring.packaged import load_packaged
 
+    database = check_url(db)  # one line before any work, the password not in it
     key = load_profile(load_params().data.profile).key
     model = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
     flag = "--stale-ok (make batch ... ALLOW_STALE=1)"
@@ -214,9 +222,11 @@ def batch(
         with open_engine(quiet=configured() == "in-process") as engine:
             result = score_file(input, db, model, key, chunk_rows, print_progress, wait, top,
                                 engine, files, partition_bytes)  # fmt: skip
-    except SQLAlchemyError as err:
+    except SQLAlchemyError as err:  # a driver's message may quote the URL, or its password
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise fail(one_line(f"database {db}: {first}")) from None
+        raise fail(scrub(one_line(f"database {db}: {first}"), db)) from None
+    except TabmlError as err:
+        raise fail(scrub(one_line(err), db)) from None
     if result.skipped:
         typer.echo(
             f"batch {result.batch_id}: {input} was already scored by {model.version}; "
@@ -225,6 +235,6 @@ def batch(
         return
     typer.echo(
         f"batch {result.batch_id}: {result.rows - result.rejected:,} predictions, "
-        f"{result.rejected:,} rejects from {input} ({model.version}) -> {db} "
+        f"{result.rejected:,} rejects from {input} ({model.version}) -> {database.shown} "
         f"in {result.seconds:.1f} s"
     )

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from tabml.batch.database_url import check_url, scrub
 from tabml.batch.db import proba_column
 from tabml.batch.regression import VALUE_COLUMNS
 from tabml.errors import TabmlError
@@ -111,25 +112,22 @@ def read_feedback_log(directory: Path, numeric: bool = False) -> Read:
 
 def _sqlite_file_missing(url: str) -> bool:
     parsed = make_url(url)
-    database = parsed.database or ""
-    return (
-        parsed.get_backend_name() == "sqlite"
-        and database not in ("", ":memory:")
-        and (not Path(database).exists())
-    )
+    return parsed.get_backend_name() == "sqlite" and not Path(parsed.database).exists()
 
 
 def read_batch_predictions(url: str | None, classes: list[str]) -> tuple[Read, str | None]:
     """Batch predictions from the `predictions` view at `url`; (empty, why) if there are none.
 
     A classifier's view has `label` and `proba_<class>`; a regression model's `prediction`,
-    `interval_low` and `interval_high` (no classes).
+    `interval_low` and `interval_high` (no classes). The reason and every error name the
+    database without its password.
     """
     empty = Read(pd.DataFrame(columns=PREDICTION_COLUMNS))
     if not url:
         return empty, "no database given"
+    shown = check_url(url).shown  # the password is in no message or report
     if _sqlite_file_missing(url):
-        return empty, f"{url}: no such database file"
+        return empty, f"{shown}: no such database file"
     predicted = "label" if classes else "prediction"  # a regression model's value
     extra = ", ".join(answer_columns(classes))
     query = (
@@ -140,13 +138,14 @@ def read_batch_predictions(url: str | None, classes: list[str]) -> tuple[Read, s
         engine = create_engine(url)
         with engine.connect() as conn:
             if "predictions" not in inspect(conn).get_view_names():
-                return empty, f"{url}: no predictions view"
+                return empty, f"{shown}: no predictions view"
             columns = {c["name"] for c in inspect(conn).get_columns("predictions")}
             if "prediction_id" not in columns:
-                return empty, f"{url}: written before prediction ids (no prediction_id column)"
+                return empty, f"{shown}: written before prediction ids (no prediction_id column)"
             frame = pd.read_sql_query(text(query), conn)
     except SQLAlchemyError as err:
-        raise MonitorInputError(f"database {url}: {str(err).splitlines()[0]}") from err
+        first = str(err).splitlines()[0]
+        raise MonitorInputError(scrub(f"database {url}: {first}", url)) from None
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
     frame["source"] = "batch"
     return Read(frame, len(frame)), None

@@ -1,13 +1,14 @@
 """`make serve`: serve the exported bento (models/tabml_service.bento), the artefact DVC tracks.
 
 Imports the archive into the BentoML store when that version is not there yet (after
-`dvc checkout` of another model, a fresh clone, ...), then execs `bentoml serve <tag>`.
+`dvc checkout` of another model, a fresh clone, ...), then execs `bentoml serve <tag>` with
+private control endpoints (`private_serve.py`).
 Scored inputs are logged to `$TABML_REQUEST_LOG_DIR`, by default this repo's logs/requests/,
 labels received on /feedback to `$TABML_FEEDBACK_LOG_DIR`, by default its logs/feedback/.
 """
 
 import os
-import shutil
+import sys
 from pathlib import Path
 
 from tabml.scoring.packaged import PackagedModelError, archive_tag
@@ -39,7 +40,7 @@ def serve(archive: Path, host: str, port: int) -> None:
     # an absolute request log path so that `make drift` finds the logs in this repo.
     os.environ.setdefault(request_log.DIR_ENV, str(request_log.log_dir().resolve()))
     os.environ.setdefault(feedback.DIR_ENV, str(feedback.feedback_dir().resolve()))
-    bentoml = shutil.which("bentoml") or "bentoml"
     url = f"http://{host}:{port}"
     print(f"serving {tag} from {archive} on {url} with {workers} worker(s)", flush=True)
-    os.execv(bentoml, [bentoml, "serve", tag, "--host", host, "--port", str(port)])
+    command = [sys.executable, "-m", "tabml.serving.private_serve", tag]
+    os.execv(sys.executable, [*command, "--host", host, "--port", str(port)])

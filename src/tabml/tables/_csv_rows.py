@@ -35,9 +35,11 @@ def row_end(block: bytes, start: int, quotes: int) -> int:
     return -1
 
 
-def last_row_end(block: bytes, quotes: int) -> int:
-    """Index of the last newline of `block` outside quotes, or -1 (`quotes` as in `row_end`)."""
-    after, end = quotes + block.count(QUOTE), len(block)  # quotes before `end`
+def last_row_end(block: bytes, quotes: int, in_block: int | None = None) -> int:
+    """Index of the last newline of `block` outside quotes, or -1 (`quotes` as in `row_end`;
+    `in_block`: the quotes of `block`, when the caller has counted them)."""
+    in_block = block.count(QUOTE) if in_block is None else in_block
+    after, end = quotes + in_block, len(block)  # quotes before `end`
     i = block.rfind(NEWLINE)
     while i != -1:
         after -= block.count(QUOTE, i, end)

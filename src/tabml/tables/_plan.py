@@ -233,10 +233,11 @@ def _plan_csv(path: Path, handle, needed: list[str], partition_bytes: int) -> Ta
                 plan.close(position + offset)
                 cut_after = position + offset + partition_bytes
             plan.pending.append(block[offset:])
-            last = last_row_end(block, quotes)
+            in_block = block.count(QUOTE)
+            last = last_row_end(block, quotes, in_block)
             if last != -1:
                 row_start = max(row_start, position + last + 1)
-            quotes = (quotes + block.count(QUOTE)) % 2
+            quotes = (quotes + in_block) % 2
             position += len(block)
             if position - row_start > MAX_ROW_BYTES:
                 raise plan.too_long(row_start)
