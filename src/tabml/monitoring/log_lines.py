@@ -38,7 +38,8 @@ def _arrow_kind(kind: str, type_: pa.DataType) -> bool:
     if kind == OBJECT:
         return pa.types.is_struct(type_)
     if kind == TEXT:  # pyarrow may read ISO times as timestamps
-        return pa.types.is_string(type_) or pa.types.is_timestamp(type_)
+        text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_timestamp)
+        return any(is_kind(type_) for is_kind in text)
     return True
 
 
