@@ -26,7 +26,13 @@ MISTAKES = {
     "not a flag": (("nullable: false", "nullable: maybe"),
                    "columns.island.nullable: expected true or false, got 'maybe'"),
     "misspelt key": (("    nullable: false\n", "    nulable: false\n"),
-                     "columns.island.nulable: not a key pandera reads"),
+                     "columns.island.nulable: not a key or check pandera reads"),
+    "check beside checks": (("    nullable: false\n", "    nullable: false\n    isin: [x]\n"),
+                            "columns.island.isin: a check beside `checks:`"),
+    "flat check": (("    nullable: false\n    checks:\n      isin: [Biscoe, Dream, Torgersen]",
+                    "    nullable: false\n    str_length: {min_value: 1}\n"
+                    "    in_range: {min_value: 1}"),
+                   "columns.island.in_range: in_range() missing required argument"),
     "misspelt section": (("columns:", "colums:"), "colums: not a key pandera reads"),
     "yaml": (("  island:\n", "  island\n"), "not valid YAML at line 14, column 10"),
 }  # fmt: skip
@@ -43,11 +49,14 @@ def test_a_mistake_is_one_line_naming_the_key(tmp_path, mistake):
     assert str(err.value).startswith(f"{path}: {says}") and "\n" not in str(err.value)
 
 
-def test_the_shipped_schema_reads_as_pandera_reads_it():
+def test_the_shipped_schema_reads_as_pandera_reads_it(tmp_path):
     import pandera.pandas as pa
 
     path = ROOT / "configs/penguins.schema.yaml"
     assert read_schema(path) == pa.DataFrameSchema.from_yaml(path)
+    written = tmp_path / "flat.schema.yaml"  # pandera's own writer puts checks beside keys
+    written.write_text(pa.DataFrameSchema.from_yaml(path).to_yaml())
+    assert read_schema(written) == pa.DataFrameSchema.from_yaml(written)
 
 
 def test_the_validate_stage_stops_on_a_mistake_in_one_line(tmp_path, raw_penguins):

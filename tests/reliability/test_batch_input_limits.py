@@ -84,7 +84,7 @@ def test_an_oversized_cell_stops_the_file_in_one_line_within_bounds(tmp_path, pa
     assert (code, stderr) == (1, (
         f"error: {source}: row 1,000 (from byte {start:,}) is longer than 1,048,576 bytes, "
         "the limit of one row (or a quote is never closed): fix that row\n"
-    ))  # fmt: skip
+    )), stderr  # fmt: skip
     assert rss < MAX_RSS_MIB and seconds < MAX_SECONDS
     assert not db.exists()
 
@@ -98,7 +98,7 @@ def test_two_gib_without_a_line_end_is_refused_after_one_row(tmp_path, packaged)
     assert (code, stderr) == (1, (
         f"error: {source}: the header row is longer than 1,048,576 bytes, the limit of one "
         "row: is it a CSV file?\n"
-    ))  # fmt: skip
+    )), stderr  # fmt: skip
     assert rss < MAX_RSS_MIB and seconds < MAX_SECONDS
     with source.open("r+b") as out:  # a header, then a data row without a line end
         out.write((HEADER + "\n").encode())

@@ -54,11 +54,17 @@ def _yaml_document(path: Path) -> Any:
         raise SchemaFileError(f"{path}: cannot be read: {_first_line(err)}") from None
 
 
+def _is_check(name: str) -> bool:
+    import pandera.pandas as pa
+
+    return not name.startswith("_") and callable(getattr(pa.Check, name, None))
+
+
 def _check_problem(key: str, name: str, arguments: Any) -> str | None:
     import pandera.pandas as pa
 
     factory = getattr(pa.Check, name, None)
-    if name.startswith("_") or not callable(factory):
+    if not _is_check(name):
         return f"{key}: no pandera check is called {name!r} (e.g. in_range, isin, ge, le)"
     if name in ("isin", "notin") and not isinstance(arguments, list):  # "Biscoe": its letters
         return f"{key}: expected a list of values, got {arguments!r}"
@@ -75,8 +81,12 @@ def _column_problem(name: str, spec: Any) -> str | None:
     key = f"columns.{name}"
     if not isinstance(spec, dict):
         return f"{key}: expected a mapping (dtype, nullable, checks, ...), got {spec!r}"
-    for unknown in sorted(set(spec) - COLUMN_KEYS, key=str):
-        return f"{key}.{unknown}: not a key pandera reads (one of {sorted(COLUMN_KEYS)})"
+    # A check may also sit beside the other keys (`isin: [...]`, as pandera writes them).
+    flat = {k: v for k, v in spec.items() if k not in COLUMN_KEYS and _is_check(str(k))}
+    for unknown in sorted(set(spec) - COLUMN_KEYS - set(flat), key=str):
+        return f"{key}.{unknown}: not a key or check pandera reads (keys: {sorted(COLUMN_KEYS)})"
+    if flat and spec.get("checks") is not None:  # pandera would ignore them
+        return f"{key}.{next(iter(flat))}: a check beside `checks:`; move it under `checks:`"
     for flag in FLAGS:
         if flag in spec and not isinstance(spec[flag], bool):
             return f"{key}.{flag}: expected true or false, got {spec[flag]!r}"
@@ -85,11 +95,14 @@ def _column_problem(name: str, spec: Any) -> str | None:
             pa.Column(spec["dtype"])
         except Exception as err:  # pandera and pandas raise many types for a bad dtype
             return f"{key}.dtype: {_first_line(err)}"
-    checks = spec.get("checks") or {}
+    checks = spec.get("checks") or flat
+    if isinstance(checks, list):  # pandera's list form: pandera itself checks it below
+        return None
     if not isinstance(checks, dict):
         return f"{key}.checks: expected a mapping of check name to its arguments"
+    where = key if checks is flat else f"{key}.checks"  # as the file spells it
     for check, arguments in checks.items():
-        problem = _check_problem(f"{key}.checks.{check}", str(check), arguments)
+        problem = _check_problem(f"{where}.{check}", str(check), arguments)
         if problem:
             return problem
     return None
