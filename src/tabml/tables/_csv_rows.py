@@ -112,9 +112,14 @@ def header_names(path: Path, header: bytes) -> list[str]:
 def scan_rows(data: bytes) -> tuple[int, dict[int, tuple[str, str]], dict[int, int]]:
     """Data rows of CSV bytes (header first), the ragged ones and their numbers of fields.
 
-    One pass of pyarrow's parser over an in-memory buffer (no Python file object: a reader
-    left behind by an error must not call back into Python while the interpreter exits).
-    Ragged rows map (0-based, the header is not a row) to (reason, the row's text).
+    One pass of pyarrow's parser over an in-memory buffer, serial and whole (`read_csv`, not
+    the streaming `open_csv`): the streaming reader reads ahead on pyarrow's shared I/O
+    threads, and a read still pending when the process exits aborted it ("terminate called
+    without an active exception", about once in 200 exits under load; apache/arrow#43604),
+    as a reader of a Python file object did, calling back into a finalising interpreter
+    (`PyGILState_Release`). The serial reader's one read-ahead thread is its own, joined
+    before `read_csv` returns. Ragged rows map (0-based, the header is not a row) to (reason,
+    the row's text).
     """
     import pyarrow as pa
     import pyarrow.csv as pv
@@ -134,7 +139,7 @@ def scan_rows(data: bytes) -> tuple[int, dict[int, tuple[str, str]], dict[int, i
         fields[number] = row.actual_columns
         return "skip"
 
-    reader = pv.open_csv(
+    table = pv.read_csv(
         pa.BufferReader(data),
         # one thread: row numbers are known only then, and it measured faster here
         read_options=pv.ReadOptions(use_threads=False, block_size=SCAN_BLOCK),
@@ -142,5 +147,4 @@ def scan_rows(data: bytes) -> tuple[int, dict[int, tuple[str, str]], dict[int, i
         # convert nothing (a column that is not there reads as nulls): only rows are counted
         convert_options=pv.ConvertOptions(include_columns=["\0none"], include_missing_columns=True),
     )
-    rows = sum(batch.num_rows for batch in reader)
-    return rows + len(ragged), ragged, fields
+    return table.num_rows + len(ragged), ragged, fields
