@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from tabml.serving.body_values import commas_outside_strings, over_limit
+from tabml.serving.body_values import ValueLimit, commas_outside_strings, over_limit
 from tabml.serving.client_errors import UVICORN_LOGGER, ClientErrorsAsWarnings, LineBudget
 from tabml.serving.http_gate import RequestGate
 
@@ -33,7 +33,7 @@ class App:
 def gate(app: App, reasons: list[str]) -> RequestGate:
     return RequestGate(
         app, known_paths=["/predict"], api_paths=["/predict"], max_body_bytes=1 << 22,
-        max_values={"/predict": (10, "records", "at most 2 records of 4 fields each")},
+        max_values={"/predict": ValueLimit(10, "records", "at most 2 records of 4 fields each")},
         on_reject=reasons.append,
     )  # fmt: skip
 

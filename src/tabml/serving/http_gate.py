@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from tabml.serving.body_values import over_limit
+from tabml.serving.body_values import ValueLimit, over_limit
 from tabml.serving.client_errors import shorten_field_errors
 
 Scope = dict[str, Any]
@@ -55,8 +55,7 @@ class RequestGate:
         pages: fixed answers served here: path -> (content type, body).
         answer_headers: headers added to every answer of an API path.
         max_field_errors: field errors listed in a 400 answer of an API path.
-        max_values: per API path, (commas outside strings a body may hold, the field and
-            what its 400 says): a request at the limits has fewer.
+        max_values: per API path, the JSON values its body may hold (`ValueLimit`).
         on_reject: called with a short reason for every request the gate answers itself.
     """
 
@@ -73,7 +72,7 @@ class RequestGate:
         pages: dict[str, tuple[bytes, bytes]] | None = None,
         answer_headers: Iterable[tuple[bytes, bytes]] = (),
         max_field_errors: int = 20,
-        max_values: dict[str, tuple[int, str, str]] | None = None,
+        max_values: dict[str, ValueLimit] | None = None,
         on_reject: Callable[[str], None] = lambda reason: None,
     ):
         self.app = app
@@ -180,11 +179,9 @@ class RequestGate:
         if body is None:
             return
         limit = self.max_values.get(scope["path"])
-        if limit is not None and over_limit(body, limit[0]):
-            return await self.reject(
-                send, "too_many_values", 400, limit[2], detail=[
-                    {"loc": [limit[1]], "type": "too_long", "msg": limit[2]}]
-            )  # fmt: skip
+        if limit is not None and over_limit(body, limit.commas):
+            detail = [{"loc": [limit.field], "type": "too_long", "msg": limit.message}]
+            return await self.reject(send, "too_many_values", 400, limit.message, detail=detail)
         replayed = False
 
         async def replay() -> dict:

@@ -51,7 +51,6 @@ def use_private_endpoints(folder: Path) -> None:
     endpoints = {name: f"ipc://{folder / name}.sock" for name in ("control", "events")}
     if max(len(e) for e in endpoints.values()) - len("ipc://") > SOCKET_PATH_MAX:
         raise TabmlError(f"{folder}: too long a path for a Unix socket: set TMPDIR=/tmp")
-    original = circus.create_standalone_arbiter  # what serve_http imports when it runs
 
     def private_arbiter(watchers, *, threaded: bool = False, **kwargs):
         arbiter_class = circus.ThreadedArbiter if threaded else circus.Arbiter
@@ -63,7 +62,7 @@ def use_private_endpoints(folder: Path) -> None:
             **kwargs,
         )
 
-    private_arbiter.__wrapped__ = original
+    # serve_http imports it from this module when it runs, so it gets this one.
     circus.create_standalone_arbiter = private_arbiter
 
 

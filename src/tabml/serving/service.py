@@ -26,6 +26,7 @@ from tabml.scoring.scorer import Scorer
 from tabml.serving import feedback, http_limits
 from tabml.serving.api_docs import describe_model, docs_page
 from tabml.serving.api_key import api_key
+from tabml.serving.body_values import ValueLimit
 from tabml.serving.client_errors import log_client_errors_as_warnings
 from tabml.serving.http_gate import RequestGate, served_paths
 from tabml.serving.microbatch import MicroBatcher
@@ -127,18 +128,18 @@ class GuardedService(bentoml.Service):
         )
 
 
-def body_value_limits() -> dict[str, tuple[int, str, str]]:
+def body_value_limits() -> dict[str, ValueLimit]:
     """Per API path, the commas outside strings a body may hold (http_gate.py): twice what a
     request at the limits has (items x fields, the separators, `explain`), so a request a
     little over them still gets pydantic's own field errors, at a cost of that order."""
     fields, records = len(RULES), METADATA["max_records"]
     return {
-        "/predict": (
+        "/predict": ValueLimit(
             2 * (records * fields + 1),
             "records",
             f"at most {records} records of {fields} fields each per request",
         ),
-        "/feedback": (
+        "/feedback": ValueLimit(
             2 * (feedback.MAX_LABELS * 2 + 1),
             "labels",
             f"at most {feedback.MAX_LABELS} labels of 2 fields each per request",
