@@ -140,10 +140,14 @@ serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0
 	PYTHONPATH=src python -m tabml.cli serve --host 127.0.0.1 --port $(PORT) $(if $(ALLOW_STALE),--stale-ok)
 
 ##@ Batch scoring
+# DB reaches the commands in the environment (TABML_DB), never on a command line make echoes
+# or `ps` shows: a database URL may hold a password.
+batch monitor: export TABML_DB = $(DB)
+
 .PHONY: batch
 batch: setup ## Score a CSV/parquet into SQLite or PostgreSQL: make batch INPUT=file.csv [DB=$(DB)] [EXPLAIN=1] (Dask: docs/scale-out.md)
-	@test -n "$(INPUT)" || { echo "usage: make batch INPUT=file.csv [DB=$(DB)]"; exit 2; }
-	python -m tabml.cli batch "$(INPUT)" --db "$(DB)" $(if $(ALLOW_STALE),--stale-ok) $(if $(filter 1 yes true,$(EXPLAIN)),--explain)
+	@test -n "$(INPUT)" || { echo "usage: make batch INPUT=file.csv [DB=sqlite:///predictions.db]"; exit 2; }
+	python -m tabml.cli batch "$(INPUT)" $(if $(ALLOW_STALE),--stale-ok) $(if $(filter 1 yes true,$(EXPLAIN)),--explain)
 
 ##@ Monitoring
 .PHONY: drift
@@ -157,7 +161,7 @@ feedback: setup ## Import true labels (columns prediction_id,label), all or none
 
 .PHONY: monitor
 monitor: setup ## Live metrics per model version and window -> reports/monitor/; alert: make reports Error 3 [SINCE=7d WINDOW=1d DB=$(DB) EXCLUDE_SOURCE=http]
-	python -m tabml.cli monitor $(if $(SINCE),--since "$(SINCE)") $(if $(WINDOW),--window "$(WINDOW)") --db "$(DB)" $(EXCLUDE_FLAGS)
+	python -m tabml.cli monitor $(if $(SINCE),--since "$(SINCE)") $(if $(WINDOW),--window "$(WINDOW)") $(EXCLUDE_FLAGS)
 
 .PHONY: dashboard
 dashboard: setup ## One offline HTML page of the model's life -> reports/site/index.html (open it from disk)

@@ -7,6 +7,7 @@ does not pay for a model this cheap (see docs/benchmarks.md, serving section).
 from typing import Any
 
 import bentoml
+from pydantic import ConfigDict, create_model
 
 from tabml.serving.service import (
     MODEL,
@@ -16,6 +17,16 @@ from tabml.serving.service import (
     count_warnings,
     freeze_startup_heap,
     load_scorer,
+)
+
+# Adaptive batching takes one argument: the request without `explain`.
+RecordsRequest = create_model(
+    "RecordsRequest",
+    __config__=ConfigDict(extra="forbid", strict=True),
+    records=(
+        PredictRequest.model_fields["records"].annotation,
+        PredictRequest.model_fields["records"],
+    ),
 )
 
 
@@ -30,11 +41,11 @@ class BatchableService:
     # A generous latency budget: small ones (50 ms) shed most requests as 503 under load.
     @bentoml.api(
         route="/predict",
-        input_spec=PredictRequest,
+        input_spec=RecordsRequest,
         batchable=True,
         max_batch_size=256,
         max_latency_ms=1000,
     )
-    async def predict(self, records: list[Any], explain: bool | int = False) -> Answers:
+    async def predict(self, records: list[Any]) -> Answers:
         rows = [record.model_dump(by_alias=True) for record in records]
         return count_warnings(self.scorer.score(rows))

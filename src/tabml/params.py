@@ -209,7 +209,8 @@ class RetrainParams(_Section):
 
 class PackageParams(_Section):
     parity_tolerance: float = Field(1.0e-5, gt=0.0, le=0.01)
-    max_records: int = Field(1000, ge=1)
+    # The body cap is 2 kB per record: 10,000 records is a 20 MB body; more is batch scoring.
+    max_records: int = Field(1000, ge=1, le=10_000)
     max_field_errors: int = Field(20, ge=1)
 
 

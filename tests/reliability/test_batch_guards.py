@@ -200,7 +200,7 @@ def test_duplicate_columns_stop_the_file_in_one_line(tmp_path, packaged, raw_pen
 @pytest.mark.integration  # the CLI in a child process
 def test_an_enormous_header_gives_a_short_error_line(tmp_path, packaged):
     source = tmp_path / "huge.csv"
-    name = "x" * 2_000_000
+    name = "x" * 300_000
     source.write_text(f"{name},{name}1,{name}2\n1,2,3\n")
     result = cli_batch(packaged, source, tmp_path / "out.db")
     assert result.returncode == 1
@@ -208,6 +208,14 @@ def test_an_enormous_header_gives_a_short_error_line(tmp_path, packaged):
     assert "\n" not in line and line.startswith(f"error: {source}: missing columns [")
     assert "'island'" in line and "x" * 60 + "...'" in line
     assert len(line) < 2_000  # each name is cut to 60 characters
+    name = "x" * 2_000_000  # a header row over the limit of one row (1 MiB)
+    source.write_text(f"{name},{name}1,{name}2\n1,2,3\n")
+    result = cli_batch(packaged, source, tmp_path / "out.db")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: {source}: the header row is longer than 1,048,576 bytes, the limit of one "
+        "row: is it a CSV file?\n"
+    )
 
 
 # --- a file that changes while it is read -------------------------------------------------

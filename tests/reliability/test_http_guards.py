@@ -7,21 +7,25 @@ size and print the figures of docs/reliability.md ("Hostile clients"):
     pytest -m slow tests/reliability/test_http_guards.py -s
 """
 
+import gzip
 import json
+import os
 import re
 import socket
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
+from tabml.scoring.prediction_ids import new_ids
 from tabml.serving import http_gate, http_limits
 from testkit import GOOD_RECORD
 from tests.service.conftest import packaged_repo  # noqa: F401 (a fixture)
-from tests.service.server import metric_samples, start_server, tree_rss_kib
+from tests.service.server import listening_sockets, metric_samples, start_server, tree_rss_kib
 
 KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -108,6 +112,19 @@ def test_unknown_paths_get_404_and_no_metric_series_of_their_own(client):
     assert gate_answers(client)["unknown_route"] >= 300
 
 
+def rss_during(server, work) -> tuple[int, int]:
+    """(idle, peak) RSS of the server's tree, KiB, while 4 threads run `work(0..3)`."""
+    idle = peak = tree_rss_kib(server.proc.pid)
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(work, start) for start in range(4)]
+        while not all(f.done() for f in futures):
+            peak = max(peak, tree_rss_kib(server.proc.pid))
+            time.sleep(0.2)
+        for future in futures:
+            future.result()
+    return idle, peak
+
+
 def _scrape_seconds(client) -> float:
     times = []
     for _ in range(5):
@@ -119,21 +136,12 @@ def _scrape_seconds(client) -> float:
 
 @pytest.mark.slow
 def test_twenty_thousand_distinct_paths_keep_memory_and_scrape_time_flat(server, client):
-    idle = tree_rss_kib(server.proc.pid)
-    peak = idle
-    with ThreadPoolExecutor(4) as pool:
+    def hammer(start: int) -> None:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            for i in range(start, 20_000, 4):
+                assert http.get(f"/x{i}").status_code == 404
 
-        def hammer(start: int) -> None:
-            with httpx.Client(base_url=server.url, timeout=10) as http:
-                for i in range(start, 20_000, 4):
-                    assert http.get(f"/x{i}").status_code == 404
-
-        futures = [pool.submit(hammer, start) for start in range(4)]
-        while not all(f.done() for f in futures):
-            peak = max(peak, tree_rss_kib(server.proc.pid))
-            time.sleep(0.2)
-        for future in futures:
-            future.result()
+    idle, peak = rss_during(server, hammer)
     scrape = _scrape_seconds(client)
     print(f"\n20,000 distinct paths: RSS {idle / 1024:.0f} MB idle, peak {peak / 1024:.0f} MB; "
           f"/metrics scrape {scrape * 1000:.1f} ms (median of 5)")  # fmt: skip
@@ -445,3 +453,139 @@ def test_request_log_drops_nothing_at_full_speed(server, client):
           f"({len(answered)} requests of 1,000 in 5 s), {dropped:.0f} dropped")  # fmt: skip
     assert dropped == 0
     assert server_errors(client) == 0
+
+
+# 10. WebSocket handshakes: refused before routing and metrics, with or without the key.
+
+
+def websocket_handshake(server, path: str, headers: dict[str, str]) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket",
+             "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+             "Sec-WebSocket-Version: 13", *(f"{k}: {v}" for k, v in headers.items())]  # fmt: skip
+    answer, _ = exchange(server, ("\r\n".join(lines) + "\r\n\r\n").encode(), timeout=10)
+    return answer
+
+
+def test_websocket_handshakes_get_404_and_no_metric_series(server, client):
+    before = gate_answers(client).get("websocket", 0)
+    for i in range(200):
+        answer = websocket_handshake(server, f"/ws-{i}", AUTH if i % 2 else {})
+        assert status_of(answer) == 404 and b"no WebSocket" in answer
+    text = client.get("/metrics").text
+    assert "/ws-" not in text
+    assert gate_answers(client)["websocket"] - before == 200
+    assert server_errors(client) == 0
+
+
+@pytest.mark.slow
+def test_22000_websocket_handshakes_keep_memory_and_scrape_time_flat(server, client):
+    def hammer(start: int) -> None:
+        for i in range(start, 22_000, 4):
+            headers = AUTH if i % 2 else {}
+            assert status_of(websocket_handshake(server, f"/ws-{i}", headers)) == 404
+
+    idle, peak = rss_during(server, hammer)
+    scrape, size = _scrape_seconds(client), len(client.get("/metrics").content)
+    print(f"\n22,000 WebSocket handshakes: RSS {idle / 1024:.0f} MB idle, peak "
+          f"{peak / 1024:.0f} MB; /metrics {size / 1024:.0f} kB, "
+          f"scrape {scrape * 1000:.1f} ms")  # fmt: skip
+    assert scrape <= 0.1 and size < 100_000
+    assert peak < idle + 50 * 1024
+    assert server_errors(client) == 0
+
+
+# 11. Encoded bodies are refused, not decoded or misread.
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+def test_an_encoded_body_gets_415(client, encoding):
+    body = json.dumps({"records": [RECORD]}).encode()
+    content = gzip.compress(body) if encoding == "gzip" else body  # br: plain JSON, mislabelled
+    headers = {"Content-Type": "application/json", "Content-Encoding": encoding}
+    response = client.post("/predict", content=content, headers=headers)
+    assert response.status_code == 415 and "Content-Encoding" in response.json()["error"]
+
+
+# 12. A flood of values inside the body cap costs no more than the largest valid request.
+
+
+def _median_seconds(client, path: str, body: bytes, status: int, rounds: int) -> list[float]:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+        times.append(time.perf_counter() - start)
+        assert response.status_code == status, response.text[:300]
+    return times
+
+
+@pytest.mark.parametrize("path", ["/predict", "/feedback"])
+def test_a_flood_of_empty_items_costs_no_more_than_the_largest_valid_request(client, path):
+    key, count = ("records", 1000) if path == "/predict" else ("labels", 10_000)
+    flood = b'{"%s":[' % key.encode() + b",".join([b"{}"] * 600_000) + b"]}"  # 1.8 MB
+    if path == "/predict":
+        largest = {"records": [RECORD] * count}
+    else:
+        largest = {"labels": [{"prediction_id": i, "label": "Adelie"} for i in new_ids(count)]}
+    largest = json.dumps(largest).encode()
+    flood_s, valid_s = [], []
+    for _ in range(5):  # interleaved: the machine's load weighs on both alike
+        flood_s += _median_seconds(client, path, flood, 400, 1)
+        valid_s += _median_seconds(client, path, largest, 200, 1)
+    ratio = statistics.median(flood_s) / statistics.median(valid_s)
+    print(f"\n{path}: 600,000 empty items {statistics.median(flood_s) * 1000:.1f} ms, the largest "
+          f"valid request {statistics.median(valid_s) * 1000:.1f} ms: {ratio:.2f}x")  # fmt: skip
+    assert ratio <= 3
+    answer = client.post(path, content=flood, headers={"Content-Type": "application/json"})
+    assert answer.json()["detail"][0]["loc"] == [key]
+
+
+# 13. Client-error log lines are bounded under a flood, and the rest counted.
+
+
+def test_a_flood_of_bad_requests_writes_a_bounded_number_of_log_lines(server, client):
+    def lines() -> int:
+        return sum("-> 400" in line for line in server.output.read_text().splitlines())
+
+    before, unlogged = lines(), metric_samples(client, "tabml_client_errors_unlogged_total")
+    start = time.monotonic()
+    for _ in range(200):
+        bad = client.post("/predict", json={"records": [{**RECORD, "island": "Atlantis"}]})
+        assert bad.status_code == 400
+    windows = (time.monotonic() - start) // 10 + 2  # windows of 10 s the flood touched
+
+    def left_out() -> float:
+        now = metric_samples(client, "tabml_client_errors_unlogged_total")
+        return sum(now.values()) - sum(unlogged.values())
+
+    deadline = time.monotonic() + 10
+    while lines() - before + left_out() < 200 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the worker's log reaches the file
+    written = lines() - before
+    assert written <= 20 * windows and written + left_out() == 200
+
+
+# 14. No control channel but the HTTP port: the process manager's endpoints are private.
+
+
+def test_the_server_tree_listens_on_its_port_and_private_unix_sockets_only(server):
+    from circus.client import CircusClient
+
+    sockets = listening_sockets(server.proc.pid)
+    assert [s for s in sockets if s[0] != "unix"] == [("tcp", f"127.0.0.1:{address(server)[1]}")]
+    unix = [Path(path) for kind, path in sockets if kind == "unix"]
+    assert sorted(p.name for p in unix) == ["control.sock", "events.sock"]
+    for folder in {p.parent for p in unix}:  # only this user may enter it
+        assert folder.stat().st_mode & 0o777 == 0o700 and folder.stat().st_uid == os.getuid()
+    # This same user may still ask the arbiter: what it returns names a file, not the key.
+    control = CircusClient(endpoint=f"ipc://{unix[0].parent / 'control.sock'}", timeout=10)
+    try:
+        listing = control.call({"command": "list", "properties": {}})
+        options = control.call({"command": "options", "properties": {"name": "service"}})
+    finally:
+        control.stop()
+    assert "service" in listing["watchers"]
+    env = options["options"]["env"]
+    assert "TABML_API_KEY" not in env and KEY not in json.dumps(options)
+    key_file = Path(env["TABML_API_KEY_FILE"])
+    assert key_file.parent == unix[0].parent and key_file.stat().st_mode & 0o777 == 0o600

@@ -134,3 +134,44 @@ def tree_rss_kib(root: int) -> int:
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])
     return total
+
+
+def listening_sockets(root: int) -> list[tuple[str, str]]:
+    """Every listening socket held by `root` and its descendants: (kind, address).
+
+    Read from /proc: TCP sockets in state LISTEN and bound UDP sockets as `ip:port`, Unix
+    sockets that accept connections by their path (`@name` for the abstract ones).
+    """
+    inodes = set()
+    for pid in process_tree(root):
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(int(target[8:-1]))
+    found = []
+    for kind, listening in (("tcp", "0A"), ("tcp6", "0A"), ("udp", "07"), ("udp6", "07")):
+        for line in Path(f"/proc/net/{kind}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == listening and int(fields[9]) in inodes:
+                address, port = fields[1].split(":")
+                found.append((kind, f"{_ip(address)}:{int(port, 16)}"))
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[3], 16) & 0x10000 and int(fields[6]) in inodes:  # __SO_ACCEPTCON
+            found.append(("unix", fields[7] if len(fields) > 7 else "(unnamed)"))
+    return sorted(found)
+
+
+def _ip(hex_address: str) -> str:
+    raw = bytes.fromhex(hex_address)
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw[::-1])
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))  # per 32-bit word
+    return socket.inet_ntop(socket.AF_INET6, words)

@@ -8,7 +8,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from tabml.serving.request_log import read_requests
+from tabml.monitoring.sources import read_request_log
 from tests.service.server import server_env, start_server
 
 
@@ -32,7 +32,9 @@ def test_every_scored_input_is_logged_and_drift_reads_the_log(
         assert http.post("/predict", json={"records": [bad]}).status_code == 400
     logging_server.stop()  # graceful: the shutdown hook flushes what is still queued
 
-    logged = read_requests(logging_server.request_log)
+    read = read_request_log(logging_server.request_log, [])
+    logged = read.frame
+    assert read.skipped == 0
     sent = [record for batch in batches for record in batch]
     assert len(logged) == len(sent) == 70
     assert logged["model_version"].str.startswith("tabml_model:").all()

@@ -91,6 +91,21 @@ def test_feedback_log_reader_counts_bad_lines(tmp_path):
     assert read.frame["label"].tolist() == ["Gentoo"] and read.skipped == 1
 
 
+def test_a_large_log_file_is_read_in_pieces_and_a_long_line_skipped(tmp_path, monkeypatch):
+    from tabml.monitoring import log_lines
+
+    monkeypatch.setattr(log_lines, "GROUP_BYTES", 2_000)  # pieces of ~2 kB, not 32 MiB
+    monkeypatch.setattr(log_lines, "MAX_LINE_BYTES", 2_000)
+    ids = new_ids(60)
+    inputs = {"island": "Biscoe", "bill_length_mm": 40.0}
+    lines = [json.dumps(make_record(inputs, "v1", T0, _answer("Adelie", pid), "species"))
+             for pid in ids]  # fmt: skip
+    overlong = json.dumps({**json.loads(lines[0]), "note": "x" * 7_000})
+    (tmp_path / "big.jsonl").write_text("\n".join([*lines[:30], overlong, *lines[30:]]) + "\n")
+    read = sources.read_request_log(tmp_path, CLASSES)
+    assert read.frame["prediction_id"].tolist() == ids and read.skipped == 1
+
+
 def _window(start: str, labelled: int, breaches: list[str]) -> dict:
     return {"start": start, "judged": labelled >= 100, "breaches": breaches}
 

@@ -48,6 +48,8 @@ def test_missing_file_is_a_clear_error(tmp_path):
         ("train:\n  logistic_regression:\n    C: .inf\n", r"train\.logistic_regression\.C",
          "finite number"),
         ("package:\n  parity_tolerance: true\n", r"package\.parity_tolerance", "valid number"),
+        ("package:\n  max_records: 1000000000000\n", r"package\.max_records",
+         "less than or equal to 10000"),  # the body cap would be 2 TB
         ("data:\n  profile: ../../etc/passwd\n", r"data\.profile", "should match pattern"),
         ("unknown_section:\n  x: 1\n", r"unknown_section", "Extra inputs are not permitted"),
         ("validate_:\n  min_rows: 3\n", r"validate_", "Extra inputs are not permitted"),

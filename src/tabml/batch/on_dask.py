@@ -18,11 +18,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from tabml.batch.batch_ids import BatchIds
-from tabml.batch.partitions import Partition
 from tabml.batch.score_partition import ChunkScores, score_partition
 from tabml.errors import TabmlError
 from tabml.scoring.explain import Explainer
 from tabml.scoring.packaged import PackagedModel, PackagedModelError, load_packaged
+from tabml.tables import Partition
 
 
 class BatchWorkerError(TabmlError, RuntimeError):

@@ -5,7 +5,7 @@ Uses what the online service uses and nothing from training: the ONNX model
 (`models/tabml_service.bento`, read by `tabml.scoring.packaged`), and the vectorised frame
 checks of `tabml.scoring.checks`.
 
-The file is planned into partitions (`tabml.batch.partitions`), which are read and scored
+The file is planned into partitions (`tabml.tables`), which are read and scored
 chunk by chunk (bounded memory) in this process or on Dask workers (`tabml.engine`), and
 written in file order, in one transaction: SQLite (`sqlite_sink`) or PostgreSQL
 (`postgres_sink`). The rows do not depend on the engine: partitions follow the file, and ids
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tabml.batch import db as batch_db
 from tabml.batch.batch_ids import BatchIds, batch_id_of
-from tabml.batch.partitions import PARTITION_BYTES, TablePlan, plan_table
+from tabml.batch.database_url import check_url
 from tabml.batch.postgres_sink import AlreadyScored, PostgresSink, is_postgresql, stage_chunk
 from tabml.batch.regression import is_regression
 from tabml.batch.score_partition import ChunkScores, score_partition
@@ -28,6 +28,7 @@ from tabml.batch.scorer_process import can_fork, scored_in_child
 from tabml.batch.sqlite_sink import SqliteSink, batch_values
 from tabml.scoring.explain import Explainer
 from tabml.scoring.packaged import PackagedModel, PackagedModelError
+from tabml.tables import PARTITION_BYTES, TablePlan, plan_table
 from tabml.tools import run
 
 CHUNK_ROWS = 100_000
@@ -74,10 +75,12 @@ def score_file(
     HEAD when not given.
 
     Raises:
+        DatabaseUrlError: `url` is not a SQLite file or a PostgreSQL database.
         TableError: the file cannot be read, or changed while it was read.
         DatabaseBusyError: the database stayed locked, or another run took the same ids.
     """
     start = time.perf_counter()
+    check_url(url)  # before any work: another database, a typo, an in-memory SQLite
     if explain_top and is_regression(model):
         raise PackagedModelError("explanations (EXPLAIN=1) are for classification models")
     needed = [r.name for r in model.rules] + ([key] if key else [])

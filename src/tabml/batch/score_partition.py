@@ -10,6 +10,7 @@ come from the batch (`tabml.batch.batch_ids`).
 import json
 import math
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,13 +18,13 @@ import pandas as pd
 
 from tabml.batch.batch_ids import BatchIds
 from tabml.batch.explanations import explanation_rows
-from tabml.batch.partitions import Partition, read_partition
 from tabml.batch.regression import is_regression, regression_outputs
 from tabml.scoring.checks import frame_problems
 from tabml.scoring.explain import Explainer
 from tabml.scoring.packaged import PackagedModel
 from tabml.scoring.rules import date_columns
 from tabml.scoring.transforms import add_date_parts
+from tabml.tables import Partition, read_partition
 
 
 @dataclass
@@ -117,10 +118,12 @@ def score_partition(
     categorical = [r.name for r in model.rules if r.kind != "numeric"]
     ragged_rows = np.array(sorted(part.ragged), dtype=np.int64)
     done = 0
-    for chunk in read_partition(part, parquet, chunk_rows, categorical):
-        if len(chunk) == 0:
-            continue
-        lo, hi = np.searchsorted(ragged_rows, [done, done + len(chunk)])
-        ragged = {int(r) - done: part.ragged[int(r)] for r in ragged_rows[lo:hi]}
-        yield score_chunk(chunk, model, batch, part.first_row + done, key, ragged, explain)
-        done += len(chunk)
+    # closing: a failure while scoring a chunk closes the reader at once (a parquet handle)
+    with closing(read_partition(part, parquet, chunk_rows, categorical)) as chunks:
+        for chunk in chunks:
+            if len(chunk) == 0:
+                continue
+            lo, hi = np.searchsorted(ragged_rows, [done, done + len(chunk)])
+            ragged = {int(r) - done: part.ragged[int(r)] for r in ragged_rows[lo:hi]}
+            yield score_chunk(chunk, model, batch, part.first_row + done, key, ragged, explain)
+            done += len(chunk)

@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from tabml import paths
+from tabml.batch.database_url import DB_ENV
 from tabml.cli import command, fail
-from tabml.errors import one_line
+from tabml.errors import TabmlError, one_line
 
 # `drift` exits with this when a feature's verdict is DRIFT (errors exit 1), so a scheduled
 # job or CI step fails on drift without parsing the report.
@@ -109,13 +110,15 @@ def drift(
 
     limits = load_params().drift
     training = json.loads(paths.TRAINING_STATS.read_text())
-    frame = read_inputs(input)
-    report = drift_report(frame, training, limits)
+    inputs = read_inputs(input)
+    report = drift_report(inputs.frame, training, limits)
     source = str(input) if input else f"{log_dir()}/"
     for line in write_report(report, source, out):
         typer.echo(line)
     drifted = ", ".join(report["drifted"]) or "none"
-    typer.echo(f"drift: {report['rows']} rows from {source}; drifted: {drifted} -> {out}/")
+    typer.echo(
+        f"drift: {report['rows']} rows from {source}{inputs.note()}; drifted: {drifted} -> {out}/"
+    )
     if report["drifted"] and fail_on_drift:
         typer.echo(
             f"drift: exit {DRIFT_EXIT} because {len(report['drifted'])} feature(s) drifted "
@@ -188,7 +191,12 @@ def rollback(
 def batch(
     input: Annotated[Path, typer.Argument(help="CSV or parquet file to score")],
     db: Annotated[
-        str, typer.Option(help="sqlite:///file.db or postgresql://user@host/db")
+        str,
+        typer.Option(
+            help="sqlite:///file.db or postgresql://user@host/db (or TABML_DB)",
+            envvar=DB_ENV,
+            show_envvar=False,
+        ),
     ] = "sqlite:///predictions.db",
     chunk_rows: Annotated[
         int, typer.Option(help="rows per chunk (bounds memory)", min=1)
@@ -212,6 +220,7 @@ def batch(
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from tabml.batch.database_url import check_url, scrub
     from tabml.batch.score import print_progress, score_file
     from tabml.cli.stale_model import check_packaged_model
     from tabml.data.profile import load_profile
@@ -220,6 +229,7 @@ def batch(
     from tabml.registry import named, registered_versions, version_names
     from tabml.scoring.packaged import load_packaged
 
+    database = check_url(db)  # one line before any work, the password not in it
     key = load_profile(load_params().data.profile).key
     model = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
     flag = "--stale-ok (make batch ... ALLOW_STALE=1)"
@@ -240,9 +250,11 @@ def batch(
         with open_engine(quiet=configured() == "in-process") as engine:
             result = score_file(input, db, model, key, chunk_rows, print_progress, wait, top,
                                 engine, files, partition_bytes, commit)  # fmt: skip
-    except SQLAlchemyError as err:
+    except SQLAlchemyError as err:  # a driver's message may quote the URL, or its password
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise fail(one_line(f"database {db}: {first}")) from None
+        raise fail(scrub(one_line(f"database {db}: {first}"), db)) from None
+    except TabmlError as err:
+        raise fail(scrub(one_line(err), db)) from None
     if result.skipped:
         typer.echo(
             f"batch {result.batch_id}: {input} was already scored by {shown}; nothing written"
@@ -250,6 +262,6 @@ def batch(
         return
     typer.echo(
         f"batch {result.batch_id}: {result.rows - result.rejected:,} predictions, "
-        f"{result.rejected:,} rejects from {input} ({shown}) -> {db} "
+        f"{result.rejected:,} rejects from {input} ({shown}) -> {database.shown} "
         f"in {result.seconds:.1f} s"
     )

@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from tabml import paths
+from tabml.batch.database_url import DB_ENV
 from tabml.cli import command, fail
 
 
@@ -39,7 +40,10 @@ def monitor(
     window: Annotated[
         str | None, typer.Option(help="window length (default monitor.window)")
     ] = None,
-    db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of batch predictions")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(help="URL of batch predictions (or TABML_DB)", envvar=DB_ENV),
+    ] = None,
     out: Annotated[Path, typer.Option(help="where the report files go")] = paths.MONITOR_DIR,
     archive: Annotated[Path, typer.Option(help="exported bento")] = paths.BENTO_ARCHIVE,
     exclude_source: Annotated[

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tabml.data.profile import DatasetProfile, schema_path
+from tabml.data.schema_file import read_schema
 from tabml.errors import TabmlError
 from tabml.scoring.rules import DomainRule
 
@@ -24,10 +25,8 @@ class SchemaConfigError(TabmlError, ValueError):
 
 def load_schema(profile: DatasetProfile, configs_dir: Path | None = None) -> pa.DataFrameSchema:
     """Read the profile's pandera schema and check it covers target and features."""
-    import pandera.pandas as pa
-
     path = schema_path(profile) if configs_dir is None else schema_path(profile, configs_dir)
-    schema = pa.DataFrameSchema.from_yaml(path)
+    schema = read_schema(path)  # a hand-edited file's mistakes: one line naming the key
     missing = [c for c in [profile.target, *profile.features.all] if c not in schema.columns]
     if missing:
         raise SchemaConfigError(f"{path} has no rules for columns {missing}")

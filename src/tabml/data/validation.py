@@ -14,6 +14,7 @@ from pandera.errors import SchemaError, SchemaErrors
 
 from tabml.data.profile import TargetRule
 from tabml.errors import TabmlError
+from tabml.tables import TableError, read_table
 
 MAX_EXAMPLES = 20  # failing values / rows listed per check in the report
 
@@ -48,14 +49,16 @@ class ValidationReport:
 
 
 def read_raw(path: Path) -> pd.DataFrame:
-    """Read the raw CSV; raise RawDataError with a clear message if it is not a table."""
+    """Read the raw CSV (`tabml.tables`, one pandas parse of the whole file); raise
+    RawDataError with a clear message if it is not a table."""
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         raise RawDataError(f"{path} is empty: expected a CSV file with a header row")
     try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise RawDataError(f"{path} is not a readable CSV file: {err}") from err
+        return read_table(path, ragged="refuse", empty_ok=True)
+    except TableError as err:
+        reason = str(err).removeprefix(f"{path}: ")
+        raise RawDataError(f"{path} is not a readable CSV file: {reason}") from None
 
 
 def unreadable_report(source: str, error: RawDataError) -> ValidationReport:

@@ -1,28 +1,54 @@
 """Drift report files: read production inputs, write metrics, DVC plot data and verdicts."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from tabml import atomic, paths
 from tabml.monitoring.drift import DriftInputError, summary_line
-from tabml.serving.request_log import log_dir, read_requests
+from tabml.monitoring.join import drop_duplicate_predictions
+from tabml.monitoring.sources import read_request_log
+from tabml.serving.request_log import log_dir
 from tabml.tables import read_table
 
 _PLOT_KEYS = ("bins", "training_shares", "production_shares")
 
 
-def read_inputs(path: Path | None, logs: Path | None = None) -> pd.DataFrame:
-    """Production inputs from a CSV/parquet file, or (no path) from the request log."""
+@dataclass(frozen=True)
+class DriftInputs:
+    """Production inputs, and what reading the request log left out."""
+
+    frame: pd.DataFrame
+    skipped: int = 0  # log entries that are not usable records (torn, not JSON, ...)
+    duplicates: int = 0  # logged predictions whose id was logged before
+
+    def note(self) -> str:
+        """What was left out, for the command's last line ("" when nothing was)."""
+        parts = [f"{self.skipped:,} unreadable log entries skipped"] if self.skipped else []
+        if self.duplicates:
+            parts.append(f"{self.duplicates:,} duplicated predictions dropped")
+        return f" ({', '.join(parts)})" if parts else ""
+
+
+def read_inputs(path: Path | None, logs: Path | None = None) -> DriftInputs:
+    """Production inputs from a CSV/parquet file, or (no path) from the request log.
+
+    The request log is read as `make monitor` reads it (`sources.read_request_log`: bad
+    entries skipped and counted, never an error) and a prediction id logged twice counts
+    once, as in the monitoring join.
+    """
     if path is None:
         logs = logs or log_dir()
-        frame = read_requests(logs)
+        read = read_request_log(logs, [])
+        frame, duplicates = drop_duplicate_predictions(read.frame)
         if frame.empty:
+            skipped = f" ({read.skipped:,} unreadable entries skipped)" if read.skipped else ""
             raise DriftInputError(
-                f"no logged requests in {logs}/; serve some traffic or pass INPUT=file.csv"
+                f"no logged requests in {logs}/{skipped}; serve some traffic or pass INPUT=file.csv"
             )
-        return frame
-    return read_table(Path(path))
+        return DriftInputs(frame, read.skipped, duplicates)
+    return DriftInputs(read_table(Path(path)))
 
 
 def _rounded(value):

@@ -67,6 +67,42 @@ def _fixed_width_view(array: pa.StringArray) -> np.ndarray | None:
     return data.view(f"S{ID_WIDTH}")
 
 
+@dataclass(frozen=True)
+class PredictionIndex:
+    """Prediction ids, sorted once: which rows repeat an id seen before, the distinct ids
+    (fixed-width bytes, sorted) and the row of each (its first)."""
+
+    duplicated: np.ndarray  # bool per row; a row without an id is never a duplicate
+    keys: np.ndarray
+    rows: np.ndarray
+
+
+def index_predictions(ids: pd.Series) -> PredictionIndex:
+    """Sort the prediction ids once (vectorised on fixed-width bytes, no Python objects)."""
+    keys = id_keys(ids)
+    has_id = ids.notna().to_numpy()
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    duplicated = np.zeros(len(order), dtype=bool)
+    duplicated[order[~first]] = True
+    duplicated &= has_id
+    unique = first & has_id[order]
+    return PredictionIndex(duplicated, sorted_keys[unique], order[unique])
+
+
+def drop_duplicate_predictions(predictions: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The rows whose prediction id was not seen before (the join's rule), and how many went.
+
+    What `make drift` applies to the request log, so it counts the rows `make monitor` does.
+    """
+    duplicated = index_predictions(predictions["prediction_id"]).duplicated
+    if not duplicated.any():
+        return predictions, 0
+    return predictions[~duplicated].reset_index(drop=True), int(duplicated.sum())
+
+
 def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.DataFrame, JoinCounts]:
     """Predictions with a `label` column (missing where no label arrived), and the counts.
 
@@ -78,17 +114,8 @@ def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.Dat
     Vectorised on fixed-width id bytes: sort the prediction ids once, find each labelled id
     in them with a binary search (a million of each in about a second).
     """
-    keys = id_keys(predictions["prediction_id"])
-    has_id = predictions["prediction_id"].notna().to_numpy()
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
-    duplicated = np.zeros(len(order), dtype=bool)
-    duplicated[order[~first]] = True
-    duplicated &= has_id
-    unique = first & has_id[order]
-    known_keys, known_rows = sorted_keys[unique], order[unique]
+    index = index_predictions(predictions["prediction_id"])
+    duplicated, known_keys, known_rows = index.duplicated, index.keys, index.rows
 
     label_keys = id_keys(labels["prediction_id"])
     received = labels["timestamp"].dt.tz_convert(None).to_numpy()  # datetime64, not objects

@@ -90,7 +90,8 @@ def import_labels(
 
     `max_bytes`: the log's limit (default `$TABML_FEEDBACK_MAX_BYTES`, else 100 MiB).
     """
-    checked = check_labels(read_table(Path(path), COLUMNS), list(classes), str(path))
+    frame = read_table(Path(path), COLUMNS, ragged="refuse")  # all or nothing
+    checked = check_labels(frame, list(classes), str(path))
     stamp = datetime.now(UTC).isoformat()
     lines = label_lines(checked, f"file:{Path(path).name}", stamp)
     limit = feedback_max_bytes() if max_bytes is None else max_bytes

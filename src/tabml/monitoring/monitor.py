@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tabml.batch.database_url import shown
 from tabml.monitoring import alerts, join, live_report, monitor_files, regression_report, sources
 from tabml.monitoring.model_versions import default_store, packaged_model, store_models
 from tabml.params import Params
@@ -89,7 +90,7 @@ def run_monitor(
     if predictions.empty:
         raise sources.MonitorInputError(
             f"no predictions in {inputs.requests}/ or the batch database "
-            f"({batch_note or inputs.db}): serve some traffic, or pass DB=<url> of a "
+            f"({batch_note or shown(inputs.db)}): serve some traffic, or pass DB=<url> of a "
             "batch-scored database"
         )
     joined, counts = join.join_labels(predictions, labels.frame)
@@ -124,7 +125,11 @@ def run_monitor(
         "since": start.isoformat() if start is not None else None,
         "predictions": len(joined),
         "sources": f"{len(online.frame):,} online from {inputs.requests}/, "
-        + (f"{len(batch.frame):,} batch from {inputs.db}" if batch_note is None else batch_note),
+        + (
+            f"{len(batch.frame):,} batch from {shown(inputs.db)}"
+            if batch_note is None
+            else batch_note
+        ),
         "skipped_lines": online.skipped + labels.skipped,
         "labels_by_source": by_source,
         "excluded_sources": list(inputs.exclude_sources),

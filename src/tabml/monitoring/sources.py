@@ -14,10 +14,11 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from tabml.batch.database_url import check_url, scrub
 from tabml.batch.db import proba_column
 from tabml.batch.regression import VALUE_COLUMNS
 from tabml.errors import TabmlError
-from tabml.monitoring.log_lines import read_lines
+from tabml.monitoring.log_lines import ANY, OBJECT, TEXT, read_lines
 
 PREDICTION_COLUMNS = ["prediction_id", "timestamp", "model_version", "predicted", "source"]
 INTERVAL_COLUMNS = VALUE_COLUMNS[1:]  # interval_low, interval_high: the batch table's names
@@ -64,7 +65,7 @@ def read_request_log(directory: Path, classes: list[str]) -> Read:
     Lines from before prediction ids have no id, label or probabilities (NaN): they still
     count as predictions and feed drift, but cannot be joined with labels.
     """
-    raw, skipped = read_lines(directory, ("timestamp", "inputs"))
+    raw, skipped = read_lines(directory, {"timestamp": TEXT, "inputs": OBJECT})
     frame = pd.DataFrame(
         {
             "prediction_id": _column(raw, "prediction_id"),
@@ -91,7 +92,7 @@ def read_feedback_log(directory: Path, numeric: bool = False) -> Read:
     `numeric` (a regression model): labels as float64; a label that is not a finite number
     (another model's class, say) is skipped and counted.
     """
-    raw, skipped = read_lines(directory, ("timestamp", "prediction_id", "label"))
+    raw, skipped = read_lines(directory, {"timestamp": TEXT, "prediction_id": TEXT, "label": ANY})
     label = _column(raw, "label")
     if numeric:
         label = pd.to_numeric(label, errors="coerce").astype(np.float64)
@@ -132,25 +133,22 @@ def excluded(sources: pd.Series, names: tuple[str, ...]) -> np.ndarray:
 
 def _sqlite_file_missing(url: str) -> bool:
     parsed = make_url(url)
-    database = parsed.database or ""
-    return (
-        parsed.get_backend_name() == "sqlite"
-        and database not in ("", ":memory:")
-        and (not Path(database).exists())
-    )
+    return parsed.get_backend_name() == "sqlite" and not Path(parsed.database).exists()
 
 
 def read_batch_predictions(url: str | None, classes: list[str]) -> tuple[Read, str | None]:
     """Batch predictions from the `predictions` view at `url`; (empty, why) if there are none.
 
     A classifier's view has `label` and `proba_<class>`; a regression model's `prediction`,
-    `interval_low` and `interval_high` (no classes).
+    `interval_low` and `interval_high` (no classes). The reason and every error name the
+    database without its password.
     """
     empty = Read(pd.DataFrame(columns=PREDICTION_COLUMNS))
     if not url:
         return empty, "no database given"
+    shown = check_url(url).shown  # the password is in no message or report
     if _sqlite_file_missing(url):
-        return empty, f"{url}: no such database file"
+        return empty, f"{shown}: no such database file"
     predicted = "label" if classes else "prediction"  # a regression model's value
     extra = ", ".join(answer_columns(classes))
     query = (
@@ -161,13 +159,14 @@ def read_batch_predictions(url: str | None, classes: list[str]) -> tuple[Read, s
         engine = create_engine(url)
         with engine.connect() as conn:
             if "predictions" not in inspect(conn).get_view_names():
-                return empty, f"{url}: no predictions view"
+                return empty, f"{shown}: no predictions view"
             columns = {c["name"] for c in inspect(conn).get_columns("predictions")}
             if "prediction_id" not in columns:
-                return empty, f"{url}: written before prediction ids (no prediction_id column)"
+                return empty, f"{shown}: written before prediction ids (no prediction_id column)"
             frame = pd.read_sql_query(text(query), conn)
     except SQLAlchemyError as err:
-        raise MonitorInputError(f"database {url}: {str(err).splitlines()[0]}") from err
+        first = str(err).splitlines()[0]
+        raise MonitorInputError(scrub(f"database {url}: {first}", url)) from None
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
     frame["source"] = "batch"
     return Read(frame, len(frame)), None

@@ -5,16 +5,23 @@ BentoML's metrics, tracing, access log and timeout middleware, and answers these
 
 - a path the app does not serve: 404, never seen by BentoML's metrics (each distinct path
   would otherwise become a new Prometheus series);
+- a WebSocket handshake (uvicorn turns `Upgrade: websocket` into a `websocket` scope, which
+  BentoML's metrics would count per path): 404 as a plain HTTP answer, on any path and with
+  or without the key, since the app serves no WebSocket; any other scope but `lifespan` (the
+  app's start and stop) is refused as well, so no client-chosen string reaches the app
+  outside the `http` checks below;
 - without the API key (when one is set): 401, except on the open paths (health, docs);
-- on an API path: not exactly one `Content-Type: application/json` header: 415; a body whose
-  declared or actually read bytes (chunked or not) exceed the limit: 413; a body that stalls
+- on an API path: not exactly one `Content-Type: application/json` header, or a
+  `Content-Encoding` other than `identity` (bodies are not decoded): 415; a body whose
+  declared or actually read bytes (chunked or not) exceed the limit: 413; a body holding more
+  JSON values than a request at the limits can (`body_values.py`): 400; a body that stalls
   for `BODY_STALL_S` or arrives slower than `BODY_MIN_RATE` bytes/s after that: 408; a client
   gone mid-body: nothing (no answer, no error). The app gets the body only once it is whole.
 - every answer on an API path gets `answer_headers` (the model version), and a 400 lists at
   most `max_field_errors` field errors (client_errors.py).
 
-Per request this is a set lookup, one pass over the headers, one timer for the body, and a
-wrapped `send`: no per-byte work besides joining the body chunks.
+Per request this is a set lookup, one pass over the headers, one timer for the body, one
+`bytes.count` of its commas and a wrapped `send`.
 """
 
 import asyncio
@@ -24,6 +31,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from tabml.serving.body_values import ValueLimit, over_limit
 from tabml.serving.client_errors import shorten_field_errors
 
 Scope = dict[str, Any]
@@ -51,6 +59,7 @@ class RequestGate:
         pages: fixed answers served here: path -> (content type, body).
         answer_headers: headers added to every answer of an API path.
         max_field_errors: field errors listed in a 400 answer of an API path.
+        max_values: per API path, the JSON values its body may hold (`ValueLimit`).
         on_reject: called with a short reason for every request the gate answers itself.
     """
 
@@ -68,6 +77,7 @@ class RequestGate:
         pages: dict[str, tuple[bytes, bytes]] | None = None,
         answer_headers: Iterable[tuple[bytes, bytes]] = (),
         max_field_errors: int = 20,
+        max_values: dict[str, ValueLimit] | None = None,
         on_reject: Callable[[str], None] = lambda reason: None,
     ):
         self.app = app
@@ -81,11 +91,14 @@ class RequestGate:
         self.open_paths = frozenset(open_paths) | self.pages.keys()
         self.answer_headers = list(answer_headers)
         self.max_field_errors = max_field_errors
+        self.max_values = dict(max_values or {})
         self.on_reject = on_reject
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            if scope["type"] == "lifespan":
+                return await self.app(scope, receive, send)
+            return await self.refuse_scope(scope, send)
         path = scope["path"]
         if path not in self.known_paths and not path.startswith(self.known_prefixes):
             return await self.reject(
@@ -122,13 +135,31 @@ class RequestGate:
                 return scheme.lower() == b"bearer" and hmac.compare_digest(key.strip(), expected)
         return False
 
+    async def refuse_scope(self, scope: Scope, send: Send) -> None:
+        """A WebSocket handshake (or any scope but http and lifespan): no app serves it."""
+        if scope["type"] != "websocket":
+            self.on_reject("unsupported_scope")
+            return  # nothing to answer on: the server closes what it opened
+        self.on_reject("websocket")
+        body = json.dumps({"error": "no WebSocket here: the API is POST /predict"}).encode()
+        if "websocket.http.response" in scope.get("extensions", {}):
+            headers = [(b"content-type", b"application/json"),
+                       (b"content-length", b"%d" % len(body))]  # fmt: skip
+            await send({"type": "websocket.http.response.start", "status": 404,
+                        "headers": headers})  # fmt: skip
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:  # the server answers 403
+            await send({"type": "websocket.close", "code": 1008})
+
     async def serve_api(self, scope: Scope, receive: Receive, send: Send) -> None:
-        media_types, length = [], None
+        media_types, length, encoded = [], None, False
         for name, value in scope["headers"]:
             if name == b"content-type":
                 media_types.append(value)
             elif name == b"content-length":
                 length = value
+            elif name == b"content-encoding":
+                encoded = encoded or value.strip().lower() != b"identity"
         # BentoML parses the first Content-Type header: allow exactly one, and only JSON.
         if (
             len(media_types) != 1
@@ -139,6 +170,13 @@ class RequestGate:
                 "not_json",
                 415,
                 "send the body as JSON with one header `Content-Type: application/json`",
+            )
+        if encoded:
+            return await self.reject(
+                send,
+                "encoded_body",
+                415,
+                "send the JSON body as it is, without Content-Encoding (bodies are not decoded)",
             )
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
             return await self.reject(
@@ -151,6 +189,10 @@ class RequestGate:
         body = await self.read_body(receive, send)
         if body is None:
             return
+        limit = self.max_values.get(scope["path"])
+        if limit is not None and over_limit(body, limit.commas):
+            detail = [{"loc": [limit.field], "type": "too_long", "msg": limit.message}]
+            return await self.reject(send, "too_many_values", 400, limit.message, detail=detail)
         replayed = False
 
         async def replay() -> dict:
@@ -232,15 +274,20 @@ class RequestGate:
         return answer
 
     async def reject(
-        self, send: Send, reason: str, status: int, message: str, close: bool = False
+        self,
+        send: Send,
+        reason: str,
+        status: int,
+        message: str,
+        close: bool = False,
+        detail: list[dict] | None = None,
     ) -> None:
         self.on_reject(reason)
         extra = [(b"connection", b"close")] if close else []
         if status == 401:
             extra.append((b"www-authenticate", b"Bearer"))
-        await _respond(
-            send, status, json.dumps({"error": message}).encode(), b"application/json", extra
-        )
+        answer = {"error": message} if detail is None else {"error": message, "detail": detail}
+        await _respond(send, status, json.dumps(answer).encode(), b"application/json", extra)
 
 
 def served_paths(app: Any) -> tuple[set[str], list[str], set[str]]:

@@ -1,13 +1,14 @@
 """`make serve`: serve the exported bento (models/tabml_service.bento), the artefact DVC tracks.
 
 Imports the archive into the BentoML store when that version is not there yet (after
-`dvc checkout` of another model, a fresh clone, ...), then execs `bentoml serve <tag>`.
+`dvc checkout` of another model, a fresh clone, ...), then execs `bentoml serve <tag>` with
+private control endpoints (`private_serve.py`).
 Scored inputs are logged to `$TABML_REQUEST_LOG_DIR`, by default this repo's logs/requests/,
 labels received on /feedback to `$TABML_FEEDBACK_LOG_DIR`, by default its logs/feedback/.
 """
 
 import os
-import shutil
+import sys
 from pathlib import Path
 
 from tabml.scoring.packaged import PackagedModelError, archive_tag
@@ -51,8 +52,8 @@ def serve(archive: Path, host: str, port: int, registry_version: str | None = No
         os.environ[REGISTRY_VERSION_ENV] = registry_version
     else:
         os.environ.pop(REGISTRY_VERSION_ENV, None)
-    bentoml = shutil.which("bentoml") or "bentoml"
     url = f"http://{host}:{port}"
     model = f"{registry_version} ({tag})" if registry_version else tag
     print(f"serving {model} from {archive} on {url} with {workers} worker(s)", flush=True)
-    os.execv(bentoml, [bentoml, "serve", tag, "--host", host, "--port", str(port)])
+    command = [sys.executable, "-m", "tabml.serving.private_serve", tag]
+    os.execv(sys.executable, [*command, "--host", host, "--port", str(port)])

@@ -1,6 +1,7 @@
 """The request log: every input the online service scored, kept for drift reports.
 
-Format (the contract between the service and `make drift`): JSON-lines files under
+Format (the contract between the service and its readers, `make drift`, `make monitor` and
+`make harvest`, which read it with `tabml.monitoring.log_lines`): JSON-lines files under
 `logs/requests/` (git-ignored), one file per flushed batch, written atomically and named
 `<UTC time yyyymmddTHHMMSSffffff>-<pid>-<sequence>.jsonl` so that names sort by time.
 Each line is one scored input:
@@ -32,8 +33,6 @@ import os
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pandas as pd
 
 from tabml import paths
 from tabml.errors import TabmlError
@@ -94,29 +93,6 @@ def write_batch(records: list[dict], directory: Path, sequence: int = 0) -> Path
     if not records:
         return None
     return write_lines([(_ENCODER.encode(r) + "\n").encode() for r in records], directory, sequence)
-
-
-def read_requests(directory: Path, since: datetime | None = None) -> pd.DataFrame:
-    """All logged inputs (one row each, plus `timestamp` and `model_version` columns)."""
-    rows = []
-    for file in sorted(Path(directory).glob("*.jsonl")):
-        for line in file.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                record = json.loads(line)
-                rows.append(
-                    {
-                        **record["inputs"],
-                        "timestamp": record["timestamp"],
-                        "model_version": record.get("model_version"),
-                    }
-                )
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return frame
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
-    if since is not None:
-        frame = frame[frame["timestamp"] >= pd.Timestamp(since)].reset_index(drop=True)
-    return frame
 
 
 def _lines(head: bytes | None, rows: list[dict], answers: list | None, target: str | None):

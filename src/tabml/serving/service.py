@@ -27,6 +27,7 @@ from tabml.scoring.scorer import Scorer
 from tabml.serving import feedback, http_limits
 from tabml.serving.api_docs import describe_model, docs_page
 from tabml.serving.api_key import api_key, feedback_key
+from tabml.serving.body_values import ValueLimit
 from tabml.serving.client_errors import log_client_errors_as_warnings
 from tabml.serving.http_gate import CLOSED, RequestGate, served_paths
 from tabml.serving.microbatch import MicroBatcher
@@ -62,8 +63,13 @@ METADATA = _metadata()
 # Limits BentoML does not configure: header size and read time (uvicorn), and client errors
 # logged as one WARNING line. Both act in the worker process, which imports this module.
 http_limits.install()
-log_client_errors_as_warnings()
-PredictRequest = request_model(rules_from_json(METADATA["domain_rules"]), METADATA["max_records"])
+CLIENT_ERRORS_UNLOGGED = bentoml.metrics.Counter(
+    name="tabml_client_errors_unlogged",
+    documentation="Client-error (4xx) log lines left out by the log's line budget",
+)
+log_client_errors_as_warnings(CLIENT_ERRORS_UNLOGGED.inc)
+RULES = rules_from_json(METADATA["domain_rules"])
+PredictRequest = request_model(RULES, METADATA["max_records"])
 # A regression model's labels are numbers (it has no classes).
 FeedbackRequest = feedback.feedback_model(METADATA.get("classes"))
 
@@ -93,8 +99,8 @@ FEEDBACK_REFUSED = bentoml.metrics.Counter(
 GATE_ANSWERED = bentoml.metrics.Counter(
     name="tabml_http_gate_answered",
     documentation="Requests answered by the HTTP gate before BentoML saw them, by reason "
-    "(unknown_route, unauthorized, forbidden, not_json, body_too_large, body_too_slow, "
-    "client_disconnected: no answer)",
+    "(unknown_route, unauthorized, forbidden, not_json, encoded_body, body_too_large, "
+    "body_too_slow, too_many_values, websocket, unsupported_scope, client_disconnected: no answer)",
     labelnames=["reason"],
 )
 
@@ -150,8 +156,28 @@ class GuardedService(bentoml.Service):
             },
             answer_headers=version_headers(),
             max_field_errors=METADATA.get("max_field_errors", 20),
+            max_values=body_value_limits(),
             on_reject=lambda reason: GATE_ANSWERED.labels(reason=reason).inc(),
         )
+
+
+def body_value_limits() -> dict[str, ValueLimit]:
+    """Per API path, the commas outside strings a body may hold (http_gate.py): twice what a
+    request at the limits has (items x fields, the separators, `explain`), so a request a
+    little over them still gets pydantic's own field errors, at a cost of that order."""
+    fields, records = len(RULES), METADATA["max_records"]
+    return {
+        "/predict": ValueLimit(
+            2 * (records * fields + 1),
+            "records",
+            f"at most {records} records of {fields} fields each per request",
+        ),
+        "/feedback": ValueLimit(
+            2 * (feedback.MAX_LABELS * 2 + 1),
+            "labels",
+            f"at most {feedback.MAX_LABELS} labels of 2 fields each per request",
+        ),
+    }
 
 
 # Shared with the benchmark's no-op server, so both run with identical server settings.
