@@ -34,9 +34,9 @@ RECORD = GOOD_RECORD
 
 @pytest.fixture(scope="module")
 def server(packaged_repo, tmp_path_factory):  # noqa: F811 (the imported fixture)
-    server = start_server(
-        packaged_repo, tmp_path_factory.mktemp("guarded-server"), TABML_API_KEY=KEY
-    )
+    # The API key also labels (/feedback needs a key of its own once any key is set).
+    server = start_server(packaged_repo, tmp_path_factory.mktemp("guarded-server"),
+                          TABML_API_KEY=KEY, TABML_FEEDBACK_KEY=KEY)  # fmt: skip
     yield server
     server.stop()
 
@@ -586,6 +586,8 @@ def test_the_server_tree_listens_on_its_port_and_private_unix_sockets_only(serve
         control.stop()
     assert "service" in listing["watchers"]
     env = options["options"]["env"]
-    assert "TABML_API_KEY" not in env and KEY not in json.dumps(options)
-    key_file = Path(env["TABML_API_KEY_FILE"])
-    assert key_file.parent == unix[0].parent and key_file.stat().st_mode & 0o777 == 0o600
+    assert "TABML_API_KEY" not in env and "TABML_FEEDBACK_KEY" not in env
+    assert KEY not in json.dumps(options)
+    for name in ("TABML_API_KEY_FILE", "TABML_FEEDBACK_KEY_FILE"):
+        key_file = Path(env[name])
+        assert key_file.parent == unix[0].parent and key_file.stat().st_mode & 0o777 == 0o600
