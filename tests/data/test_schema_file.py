@@ -1,6 +1,5 @@
 """Hand edits of a schema file: each mistake is one line naming the file and the key."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,16 +58,15 @@ def test_the_shipped_schema_reads_as_pandera_reads_it(tmp_path):
     assert read_schema(written) == pa.DataFrameSchema.from_yaml(written)
 
 
-def test_the_validate_stage_stops_on_a_mistake_in_one_line(tmp_path, raw_penguins):
-    for name in ("params.yaml", "configs/penguins.yaml"):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / name, tmp_path / name)
-    (tmp_path / "data/raw").mkdir(parents=True)
-    raw_penguins.to_csv(tmp_path / "data/raw/dataset.csv", index=False)
+def test_the_validate_stage_stops_on_a_mistake_in_one_line(stage_workspace, raw_penguins):
+    # The template workspace (default params: the penguins profile), not the checkout's.
+    (stage_workspace / "data/raw").mkdir(parents=True, exist_ok=True)
+    raw_penguins.to_csv(stage_workspace / "data/raw/dataset.csv", index=False)
     (old, new), says = MISTAKES["dtype"]
-    (tmp_path / "configs/penguins.schema.yaml").write_text(GOOD.replace(old, new, 1))
+    (stage_workspace / "configs/penguins.schema.yaml").write_text(GOOD.replace(old, new, 1))
     env = {**tool_env(), "PYTHONPATH": str(ROOT / "src")}
-    result = subprocess.run([sys.executable, "-m", "tabml.stages.validate"], cwd=tmp_path,
-                            env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "tabml.stages.validate"],
+                            cwd=stage_workspace, env=env, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
     assert result.returncode == 1
     assert result.stderr == f"error: {Path('configs/penguins.schema.yaml')}: {says}\n"
