@@ -8,7 +8,7 @@ fresh process:
     `DataFrame.to_sql`) on the same file; and `score_file` alone (timed inside a fresh
     process, after its imports and model loading) against the floor, timed the same way:
     SQLite's own `INSERT ... SELECT` of as many rows into a fresh `prediction_rows` (same
-    columns, same pragmas, no Python per row) plus raw `OnnxClassifier.predict` on feeds
+    columns, same pragmas, no Python per row) plus raw `PackagedModel.run` on feeds
     prepared in advance (in this process);
 (b) 1,000,000 rows CSV -> PostgreSQL (a pgserver on a Unix socket), in process against
     `TABML_DASK_WORKERS=2`: `score_file`'s own seconds (the LocalCluster's start is
@@ -52,15 +52,16 @@ def make_input(path: Path, rows: int) -> Path:
 
 
 def raw_seconds(csv: Path) -> float:
-    """Seconds of OnnxClassifier.predict alone over all rows, feeds prepared beforehand."""
+    """Seconds of the ONNX model alone (`PackagedModel.run`) over all rows, feeds prepared
+    beforehand by its input path."""
     from tabml import paths
-    from tabml.scoring.onnx_classifier import OnnxClassifier
+    from tabml.scoring.model import load_packaged
 
-    model = OnnxClassifier.from_file(ROOT / paths.ONNX_MODEL)
-    feeds = [model.feeds_from_frame(c) for c in pd.read_csv(csv, chunksize=CHUNK)]
+    model = load_packaged(ROOT / paths.ONNX_MODEL, ROOT / paths.BENTO_ARCHIVE)
+    feeds = [model.inputs(c).feeds for c in pd.read_csv(csv, chunksize=CHUNK)]
     start = time.perf_counter()
     for feed in feeds:
-        model.predict(feed)
+        model.run(feed)
     return time.perf_counter() - start
 
 
@@ -70,10 +71,11 @@ def sqlite_floor(rows: int, db: Path) -> float:
 
     from tabml import paths
     from tabml.batch import db as batch_db
-    from tabml.scoring.onnx_classifier import OnnxClassifier
+    from tabml.scoring.model import load_packaged
 
-    classes = OnnxClassifier.from_file(ROOT / paths.ONNX_MODEL).classes
-    meta = batch_db.tables(classes)[0]
+    task = load_packaged(ROOT / paths.ONNX_MODEL, ROOT / paths.BENTO_ARCHIVE).task
+    classes = task.classes
+    meta = batch_db.tables(task.batch_columns())[0]
     labels = " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(classes))
     probas = ", ".join(f"(i % 997 + 0.{k + 1}) / 1000.0" for k in range(len(classes)))
     cte = (
@@ -140,7 +142,7 @@ def child(csv: Path, url: str) -> None:
     from tabml import paths
     from tabml.batch.score import score_file
     from tabml.engine import open_engine
-    from tabml.scoring.packaged import load_packaged
+    from tabml.scoring.model import load_packaged
 
     os.chdir(ROOT)
     start = time.perf_counter()
@@ -275,7 +277,7 @@ def report(runs: dict, big: dict, rows: int, big_rows: int) -> list[str]:
         f"imports or model loading) | {med['inproc']:.2f} | | {rows / med['inproc']:,.0f} | |",
         f"| SQLite floor: `INSERT ... SELECT` into `prediction_rows`, no Python per row | "
         f"{med['floor']:.2f} | | {rows / med['floor']:,.0f} | |",
-        f"| raw `OnnxClassifier.predict` on prepared feeds (in process) | {med['raw']:.2f} | | "
+        f"| raw `PackagedModel.run` on prepared feeds (in process) | {med['raw']:.2f} | | "
         f"{rows / med['raw']:,.0f} | |",
         f"| floor + raw (in process, like `score_file` alone) | {bound:.2f} | | "
         f"{rows / bound:,.0f} | `score_file` at {over_floor:.2f}x |",

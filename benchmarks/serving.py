@@ -251,31 +251,18 @@ def in_process(seconds: float, record: dict) -> dict:
     from tabml.data.profile import load_profile
     from tabml.model.features import model_frame
     from tabml.params import load_params
-    from tabml.scoring.onnx_classifier import OnnxClassifier
-    from tabml.scoring.packaged import load_packaged
-    from tabml.scoring.range_warnings import TrainingStats
-    from tabml.scoring.regression_scorer import regression_scorer
-    from tabml.scoring.scorer import Scorer
+    from tabml.scoring.model import load_packaged
 
     profile = load_profile(load_params().data.profile)
     pipeline = joblib.load(paths.MODEL)
-    if profile.task == "regression":
-        packaged = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
-        scorer = regression_scorer(paths.ONNX_MODEL.read_bytes(), packaged.metadata)
-        sklearn_predict = pipeline.predict
-    else:
-        scorer = Scorer(
-            OnnxClassifier.from_file(paths.ONNX_MODEL),
-            TrainingStats(json.loads(paths.TRAINING_STATS.read_text())),
-            profile.target,
-        )
-        sklearn_predict = pipeline.predict_proba
+    model = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
+    sklearn_predict = getattr(pipeline, "predict_proba", pipeline.predict)
 
     def sklearn_call() -> None:
         sklearn_predict(model_frame(pd.DataFrame([record]), profile.features))
 
     def onnx_call() -> None:
-        scorer.score([record])
+        model.score([record])
 
     result = {}
     for name, call in [("sklearn", sklearn_call), ("onnx", onnx_call)]:

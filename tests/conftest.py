@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tabml import paths
-from tabml.scoring.packaged import load_packaged
+from tabml.scoring.model import load_packaged
 from testkit import GOOD_RECORD, ROOT, repo_copy, run
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +26,6 @@ from tabml.model.features import model_frame
 from tabml.monitoring.drift import drift_report
 from tabml.monitoring.drift_files import write_report
 from tabml.params import DriftParams
-from tabml.scoring.onnx_classifier import OnnxClassifier
 from tabml.tables import TableError
 from testkit import tool_env
 
@@ -34,7 +34,8 @@ COLUMNS = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "bo
 
 @pytest.fixture(scope="module")
 def onnx(packaged):
-    return OnnxClassifier.from_file(packaged / paths.ONNX_MODEL)
+    """The scikit-learn pipeline: the independent reference for batch's labels."""
+    return joblib.load(packaged / paths.MODEL)
 
 
 @pytest.fixture
@@ -72,9 +73,8 @@ def penguins_rows(raw_penguins: pd.DataFrame, n: int) -> pd.DataFrame:
     return clean.sample(n, replace=True, random_state=0).reset_index(drop=True)
 
 
-def expected_labels(onnx: OnnxClassifier, frame: pd.DataFrame, profile) -> list[str]:
-    labels, _ = onnx.predict(onnx.feeds_from_frame(model_frame(frame, profile.features)))
-    return labels.tolist()
+def expected_labels(pipeline, frame: pd.DataFrame, profile) -> list[str]:
+    return pipeline.predict(model_frame(frame, profile.features)).tolist()
 
 
 # --- non-finite numbers --------------------------------------------------------------------

@@ -61,7 +61,9 @@ def test_a_column_of_unique_values_is_an_identifier_unless_it_holds_times(tmp_pa
 def test_the_profile_declares_the_date_and_its_schema_accepts_any_iso_date(bootstrapped):
     configs, _, frame = bootstrapped
     profile = load_profile("praw", configs)
-    assert profile.features.dates == {"Date Egg": ["year", "day_of_year"]}
+    assert {c: d.parts for c, d in profile.features.dates.items()} == {
+        "Date Egg": ["year", "day_of_year"]
+    }
     schema = load_schema(profile, configs)
     later = frame.head(3).assign(**{"Date Egg": ["2031-01-05", "2012-12-31", "2009-11-27"]})
     assert len(schema.validate(later)) == 3  # not an isin list of the observed days

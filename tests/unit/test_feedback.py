@@ -1,5 +1,7 @@
 """Feedback: the /feedback request model, the label file import and the bounded log."""
 
+from typing import Literal
+
 import pandas as pd
 import pytest
 from pydantic import ValidationError
@@ -13,7 +15,7 @@ CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
 
 
 def test_the_request_model_takes_ids_and_classes_only():
-    model = feedback_model(CLASSES)
+    model = feedback_model(Literal[tuple(CLASSES)])
     (pid,) = new_ids(1)
     body = model.model_validate({"labels": [{"prediction_id": pid, "label": "Gentoo"}]})
     assert body.labels[0].label == "Gentoo"
@@ -66,7 +68,7 @@ def test_the_feedback_log_stays_within_its_byte_bound(tmp_path):
 
 
 def test_a_regression_model_takes_finite_numbers_only():
-    model = feedback_model(None)  # no classes
+    model = feedback_model(float)  # a regression model's labels are numbers
     (pid,) = new_ids(1)
     body = model.model_validate({"labels": [{"prediction_id": pid, "label": 4650.5}]})
     assert body.labels[0].label == 4650.5

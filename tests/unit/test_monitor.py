@@ -9,8 +9,10 @@ import pytest
 from tabml.monitoring import alerts, join, sources
 from tabml.params import MonitorParams
 from tabml.scoring.prediction_ids import new_ids
+from tabml.scoring.task import Classification
 from tabml.serving.feedback import feedback_records
 from tabml.serving.request_log import make_record, write_batch
+from testkit.models import bare_metadata
 
 CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
@@ -67,7 +69,10 @@ def _answer(label: str, pid: str) -> dict:
 def test_torn_and_malformed_lines_are_skipped_and_counted(tmp_path):
     ids = new_ids(3)
     inputs = {"island": "Biscoe", "bill_length_mm": 40.0}
-    records = [make_record(inputs, "v1", T0, _answer("Adelie", pid), "species") for pid in ids]
+    logged = Classification(CLASSES).logged
+    records = [
+        make_record(inputs, "v1", T0, _answer("Adelie", pid), "species", logged) for pid in ids
+    ]
     write_batch(records, tmp_path)
     old_format = make_record(inputs, "v0", T0)  # before prediction ids: still a prediction
     with open(sorted(tmp_path.glob("*.jsonl"))[0], "a") as log:
@@ -168,7 +173,7 @@ def test_windows_report_coverage_estimates_and_the_verdict():
     from tabml.params import DriftParams
 
     joined = pd.concat([_joined(0, 200, 200, 200, 0.9), _joined(1, 400, 60, 120, 0.8)])
-    metadata = {"v1": {"metrics": {"accuracy": 0.95, "f1_macro": 0.9}}}
+    metadata = {"v1": bare_metadata(metrics={"accuracy": 0.95, "f1_macro": 0.9})}
     (report,) = live_report(
         joined.reset_index(drop=True), metadata, CLASSES, pd.Timedelta("1D"),
         MonitorParams(), {"accuracy": 0.85}, DriftParams(),

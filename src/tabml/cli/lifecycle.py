@@ -24,6 +24,7 @@ def serve(
 ) -> None:
     """Serve the packaged model (the exported bento) with `bentoml serve`."""
     from tabml.cli.stale_model import check_packaged_model
+    from tabml.scoring.metadata import read_metadata
     from tabml.scoring.packaged import PackagedModelError, read_model
     from tabml.serving.launch import serve as launch
 
@@ -32,7 +33,9 @@ def serve(
     info, _ = read_model(archive)
     tag = f"{info['name']}:{info['version']}"
     flag = "--stale-ok (make serve ALLOW_STALE=1)"
-    warning = check_packaged_model(tag, info["metadata"], stale_ok, "serve", flag)
+    warning = check_packaged_model(
+        tag, read_metadata(info["metadata"], tag), stale_ok, "serve", flag
+    )
     if warning:
         typer.echo(warning, err=True)
     launch(archive, host, port)
@@ -103,10 +106,12 @@ def drift(
     from tabml.monitoring.drift import drift_report
     from tabml.monitoring.drift_files import read_inputs, write_report
     from tabml.params import load_params
+    from tabml.scoring.metadata import read_training_stats
     from tabml.serving.request_log import log_dir
 
     limits = load_params().drift
-    training = json.loads(paths.TRAINING_STATS.read_text())
+    stats = paths.TRAINING_STATS
+    training = read_training_stats(json.loads(stats.read_text()), str(stats))
     frame = read_inputs(input)
     report = drift_report(frame, training, limits)
     source = str(input) if input else f"{log_dir()}/"
@@ -197,7 +202,7 @@ def batch(
     from tabml.data.profile import load_profile
     from tabml.engine import configured, open_engine
     from tabml.params import load_params
-    from tabml.scoring.packaged import load_packaged
+    from tabml.scoring.model import load_packaged
 
     key = load_profile(load_params().data.profile).key
     model = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)

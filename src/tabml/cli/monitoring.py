@@ -22,7 +22,7 @@ def feedback(
     from tabml.serving.feedback import feedback_dir
 
     _, metadata = packaged_model(archive)
-    count = import_labels(input, metadata.get("classes") or [])
+    count = import_labels(input, metadata.classes or [])
     typer.echo(f"feedback: {count:,} labels from {input} -> {feedback_dir()}/")
 
 

@@ -19,7 +19,8 @@ import yaml
 from tabml import atomic, paths
 from tabml.data.profile import ProfileError
 from tabml.data.task import infer_task
-from tabml.scoring.transforms import ISO_DATE_PATTERN, parse_iso
+from tabml.scoring.date_formats import ISO_DATE_PATTERN
+from tabml.scoring.dates import parse_iso
 from tabml.tables import sha256_of
 
 MAX_CATEGORIES = 50  # text columns with more distinct values are not used as features

@@ -54,8 +54,8 @@ def run_monitor(
     now = pd.Timestamp.now(tz="UTC")
     start = join.parse_since(since, now) if since else None
     current, metadata = packaged_model(inputs.archive)
-    regression = metadata.get("task") == "regression"  # numbers, no classes
-    classes = list(metadata.get("classes") or [])
+    regression = metadata.task == "regression"  # numbers, no classes
+    classes = list(metadata.classes or [])
     online = sources.read_request_log(inputs.requests, classes)
     batch, batch_note = sources.read_batch_predictions(inputs.db, classes)
     labels = sources.read_feedback_log(inputs.feedback, numeric=regression)

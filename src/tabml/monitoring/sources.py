@@ -14,13 +14,12 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from tabml.batch.db import proba_column
-from tabml.batch.regression import VALUE_COLUMNS
 from tabml.errors import TabmlError
 from tabml.monitoring.log_lines import read_lines
+from tabml.scoring.task import Regression, proba_column
 
 PREDICTION_COLUMNS = ["prediction_id", "timestamp", "model_version", "predicted", "source"]
-INTERVAL_COLUMNS = VALUE_COLUMNS[1:]  # interval_low, interval_high: the batch table's names
+INTERVAL_COLUMNS = Regression.INTERVAL  # interval_low, interval_high: the batch table's names
 
 
 class MonitorInputError(TabmlError):

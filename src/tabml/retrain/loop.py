@@ -21,7 +21,7 @@ from tabml.retrain.champion import load_champion
 from tabml.retrain.compare import KEEP, PROMOTE, decide, score
 from tabml.retrain.decision_files import DECISION_DIR, write_decision
 from tabml.retrain.harvest import PRODUCTION_FILE
-from tabml.scoring.packaged import load_packaged
+from tabml.scoring.model import load_packaged
 
 PROMOTED, KEPT = 0, 3
 

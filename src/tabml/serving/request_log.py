@@ -29,6 +29,7 @@ import json
 import os
 import re
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,12 +72,14 @@ def make_record(
     now: datetime | None = None,
     answer: dict | None = None,
     target: str | None = None,
+    logged: Callable[[dict, str | None], dict] | None = None,
 ) -> dict:
-    """One log line for one scored input; with its `answer`, also its id and prediction."""
+    """One log line for one scored input; with its `answer`, also the prediction fields
+    `logged` (the task's `Task.logged`) gives."""
     stamp = (now or datetime.now(UTC)).isoformat()
     record = {"timestamp": stamp, "model_version": model_version, "inputs": inputs}
     if answer is not None:
-        record.update(_prediction(answer, target))
+        record.update(logged(answer, target))
     return record
 
 
@@ -131,32 +134,16 @@ def read_requests(directory: Path, since: datetime | None = None) -> pd.DataFram
     return frame
 
 
-def _lines(head: bytes | None, rows: list[dict], answers: list | None, target: str | None):
+def _lines(head: bytes | None, rows: list[dict], answers: list | None, target, logged):
     """The JSON lines of one queued request (see `RequestLogger.log`)."""
     if head is None:
         return [_encode_inputs(record) + b"\n" for record in rows]
     if answers is None:
         return [head + _encode_inputs(row) + b"}\n" for row in rows]
     return [
-        head + _encode_inputs(row) + b"," + _encode_inputs(_prediction(answer, target))[1:] + b"\n"
+        head + _encode_inputs(row) + b"," + _encode_inputs(logged(answer, target))[1:] + b"\n"
         for row, answer in zip(rows, answers, strict=True)
     ]
-
-
-def _prediction(answer: dict, target: str | None) -> dict:
-    interval = answer.get("interval")
-    if interval is not None:  # a regression model: its value and the interval's two ends
-        return {
-            "prediction_id": answer.get("prediction_id"),
-            "predicted": answer.get(target),
-            "interval_low": interval[0],
-            "interval_high": interval[1],
-        }
-    return {
-        "prediction_id": answer.get("prediction_id"),
-        "predicted": answer.get(target),
-        "probabilities": answer.get("probabilities"),
-    }
 
 
 def remove_dead_writers_temp_files(directory: Path) -> None:
@@ -203,7 +190,7 @@ class RequestLogger:
         self.dropped, self._sequence = 0, 0
         # Each counter is written by one thread only: queued = _enqueued - _dequeued.
         self._enqueued = self._dequeued = 0
-        # (line head, rows, answers, target): head None = whole records (`log_records`).
+        # (line head, rows, answers, target, logged): head None = whole records (`log_records`).
         self._pending: collections.deque[tuple] = collections.deque()
         self._disk_bytes: int | None = None  # unknown until the first write's rescan
         self._wake, self._closing = threading.Event(), False
@@ -218,12 +205,13 @@ class RequestLogger:
         now: datetime | None = None,
         answers: list[dict] | None = None,
         target: str | None = None,
+        logged: Callable[[dict, str | None], dict] | None = None,
     ) -> None:
         """Queue one request's scored inputs; drop (and count) those beyond `max_queued`.
 
-        With `answers` (one per row), each line also gets the answer's `prediction_id`, its
-        `target` value as `predicted` and its `probabilities` (a regression model: its
-        `interval_low`, `interval_high`), read by the writer thread.
+        With `answers` (one per row), each line also gets the fields `logged(answer, target)`
+        gives (the task's: `tabml.scoring.task.Task.logged`: prediction id, the `target` value
+        as `predicted`, probabilities or the interval), made by the writer thread.
         """
         rows = self._room_for(rows)
         if not rows:
@@ -232,13 +220,15 @@ class RequestLogger:
         # The start of each of this request's lines (the key order of `make_record`).
         version = _ENCODER.encode(model_version)
         head = f'{{"timestamp":"{stamp}","model_version":{version},"inputs":'.encode()
-        self._queue((head, rows, answers, target))
+        if answers is not None and logged is None:
+            raise ValueError("logging answers needs `logged` (the task's log fields)")
+        self._queue((head, rows, answers, target, logged))
 
     def log_records(self, records: list[dict]) -> None:
         """Queue whole records, one line each (the feedback log's lines)."""
         records = self._room_for(records)
         if records:
-            self._queue((None, records, None, None))
+            self._queue((None, records, None, None, None))
 
     def _room_for(self, rows: list[dict]) -> list[dict]:
         room = self.max_queued - (self._enqueued - self._dequeued)
@@ -269,8 +259,7 @@ class RequestLogger:
             waiting = len(self._pending)
             lines: list[bytes] = []
             for _ in range(waiting):
-                head, rows, answers, target = self._pending.popleft()
-                lines.extend(_lines(head, rows, answers, target))
+                lines.extend(_lines(*self._pending.popleft()))
                 if len(lines) >= self.batch_size:
                     self._flush(lines)
                     lines = []
