@@ -171,3 +171,25 @@ def test_feeds_are_built_by_the_input_path_only():
                 )
             if isinstance(node, ast.Attribute):
                 assert node.attr not in ("feeds_from_records", "feeds_from_frame"), file
+
+
+# A record's validation of its own fields may name a task; behaviour may not.
+TASK_NAMES_MAY_BE_COMPARED_IN = {
+    PACKAGE / "data" / "profile.py",
+    PACKAGE / "scoring" / "metadata.py",
+}
+
+
+def test_no_code_branches_on_a_task_name():
+    """Tasks are types (scoring/task.py, model/tasks.py, packaging/tasks.py,
+    monitoring/tasks.py), chosen once: nothing compares `task == "regression"`."""
+    for file in _python_files():
+        if file in TASK_NAMES_MAY_BE_COMPARED_IN:
+            continue
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.Compare):
+                operands = [node.left, *node.comparators]
+                named = [o.value for o in operands if isinstance(o, ast.Constant)]
+                assert not {"regression", "classification"} & set(named), (
+                    f"{file.relative_to(ROOT)}:{node.lineno} compares a task's name"
+                )

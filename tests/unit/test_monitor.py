@@ -79,7 +79,7 @@ def test_torn_and_malformed_lines_are_skipped_and_counted(tmp_path):
         log.write(json.dumps(old_format) + "\n")
         log.write("[1, 2]\n" + '{"timestamp": "yesterday", "inputs": {}}\n')
         log.write('{"timestamp": "2025-06-01T00:00:00+00:00", "inp')  # torn last line
-    read = sources.read_request_log(tmp_path, CLASSES)
+    read = sources.read_request_log(tmp_path, Classification(CLASSES))
     assert (read.lines, read.skipped) == (7, 3)
     assert read.frame["prediction_id"].tolist()[:3] == ids
     assert read.frame["predicted"].tolist()[:3] == ["Adelie"] * 3
@@ -195,6 +195,6 @@ def test_a_value_logged_with_another_type_still_reads(tmp_path):
     lines = [{"timestamp": "2025-06-01T00:00:00+00:00", "inputs": {"bill_length_mm": v}}
              for v in (40.0, "forty")]  # fmt: skip
     (tmp_path / "a.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-    read = sources.read_request_log(tmp_path, CLASSES)
+    read = sources.read_request_log(tmp_path, Classification(CLASSES))
     assert (read.lines, read.skipped) == (2, 0)
     assert read.frame["bill_length_mm"].tolist() == [40.0, "forty"]

@@ -33,12 +33,13 @@ def family_model(data, request):
 
 
 def test_every_family_in_params_is_covered():
-    from tabml.model.regressors import FAMILIES as BY_TASK
+    from tabml.model.families import FAMILIES as REGISTRY
+    from tabml.model.families import families_for
 
     # Regression families: tests/unit/test_onnx_regression.py.
-    assert set(FAMILIES) == set(BY_TASK["classification"])
-    everything = set(BY_TASK["classification"]) | set(BY_TASK["regression"])
-    assert everything == set(TrainParams.model_fields["model"].annotation.__args__)
+    assert set(FAMILIES) == set(families_for("classification"))
+    everything = set(families_for("classification")) | set(families_for("regression"))
+    assert everything == set(REGISTRY) == set(TrainParams.model_fields["model"].annotation.__args__)
 
 
 def test_every_family_converts_with_parity(data, family_model):

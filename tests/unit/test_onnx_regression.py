@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from tabml.data.profile import load_profile
+from tabml.model.families import families_for
 from tabml.model.features import model_frame, split_train_test
-from tabml.model.regressors import FAMILIES, fit_regression
+from tabml.model.regressors import fit_regression
 from tabml.packaging.onnx_export import ParityError
 from tabml.packaging.onnx_regression import check_regression_parity, to_onnx_regressor_bytes
 from tabml.params import Params
@@ -22,7 +23,7 @@ def data():
     return profile, train, test
 
 
-@pytest.fixture(scope="module", params=FAMILIES["regression"])
+@pytest.fixture(scope="module", params=families_for("regression"))
 def family_model(data, request):
     """(family, fitted pipeline, its ONNX bytes): fitted and converted once per family."""
     profile, train, _ = data

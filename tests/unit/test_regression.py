@@ -31,7 +31,8 @@ from tabml.model.intervals import (
     conformal_half_width,
 )
 from tabml.model.regression_metrics import evaluate_regression, regression_metrics
-from tabml.model.regressors import ModelFamilyError, check_family, fit_regression, target_values
+from tabml.model.regressors import fit_regression, target_values
+from tabml.model.train import ModelFamilyError, check_family
 from tabml.monitoring.sources import read_batch_predictions
 from tabml.packaging.onnx_regression import check_regression_parity, to_onnx_regressor_bytes
 from tabml.params import Params, ParamsError
@@ -228,7 +229,7 @@ def test_scorer_and_batch_give_value_and_interval(fitted, tmp_path):
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate([{**answers[0], "interval": [1.0, 2.0, 3.0]}], schema)
     # every batch row has a prediction id, and the monitor reads value and interval back
-    read, note = read_batch_predictions(f"sqlite:///{tmp_path / 'out.db'}", [])
+    read, note = read_batch_predictions(f"sqlite:///{tmp_path / 'out.db'}", model.task)
     assert note is None and read.frame["prediction_id"].str.fullmatch(PATTERN_TEXT).all()
     assert read.frame["prediction_id"].is_unique and len(read.frame) == len(test)
     read_values = read.frame[["predicted", "interval_low", "interval_high"]].to_numpy()

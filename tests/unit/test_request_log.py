@@ -154,6 +154,6 @@ def test_a_regression_answer_logs_its_value_and_interval_ends(tmp_path):
     assert "probabilities" not in line
     stamp = datetime.fromisoformat(line["timestamp"])
     assert line == make_record(_inputs(3000), "v1", stamp, answers[0], "body_mass_g", logged)
-    frame = read_request_log(tmp_path, []).frame  # no classes: a regression model's columns
+    frame = read_request_log(tmp_path, Regression(550.25, 0.9)).frame  # value and interval
     assert frame[["predicted", "interval_low", "interval_high"]].iloc[0].tolist() == [
         4650.5, 4100.25, 5200.75]  # fmt: skip

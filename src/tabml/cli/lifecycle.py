@@ -54,14 +54,18 @@ def bootstrap(
     summary = write_profile(csv, name, target)
     for line in summary.lines():
         typer.echo(line)
+    from tabml.model.families import families_for
+    from tabml.params import Params
+
     task = load_profile(name).task
     typer.echo(f"wrote configs/{name}.yaml and configs/{name}.schema.yaml: review them")
     typer.echo(f"task: {task} (inferred from {target!r}; change `task:` in the profile if wrong)")
-    # train.model names a family of one task: a regression profile needs a regression one.
+    # train.model names a family: the default one may have no estimator for this task.
+    families = families_for(task)
     family = (
-        ", `train.model: ridge` (a regression family: ridge, random_forest or gradient_boosting)"
-        if task == "regression"
-        else ""
+        ""
+        if Params().train.model in families
+        else f", `train.model: {families[0]}` (a {task} family: {', '.join(families)})"
     )
     typer.echo(
         f"next: in params.yaml set `data.profile: {name}`{family} and `sources: [{csv}]` "

@@ -48,8 +48,7 @@ def monitor(
     inputs = MonitorInputs(log_dir(), feedback_dir(), archive, db)
     # The dataset's floors and ceilings (profile gates, params.yaml overriding per key), as
     # `make gate` applies them (a regression profile's come from `regression.gates`).
-    gates = load_gates().gates
-    result = run_monitor(inputs, load_params(), out, window, since, gates.min, gates.max)
+    result = run_monitor(inputs, load_params(), out, window, since, load_gates().gates)
     for line in result.lines:
         typer.echo(line)
     join = result.report["join"]

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from tabml.monitoring import alerts, join, live_report, monitor_files, regression_report, sources
+from tabml.monitoring import alerts, join, monitor_files, sources
 from tabml.monitoring.model_versions import default_store, packaged_model, store_models
-from tabml.params import Params
+from tabml.monitoring.tasks import monitor_task
+from tabml.params import GatesParams, Params
+from tabml.scoring.task import task_for
 
 
 @dataclass
@@ -41,24 +43,23 @@ def run_monitor(
     out_dir: Path,
     window: str | None = None,
     since: str | None = None,
-    gate_floors: dict[str, float | None] | None = None,
-    gate_ceilings: dict[str, float | None] | None = None,
+    gates: GatesParams | None = None,
 ) -> MonitorResult:
     """Join, compute and write `out_dir`; the verdict lines are in the result.
 
-    `gate_floors`: the dataset's absolute gate minimums (default: params.yaml's `gates.min`),
-    the floors of a classifier's live metrics; `gate_ceilings`: its maximums (default:
-    params.yaml's `regression.gates.max`), the ceilings of a regression model's errors.
+    `gates`: the dataset's gates (`tabml.model.gates.load_gates`; default: params.yaml's
+    section for the model's task): a classifier's live metrics have their `min` as floors,
+    a regression model's errors their `max` as ceilings.
     """
     length = join.parse_window(window or params.monitor.window)
     now = pd.Timestamp.now(tz="UTC")
     start = join.parse_since(since, now) if since else None
     current, metadata = packaged_model(inputs.archive)
-    regression = metadata.task == "regression"  # numbers, no classes
-    classes = list(metadata.classes or [])
-    online = sources.read_request_log(inputs.requests, classes)
-    batch, batch_note = sources.read_batch_predictions(inputs.db, classes)
-    labels = sources.read_feedback_log(inputs.feedback, numeric=regression)
+    task = task_for(metadata)  # the packaged model's: what its predictions and labels are
+    monitored = monitor_task(task)
+    online = sources.read_request_log(inputs.requests, task)
+    batch, batch_note = sources.read_batch_predictions(inputs.db, task)
+    labels = sources.read_feedback_log(inputs.feedback, numeric=monitored.numeric_labels)
     frames = [f for f in (online.frame, batch.frame) if len(f)] or [online.frame]
     predictions = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if predictions.empty:
@@ -74,18 +75,8 @@ def run_monitor(
     joined, counts = join.join_labels(predictions, labels.frame)
     seen = joined["model_version"].dropna().unique().tolist()
     models = {**store_models(inputs.bentoml_home or default_store(), seen), current: metadata}
-    if regression:
-        ceilings = params.regression.gates.max if gate_ceilings is None else gate_ceilings
-        versions = regression_report.live_report(
-            joined, models, length, params.monitor, ceilings, params.drift
-        )
-    else:
-        floors = params.gates.min if gate_floors is None else gate_floors
-        versions = live_report.live_report(
-            joined, models, classes, length, params.monitor, floors, params.drift
-        )
     report = {
-        "task": "regression" if regression else "classification",
+        "task": task.name,
         "window": window or params.monitor.window,
         "since": start.isoformat() if start is not None else None,
         "predictions": len(joined),
@@ -93,6 +84,6 @@ def run_monitor(
         + (f"{len(batch.frame):,} batch from {inputs.db}" if batch_note is None else batch_note),
         "skipped_lines": online.skipped + labels.skipped,
         "join": asdict(counts),
-        "versions": versions,
+        "versions": monitored.versions(joined, models, task, length, params, gates),
     }
-    return MonitorResult(report, monitor_files.write_report(report, out_dir))
+    return MonitorResult(report, monitor_files.write_report(report, out_dir, monitored.section))

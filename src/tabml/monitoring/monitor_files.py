@@ -7,6 +7,7 @@
 - `report.md`: verdicts and a table per version.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 from tabml import atomic
@@ -87,7 +88,8 @@ def verdict_lines(report: dict) -> list[str]:
     ]
 
 
-def markdown(report: dict) -> str:
+def markdown(report: dict, section: Callable[[str, dict], list[str]]) -> str:
+    """report.md: the verdicts, then `section` (the task's) for every version."""
     join = report["join"]
     lines = [
         "# Monitor report",
@@ -103,38 +105,7 @@ def markdown(report: dict) -> str:
         "```",
     ]
     for version, found in report["versions"].items():
-        if report.get("task") == "regression":
-            lines += regression_section(version, found)
-            continue
-        test = found["reference"] or {}
-        limits = ", ".join(
-            f"{m} >= {x['limit']:.3f} ({x['why']})" for m, x in found["limits"].items()
-        )
-        lines += [
-            "",
-            f"## {version}: {found['verdict']}",
-            "",
-            f"Test set: accuracy {_fmt(test.get('accuracy'))}, macro F1 "
-            f"{_fmt(test.get('f1_macro'))}, log loss {_fmt(test.get('log_loss'))}. "
-            f"Limits: {limits or 'none'}.",
-            "",
-            "| window start | predictions | coverage | accuracy (95% CI) | estimated | "
-            "macro F1 (95% CI) | log loss | ECE | drift |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        for w in found["windows"]:
-            accuracy = f"{_fmt(w.get('accuracy'))} ({_fmt(w.get('accuracy_low'))}-" \
-                f"{_fmt(w.get('accuracy_high'))})" if "accuracy" in w else "-"  # fmt: skip
-            f1 = f"{_fmt(w.get('f1_macro'))} ({_fmt(w.get('f1_macro_low'))}-" \
-                f"{_fmt(w.get('f1_macro_high'))})" if "f1_macro" in w else "-"  # fmt: skip
-            drift = _drift(w)
-            mark = " **breach**" if w["breaches"] else ""
-            lines.append(
-                f"| {w['start']}{mark} | {w['predictions']:,} | {_fmt(w['coverage'], '.1%')} | "
-                f"{accuracy} | {_fmt(w.get('estimated_accuracy'))} | {f1} | "
-                f"{_fmt(w.get('log_loss'))} | {_fmt(w.get('expected_calibration_error'))} | "
-                f"{drift} |"
-            )
+        lines += section(version, found)
     return "\n".join(lines) + "\n"
 
 
@@ -147,6 +118,37 @@ def _with_interval(window: dict, metric: str) -> str:
 def _drift(window: dict) -> str:
     drifted = window["drift"].get("drifted")
     return window["drift"]["status"] + (": " + ", ".join(drifted) if drifted else "")
+
+
+def classification_section(version: str, found: dict) -> list[str]:
+    """A classifier's version: test-set values, limits and one row per window."""
+    test = found["reference"] or {}
+    limits = ", ".join(f"{m} >= {x['limit']:.3f} ({x['why']})" for m, x in found["limits"].items())
+    lines = [
+        "",
+        f"## {version}: {found['verdict']}",
+        "",
+        f"Test set: accuracy {_fmt(test.get('accuracy'))}, macro F1 "
+        f"{_fmt(test.get('f1_macro'))}, log loss {_fmt(test.get('log_loss'))}. "
+        f"Limits: {limits or 'none'}.",
+        "",
+        "| window start | predictions | coverage | accuracy (95% CI) | estimated | "
+        "macro F1 (95% CI) | log loss | ECE | drift |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for w in found["windows"]:
+        accuracy = f"{_fmt(w.get('accuracy'))} ({_fmt(w.get('accuracy_low'))}-" \
+            f"{_fmt(w.get('accuracy_high'))})" if "accuracy" in w else "-"  # fmt: skip
+        f1 = f"{_fmt(w.get('f1_macro'))} ({_fmt(w.get('f1_macro_low'))}-" \
+            f"{_fmt(w.get('f1_macro_high'))})" if "f1_macro" in w else "-"  # fmt: skip
+        mark = " **breach**" if w["breaches"] else ""
+        lines.append(
+            f"| {w['start']}{mark} | {w['predictions']:,} | {_fmt(w['coverage'], '.1%')} | "
+            f"{accuracy} | {_fmt(w.get('estimated_accuracy'))} | {f1} | "
+            f"{_fmt(w.get('log_loss'))} | {_fmt(w.get('expected_calibration_error'))} | "
+            f"{_drift(w)} |"
+        )
+    return lines
 
 
 def regression_section(version: str, found: dict) -> list[str]:
@@ -180,12 +182,15 @@ def regression_section(version: str, found: dict) -> list[str]:
     return lines
 
 
-def write_report(report: dict, out_dir: Path) -> list[str]:
-    """Write every report file into `out_dir`; return the verdict lines."""
+def write_report(
+    report: dict, out_dir: Path, section: Callable[[str, dict], list[str]]
+) -> list[str]:
+    """Write every report file into `out_dir` (`section`: the task's per version); return the
+    verdict lines."""
     out_dir = Path(out_dir)
     atomic.write_json(out_dir / "metrics.json", metrics_file(report))
     atomic.write_json(out_dir / "windows.json", _rounded(report))
     for name, rows in plot_rows(report).items():
         atomic.write_json(out_dir / f"{name}.json", rows)
-    atomic.write_text(out_dir / "report.md", markdown(report))
+    atomic.write_text(out_dir / "report.md", markdown(report, section))
     return verdict_lines(report)

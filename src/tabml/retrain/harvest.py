@@ -20,6 +20,7 @@ from tabml.data.production import ID, TIME, VERSION, in_time_order
 from tabml.data.profile import DatasetProfile, load_profile
 from tabml.data.schema import load_schema
 from tabml.errors import TabmlError
+from tabml.model.tasks import training_task
 from tabml.monitoring import join, sources
 from tabml.tables import sha256_of
 from tabml.tools import dvc
@@ -50,7 +51,7 @@ class Harvest:
 
 def labelled_rows(requests: Path, feedback: Path, profile: DatasetProfile) -> pd.DataFrame:
     """Logged predictions that got a label: id, time, version, inputs and the label."""
-    online = sources.read_request_log(requests, []).frame
+    online = sources.read_request_log(requests).frame  # inputs and ids: no answer columns
     labels = sources.read_feedback_log(feedback).frame
     if online.empty or labels.empty:
         raise HarvestError(
@@ -87,7 +88,7 @@ def harvest(requests: Path, feedback: Path, profile_name: str, root: Path = Path
     """Write `root/data/production/labelled.parquet`, `dvc add` it, pin it in the profile."""
     configs = root / "configs"
     profile = load_profile(profile_name, configs)
-    if profile.task != "classification" or profile.target_rule is not None:
+    if not training_task(profile).retrainable or profile.target_rule is not None:
         raise HarvestError("harvest needs a classification profile whose target is a column")
     found = labelled_rows(requests, feedback, profile)
     rejected = schema_rejects(found, profile)

@@ -40,6 +40,10 @@ class Task(Protocol):
     def logged(self, answer: Mapping[str, Any], target: str) -> dict:
         """The request log's prediction fields of one answer."""
 
+    def logged_columns(self) -> dict[str, str]:
+        """Batch column -> request-log key of what an answer logs beside its prediction (the
+        monitor reads both sources into one frame with these columns)."""
+
     def batch_columns(self) -> list[tuple[str, Literal["text", "float"]]]:
         """The batch `prediction_rows` columns of a prediction (after id and key)."""
 
@@ -98,6 +102,9 @@ class Classification:
             "predicted": answer.get(target),
             "probabilities": answer.get("probabilities"),
         }
+
+    def logged_columns(self) -> dict[str, str]:
+        return {proba_column(name): f"probabilities.{name}" for name in self.classes}
 
     def batch_columns(self) -> list[tuple[str, Literal["text", "float"]]]:
         return [("label", "text"), *((proba_column(c), "float") for c in self.classes)]
@@ -169,6 +176,9 @@ class Regression:
             "interval_low": low,
             "interval_high": high,
         }
+
+    def logged_columns(self) -> dict[str, str]:
+        return {name: name for name in self.INTERVAL}
 
     def batch_columns(self) -> list[tuple[str, Literal["text", "float"]]]:
         return [("prediction", "float"), *((name, "float") for name in self.INTERVAL)]

@@ -13,10 +13,9 @@ from tabml.data.profile import load_profile
 from tabml.data.schema import domain_rules, load_schema
 from tabml.model.features import model_frame
 from tabml.model.gates import dataset_gates, enforce_limits, enforce_slices
-from tabml.model.intervals import check_coverage
+from tabml.model.tasks import training_task
 from tabml.packaging import model_card
-from tabml.packaging.onnx_export import check_parity, to_onnx_bytes
-from tabml.packaging.onnx_regression import check_regression_parity, to_onnx_regressor_bytes
+from tabml.packaging.tasks import packaging_task
 from tabml.params import load_params
 from tabml.scoring.metadata import SCHEMA_VERSION, ModelMetadata
 from tabml.scoring.model import PackagedModel
@@ -39,20 +38,12 @@ def main() -> None:
     test_data = pd.read_parquet(paths.TEST_DATA)
     test = model_frame(test_data, profile.features)
     training = json.loads(paths.TRAINING_STATS.read_text())
-    if profile.task == "regression":
-        interval = training["regression"]["interval"]
-        check_coverage(metrics, interval["level"], params.regression.coverage_tolerance)
-        onnx_bytes = to_onnx_regressor_bytes(pipeline, profile.features)
-        task = {"task": "regression", "prediction_interval": interval}
-        classes, y_true = [], test_data[profile.target].to_numpy(dtype=float)
-    else:
-        onnx_bytes = to_onnx_bytes(pipeline, profile.features)
-        classes = [str(c) for c in pipeline.classes_]
-        task = {"task": "classification", "classes": classes}
-        y_true = test_data[profile.target].astype(str).to_numpy(dtype=object)
+    task = packaging_task(profile)
+    task.check_before_converting(metrics, training, params)
+    onnx_bytes = task.to_onnx(pipeline, profile)
     metadata = ModelMetadata(
         schema_version=SCHEMA_VERSION,
-        **task,
+        **task.metadata(pipeline, training),
         target=profile.target,
         domain_rules=domain_rules(profile, load_schema(profile)),
         training_stats=training,
@@ -65,26 +56,19 @@ def main() -> None:
         git_blob_shas=bento.serving_code_shas(paths.SRC / "tabml"),
     )
     model = PackagedModel(onnx_bytes, metadata)  # the runtime object serving will load
-    if profile.task == "regression":
-        atol = params.package.parity_tolerance * training["regression"]["target"]["std"]
-        parity = check_regression_parity(
-            pipeline, model, test_data, profile.features, atol, params.regression.parity_rtol
-        )
-    else:
-        parity = check_parity(
-            pipeline, model, test_data, profile.features, params.package.parity_tolerance
-        )
+    parity = task.check_parity(pipeline, model, test_data, profile, params, training)
     card = model_card.render(
         model_card.CardInputs(
+            task=task,
             profile=profile,
             params=params,
-            classes=classes,
+            classes=model.task.classes,
             metrics=metrics,
             slices=slices,
             training_stats=training,
             parity=parity,
             gate_results=model_card.gate_results(gates.gates, slices),
-            y_true=y_true,
+            y_true=training_task(profile).target(test_data, profile),
             predicted=pipeline.predict(test),
             test_frame=test,
             onnx_sha256=hashlib.sha256(onnx_bytes).hexdigest(),
