@@ -133,8 +133,9 @@ def test_one_non_finite_row_among_many_writes_everything_else(tmp_path, db, mode
 
 def test_drift_counts_non_finite_values_and_ignores_them(tmp_path, raw_penguins, profile):
     from tabml.model.training_stats import training_stats
+    from tabml.scoring.metadata import TrainingStatistics
 
-    training = training_stats(raw_penguins, profile)
+    training = TrainingStatistics.model_validate(training_stats(raw_penguins, profile))
     frame = raw_penguins.copy()
     positions = [0, 5, 9, 200]
     frame.loc[positions, "body_mass_g"] = [np.inf, -np.inf, np.inf, np.inf]

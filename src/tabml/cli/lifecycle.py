@@ -55,6 +55,7 @@ def bootstrap(
     for line in summary.lines():
         typer.echo(line)
     from tabml.model.families import families_for
+    from tabml.model.tasks import TASKS
     from tabml.params import Params
 
     task = load_profile(name).task
@@ -65,7 +66,8 @@ def bootstrap(
     family = (
         ""
         if Params().train.model in families
-        else f", `train.model: {families[0]}` (a {task} family: {', '.join(families)})"
+        else f", `train.model: {TASKS[task].default_family}` (a {task} family: "
+        f"{', '.join(families)})"
     )
     typer.echo(
         f"next: in params.yaml set `data.profile: {name}`{family} and `sources: [{csv}]` "

@@ -34,6 +34,7 @@ class TrainingTask(Protocol):
     retrainable: bool  # `make harvest` / `make retrain` support it
     baseline: str  # what the metrics' `baseline` section is
     tune_metrics: tuple[str, ...]  # scikit-learn scorers that fit it; the first is the default
+    default_family: str  # what bootstrap suggests for `train.model` (a fast, linear one)
 
     def target(self, frame: pd.DataFrame, profile: DatasetProfile) -> np.ndarray: ...
 
@@ -60,6 +61,7 @@ class ClassificationTask:
 
     name: ClassVar[str] = "classification"
     stratify, retrainable, baseline = True, True, "majority class"
+    default_family = "logistic_regression"
     tune_metrics = ("neg_log_loss", "f1_macro", "accuracy", "balanced_accuracy", "roc_auc_ovr")
 
     def target(self, frame: pd.DataFrame, profile: DatasetProfile) -> np.ndarray:
@@ -116,6 +118,7 @@ class RegressionTask:
 
     name: ClassVar[str] = "regression"
     stratify, retrainable, baseline = False, False, "training mean"
+    default_family = "ridge"
     tune_metrics = ("neg_root_mean_squared_error", "neg_mean_absolute_error", "r2")
 
     def target(self, frame: pd.DataFrame, profile: DatasetProfile) -> np.ndarray:

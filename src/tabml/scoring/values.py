@@ -29,9 +29,11 @@ class InvalidValue(ValueError):
 
 
 def shown(value: Any, limit: int = 100) -> str:
-    """A value as quoted in a reason (a cell can hold megabytes)."""
-    text = repr(value)
-    return text if len(text) <= limit + 2 else text[:limit] + "..."
+    """A value as quoted in a reason: text cut to `limit` characters (a cell can hold
+    megabytes), anything else as its repr."""
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit] + "..."
+    return repr(value)
 
 
 def is_missing(value: Any) -> bool:
