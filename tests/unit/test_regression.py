@@ -17,8 +17,8 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from tabml.batch.score import score_file
-from tabml.data.bootstrap import write_profile
 from tabml.data.profile import ProfileError, load_profile
+from tabml.data.profile_draft import write_profile
 from tabml.data.schema import domain_rules, load_schema
 from tabml.data.task import infer_task
 from tabml.model.features import model_frame, split_train_test

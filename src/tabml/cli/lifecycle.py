@@ -46,12 +46,23 @@ def bootstrap(
     csv: Annotated[Path, typer.Argument(help="your CSV file, inside the repository")],
     name: Annotated[str, typer.Option(help="profile name (configs/<name>.yaml)")],
     target: Annotated[str, typer.Option(help="the column to predict")],
+    categorical: Annotated[
+        list[str] | None,
+        typer.Option(help="a column to make categorical whatever it holds (repeatable)"),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="overwrite an existing profile or schema that differs")
+    ] = False,
 ) -> None:
-    """Write a first dataset profile and pandera schema from your CSV, for you to review."""
-    from tabml.data.bootstrap import write_profile
-    from tabml.data.profile import load_profile
+    """Write a first dataset profile and pandera schema from your CSV, for you to review.
 
-    summary = write_profile(csv, name, target)
+    An existing configs/<name>.yaml or .schema.yaml that differs is not overwritten (the error
+    says what differs) unless --force.
+    """
+    from tabml.data.profile import load_profile
+    from tabml.data.profile_draft import write_profile
+
+    summary = write_profile(csv, name, target, categorical=categorical or (), force=force)
     for line in summary.lines():
         typer.echo(line)
     from tabml.model.families import families_for

@@ -17,11 +17,11 @@ ISO_DATE = re.compile(ISO_DATE_PATTERN)
 # strptime codes a declared format may use: what each looks like (for people, and as a regex)
 CODES = {
     "%Y": ("YYYY", r"\d{4}"),
-    "%m": ("MM", r"\d{1,2}"),
-    "%d": ("DD", r"\d{1,2}"),
-    "%H": ("hh", r"\d{1,2}"),
-    "%M": ("mm", r"\d{1,2}"),
-    "%S": ("ss", r"\d{1,2}"),
+    "%m": ("MM", r"(0?[1-9]|1[0-2])"),
+    "%d": ("DD", r"(0?[1-9]|[12]\d|3[01])"),
+    "%H": ("hh", r"([01]?\d|2[0-3])"),
+    "%M": ("mm", r"[0-5]?\d"),
+    "%S": ("ss", r"[0-5]?\d"),
     "%f": ("ffffff", r"\d{1,6}"),
     "%z": ("+hh:mm", r"(Z|[+-]\d{2}:?\d{2})"),
 }
