@@ -18,6 +18,7 @@ from scipy.stats import kstwo
 
 from tabml.binning import CDF_POINTS, bin_index
 from tabml.errors import TabmlError
+from tabml.monitoring.contracts import DriftReport, checked
 from tabml.params import DriftParams
 from tabml.scoring.inputs import statistics_rules
 from tabml.scoring.metadata import CategoryStats, NumericStats, TrainingStatistics
@@ -195,9 +196,11 @@ def drift_report(frame: pd.DataFrame, training: TrainingStatistics, limits: Drif
     for result in results.values():
         result["verdict"], result["reasons"] = verdict(result, limits)
     drifted = sorted(name for name, r in results.items() if r["verdict"] == "drift")
-    return {
+    report = {
         "rows": len(frame),
         "training_rows": training.rows,
         "drifted": drifted,
         "features": results,
     }
+    checked(DriftReport, report, "drift report")  # the contract its readers validate against
+    return report

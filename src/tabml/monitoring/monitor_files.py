@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tabml import atomic
+from tabml.monitoring.contracts import MonitorReport, checked
 
 _SUMMARY_KEYS = ("predictions", "labelled", "coverage", "estimated_accuracy", "accuracy",
                  "accuracy_low", "accuracy_high", "f1_macro", "f1_macro_low", "f1_macro_high",
@@ -188,8 +189,10 @@ def write_report(
     """Write every report file into `out_dir` (`section`: the task's per version); return the
     verdict lines."""
     out_dir = Path(out_dir)
+    windows = _rounded(report)
+    checked(MonitorReport, windows, str(out_dir / "windows.json"))  # what readers validate
     atomic.write_json(out_dir / "metrics.json", metrics_file(report))
-    atomic.write_json(out_dir / "windows.json", _rounded(report))
+    atomic.write_json(out_dir / "windows.json", windows)
     for name, rows in plot_rows(report).items():
         atomic.write_json(out_dir / f"{name}.json", rows)
     atomic.write_text(out_dir / "report.md", markdown(report, section))
