@@ -84,15 +84,16 @@ def _column_kind(
             return "date", "", guess
         if guess is not None:
             return "dropped", guess.why_not(), None
+    if not numeric:  # sentences are free text, unique or not
+        words = present.astype(str).str.split().str.len().median()
+        if words >= FREE_TEXT_WORDS:
+            return "dropped", f"free text: a typical value has {words:g} words", None
     if distinct == rows:
         return "dropped", f"identifier: all {rows} values are unique", None
     if numeric:
         return "numeric", "", None
     if distinct > MAX_CATEGORIES:
         return "dropped", f"free text: {distinct} distinct values (> {MAX_CATEGORIES})", None
-    words = present.astype(str).str.split().str.len().median()
-    if words >= FREE_TEXT_WORDS:
-        return "dropped", f"free text: a typical value has {words:g} words", None
     return "categorical", "", None
 
 
