@@ -100,9 +100,9 @@ def _remove(db: Path) -> None:
         leftover.unlink()
 
 
-def whole_process(cmd: list[str], db: Path, env: dict | None = None) -> dict:
+def whole_process(cmd: list[str], db: Path, env: dict | None = None, cwd: Path = ROOT) -> dict:
     """Wall seconds and peak RSS of one scoring process, start to exit."""
-    run = measure(cmd, ROOT, env).check(" ".join(cmd[:4]))
+    run = measure(cmd, cwd, env).check(" ".join(cmd[:4]))
     _remove(db)
     return {"seconds": run.seconds, "cpu": run.cpu_seconds, "peak_rss": run.peak_rss}
 
@@ -160,18 +160,23 @@ def child(csv: Path, url: str) -> None:
                       "busy": busy, **spent}))  # fmt: skip
 
 
-def child_run(csv: Path, url: str, workers: str | None = None) -> dict:
+def baseline_env(checkout: Path) -> dict[str, str]:
+    """The environment that runs `checkout`'s own code (its src/ and benchmarks/)."""
+    return {**bench_env(), "PYTHONPATH": f"{checkout / 'src'}:{checkout}"}
+
+
+def child_run(csv: Path, url: str, workers: str | None = None, checkout: Path = ROOT) -> dict:
     """`child` in a fresh process: `score_file`'s own seconds, without interpreter start,
-    imports and model loading."""
+    imports and model loading (of `checkout`'s code and packaged model)."""
     import subprocess
 
-    env = bench_env()
+    env = bench_env() if checkout == ROOT else baseline_env(checkout)
     env.pop("DASK_SCHEDULER_ADDRESS", None)
     env.pop("TABML_DASK_WORKERS", None)
     if workers:
         env["TABML_DASK_WORKERS"] = workers
     cmd = [sys.executable, "-m", "benchmarks.batch", "--child", str(csv), url]
-    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    out = subprocess.run(cmd, cwd=checkout, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"batch scoring into {url} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -193,6 +198,13 @@ def main() -> None:
     parser.add_argument("--big-rows", type=int, default=BIG_ROWS)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout with its packaged model (e.g. a worktree of main after `make "
+        "repro`): scored in every round with its own code, beside this one",
+    )
     args = parser.parse_args()
     if args.child:
         child(Path(args.child[0]), args.child[1])
@@ -201,8 +213,10 @@ def main() -> None:
 
     load = os.getloadavg()
     runs: dict[str, list] = {
-        k: [] for k in ("tabml", "unforked", "inproc", "naive", "floor", "raw", "pg", "pg2")
-    }
+        k: []
+        for k in ("tabml", "unforked", "inproc", "naive", "floor", "raw", "pg", "pg2",
+                  "baseline", "baseline_inproc")
+    }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         csv = make_input(folder / "rows.csv", args.rows)
@@ -215,6 +229,13 @@ def main() -> None:
                 runs["unforked"].append(whole_process(tabml_cmd(csv, db), db, unforked))
                 runs["inproc"].append(child_run(csv, f"sqlite:///{db}"))
                 _remove(db)
+                if args.baseline is not None:  # the same two runs with the other checkout
+                    env, cwd = baseline_env(args.baseline), args.baseline
+                    cmd = [*tabml_cmd(csv, db), "--stale-ok"]
+                    runs["baseline"].append(whole_process(cmd, db, env, cwd))
+                    url = f"sqlite:///{db}"
+                    runs["baseline_inproc"].append(child_run(csv, url, checkout=args.baseline))
+                    _remove(db)
                 runs["floor"].append(sqlite_floor(args.rows, db))
                 runs["raw"].append(raw_seconds(csv))
                 if round_ < 2:
@@ -252,7 +273,7 @@ def _medians(results: list[dict]) -> dict[str, float]:
 
 def report(runs: dict, big: dict, rows: int, big_rows: int) -> list[str]:
     """The three tables and the verdicts against the targets."""
-    med = {k: statistics.median(_seconds(v) for v in vs) for k, vs in runs.items()}
+    med = {k: statistics.median(_seconds(v) for v in vs) for k, vs in runs.items() if vs}
     peak = max(r["peak_rss"] for r in runs["tabml"]) / 2**20
     bound = med["floor"] + med["raw"]
     speedup, over_floor = med["naive"] / med["tabml"], med["inproc"] / bound
@@ -289,6 +310,22 @@ def report(runs: dict, big: dict, rows: int, big_rows: int) -> list[str]:
         f"{med['tabml'] / bound:.2f}x)",
         "",
     ]
+    if runs["baseline"]:
+        per_round = ", ".join(
+            f"{b['seconds'] / t['seconds']:.2f}"
+            for b, t in zip(runs["baseline_inproc"], runs["inproc"], strict=True)
+        )
+        scoring = med["baseline_inproc"] / med["inproc"]
+        lines += [
+            f"Against `--baseline` (another checkout, scored with its own code in the same "
+            f"rounds): `score_file` alone {med['inproc']:.2f} s vs {med['baseline_inproc']:.2f} "
+            f"s, whole process {med['tabml']:.2f} s vs {med['baseline']:.2f} s.",
+            "",
+            f"- [{'x' if scoring >= 0.95 else ' '}] the scoring is no slower than the baseline's "
+            f"(its seconds over ours, `score_file` alone, median {scoring:.2f}; per round "
+            f"{per_round}; whole process {med['baseline'] / med['tabml']:.2f})",
+            "",
+        ]
     if runs["pg"]:
         same = len({r["hash"] for r in runs["pg"] + runs["pg2"]}) == 1
         gain = med["pg"] / med["pg2"]

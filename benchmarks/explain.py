@@ -1,7 +1,7 @@
 """`python -m benchmarks.explain`: what `"explain": true` costs a one-record request, in process.
 
 For the packaged model (models/model.onnx + the bento's training statistics) and, for
-comparison, the other two families fitted and converted here on the same split: a Scorer
+comparison, the other two families fitted and converted here on the same split: the model
 answers one record with and without its explanation, `--repetitions` times each, the two
 interleaved (so both see the same machine load). The medians' difference is the price of
 explaining; the target is at most 1 ms. Results go to docs/benchmarks.md (section `explain`).
@@ -94,7 +94,7 @@ def main() -> None:
         "",
         f"Command: `make bench-explain` (`python -m benchmarks.explain`; {args.repetitions:,}"
         " repetitions per model, with and without explanation interleaved; one record, "
-        "in process: `Scorer.score` vs `Scorer.score` + `Explainer.explain` + "
+        "in process: `PackagedModel.score` vs `PackagedModel.score` + `Explainer.explain` + "
         '`add_explanations`, what the service runs for `"explain": true`).',
         "",
         "| model | ONNX rows per explained record | without: median / p99 (µs) | "

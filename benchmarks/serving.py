@@ -36,6 +36,7 @@ from benchmarks.support import write_section
 from testkit.loadgen import pin, python_load, wrk_load
 
 ROOT = Path(__file__).resolve().parents[1]
+BASELINE = "model@baseline"  # `--baseline`: another bento, served as `model` is
 # Variants whose requests carry more than the record (the same server as `model`).
 REQUEST_EXTRAS = {"model+explain": {"explain": True}}
 VARIANTS = {
@@ -311,6 +312,13 @@ def main() -> None:
     )
     parser.add_argument("--python-load", action="store_true", help="do not use wrk")
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another exported bento (e.g. main's models/tabml_service.bento): served as "
+        "variant `model@baseline` beside `model`, its req/s compared round by round",
+    )
+    parser.add_argument(
         "--no-pin", action="store_true", help="let the scheduler place server and load generator"
     )
     args = parser.parse_args()
@@ -344,6 +352,10 @@ def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     load = functools.partial(wrk_load if use_wrk else python_load, cpus=load_cpus)
     names = args.variants.split(",")
+    if args.baseline is not None:  # the same command on the other bento (its own code inside)
+        archive = str(args.baseline.resolve())
+        VARIANTS[BASELINE] = [*VARIANTS["model"], "--archive", archive, "--stale-ok"]
+        names.append(BASELINE)
     bodies = {n: json.dumps({"records": [record], **REQUEST_EXTRAS.get(n, {})}) for n in names}
     for round_ in range(args.rounds):
         # Fresh processes every round: a process's figure also depends on its own start.
@@ -471,6 +483,16 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
             + ", ".join(f"{r:.0%}" for r in ratios)
             + f"; all requests of the run: {pooled:.0%}; CPU per request, the no-op's over"
             f" the model's (median of the rounds): {cpu_ratio:.0%}.",
+            "",
+        ]
+    if BASELINE in rows and "model" in rows:
+        ratios = paired_ratios(rows, "model", BASELINE, "rps_16")
+        ratio = statistics.median(ratios)
+        lines += [
+            f"- [{'x' if ratio >= 0.95 else ' '}] `model` >= 95% of `{BASELINE}` (the bento of "
+            f"`--baseline`): {ratio:.1%}, median of the rounds (per round: "
+            + ", ".join(f"{r:.0%}" for r in ratios)
+            + ")",
             "",
         ]
     logged, unlogged = medians.get("model"), medians.get("model-requestlog")
