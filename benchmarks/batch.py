@@ -253,7 +253,8 @@ def main() -> None:
         "",
         *machine_description(load),
         "",
-        f"Command: `make bench-batch` (`python -m benchmarks.batch`); {args.rows:,} penguin rows "
+        f"Command: `make bench-batch` (`python -m benchmarks.batch"
+        f"{''.join(' ' + a for a in sys.argv[1:])}`); {args.rows:,} penguin rows "
         f"resampled with seed {SEED} ({csv_mb:.0f} MB of CSV), medians of {args.rounds} "
         "interleaved rounds (PostgreSQL: 2), each scoring run a fresh process.",
         "",
