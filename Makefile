@@ -96,9 +96,9 @@ plots: setup ## Render the pipeline plots to reports/plots_html/index.html (offl
 
 ##@ Your own data (docs/own-data.md)
 .PHONY: bootstrap
-bootstrap: setup ## Profile + schema from your CSV: make bootstrap CSV=data/external/my.csv NAME=my TARGET_COLUMN=label
-	@test -n "$(CSV)" -a -n "$(NAME)" -a -n "$(TARGET_COLUMN)" || { echo "usage: make bootstrap CSV=data/external/my.csv NAME=my TARGET_COLUMN=label"; exit 2; }
-	python -m tabml.cli bootstrap "$(CSV)" --name "$(NAME)" --target "$(TARGET_COLUMN)"
+bootstrap: setup ## Profile + schema from your CSV: make bootstrap CSV=data/external/my.csv NAME=my TARGET_COLUMN=label [FORCE=1]
+	@test -n "$(CSV)" -a -n "$(NAME)" -a -n "$(TARGET_COLUMN)" || { echo "usage: make bootstrap CSV=data/external/my.csv NAME=my TARGET_COLUMN=label [FORCE=1]"; exit 2; }
+	python -m tabml.cli bootstrap "$(CSV)" --name "$(NAME)" --target "$(TARGET_COLUMN)" $(if $(FORCE),--force)
 
 .PHONY: accept-data
 accept-data: setup ## Accept a changed source file: pin its new sha256 in the dataset profile

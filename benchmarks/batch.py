@@ -8,7 +8,7 @@ fresh process:
     `DataFrame.to_sql`) on the same file; and `score_file` alone (timed inside a fresh
     process, after its imports and model loading) against the floor, timed the same way:
     SQLite's own `INSERT ... SELECT` of as many rows into a fresh `prediction_rows` (same
-    columns, same pragmas, no Python per row) plus raw `OnnxClassifier.predict` on feeds
+    columns, same pragmas, no Python per row) plus raw `PackagedModel.run` on feeds
     prepared in advance (in this process);
 (b) 1,000,000 rows CSV -> PostgreSQL (a pgserver on a Unix socket), in process against
     `TABML_DASK_WORKERS=2`: `score_file`'s own seconds (the LocalCluster's start is
@@ -52,15 +52,16 @@ def make_input(path: Path, rows: int) -> Path:
 
 
 def raw_seconds(csv: Path) -> float:
-    """Seconds of OnnxClassifier.predict alone over all rows, feeds prepared beforehand."""
+    """Seconds of the ONNX model alone (`PackagedModel.run`) over all rows, feeds prepared
+    beforehand by its input path."""
     from tabml import paths
-    from tabml.scoring.onnx_classifier import OnnxClassifier
+    from tabml.scoring.model import load_packaged
 
-    model = OnnxClassifier.from_file(ROOT / paths.ONNX_MODEL)
-    feeds = [model.feeds_from_frame(c) for c in pd.read_csv(csv, chunksize=CHUNK)]
+    model = load_packaged(ROOT / paths.ONNX_MODEL, ROOT / paths.BENTO_ARCHIVE)
+    feeds = [model.inputs(c).feeds for c in pd.read_csv(csv, chunksize=CHUNK)]
     start = time.perf_counter()
     for feed in feeds:
-        model.predict(feed)
+        model.run(feed)
     return time.perf_counter() - start
 
 
@@ -70,10 +71,11 @@ def sqlite_floor(rows: int, db: Path) -> float:
 
     from tabml import paths
     from tabml.batch import db as batch_db
-    from tabml.scoring.onnx_classifier import OnnxClassifier
+    from tabml.scoring.model import load_packaged
 
-    classes = OnnxClassifier.from_file(ROOT / paths.ONNX_MODEL).classes
-    meta = batch_db.tables(classes)[0]
+    task = load_packaged(ROOT / paths.ONNX_MODEL, ROOT / paths.BENTO_ARCHIVE).task
+    classes = task.classes
+    meta = batch_db.tables(task.batch_columns())[0]
     labels = " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(classes))
     probas = ", ".join(f"(i % 997 + 0.{k + 1}) / 1000.0" for k in range(len(classes)))
     cte = (
@@ -98,9 +100,9 @@ def _remove(db: Path) -> None:
         leftover.unlink()
 
 
-def whole_process(cmd: list[str], db: Path, env: dict | None = None) -> dict:
+def whole_process(cmd: list[str], db: Path, env: dict | None = None, cwd: Path = ROOT) -> dict:
     """Wall seconds and peak RSS of one scoring process, start to exit."""
-    run = measure(cmd, ROOT, env).check(" ".join(cmd[:4]))
+    run = measure(cmd, cwd, env).check(" ".join(cmd[:4]))
     _remove(db)
     return {"seconds": run.seconds, "cpu": run.cpu_seconds, "peak_rss": run.peak_rss}
 
@@ -140,7 +142,7 @@ def child(csv: Path, url: str) -> None:
     from tabml import paths
     from tabml.batch.score import score_file
     from tabml.engine import open_engine
-    from tabml.scoring.packaged import load_packaged
+    from tabml.scoring.model import load_packaged
 
     os.chdir(ROOT)
     start = time.perf_counter()
@@ -158,18 +160,23 @@ def child(csv: Path, url: str) -> None:
                       "busy": busy, **spent}))  # fmt: skip
 
 
-def child_run(csv: Path, url: str, workers: str | None = None) -> dict:
+def baseline_env(checkout: Path) -> dict[str, str]:
+    """The environment that runs `checkout`'s own code (its src/ and benchmarks/)."""
+    return {**bench_env(), "PYTHONPATH": f"{checkout / 'src'}:{checkout}"}
+
+
+def child_run(csv: Path, url: str, workers: str | None = None, checkout: Path = ROOT) -> dict:
     """`child` in a fresh process: `score_file`'s own seconds, without interpreter start,
-    imports and model loading."""
+    imports and model loading (of `checkout`'s code and packaged model)."""
     import subprocess
 
-    env = bench_env()
+    env = bench_env() if checkout == ROOT else baseline_env(checkout)
     env.pop("DASK_SCHEDULER_ADDRESS", None)
     env.pop("TABML_DASK_WORKERS", None)
     if workers:
         env["TABML_DASK_WORKERS"] = workers
     cmd = [sys.executable, "-m", "benchmarks.batch", "--child", str(csv), url]
-    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    out = subprocess.run(cmd, cwd=checkout, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"batch scoring into {url} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -191,6 +198,13 @@ def main() -> None:
     parser.add_argument("--big-rows", type=int, default=BIG_ROWS)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout with its packaged model (e.g. a worktree of main after `make "
+        "repro`): scored in every round with its own code, beside this one",
+    )
     args = parser.parse_args()
     if args.child:
         child(Path(args.child[0]), args.child[1])
@@ -199,8 +213,10 @@ def main() -> None:
 
     load = os.getloadavg()
     runs: dict[str, list] = {
-        k: [] for k in ("tabml", "unforked", "inproc", "naive", "floor", "raw", "pg", "pg2")
-    }
+        k: []
+        for k in ("tabml", "unforked", "inproc", "naive", "floor", "raw", "pg", "pg2",
+                  "baseline", "baseline_inproc")
+    }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         csv = make_input(folder / "rows.csv", args.rows)
@@ -213,6 +229,13 @@ def main() -> None:
                 runs["unforked"].append(whole_process(tabml_cmd(csv, db), db, unforked))
                 runs["inproc"].append(child_run(csv, f"sqlite:///{db}"))
                 _remove(db)
+                if args.baseline is not None:  # the same two runs with the other checkout
+                    env, cwd = baseline_env(args.baseline), args.baseline
+                    cmd = [*tabml_cmd(csv, db), "--stale-ok"]
+                    runs["baseline"].append(whole_process(cmd, db, env, cwd))
+                    url = f"sqlite:///{db}"
+                    runs["baseline_inproc"].append(child_run(csv, url, checkout=args.baseline))
+                    _remove(db)
                 runs["floor"].append(sqlite_floor(args.rows, db))
                 runs["raw"].append(raw_seconds(csv))
                 if round_ < 2:
@@ -230,7 +253,8 @@ def main() -> None:
         "",
         *machine_description(load),
         "",
-        f"Command: `make bench-batch` (`python -m benchmarks.batch`); {args.rows:,} penguin rows "
+        f"Command: `make bench-batch` (`python -m benchmarks.batch"
+        f"{''.join(' ' + a for a in sys.argv[1:])}`); {args.rows:,} penguin rows "
         f"resampled with seed {SEED} ({csv_mb:.0f} MB of CSV), medians of {args.rounds} "
         "interleaved rounds (PostgreSQL: 2), each scoring run a fresh process.",
         "",
@@ -250,7 +274,7 @@ def _medians(results: list[dict]) -> dict[str, float]:
 
 def report(runs: dict, big: dict, rows: int, big_rows: int) -> list[str]:
     """The three tables and the verdicts against the targets."""
-    med = {k: statistics.median(_seconds(v) for v in vs) for k, vs in runs.items()}
+    med = {k: statistics.median(_seconds(v) for v in vs) for k, vs in runs.items() if vs}
     peak = max(r["peak_rss"] for r in runs["tabml"]) / 2**20
     bound = med["floor"] + med["raw"]
     speedup, over_floor = med["naive"] / med["tabml"], med["inproc"] / bound
@@ -275,7 +299,7 @@ def report(runs: dict, big: dict, rows: int, big_rows: int) -> list[str]:
         f"imports or model loading) | {med['inproc']:.2f} | | {rows / med['inproc']:,.0f} | |",
         f"| SQLite floor: `INSERT ... SELECT` into `prediction_rows`, no Python per row | "
         f"{med['floor']:.2f} | | {rows / med['floor']:,.0f} | |",
-        f"| raw `OnnxClassifier.predict` on prepared feeds (in process) | {med['raw']:.2f} | | "
+        f"| raw `PackagedModel.run` on prepared feeds (in process) | {med['raw']:.2f} | | "
         f"{rows / med['raw']:,.0f} | |",
         f"| floor + raw (in process, like `score_file` alone) | {bound:.2f} | | "
         f"{rows / bound:,.0f} | `score_file` at {over_floor:.2f}x |",
@@ -287,6 +311,22 @@ def report(runs: dict, big: dict, rows: int, big_rows: int) -> list[str]:
         f"{med['tabml'] / bound:.2f}x)",
         "",
     ]
+    if runs["baseline"]:
+        per_round = ", ".join(
+            f"{b['seconds'] / t['seconds']:.2f}"
+            for b, t in zip(runs["baseline_inproc"], runs["inproc"], strict=True)
+        )
+        scoring = med["baseline_inproc"] / med["inproc"]
+        lines += [
+            f"Against `--baseline` (another checkout, scored with its own code in the same "
+            f"rounds): `score_file` alone {med['inproc']:.2f} s vs {med['baseline_inproc']:.2f} "
+            f"s, whole process {med['tabml']:.2f} s vs {med['baseline']:.2f} s.",
+            "",
+            f"- [{'x' if scoring >= 0.95 else ' '}] the scoring is no slower than the baseline's "
+            f"(its seconds over ours, `score_file` alone, median {scoring:.2f}; per round "
+            f"{per_round}; whole process {med['baseline'] / med['tabml']:.2f})",
+            "",
+        ]
     if runs["pg"]:
         same = len({r["hash"] for r in runs["pg"] + runs["pg2"]}) == 1
         gain = med["pg"] / med["pg2"]

@@ -16,7 +16,7 @@ from tabml.serving.service import (
     PredictRequest,
     count_warnings,
     freeze_startup_heap,
-    load_scorer,
+    load_model,
 )
 
 # Adaptive batching takes one argument: the request without `explain`.
@@ -35,7 +35,7 @@ class BatchableService:
     model = MODEL
 
     def __init__(self) -> None:
-        self.scorer = load_scorer(self.model)
+        self.scorer = load_model(self.model)
         freeze_startup_heap()
 
     # A generous latency budget: small ones (50 ms) shed most requests as 503 under load.

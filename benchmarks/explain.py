@@ -1,7 +1,7 @@
 """`python -m benchmarks.explain`: what `"explain": true` costs a one-record request, in process.
 
 For the packaged model (models/model.onnx + the bento's training statistics) and, for
-comparison, the other two families fitted and converted here on the same split: a Scorer
+comparison, the other two families fitted and converted here on the same split: the model
 answers one record with and without its explanation, `--repetitions` times each, the two
 interleaved (so both see the same machine load). The medians' difference is the price of
 explaining; the target is at most 1 ms. Results go to docs/benchmarks.md (section `explain`).
@@ -16,22 +16,18 @@ import pandas as pd
 
 from benchmarks.support import ROOT, machine_description, write_section
 from tabml.scoring.explain import Explainer, add_explanations
-from tabml.scoring.onnx_classifier import OnnxClassifier
-from tabml.scoring.packaged import load_packaged
-from tabml.scoring.range_warnings import TrainingStats
-from tabml.scoring.scorer import Scorer
+from tabml.scoring.model import PackagedModel, load_packaged
 
 TARGET_MS = 1.0
 RECORD = {"island": "Biscoe", "bill_length_mm": 48.6, "bill_depth_mm": 16.0,
           "flipper_length_mm": 230.0, "body_mass_g": 5800.0, "sex": "male"}  # fmt: skip
 
 
-def classifiers() -> list[tuple[str, OnnxClassifier, dict, str]]:
-    """(name, classifier, training statistics, target) for the packaged model and the others."""
+def classifiers() -> list[tuple[str, PackagedModel]]:
+    """(name, model) for the packaged model and the other families, fitted on its data."""
     model = load_packaged(ROOT / "models/model.onnx", ROOT / "models/tabml_service.bento")
-    stats, target = model.metadata["training_stats"], model.target
-    family = model.metadata["params"]["train"]["model"]
-    found = [(f"{family} (packaged)", model.classifier, stats, target)]
+    family = model.metadata.params["train"]["model"]
+    found = [(f"{family} (packaged)", model)]
     from tabml.data.profile import load_profile
     from tabml.model.train import fit_model
     from tabml.packaging.onnx_export import to_onnx_bytes
@@ -42,24 +38,23 @@ def classifiers() -> list[tuple[str, OnnxClassifier, dict, str]]:
     for other in ("logistic_regression", "random_forest", "gradient_boosting"):
         if other != family:
             pipeline = fit_model(train, profile, Params().train.model_copy(update={"model": other}))
-            onnx = OnnxClassifier(to_onnx_bytes(pipeline, profile.features))
-            found.append((other, onnx, stats, target))
+            onnx = to_onnx_bytes(pipeline, profile.features)
+            found.append((other, PackagedModel(onnx, model.metadata, other)))
     return found
 
 
-def measure(classifier: OnnxClassifier, stats: dict, target: str, repetitions: int) -> dict:
+def measure(model: PackagedModel, repetitions: int) -> dict:
     """Median and p99 microseconds of one-record answers, without and with explanation."""
-    scorer = Scorer(classifier, TrainingStats(stats), target)
-    explainer = Explainer(classifier, stats)
+    explainer = Explainer(model)
     records = [RECORD]
     plain, explained = [], []
     for _ in range(50):  # warm-up: onnxruntime allocates on its first runs
-        add_explanations(scorer.score(records), explainer.explain(records))
+        add_explanations(model.score(records), explainer.explain(model.inputs(records)))
     for _ in range(repetitions):
         start = time.perf_counter_ns()
-        scorer.score(records)
+        model.score(records)
         middle = time.perf_counter_ns()
-        add_explanations(scorer.score(records), explainer.explain(records))
+        add_explanations(model.score(records), explainer.explain(model.inputs(records)))
         end = time.perf_counter_ns()
         plain.append((middle - start) / 1000)
         explained.append((end - middle) / 1000)
@@ -84,8 +79,8 @@ def main() -> None:
 
     load = os.getloadavg()
     rows = []
-    for name, classifier, stats, target in classifiers():
-        r = measure(classifier, stats, target, args.repetitions)
+    for name, model in classifiers():
+        r = measure(model, args.repetitions)
         extra = (r["explain_median"] - r["plain_median"]) / 1000
         rows.append(
             f"| {name} | {r['rows']} | {r['plain_median']:.0f} / {r['plain_p99']:.0f} | "
@@ -99,7 +94,7 @@ def main() -> None:
         "",
         f"Command: `make bench-explain` (`python -m benchmarks.explain`; {args.repetitions:,}"
         " repetitions per model, with and without explanation interleaved; one record, "
-        "in process: `Scorer.score` vs `Scorer.score` + `Explainer.explain` + "
+        "in process: `PackagedModel.score` vs `PackagedModel.score` + `Explainer.explain` + "
         '`add_explanations`, what the service runs for `"explain": true`).',
         "",
         "| model | ONNX rows per explained record | without: median / p99 (µs) | "

@@ -34,7 +34,7 @@ def labels_file(requests: Path, folder: Path) -> Path:
     """One label per logged prediction (a class drawn with a fixed seed), as a CSV."""
     from tabml.monitoring.sources import read_request_log
 
-    ids = read_request_log(requests, []).frame["prediction_id"]
+    ids = read_request_log(requests).frame["prediction_id"]
     classes = np.array(["Adelie", "Chinstrap", "Gentoo"])
     picked = classes[np.random.default_rng(SEED).integers(0, 3, len(ids))]
     path = folder / "labels.csv"

@@ -13,9 +13,10 @@ from sklearn import metrics as skm
 
 from benchmarks.model_hgb import hgb_pipeline
 from benchmarks.model_systems import Data
+from tabml.model.families import LogisticRegressionParams
 from tabml.model.train import fit_model
 from tabml.model.tune_cv import cv_folds
-from tabml.params import LogisticRegressionParams, TrainParams, TuneParams
+from tabml.params import TrainParams, TuneParams
 
 
 def positive_class(y: np.ndarray) -> str:

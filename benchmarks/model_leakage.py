@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from tabml.scoring.transforms import ISO_DATE_PATTERN
+from tabml.scoring.date_formats import ISO_DATE_PATTERN
 
 ID_SHARE_TEXT = 0.95
 ID_SHARE_NUMBER = 0.99

@@ -245,13 +245,12 @@ def parity(data: Data, name: str, pipeline, fit_params: dict | None = None) -> d
 
 def default_pipeline(data: Data):
     """Today's default family, unfitted (logistic regression; ridge for numbers)."""
-    from tabml.model.regressors import build_regression_pipeline
+    from tabml.model.tasks import training_task
     from tabml.model.train import build_pipeline
     from tabml.params import TrainParams
 
-    if data.task == "regression":
-        return build_regression_pipeline(data.run.profile, TrainParams(model="ridge"))
-    return build_pipeline(data.run.profile, TrainParams())
+    family = training_task(data.run.profile).default_family
+    return build_pipeline(data.run.profile, TrainParams(model=family))
 
 
 def parity_rows(data: Data, auto_params: dict) -> list[dict]:

@@ -16,9 +16,10 @@ from pydantic import ValidationError
 from benchmarks.model_systems import BUDGET_S, Data, Result, timed_fit
 from tabml.model import tune, tune_cv, tune_summary
 from tabml.model.regressors import fit_regression
+from tabml.model.tasks import training_task
 from tabml.model.train import fit_model
 from tabml.model.tuned_params import apply_tuned, tuned_document
-from tabml.params import REGRESSION_METRICS, RegressionParams, TrainParams, TuneParams
+from tabml.params import RegressionParams, TrainParams, TuneParams
 
 
 def _fit(data: Data, params: TrainParams):
@@ -44,7 +45,7 @@ def tabml_tuned(data: Data, budget_s: float = BUDGET_S) -> Result:
     regression = data.task == "regression"
     base = TrainParams(model="ridge") if regression else TrainParams()
     metric = "neg_root_mean_squared_error" if regression else "neg_log_loss"
-    assert (metric in REGRESSION_METRICS) == regression
+    assert metric in training_task(data.run.profile).tune_metrics
     settings = TuneParams(n_trials=None, max_fits=None, timeout_s=budget_s, metric=metric)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     run = data.run

@@ -19,10 +19,10 @@ from sklearn.metrics import get_scorer
 
 from benchmarks.model_hgb import AUTO, SEED, hgb_pipeline
 from benchmarks.model_systems import BUDGET_S, Data, Result, score
-from tabml.model.regressors import build_regression_pipeline
+from tabml.model.families import LogisticRegressionParams, RidgeParams
 from tabml.model.train import build_pipeline
 from tabml.model.tune_cv import cv_folds
-from tabml.params import LogisticRegressionParams, RidgeParams, TrainParams, TuneParams
+from tabml.params import TrainParams, TuneParams
 
 # The space: HGB's capacity (leaves, leaf size), shrinkage, L2 and column subsampling;
 # iterations are left to early stopping on a seeded 10% of each fit, except on training
@@ -73,7 +73,7 @@ def linear_pipeline(data: Data, strength: float):
     profile = data.run.profile
     if data.task == "regression":
         params = TrainParams(model="ridge", ridge=RidgeParams(alpha=strength))
-        return build_regression_pipeline(profile, params)
+        return build_pipeline(profile, params)
     params = TrainParams(logistic_regression=LogisticRegressionParams(C=strength, max_iter=1000))
     return build_pipeline(profile, params)
 

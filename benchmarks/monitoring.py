@@ -30,7 +30,7 @@ TARGET_SECONDS, TARGET_BYTES = 15.0, 2 * 2**30
 def build_logs(folder: Path, rows: int) -> tuple[Path, Path]:
     """A request log of `rows` scored predictions and a feedback log of `rows` labels."""
     from tabml import paths
-    from tabml.scoring.packaged import load_packaged
+    from tabml.scoring.model import load_packaged
     from tabml.scoring.prediction_ids import new_ids
     from tabml.serving.feedback import write_labels
     from tabml.serving.request_log import make_record, write_batch
@@ -39,8 +39,8 @@ def build_logs(folder: Path, rows: int) -> tuple[Path, Path]:
     features = [r.name for r in model.rules]
     raw = pd.read_csv(ROOT / paths.RAW_DATA).dropna(subset=features)
     frame = raw.sample(n=rows, replace=True, random_state=SEED).reset_index(drop=True)
-    labels, proba = model.classifier.predict(model.classifier.feeds_from_frame(frame))
-    classes = model.classifier.classes
+    labels, proba = model.predict(model.inputs(frame))
+    classes, logged = model.task.classes, model.task.logged
     ids = new_ids(rows)
     start = datetime.now(UTC) - timedelta(days=7)
     seconds = np.sort(np.random.default_rng(SEED).uniform(0, 7 * 86400, rows))
@@ -56,7 +56,7 @@ def build_logs(folder: Path, rows: int) -> tuple[Path, Path]:
                 "probabilities": dict(zip(classes, proba[i].tolist(), strict=True)),
             }
             now = start + timedelta(seconds=float(seconds[i]))
-            batch.append(make_record(inputs[i], model.version, now, answer, "species"))
+            batch.append(make_record(inputs[i], model.version, now, answer, "species", logged))
         write_batch(batch, requests, first // FILE_LINES)
     rng = np.random.default_rng(SEED + 1)
     truth = frame[model.target].astype(str).to_numpy()

@@ -11,8 +11,10 @@ model (it logs inputs, ids and answers); `make bench-serve` measures its own cos
 from typing import Any
 
 import bentoml
+import numpy as np
 
 from tabml.scoring.prediction_ids import identify
+from tabml.scoring.task import task_for
 from tabml.serving.service import (
     METADATA,
     SERVICE_CONFIG,
@@ -22,20 +24,17 @@ from tabml.serving.service import (
     freeze_startup_heap,
 )
 
-if METADATA.get("task") == "regression":  # the regressor's answer shape: value and interval
-    ANSWER = {METADATA["target"]: 0.0, "interval": [0.0, 0.0], "warnings": []}
-else:
-    ANSWER = {
-        METADATA["target"]: METADATA["classes"][0],
-        "probabilities": {c: 1.0 if i == 0 else 0.0 for i, c in enumerate(METADATA["classes"])},
-        "warnings": [],
-    }
+# The task's answer shape with constant outputs: the first class for sure, or the value 0.
+TASK = task_for(METADATA)
+CLASSES = TASK.classes
+OUTPUTS = [np.array([CLASSES[0]]), np.eye(1, len(CLASSES))] if CLASSES else [np.zeros(1)]
+ANSWER = {**TASK.answers(OUTPUTS, METADATA.target)[0], "warnings": []}
 
 
 @bentoml.service(**{**SERVICE_CONFIG, "name": "noop_service"})
 class NoopService:
     def __init__(self) -> None:
-        self.inputs = ServedInputs("noop", METADATA["target"])
+        self.inputs = ServedInputs("noop", METADATA.target, TASK)
         freeze_startup_heap()
 
     @bentoml.api(route="/predict", input_spec=PredictRequest)

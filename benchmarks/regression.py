@@ -55,7 +55,7 @@ def package_both(repo: Path, keep: Path) -> dict[str, Path]:
 def child(folder: Path, rows: Path, db: Path) -> None:
     """Score `rows` with the packaged model in `folder`; print seconds as JSON."""
     from tabml.batch.score import score_file
-    from tabml.scoring.packaged import load_packaged
+    from tabml.scoring.model import load_packaged
 
     model = load_packaged(folder / "model.onnx", folder / "tabml_service.bento")
     result = score_file(rows, f"sqlite:///{db}", model, chunk_rows=CHUNK)

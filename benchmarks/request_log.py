@@ -45,7 +45,7 @@ def drain(total: int, records: int) -> float:
             logger.log(rows, "tabml_model:benchmark")
         logger.close()  # wakes the writer, which writes everything queued, then stops
         elapsed = time.perf_counter() - start
-        assert len(read_request_log(Path(folder), []).frame) == total - logger.dropped
+        assert len(read_request_log(Path(folder)).frame) == total - logger.dropped
     return total / elapsed
 
 
@@ -67,7 +67,7 @@ def paced(rate: float, seconds: float, records: int) -> dict:
                 sent += records
         dropped = logger.dropped
         logger.close()
-        on_disk = len(read_request_log(Path(folder), []).frame)
+        on_disk = len(read_request_log(Path(folder)).frame)
     return {"sent": sent, "dropped": dropped, "on_disk": on_disk}
 
 

@@ -36,6 +36,7 @@ from benchmarks.support import write_section
 from testkit.loadgen import pin, python_load, wrk_load
 
 ROOT = Path(__file__).resolve().parents[1]
+BASELINE = "model@baseline"  # `--baseline`: another bento, served as `model` is
 # Variants whose requests carry more than the record (the same server as `model`).
 REQUEST_EXTRAS = {"model+explain": {"explain": True}}
 VARIANTS = {
@@ -251,31 +252,18 @@ def in_process(seconds: float, record: dict) -> dict:
     from tabml.data.profile import load_profile
     from tabml.model.features import model_frame
     from tabml.params import load_params
-    from tabml.scoring.onnx_classifier import OnnxClassifier
-    from tabml.scoring.packaged import load_packaged
-    from tabml.scoring.range_warnings import TrainingStats
-    from tabml.scoring.regression_scorer import regression_scorer
-    from tabml.scoring.scorer import Scorer
+    from tabml.scoring.model import load_packaged
 
     profile = load_profile(load_params().data.profile)
     pipeline = joblib.load(paths.MODEL)
-    if profile.task == "regression":
-        packaged = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
-        scorer = regression_scorer(paths.ONNX_MODEL.read_bytes(), packaged.metadata)
-        sklearn_predict = pipeline.predict
-    else:
-        scorer = Scorer(
-            OnnxClassifier.from_file(paths.ONNX_MODEL),
-            TrainingStats(json.loads(paths.TRAINING_STATS.read_text())),
-            profile.target,
-        )
-        sklearn_predict = pipeline.predict_proba
+    model = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
+    sklearn_predict = getattr(pipeline, "predict_proba", pipeline.predict)
 
     def sklearn_call() -> None:
         sklearn_predict(model_frame(pd.DataFrame([record]), profile.features))
 
     def onnx_call() -> None:
-        scorer.score([record])
+        model.score([record])
 
     result = {}
     for name, call in [("sklearn", sklearn_call), ("onnx", onnx_call)]:
@@ -324,6 +312,13 @@ def main() -> None:
     )
     parser.add_argument("--python-load", action="store_true", help="do not use wrk")
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another exported bento (e.g. main's models/tabml_service.bento): served as "
+        "variant `model@baseline` beside `model`, its req/s compared round by round",
+    )
+    parser.add_argument(
         "--no-pin", action="store_true", help="let the scheduler place server and load generator"
     )
     args = parser.parse_args()
@@ -357,6 +352,10 @@ def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     load = functools.partial(wrk_load if use_wrk else python_load, cpus=load_cpus)
     names = args.variants.split(",")
+    if args.baseline is not None:  # the same command on the other bento (its own code inside)
+        archive = str(args.baseline.resolve())
+        VARIANTS[BASELINE] = [*VARIANTS["model"], "--archive", archive, "--stale-ok"]
+        names.append(BASELINE)
     bodies = {n: json.dumps({"records": [record], **REQUEST_EXTRAS.get(n, {})}) for n in names}
     for round_ in range(args.rounds):
         # Fresh processes every round: a process's figure also depends on its own start.
@@ -484,6 +483,16 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
             + ", ".join(f"{r:.0%}" for r in ratios)
             + f"; all requests of the run: {pooled:.0%}; CPU per request, the no-op's over"
             f" the model's (median of the rounds): {cpu_ratio:.0%}.",
+            "",
+        ]
+    if BASELINE in rows and "model" in rows:
+        ratios = paired_ratios(rows, "model", BASELINE, "rps_16")
+        ratio = statistics.median(ratios)
+        lines += [
+            f"- [{'x' if ratio >= 0.95 else ' '}] `model` >= 95% of `{BASELINE}` (the bento of "
+            f"`--baseline`): {ratio:.1%}, median of the rounds (per round: "
+            + ", ".join(f"{r:.0%}" for r in ratios)
+            + ")",
             "",
         ]
     logged, unlogged = medians.get("model"), medians.get("model-requestlog")

@@ -73,7 +73,7 @@ def serve_days(repo: Path, days: list[int], shifted_from: int, labelled_until: i
     bills shifted from day `shifted_from`), logged at their simulated times; true labels
     for the days before `labelled_until`."""
     from tabml import paths
-    from tabml.scoring.packaged import load_packaged
+    from tabml.scoring.model import load_packaged
     from tabml.scoring.prediction_ids import new_ids
     from tabml.serving.feedback import write_labels
     from tabml.serving.request_log import make_record, write_batch
@@ -88,7 +88,8 @@ def serve_days(repo: Path, days: list[int], shifted_from: int, labelled_until: i
         frame = frame.reset_index(drop=True)
         if day >= shifted_from:
             frame["bill_length_mm"] = frame["bill_length_mm"] + SHIFT_MM
-        predicted, proba = model.classifier.predict(model.classifier.feeds_from_frame(frame))
+        # every row is scored, as served: the shifted bills stay inside the domain rules
+        predicted, proba = model.predict(model.inputs(frame))
         ids = new_ids(len(frame))
         seconds = np.sort(rng.uniform(0, 86_400, len(frame)))
         inputs = frame[features].astype(object).where(frame[features].notna(), None)
@@ -97,10 +98,12 @@ def serve_days(repo: Path, days: list[int], shifted_from: int, labelled_until: i
             answer = {
                 "prediction_id": ids[i],
                 "species": predicted[i],
-                "probabilities": dict(zip(model.classifier.classes, proba[i].tolist())),
+                "probabilities": dict(zip(model.task.classes, proba[i].tolist())),
             }
             stamp = START + timedelta(days=day, seconds=float(seconds[i]))
-            records.append(make_record(row, model.version, stamp, answer, "species"))
+            records.append(
+                make_record(row, model.version, stamp, answer, "species", model.task.logged)
+            )
         write_batch(records, repo / "logs/requests", day)
         if day < labelled_until:
             labels += list(zip(ids, frame["species"].astype(str), strict=True))

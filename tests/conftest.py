@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from tabml import paths
-from tabml.scoring.packaged import load_packaged
+from tabml.scoring.model import load_packaged
 from testkit import GOOD_RECORD, repo_copy, run
 from testkit.workspace import run_stages, template_workspace
 

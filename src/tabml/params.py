@@ -3,11 +3,14 @@
 The defaults below are the values in the committed params.yaml (a test keeps them equal),
 so code that builds `Params()` directly behaves exactly like the pipeline.
 Types are strict (`true` is not a number, `"0.1"` is not a float), numbers are finite
-(`.nan` and `.inf` are refused) and every value has its range.
+(`.nan` and `.inf` are refused) and every value has its range. A number written `1e-05`
+(as `dvc exp run -S` writes 0.00001) is a float: `tabml.yaml_io` reads YAML 1.2 floats.
+The model families' sections (`train.<family>`, `tune.space.<family>`) come from the family
+registry, `tabml.model.families`.
 """
 
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -16,16 +19,18 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from tabml import paths, yaml_io
 from tabml.errors import TabmlError, describe_errors
+from tabml.model.families import FAMILIES, Hyperparameters
 
-# Classification: logistic_regression, random_forest, gradient_boosting; regression: ridge,
-# random_forest, gradient_boosting (the profile's `task` picks classifier or regressor).
-ModelFamily = Literal["logistic_regression", "random_forest", "gradient_boosting", "ridge"]
+# Every family of the registry; the profile's `task` picks its classifier or regressor
+# (tabml.model.families.families_for).
+ModelFamily = Literal[tuple(FAMILIES)]
 # numpy's RandomState (scikit-learn's random_state) takes seeds in 0..2**32 - 1
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 MetricName = Annotated[str, Field(min_length=1)]
@@ -51,35 +56,19 @@ class SplitParams(_Section):
     seed: Seed = 42
 
 
-class LogisticRegressionParams(_Section):
-    C: float = Field(0.02, gt=0.0)
-    max_iter: int = Field(1000, ge=1)
-
-
-class RandomForestParams(_Section):
-    n_estimators: int = Field(25, ge=1)
-    max_depth: int | None = Field(2, ge=1)
-    min_samples_leaf: int = Field(5, ge=1)
-
-
-class GradientBoostingParams(_Section):
-    n_estimators: int = Field(15, ge=1)
-    learning_rate: float = Field(0.1, gt=0.0)
-    max_depth: int = Field(1, ge=1)
-
-
-class RidgeParams(_Section):
-    alpha: float = Field(1.0, ge=0.0)
-
-
-class TrainParams(_Section):
+class _TrainBase(_Section):
     model: ModelFamily = "logistic_regression"
     seed: Seed = 42
     use_tuned: bool = False  # train with models/tuned_params.yaml (the tune stage's choice)
-    logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
-    random_forest: RandomForestParams = RandomForestParams()
-    gradient_boosting: GradientBoostingParams = GradientBoostingParams()
-    ridge: RidgeParams = RidgeParams()
+
+
+# `train`: the fields above, then one hyperparameter section per family (the registry's).
+TrainParams = create_model(
+    "TrainParams",
+    __base__=_TrainBase,
+    __module__=__name__,
+    **{name: (family.params, family.params()) for name, family in FAMILIES.items()},
+)
 
 
 # --- gates (experiments and review) ---
@@ -254,7 +243,7 @@ class SearchDimension(_Section):
 class _FamilySpace(_Section):
     """One family's search space: each field names a hyperparameter of its train section."""
 
-    family_params: ClassVar[type[_Section]]
+    family_params: ClassVar[type[Hyperparameters]]
 
     @field_validator("*")
     @classmethod
@@ -276,43 +265,26 @@ class _FamilySpace(_Section):
         return {name: dim for name in type(self).model_fields if (dim := getattr(self, name))}
 
 
-# Fields left out of params.yaml are not searched (they keep their train section's value).
-class LogisticRegressionSpace(_FamilySpace):
-    family_params: ClassVar = LogisticRegressionParams
-    C: SearchDimension | None = None
-    max_iter: SearchDimension | None = None
+def _family_space(name: str, params: type[Hyperparameters]) -> type[_FamilySpace]:
+    """A family's space: its hyperparameters, each a SearchDimension or left out (not searched:
+    it keeps its train section's value)."""
+    fields: dict[str, Any] = {
+        field: (SearchDimension | None, None) for field in params.model_fields
+    }
+    space = create_model(f"{name}_space", __base__=_FamilySpace, __module__=__name__, **fields)
+    space.family_params = params
+    return space
 
 
-class RandomForestSpace(_FamilySpace):
-    family_params: ClassVar = RandomForestParams
-    n_estimators: SearchDimension | None = None
-    max_depth: SearchDimension | None = None
-    min_samples_leaf: SearchDimension | None = None
+SPACES = {name: _family_space(name, family.params) for name, family in FAMILIES.items()}
 
 
-class GradientBoostingSpace(_FamilySpace):
-    family_params: ClassVar = GradientBoostingParams
-    n_estimators: SearchDimension | None = None
-    learning_rate: SearchDimension | None = None
-    max_depth: SearchDimension | None = None
-
-
-class RidgeSpace(_FamilySpace):
-    family_params: ClassVar = RidgeParams
-    alpha: SearchDimension | None = None
-
-
-class SearchSpace(_Section):
+class _SearchSpaceBase(_Section):
     """The families the search may choose (`train.model`); a family left out is not tried.
     Of those listed, only the ones of the profile's task are (ridge: regression only)."""
 
-    logistic_regression: LogisticRegressionSpace | None = None
-    random_forest: RandomForestSpace | None = None
-    gradient_boosting: GradientBoostingSpace | None = None
-    ridge: RidgeSpace | None = None
-
     @model_validator(mode="after")
-    def _some_family(self) -> "SearchSpace":
+    def _some_family(self) -> "_SearchSpaceBase":
         if not self.families():
             raise ValueError("no model family to search: list at least one")
         return self
@@ -321,28 +293,23 @@ class SearchSpace(_Section):
         return {name: space for name in type(self).model_fields if (space := getattr(self, name))}
 
 
-def _range(low: float, high: float, log: bool = False) -> SearchDimension:
-    return SearchDimension(low=low, high=high, log=log)
-
-
+SearchSpace = create_model(
+    "SearchSpace",
+    __base__=_SearchSpaceBase,
+    __module__=__name__,
+    **{name: (space | None, None) for name, space in SPACES.items()},
+)
+# The registry's own spaces (the committed params.yaml lists the same).
 DEFAULT_SPACE = SearchSpace(
-    logistic_regression=LogisticRegressionSpace(C=_range(0.001, 100.0, log=True)),
-    random_forest=RandomForestSpace(
-        n_estimators=_range(10, 200, log=True),
-        max_depth=_range(2, 12),
-        min_samples_leaf=_range(1, 10),
-    ),
-    gradient_boosting=GradientBoostingSpace(
-        n_estimators=_range(10, 200, log=True),
-        learning_rate=_range(0.01, 0.5, log=True),
-        max_depth=_range(1, 5),
-    ),
-    ridge=RidgeSpace(alpha=_range(0.001, 1000.0, log=True)),
+    **{
+        name: SPACES[name](**{k: SearchDimension(**v) for k, v in family.space.items()})
+        for name, family in FAMILIES.items()
+    }
 )
 
 
-# Scorers of scikit-learn (greater is better) a trial's cross-validation can report; the last
-# three score regression models, the others classifiers.
+# Scorers of scikit-learn (greater is better) a trial's cross-validation can report; which
+# of them fit a profile's task is the task's (tabml.model.tasks, `tune_metrics`).
 TuneMetric = Literal[
     "neg_log_loss",
     "f1_macro",
@@ -353,7 +320,6 @@ TuneMetric = Literal[
     "neg_mean_absolute_error",
     "r2",
 ]
-REGRESSION_METRICS = ("neg_root_mean_squared_error", "neg_mean_absolute_error", "r2")
 
 
 class TuneParams(_Section):

@@ -13,6 +13,7 @@ from tabml.model.features import split_train_test
 from tabml.model.training_stats import training_stats
 from tabml.monitoring.drift import drift_report
 from tabml.params import DriftParams
+from tabml.scoring.metadata import TrainingStatistics
 from testkit import ROOT
 
 
@@ -29,7 +30,7 @@ def training(split, profile):
 
 def test_body_mass_plus_1500_g_is_flagged_for_body_mass_only(split, training):
     shifted = split[1].assign(body_mass_g=split[1]["body_mass_g"] + 1500)
-    report = drift_report(shifted, training, DriftParams())
+    report = drift_report(shifted, TrainingStatistics.model_validate(training), DriftParams())
     assert report["drifted"] == ["body_mass_g"]
     mass = report["features"]["body_mass_g"]
     assert mass["psi"] > 1.0 and mass["ks_pvalue"] < 1e-10 and mass["outside_range_share"] > 0.1
@@ -41,7 +42,7 @@ def test_same_distribution_samples_are_not_flagged(split, training, raw_penguins
         frame = split[1]
     else:
         frame = raw_penguins.sample(n=2000, replace=True, random_state=7)
-    report = drift_report(frame, training, DriftParams())
+    report = drift_report(frame, TrainingStatistics.model_validate(training), DriftParams())
     assert report["drifted"] == []
     assert all(r["verdict"] != "drift" for r in report["features"].values())
     if sample == "resample":

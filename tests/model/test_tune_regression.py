@@ -9,13 +9,10 @@ from sklearn.model_selection import KFold, cross_val_score
 
 from tabml.data.profile import load_profile
 from tabml.model import tune, tune_cv, tune_summary
+from tabml.model.families import families_for
 from tabml.model.features import model_frame, split_train_test
-from tabml.model.regressors import (
-    FAMILIES,
-    build_regression_pipeline,
-    check_family,
-    target_values,
-)
+from tabml.model.regressors import target_values
+from tabml.model.train import build_pipeline, check_family
 from tabml.model.tuned_params import apply_tuned, read_tuned
 from tabml.params import TrainParams, TuneParams
 
@@ -36,13 +33,13 @@ def test_a_regression_trials_score_is_scikit_learns_kfold_rmse(mass):
     study = tune.open_study(optuna.storages.InMemoryStorage(), "mass", settings,
                             tune_cv.task_families(settings, profile))  # fmt: skip
     tune.run_study(study, tune.make_objective(train, profile, TrainParams(), settings), settings)
-    assert {t.params["model"] for t in study.trials} <= set(FAMILIES["regression"])
+    assert {t.params["model"] for t in study.trials} <= set(families_for("regression"))
     best = tune_summary.best_trial(study, settings)
     family = best.params["model"]
     hyper = tune_summary.hyperparameters(best, TrainParams())
     params = TrainParams(model=family, **{family: hyper})
     expected = cross_val_score(
-        build_regression_pipeline(profile, params),
+        build_pipeline(profile, params),
         model_frame(train, profile.features),
         target_values(train, profile),
         cv=KFold(n_splits=3, shuffle=True, random_state=settings.seed),

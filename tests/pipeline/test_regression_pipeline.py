@@ -78,8 +78,14 @@ def test_regression_profile_end_to_end(repo_copy_factory, tmp_path):
     assert feedback.status_code == 200 and feedback.json() == {"accepted": len(y), "refused": 0}
     assert refused.status_code == 400 and '"label"' in refused.text
     _check_openapi(spec, response.json())
-    # a regressor has no class probability to explain: a clear 400, not a 500
-    assert explained.status_code == 400 and "classification models" in explained.text
+    # a regression model's value is explained: the contributions add up to it
+    assert explained.status_code == 200, explained.text
+    (answer,) = explained.json()
+    e = answer["explanation"]
+    total = (
+        e["base_value"] + e["other_features"] + sum(c["contribution"] for c in e["contributions"])
+    )
+    assert "class" not in e and total == pytest.approx(answer["body_mass_g"], rel=1e-6)
     assert response.status_code == 200, response.text
     answers = response.json()
     assert len(answers) == len(test)
@@ -124,7 +130,9 @@ def test_regression_profile_end_to_end(repo_copy_factory, tmp_path):
 
     monitor = make_cmd("monitor", f"DB=sqlite:///{db}", "WINDOW=30d")
     result = run(monitor, repo, env=env)
-    assert f"{2 * len(y):,} predictions, {2 * len(y):,} labelled, 0 unmatched" in result.stdout
+    # every served and batch row is labelled; the explained record is a prediction too
+    labelled = f"{2 * len(y) + 1:,} predictions, {2 * len(y):,} labelled, 0 unmatched"
+    assert labelled in result.stdout
     rows = np.array(rows)
     truth, values = np.concatenate([y, y]), np.concatenate([served, rows[:, 0]])
     lows, highs = np.concatenate([low, rows[:, 1]]), np.concatenate([high, rows[:, 2]])

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tabml.cli import app
 from tabml.scoring.prediction_ids import new_ids
+from tabml.scoring.task import Classification
 from tabml.serving.request_log import make_record, write_batch
 from testkit import tool_env
 
@@ -26,9 +27,10 @@ GOOD = 200
 def _good_log(directory: Path, raw_penguins) -> list[dict]:
     rows = raw_penguins.drop(columns=["species", "year"]).dropna().head(GOOD)
     ids = new_ids(len(rows))
+    logged = Classification(["Adelie"]).logged
     records = [
         make_record(r, "v1", None, {"prediction_id": i, "species": "Adelie",
-                                     "probabilities": {"Adelie": 1.0}}, "species")
+                                     "probabilities": {"Adelie": 1.0}}, "species", logged)
         for r, i in zip(rows.to_dict("records"), ids, strict=True)
     ]  # fmt: skip
     write_batch(records, directory)

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,7 +27,6 @@ from tabml.model.features import model_frame
 from tabml.monitoring.drift import drift_report
 from tabml.monitoring.drift_files import write_report
 from tabml.params import DriftParams
-from tabml.scoring.onnx_classifier import OnnxClassifier
 from tabml.tables import TableError
 from testkit import tool_env
 
@@ -35,7 +35,8 @@ COLUMNS = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "bo
 
 @pytest.fixture(scope="module")
 def onnx(packaged):
-    return OnnxClassifier.from_file(packaged / paths.ONNX_MODEL)
+    """The scikit-learn pipeline: the independent reference for batch's labels."""
+    return joblib.load(packaged / paths.MODEL)
 
 
 @pytest.fixture
@@ -73,9 +74,8 @@ def penguins_rows(raw_penguins: pd.DataFrame, n: int) -> pd.DataFrame:
     return clean.sample(n, replace=True, random_state=0).reset_index(drop=True)
 
 
-def expected_labels(onnx: OnnxClassifier, frame: pd.DataFrame, profile) -> list[str]:
-    labels, _ = onnx.predict(onnx.feeds_from_frame(model_frame(frame, profile.features)))
-    return labels.tolist()
+def expected_labels(pipeline, frame: pd.DataFrame, profile) -> list[str]:
+    return pipeline.predict(model_frame(frame, profile.features)).tolist()
 
 
 # --- non-finite numbers --------------------------------------------------------------------
@@ -134,8 +134,9 @@ def test_one_non_finite_row_among_many_writes_everything_else(tmp_path, db, mode
 
 def test_drift_counts_non_finite_values_and_ignores_them(tmp_path, raw_penguins, profile):
     from tabml.model.training_stats import training_stats
+    from tabml.scoring.metadata import TrainingStatistics
 
-    training = training_stats(raw_penguins, profile)
+    training = TrainingStatistics.model_validate(training_stats(raw_penguins, profile))
     frame = raw_penguins.copy()
     positions = [0, 5, 9, 200]
     frame.loc[positions, "body_mass_g"] = [np.inf, -np.inf, np.inf, np.inf]

@@ -3,7 +3,7 @@
 import pytest
 
 from tabml.scoring.explain import Explainer
-from tabml.scoring.packaged import load_packaged
+from tabml.scoring.model import load_packaged
 
 
 def test_explain_true_adds_three_contributions_that_add_up(client, test_records):
@@ -23,9 +23,7 @@ def test_explanations_are_the_packaged_models(client, packaged_repo, good_record
     model = load_packaged(
         packaged_repo / "models/model.onnx", packaged_repo / "models/tabml_service.bento"
     )
-    expected = Explainer(model.classifier, model.metadata["training_stats"]).explain(
-        [good_record], top=6
-    )
+    expected = Explainer(model).explain(model.inputs([good_record]), top=6)
     (answer,) = client.post("/predict", json={"records": [good_record], "explain": 6}).json()
     got, want = answer["explanation"], expected[0]
     assert [c["feature"] for c in got["contributions"]] == [

@@ -64,7 +64,7 @@ def _loop(server, packaged_repo, labelled_records, tmp_path, shift: float):
     ]
     truth = [r["species"] for r in records]
     features = [{k: v for k, v in r.items() if k != "species"} for r in records]
-    request_lines = sources.read_request_log(server.request_log, ["x"]).lines
+    request_lines = sources.read_request_log(server.request_log).lines
     feedback_lines = sources.read_feedback_log(server.feedback_log).lines
     with httpx.Client(base_url=server.url, timeout=10) as http:
         answers = _predict(http, features)
@@ -77,7 +77,7 @@ def _loop(server, packaged_repo, labelled_records, tmp_path, shift: float):
             response = http.post("/feedback", json=body)
             assert response.status_code == 200, response.text
             assert response.json() == {"accepted": len(ids), "refused": 0}
-    _wait_for(lambda: sources.read_request_log(server.request_log, ["x"]), request_lines + len(ids))
+    _wait_for(lambda: sources.read_request_log(server.request_log), request_lines + len(ids))
     _wait_for(lambda: sources.read_feedback_log(server.feedback_log), feedback_lines + 2 * len(ids))
     out = tmp_path / "monitor"
     result = subprocess.run(

@@ -32,7 +32,7 @@ def test_every_scored_input_is_logged_and_drift_reads_the_log(
         assert http.post("/predict", json={"records": [bad]}).status_code == 400
     logging_server.stop()  # graceful: the shutdown hook flushes what is still queued
 
-    read = read_request_log(logging_server.request_log, [])
+    read = read_request_log(logging_server.request_log)
     logged = read.frame
     assert read.skipped == 0
     sent = [record for batch in batches for record in batch]

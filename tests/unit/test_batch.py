@@ -4,6 +4,7 @@ import json
 import sqlite3
 import uuid
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +13,7 @@ from tabml import paths
 from tabml.batch.db import SchemaMismatchError
 from tabml.batch.score import score_file
 from tabml.model.features import model_frame
-from tabml.scoring.onnx_classifier import OnnxClassifier
+from tabml.scoring.task import Classification
 from tabml.tables import TableError
 
 
@@ -42,11 +43,13 @@ def test_predictions_match_the_in_process_model(
     assert (result.rows, result.rejected, result.skipped) == (len(raw_penguins), 0, False)
     columns = "input_row, label, proba_adelie, proba_chinstrap, proba_gentoo, model_version"
     rows = query(db, f"SELECT {columns}, git_sha, scored_at FROM predictions ORDER BY input_row")
-    onnx = OnnxClassifier.from_file(packaged / paths.ONNX_MODEL)
-    labels, proba = onnx.predict(onnx.feeds_from_frame(model_frame(raw_penguins, profile.features)))
+    # the independent reference: the scikit-learn pipeline itself, within the parity tolerance
+    pipeline = joblib.load(packaged / paths.MODEL)
+    frame = model_frame(raw_penguins, profile.features)
+    labels, proba = pipeline.predict(frame), pipeline.predict_proba(frame)
     assert [r[0] for r in rows] == list(range(len(raw_penguins)))
     assert [r[1] for r in rows] == labels.tolist()
-    np.testing.assert_allclose([r[2:5] for r in rows], proba, rtol=0, atol=1e-6)
+    np.testing.assert_allclose([r[2:5] for r in rows], proba, rtol=0, atol=1e-5)
     assert {r[5] for r in rows} == {model.version}
     assert model.version.startswith("tabml_model:")
     assert all(r[7].endswith("+00:00") for r in rows)
@@ -183,11 +186,12 @@ def test_explain_writes_one_explanation_per_prediction(tmp_path, db, model, raw_
         "USING (batch_id, input_row) ORDER BY p.input_row",
     )
     assert [r[0] for r in rows] == [i for i in range(120) if i != 3]
-    explainer = Explainer(model.classifier, model.metadata["training_stats"])
+    explainer = Explainer(model)
     good = frame.drop(index=3)[profile.features.all].astype(object)
     records = [{k: (None if pd.isna(v) else v) for k, v in r.items()}
                for r in good.to_dict("records")]  # fmt: skip
-    for row, expected in zip(rows, explainer.explain(records, top=2), strict=True):
+    expected_rows = explainer.explain(model.inputs(records), top=2)
+    for row, expected in zip(rows, expected_rows, strict=True):
         assert row[1] == row[2] == expected["class"]
         shown = [(c["feature"], c["contribution"]) for c in expected["contributions"]]
         assert [(row[4], row[5]), (row[6], row[7])] == [
@@ -265,7 +269,9 @@ def test_insert_columns_writes_every_row_as_given(tmp_path, count):
     labels = [("Adelie", "Gentoo")[i % 2] for i in range(count)]
     probas = [rng.random(count) for _ in range(3)]
     engine = batch_db.connect(f"sqlite:///{tmp_path / 'rows.db'}")
-    _, _, rows, _ = batch_db.tables(["Adelie", "Chinstrap", "Gentoo"])
+    _, _, rows, _ = batch_db.tables(
+        Classification(["Adelie", "Chinstrap", "Gentoo"]).batch_columns()
+    )
     with engine.begin() as conn:
         rows.create(conn)
         batch_db.insert_columns(conn, rows, [ids, keys, labels, *probas])

@@ -8,10 +8,10 @@ import pandera.pandas as pa
 import pytest
 from pandera.errors import SchemaErrors
 
-from tabml.data.bootstrap import write_profile
 from tabml.data.profile import Source, load_profile
+from tabml.data.profile_draft import BootstrapOverwriteError, write_profile
 from tabml.data.schema import domain_rules, load_schema
-from testkit import run
+from testkit import ROOT, make_cmd, repo_copy, run
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def bootstrapped(penguins_raw, tmp_path_factory):
 
 def test_the_summary_says_what_was_kept_and_what_was_dropped_and_why(bootstrapped):
     _, summary, _ = bootstrapped
-    assert summary.dates == {"Date Egg": ["year", "day_of_year"]}
+    assert summary.dates == {"Date Egg": {"format": "%Y-%m-%d", "parts": ["year", "day_of_year"]}}
     assert "Date Egg" not in summary.categorical and "Date Egg" not in summary.dropped
     assert summary.categorical == ["studyName", "Island", "Clutch Completion", "Sex"]
     assert "Culmen Length (mm)" in summary.numeric and len(summary.numeric) == 7
@@ -42,7 +42,7 @@ def test_the_summary_says_what_was_kept_and_what_was_dropped_and_why(bootstrappe
         "Comments": "free text: a typical value has 6 words",
     }
     lines = summary.lines()
-    assert "date features (1): Date Egg -> year, day_of_year" in lines
+    assert "date features (1): Date Egg -> year, day_of_year (written YYYY-MM-DD)" in lines
     assert "  Individual ID: free text: 190 distinct values (> 50)" in lines
 
 
@@ -55,13 +55,18 @@ def test_a_column_of_unique_values_is_an_identifier_unless_it_holds_times(tmp_pa
     summary = write_profile(tmp_path / "t.csv", "t", "y", tmp_path)
     assert summary.dropped["id"] == "identifier: all 30 values are unique"
     assert summary.dropped["n"] == "identifier: all 30 values are unique"  # a row number
-    assert summary.dates == {"at": ["year", "day_of_year", "hour"]}  # unique, but a datetime
+    # unique, but a datetime
+    assert summary.dates == {
+        "at": {"format": "%Y-%m-%dT%H:%M:%S", "parts": ["year", "day_of_year", "hour"]}
+    }
 
 
 def test_the_profile_declares_the_date_and_its_schema_accepts_any_iso_date(bootstrapped):
     configs, _, frame = bootstrapped
     profile = load_profile("praw", configs)
-    assert profile.features.dates == {"Date Egg": ["year", "day_of_year"]}
+    assert {c: d.parts for c, d in profile.features.dates.items()} == {
+        "Date Egg": ["year", "day_of_year"]
+    }
     schema = load_schema(profile, configs)
     later = frame.head(3).assign(**{"Date Egg": ["2031-01-05", "2012-12-31", "2009-11-27"]})
     assert len(schema.validate(later)) == 3  # not an isin list of the observed days
@@ -89,6 +94,47 @@ def test_the_cli_prints_the_summary(penguins_raw, tmp_path):
         "Species",
     ]
     out = run(cmd, tmp_path).stdout
-    assert "date features (1): Date Egg -> year, day_of_year" in out
+    assert "date features (1): Date Egg -> year, day_of_year (written YYYY-MM-DD)" in out
     assert "  Comments: free text: a typical value has 6 words" in out
     assert "`sources: [raw.csv]`" in out
+
+
+def test_bootstrap_refuses_to_overwrite_a_different_profile_and_says_what_differs(tmp_path):
+    """`bootstrap --name penguins` silently replaced the shipped, git-tracked profile."""
+    configs = tmp_path / "configs"
+    shutil.copytree(ROOT / "configs", configs)
+    shipped = {p.name: p.read_bytes() for p in configs.iterdir()}
+    csv = Source(package="palmerpenguins", path="data/penguins.csv").resolve()
+    with pytest.raises(BootstrapOverwriteError) as err:
+        write_profile(csv, "penguins", "species", configs)
+    message = str(err.value)
+    assert message.startswith(f"{configs / 'penguins.yaml'} exists and differs")
+    assert "description" in message and "--force" in message and "FORCE=1" in message
+    assert {p.name: p.read_bytes() for p in configs.iterdir()} == shipped  # nothing written
+    summary = write_profile(csv, "penguins", "species", configs, force=True)
+    assert set(summary.replaced) == {str(configs / "penguins.yaml"),
+                                     str(configs / "penguins.schema.yaml")}  # fmt: skip
+    assert "description" in summary.replaced[str(configs / "penguins.yaml")]
+    assert any(line.startswith("replaced ") for line in summary.lines())
+
+
+def test_bootstrap_again_on_the_same_file_is_a_no_op(bootstrapped):
+    configs, _, _ = bootstrapped
+    before = (configs / "praw.yaml").read_bytes()
+    summary = write_profile(configs / "penguins-raw.csv", "praw", "Species", configs)
+    assert summary.replaced == {} and (configs / "praw.yaml").read_bytes() == before
+
+
+def test_the_cli_refuses_with_one_line_and_make_takes_force(tmp_path):
+    repo = repo_copy(tmp_path / "repo")
+    csv = Source(package="palmerpenguins", path="data/penguins.csv").resolve()
+    shutil.copy(csv, repo / "p.csv")
+    cmd = ["python", "-m", "tabml.cli", "bootstrap", "p.csv", "--name", "penguins"]
+    refused = run([*cmd, "--target", "species"], repo, check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith("error: configs/penguins.yaml exists and differs")
+    assert run(["git", "status", "--porcelain", "configs"], repo).stdout == ""
+    make = make_cmd("bootstrap", "CSV=p.csv", "NAME=penguins", "TARGET_COLUMN=species", "FORCE=1")
+    replaced = run(make, repo)
+    assert "replaced configs/penguins.yaml (--force)" in replaced.stdout

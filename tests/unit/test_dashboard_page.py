@@ -72,7 +72,8 @@ def _monitor_report() -> dict:
     version = {"reference": {"accuracy": 0.95}, "windows": [window], "overall": window,
                "limits": {"accuracy": {"limit": 0.9, "why": "test 0.950 - 0.05"}},
                "verdict": "NO VERDICT", "reasons": ["no window has 100 labelled predictions"],
-               "estimates": {"status": "unchecked", "reason": "no window has 100"}}  # fmt: skip
+               "estimates": {"status": "unchecked", "reason": "no window has 100"},
+               "registry_version": None, "retired": False, "replaced_by": None}  # fmt: skip
     return {"task": "classification", "window": "1d", "since": None, "predictions": 10,
             "sources": "10 batch", "skipped_lines": 0, "versions": {"tabml_model:abc": version},
             "join": {"unmatched": 0, "labels_received": 10, "labelled_ids": 10,
@@ -82,7 +83,9 @@ def _monitor_report() -> dict:
 
 
 def test_a_page_from_report_files_alone_is_offline_and_byte_stable(tmp_path):
-    monitor_files.write_report(_monitor_report(), tmp_path / "reports/monitor")
+    monitor_files.write_report(
+        _monitor_report(), tmp_path / "reports/monitor", monitor_files.classification_section
+    )
     first = build_site(tmp_path, experiments=False).read_bytes()
     second = build_site(tmp_path, experiments=False).read_bytes()
     assert first == second

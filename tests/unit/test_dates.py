@@ -15,19 +15,14 @@ from tabml.data.profile import DatasetProfile, DatePart, Features
 from tabml.data.schema import domain_rules
 from tabml.model.features import build_preprocessor, model_frame
 from tabml.model.training_stats import training_stats
-from tabml.packaging.onnx_export import check_parity, to_onnx_bytes
-from tabml.scoring.checks import check_frame
-from tabml.scoring.onnx_classifier import OnnxClassifier
-from tabml.scoring.range_warnings import TrainingStats
-from tabml.scoring.rules import DomainRule, date_columns, rules_from_json, rules_to_json
-from tabml.scoring.scorer import Scorer
-from tabml.scoring.transforms import (
-    PARTS,
-    add_date_parts,
-    add_date_parts_to_records,
-    derived_columns,
-)
+from tabml.packaging.onnx_export import check_parity
+from tabml.scoring.dates import PARTS, part_column
+from tabml.scoring.explain import Explainer
+from tabml.scoring.inputs import InputRules
+from tabml.scoring.metadata import TrainingStatistics
+from tabml.scoring.rules import DomainRule, rules_from_json, rules_to_json
 from tabml.serving.request_schema import request_model
+from testkit.models import packaged_from
 
 ALL_PARTS = list(PARTS)
 
@@ -51,8 +46,16 @@ def reference(day: str) -> dict:
 def test_the_profile_lists_exactly_the_parts_the_runtime_computes():
     assert set(get_args(DatePart)) == set(PARTS)
     features = Features(numeric=["a"], dates={"when": ["year", "hour"], "w2": ["month"]})
-    assert features.model_numeric == ["a", *derived_columns(features.dates)]
+    assert features.model_numeric == ["a", "when (year)", "when (hour)", "w2 (month)"]
     assert features.all == ["a", "when", "w2"]
+    assert features.dates["when"].format == "ISO8601"  # parts alone: ISO 8601 dates
+
+
+def derived(data, parts=ALL_PARTS, rule_format=None):
+    """The date parts the runtime's input path derives from `data` (records or a frame)."""
+    rule = DomainRule("when", "date", True, parts=tuple(parts), format=rule_format)
+    inputs = InputRules((rule,)).read(data)
+    return {p: list(inputs.numbers[part_column("when", p)]) for p in parts}, inputs.problems
 
 
 def test_a_date_without_parts_or_with_an_unknown_part_is_refused():
@@ -65,40 +68,41 @@ def test_a_date_without_parts_or_with_an_unknown_part_is_refused():
 DAYS = ["2009-11-27", "2012-02-29", "2009-11-27T23:30:00", "2009-11-27T23:30:00-02:00", None]
 
 
+def assert_same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for part in a:
+        np.testing.assert_array_equal(np.array(a[part]), np.array(b[part]), err_msg=part)
+
+
 def test_frame_and_records_derive_the_hand_computed_numbers():
     frame = pd.DataFrame({"when": DAYS})
-    derived = add_date_parts(frame, {"when": ALL_PARTS})
-    records = add_date_parts_to_records(frame.to_dict("records"), {"when": ALL_PARTS})
+    from_frame, problems = derived(frame)
+    from_records, _ = derived([{"when": d} for d in DAYS])
+    assert problems == {}
     for i, day in enumerate(DAYS):
         for part in ALL_PARTS:
-            from_frame = derived[f"when ({part})"].iat[i]
+            value = from_frame[part][i]
             if day is None:
-                assert math.isnan(from_frame) and records[i][f"when ({part})"] is None
+                assert math.isnan(value) and math.isnan(from_records[part][i])
                 continue
-            assert from_frame == pytest.approx(reference(day)[part], abs=1e-9), (day, part)
-            assert records[i][f"when ({part})"] == from_frame  # serving == batch, to the bit
+            assert value == pytest.approx(reference(day)[part], abs=1e-9), (day, part)
+            assert from_records[part][i] == value  # serving == batch, to the bit
     # -02:00 is converted to UTC: the next day, 01:30
-    assert derived["when (day)"].iat[3] == 28 and derived["when (hour)"].iat[3] == 1
+    assert from_frame["day"][3] == 28 and from_frame["hour"][3] == 1
 
 
 def test_a_categorical_column_gives_the_same_numbers():
     plain = pd.DataFrame({"when": DAYS * 3})
     categorical = plain.astype({"when": "category"})
-    a = add_date_parts(plain, {"when": ALL_PARTS})
-    b = add_date_parts(categorical, {"when": ALL_PARTS})
-    for name in derived_columns({"when": ALL_PARTS}):
-        np.testing.assert_array_equal(a[name].to_numpy(), b[name].to_numpy())
+    assert_same(derived(plain)[0], derived(categorical)[0])
 
 
 def test_a_datetime_column_gives_the_same_numbers_as_its_iso_strings():
     texts = pd.DataFrame({"when": ["2009-11-27", "2012-02-29", "2009-11-27T23:30:00", None]})
     typed = texts.assign(when=pd.to_datetime(texts["when"], format="ISO8601"))
-    a = add_date_parts(texts, {"when": ALL_PARTS})
-    b = add_date_parts(typed, {"when": ALL_PARTS})
-    for name in derived_columns({"when": ALL_PARTS}):
-        np.testing.assert_array_equal(a[name].to_numpy(), b[name].to_numpy())
-    rule = DomainRule("when", "date", True, parts=("year",))
-    assert check_frame(typed, [rule]) == [[], [], [], []]
+    numbers, problems = derived(typed)
+    assert_same(numbers, derived(texts)[0])
+    assert problems == {}
 
 
 RULES = [
@@ -122,17 +126,20 @@ def test_the_request_model_refuses_what_is_not_an_iso_date(day):
 
 def test_batch_checks_reject_invalid_dates_but_not_later_ones():
     frame = pd.DataFrame({"x": [1.0, 1.0, 1.0], "when": ["2031-06-01", "2009-02-30", None]})
-    problems = check_frame(frame, RULES)
-    assert problems[0] == []
-    assert problems[1] == ["when: '2009-02-30' is not an ISO date (YYYY-MM-DD[THH:MM[:SS]])"]
+    problems = InputRules(tuple(RULES)).read(frame).problems
+    assert 0 not in problems
+    assert problems[1] == [
+        "when: '2009-02-30' is not a date in the format ISO 8601 "
+        "(YYYY-MM-DD, or YYYY-MM-DDThh:mm[:ss][+hh:mm])"
+    ]
     assert problems[2] == ["when: missing value (not nullable)"]
 
 
 def test_rules_round_trip_and_a_model_without_dates_keeps_its_metadata(profile, schema):
     assert rules_from_json(rules_to_json(RULES)) == RULES
-    assert date_columns(RULES) == {"when": ("year", "day_of_year")}
-    # Penguins has no dates: its rules (in the model's metadata and content hash) are unchanged.
-    assert all("parts" not in rule for rule in rules_to_json(domain_rules(profile, schema)))
+    # Penguins has no dates: its rules (in the model's metadata) carry no date keys.
+    penguins = rules_to_json(domain_rules(profile, schema))
+    assert all("parts" not in rule and "format" not in rule for rule in penguins)
 
 
 def test_penguins_training_stats_have_no_dates_key(profile, raw_penguins):
@@ -165,21 +172,36 @@ def test_training_serving_and_batch_see_the_same_numbers(dated):
         [("preprocess", build_preprocessor(profile.features)), ("model", LogisticRegression())]
     ).fit(model_input, frame["label"].to_numpy(dtype=object))
     assert pipeline.score(model_input, frame["label"]) > 0.9  # the date is what it learns from
-    onnx = OnnxClassifier(to_onnx_bytes(pipeline, profile.features))
-    assert check_parity(pipeline, onnx, model_input, 1e-5).ok
+    model = packaged_from(pipeline, profile, frame)
+    assert check_parity(pipeline, model, frame, profile.features, 1e-5).ok
     stats = training_stats(frame, profile)
     assert stats["numeric"]["when (year)"]["max"] == 2009.0
-    assert stats["dates"] == {"when": ["year", "day_of_year"]}
-    scorer = Scorer(onnx, TrainingStats(stats), "label", {"when": ["year", "day_of_year"]})
+    assert stats["dates"] == {"when": {"format": "ISO8601", "parts": ["year", "day_of_year"]}}
     later = {"x": 0.0, "when": "2012-11-20"}
-    [answer] = scorer.score([later])
+    [answer] = model.score([later])
     assert answer["label"] == "late"
     assert [w["feature"] for w in answer["warnings"]] == ["when (year)"]
     assert answer["warnings"][0]["value"] == 2012.0
     # Batch scoring's path: the frame, with the same derivation, gives the same probabilities.
-    batch = add_date_parts(pd.DataFrame([later]), {"when": ["year", "day_of_year"]})
-    _, proba = onnx.predict(onnx.feeds_from_frame(batch))
+    _, proba = model.predict(model.inputs(pd.DataFrame([later])))
     assert proba[0].tolist() == list(answer["probabilities"].values())
+
+
+def test_explanations_of_a_date_feature_add_up_to_the_answer(dated):
+    """The explainer moves a date's parts together, as one feature (it answered 500)."""
+    frame, profile = dated
+    model_input = model_frame(frame, profile.features)
+    pipeline = Pipeline(
+        [("preprocess", build_preprocessor(profile.features)), ("model", LogisticRegression())]
+    ).fit(model_input, frame["label"].to_numpy(dtype=object))
+    model = packaged_from(pipeline, profile, frame)
+    records = [{"x": 0.3, "when": "2008-10-01"}, {"x": -1.0, "when": "2009-02-01T10:00:00Z"}]
+    answers = model.score(records)
+    for answer, found in zip(answers, Explainer(model).explain(model.inputs(records), top=2)):
+        total = found["base_value"] + found["other_features"]
+        total += sum(c["contribution"] for c in found["contributions"])
+        assert total == pytest.approx(answer["probabilities"][found["class"]], abs=1e-6)
+        assert {c["feature"] for c in found["contributions"]} == {"x", "when"}
 
 
 def test_drift_reads_dates_from_the_iso_strings_the_service_logs(dated):
@@ -187,7 +209,7 @@ def test_drift_reads_dates_from_the_iso_strings_the_service_logs(dated):
     from tabml.params import DriftParams
 
     frame, profile = dated
-    stats = training_stats(frame, profile)
+    stats = TrainingStatistics.model_validate(training_stats(frame, profile))
     same = drift_report(frame[["x", "when"]], stats, DriftParams())
     assert same["features"]["when (year)"]["verdict"] == "ok"
     later = frame[["x", "when"]].assign(when="2012-11-20")

@@ -1,7 +1,6 @@
 """Drift's pure functions: PSI, the KS statistic and p-value, verdicts, input errors."""
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
 
@@ -17,6 +16,7 @@ from tabml.monitoring.drift import (
     verdict,
 )
 from tabml.params import DriftParams
+from tabml.scoring.metadata import CategoryStats, TrainingStatistics
 
 
 def test_psi_is_zero_for_equal_shares_and_grows_with_the_shift():
@@ -53,9 +53,10 @@ def test_ks_statistic_handles_ties_of_discrete_values():
 
 
 def test_unseen_and_missing_categories_are_counted():
-    summary = {"categories": ["a", "b"], "shares": {"a": 0.5, "b": 0.5}, "missing_share": 0.0}
-    column = pd.Series(["a", "b", "zzz", None, "", "a", "b", "a"], name="c")
-    result = categorical_drift(column, summary)
+    summary = CategoryStats(categories=["a", "b"], shares={"a": 0.5, "b": 0.5}, missing_share=0.0)
+    texts = np.array(["a", "b", "zzz", "", "", "a", "b", "a"], dtype=object)
+    absent = np.array([False, False, False, True, True, False, False, False])
+    result = categorical_drift(texts, absent, summary)
     assert result["unseen_categories"] == ["zzz"]
     assert result["unseen_share"] == pytest.approx(1 / 8)
     assert result["missing_share"] == pytest.approx(2 / 8)
@@ -96,7 +97,7 @@ def test_thresholds_come_from_params():
 def test_missing_feature_columns_and_too_few_rows_are_clear_errors(raw_penguins, profile):
     from tabml.model.training_stats import training_stats
 
-    training = training_stats(raw_penguins, profile)
+    training = TrainingStatistics.model_validate(training_stats(raw_penguins, profile))
     with pytest.raises(DriftInputError, match="body_mass_g"):
         drift_report(raw_penguins.drop(columns="body_mass_g"), training, DriftParams())
     with pytest.raises(DriftInputError, match="at least 50"):

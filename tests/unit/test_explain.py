@@ -11,17 +11,15 @@ from tabml.data.profile import load_profile
 from tabml.model.features import model_frame, split_train_test
 from tabml.model.train import fit_model
 from tabml.model.training_stats import training_stats
-from tabml.packaging.onnx_export import to_onnx_bytes
 from tabml.params import Params
 from tabml.scoring.explain import (
     DEFAULT_TOP,
     Explainer,
-    baseline_record,
     exact_design,
     requested_top,
     sampled_design,
 )
-from tabml.scoring.onnx_classifier import OnnxClassifier
+from testkit.models import packaged_from
 
 FAMILIES = ["logistic_regression", "random_forest", "gradient_boosting"]
 GENTOO = {"island": "Biscoe", "bill_length_mm": 48.6, "bill_depth_mm": 16.0,
@@ -38,11 +36,11 @@ def data():
 
 @pytest.fixture(scope="module", params=FAMILIES)
 def fitted(data, request):
-    """(family, pipeline, classifier, explainer): fitted and converted once per family."""
-    profile, train, _, stats = data
+    """(family, pipeline, packaged model, explainer): fitted and converted once per family."""
+    profile, train, _, _ = data
     pipeline = fit_model(train, profile, Params().train.model_copy(update={"model": request.param}))
-    classifier = OnnxClassifier(to_onnx_bytes(pipeline, profile.features))
-    return request.param, pipeline, classifier, Explainer(classifier, stats)
+    model = packaged_from(pipeline, profile, train)
+    return request.param, pipeline, model, Explainer(model)
 
 
 def _records(frame: pd.DataFrame, features: list[str]) -> list[dict]:
@@ -52,27 +50,28 @@ def _records(frame: pd.DataFrame, features: list[str]) -> list[dict]:
 
 def test_contributions_add_up_to_the_answers_probability(data, fitted):
     profile, _, test, _ = data
-    family, _, classifier, explainer = fitted
+    family, _, model, explainer = fitted
     records = _records(test, profile.features.all)
-    labels, proba = classifier.predict(classifier.feeds_from_records(records))  # the answers
+    inputs = model.inputs(records)
+    labels, proba = model.predict(inputs)  # the answers
     for top in (1, DEFAULT_TOP, 6):
         for record, label, row, e in zip(
-            records, labels, proba, explainer.explain(records, top), strict=True
+            records, labels, proba, explainer.explain(inputs, top), strict=True
         ):
             assert e["class"] == label, (family, record)
             assert len(e["contributions"]) == top
             total = e["base_value"] + sum(c["contribution"] for c in e["contributions"])
             total += e["other_features"]
-            p = float(row[classifier.classes.index(label)])
+            p = float(row[model.task.classes.index(label)])
             assert total == pytest.approx(p, abs=1e-6), (family, record, e)
 
 
 def test_contributions_are_the_shapley_values_scikit_learn_gives(data, fitted):
     """Brute force: every coalition scored by the scikit-learn pipeline, Shapley's formula."""
-    profile, _, test, stats = data
-    family, pipeline, _, explainer = fitted
+    profile, _, test, _ = data
+    family, pipeline, model, explainer = fitted
     features = profile.features.all
-    base = baseline_record(stats, profile.features.numeric, profile.features.categorical)
+    base = explainer.baseline
     d = len(features)
     for record in _records(test.iloc[::25], features):
         coalitions = [set(c) for k in range(d + 1) for c in combinations(features, k)]
@@ -89,15 +88,15 @@ def test_contributions_are_the_shapley_values_scikit_learn_gives(data, fitted):
                     weight = math.factorial(len(s)) * math.factorial(d - len(s) - 1)
                     phi += weight / math.factorial(d) * (v[frozenset(s | {f})] - v[frozenset(s)])
             expected.append(phi)
-        _, base_value, contributions = explainer.contributions([record])
+        _, base_value, contributions = explainer.contributions(model.inputs([record]))
         # float32 ONNX vs float64 scikit-learn: within the parity tolerance, summed
         np.testing.assert_allclose(contributions[0], expected, atol=5e-5, err_msg=family)
         assert base_value[0] == pytest.approx(v[frozenset()], abs=1e-5)
 
 
 def test_a_gentoo_with_long_flippers_is_explained_by_its_flippers(fitted):
-    family, _, _, explainer = fitted
-    (e,) = explainer.explain([GENTOO])
+    family, _, model, explainer = fitted
+    (e,) = explainer.explain(model.inputs([GENTOO]))
     assert e["class"] == "Gentoo"
     first = e["contributions"][0]
     # checked for all three families: flipper length moves p(Gentoo) most (+0.29..0.42)
@@ -106,38 +105,35 @@ def test_a_gentoo_with_long_flippers_is_explained_by_its_flippers(fitted):
 
 
 def test_a_feature_at_its_baseline_contributes_nothing(fitted):
-    _, _, _, explainer = fitted
+    _, _, model, explainer = fitted
     # the penguin baseline is a male on Biscoe: those two features equal it
     assert (explainer.baseline["island"], explainer.baseline["sex"]) == ("Biscoe", "male")
-    (e,) = explainer.explain([GENTOO], top=6)
+    (e,) = explainer.explain(model.inputs([GENTOO]), top=6)
     by_feature = {c["feature"]: c["contribution"] for c in e["contributions"]}
     assert abs(by_feature["island"]) < 1e-12 and abs(by_feature["sex"]) < 1e-12
 
 
-def test_the_baseline_is_the_training_median_and_mode(data):
-    profile, train, _, stats = data
-    base = baseline_record(stats, profile.features.numeric, profile.features.categorical)
+def test_the_baseline_is_the_training_median_and_mode(data, fitted):
+    profile, train, _, _ = data
+    base = fitted[3].baseline
     for name in profile.features.numeric:
         assert base[name] == pytest.approx(float(train[name].median()))
     for name in profile.features.categorical:
         assert base[name] == train[name].value_counts().idxmax()
 
 
-class CountingClassifier(OnnxClassifier):
-    calls = 0
-
-    def predict(self, feeds):
-        self.calls += 1
-        return super().predict(feeds)
-
-
 def test_all_records_are_explained_in_one_onnxruntime_call(data, fitted):
-    profile, _, test, stats = data
-    _, pipeline, _, _ = fitted
-    classifier = CountingClassifier(to_onnx_bytes(pipeline, profile.features))
-    explainer = Explainer(classifier, stats)
-    explainer.explain(_records(test.head(50), profile.features.all))
-    assert classifier.calls == 1
+    profile, _, test, _ = data
+    _, _, model, explainer = fitted
+    inputs = model.inputs(_records(test.head(50), profile.features.all))
+    calls = []
+    run = model.session.run
+    model.session.run = lambda *args: calls.append(1) or run(*args)
+    try:
+        explainer.explain(inputs)
+    finally:
+        del model.session.run
+    assert len(calls) == 1
 
 
 def _additive(values: np.ndarray, masks: np.ndarray) -> np.ndarray:

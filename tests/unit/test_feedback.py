@@ -1,6 +1,7 @@
 """Feedback: the /feedback request model, the label file import and the bounded log."""
 
 import asyncio
+from typing import Literal
 
 import pandas as pd
 import pytest
@@ -22,7 +23,7 @@ CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
 
 
 def test_the_request_model_takes_ids_and_classes_only():
-    model = feedback_model(CLASSES)
+    model = feedback_model(Literal[tuple(CLASSES)])
     (pid,) = new_ids(1)
     body = model.model_validate({"labels": [{"prediction_id": pid, "label": "Gentoo"}]})
     assert body.labels[0].label == "Gentoo"
@@ -112,7 +113,7 @@ def test_an_import_killed_before_its_commit_is_deleted_and_after_it_finished(tmp
 
 
 def _labels(n: int) -> list:
-    model = feedback_model(CLASSES)
+    model = feedback_model(Literal[tuple(CLASSES)])
     body = {"labels": [{"prediction_id": i, "label": "Gentoo"} for i in new_ids(n)]}
     return model.model_validate(body).labels
 
@@ -154,7 +155,7 @@ def test_a_failed_write_is_refused_with_503_never_accepted(tmp_path, caplog):
 
 
 def test_the_request_model_takes_an_optional_labeller_name():
-    model = feedback_model(CLASSES)
+    model = feedback_model(Literal[tuple(CLASSES)])
     (pid,) = new_ids(1)
     body = {"labels": [{"prediction_id": pid, "label": "Gentoo"}], "source": "annotator-7"}
     assert model.model_validate(body).source == "annotator-7"
@@ -164,7 +165,7 @@ def test_the_request_model_takes_an_optional_labeller_name():
 
 
 def test_a_regression_model_takes_finite_numbers_only():
-    model = feedback_model(None)  # no classes
+    model = feedback_model(float)  # a regression model's labels are numbers
     (pid,) = new_ids(1)
     body = model.model_validate({"labels": [{"prediction_id": pid, "label": 4650.5}]})
     assert body.labels[0].label == 4650.5

@@ -10,10 +10,17 @@ from pydantic import ValidationError
 
 from tabml.data.profile import load_profile
 from tabml.data.schema import domain_rules, load_schema
-from tabml.scoring.checks import check_frame
-from tabml.scoring.range_warnings import TrainingStats
+from tabml.scoring.inputs import InputRules
+from tabml.scoring.metadata import TrainingStatistics
+from tabml.scoring.range_warnings import RangeWarnings
 from tabml.scoring.rules import DomainRule, rules_from_json, rules_to_json
 from tabml.serving.request_schema import record_model, request_model
+
+
+def check_frame(frame: pd.DataFrame, rules) -> list[list[str]]:
+    """Per row of `frame`, the reasons it breaks the rules (the runtime's input path)."""
+    problems = InputRules(tuple(rules)).read(frame).problems
+    return [problems.get(i, []) for i in range(len(frame))]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +66,7 @@ def test_a_changed_rule_changes_the_request_model():
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"bill_length_mm": "48"}, ("bill_length_mm", "float_type")),
+        ({"bill_length_mm": "forty-eight"}, ("bill_length_mm", "float_type")),
         ({"bill_length_mm": True}, ("bill_length_mm", "float_type")),
         ({"bill_length_mm": math.nan}, ("bill_length_mm", "finite_number")),
         ({"bill_length_mm": math.inf}, ("bill_length_mm", "finite_number")),
@@ -73,6 +80,18 @@ def test_request_model_rejects(rules, change, expected, good_record):
     model = request_model(rules, max_records=10)
     name, kind = expected
     assert errors(model, {"records": [{**good_record, **change}]}) == [(("records", 0, name), kind)]
+
+
+def test_request_model_converts_numbers_written_as_text_as_batch_does(rules, good_record):
+    model = request_model(rules, max_records=10)
+    body = {"records": [{**good_record, "bill_length_mm": " 48.6 "}]}
+    record = model.model_validate(body).records[0].model_dump(by_alias=True)
+    assert record["bill_length_mm"] == 48.6
+    frame = pd.DataFrame([{**good_record, "bill_length_mm": " 48.6 "}])
+    assert check_frame(frame, rules) == [[]]
+    # converted, then checked: still out of range
+    too_short = {"records": [{**good_record, "bill_length_mm": "19.9"}]}
+    assert errors(model, too_short) == [(("records", 0, "bill_length_mm"), "greater_than_equal")]
 
 
 def test_request_model_accepts_nulls_and_integers(rules, good_record):
@@ -131,14 +150,35 @@ def test_check_frame_names_a_missing_column(rules, good_record):
     assert check_frame(frame, rules) == [["sex: missing column"]]
 
 
-PROFILE = {
-    "numeric": {"body_mass_g": {"min": 2700.0, "max": 6300.0}},
-    "categorical": {"island": {"categories": ["Biscoe", "Dream"]}},
-}
+def _stats(numeric: dict, categorical: dict) -> TrainingStatistics:
+    one = {"mean": 0.0, "std": 1.0, "missing_share": 0.0, "quantiles": {}, "percentiles": []}
+    bins = {"edges": [], "shares": [1.0]}
+    return TrainingStatistics(
+        rows=10,
+        target="y",
+        numeric={n: {**one, **b, "bins": bins} for n, b in numeric.items()},
+        categorical={
+            n: {"categories": c, "shares": {x: 1 / len(c) for x in c}, "missing_share": 0.0}
+            for n, c in categorical.items()
+        },
+    )
+
+
+STATS = _stats({"body_mass_g": {"min": 2700.0, "max": 6300.0}}, {"island": ["Biscoe", "Dream"]})
+RULES = (
+    DomainRule("body_mass_g", "numeric", True),
+    DomainRule("island", "categorical", True),
+)
+
+
+def warnings_for(rows) -> list[list[dict]]:
+    return RangeWarnings(STATS).for_inputs(InputRules(RULES).read(rows))
 
 
 def test_training_range_warnings():
-    warn = TrainingStats(PROFILE).warnings_for
+    def warn(record):
+        return warnings_for([record])[0]
+
     assert warn({"body_mass_g": 4000.0, "island": "Dream"}) == []
     assert warn({"body_mass_g": None, "island": None}) == []  # missing is not out of range
     (mass,) = warn({"body_mass_g": 7000.0, "island": "Biscoe"})
@@ -150,5 +190,7 @@ def test_training_range_warnings():
 
 def test_training_range_warnings_for_a_frame():
     frame = pd.DataFrame({"body_mass_g": [4000.0, np.nan, 9000.0], "island": ["Dream", None, "X"]})
-    found = TrainingStats(PROFILE).warnings_for_frame(frame)
+    found = warnings_for(frame)
     assert [len(w) for w in found] == [0, 0, 2]
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    assert warnings_for(records) == found  # records and frames warn alike

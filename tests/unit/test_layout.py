@@ -115,7 +115,7 @@ def test_package_stage_depends_on_what_the_bento_ships():
     deps = set(_stages()["package"]["deps"])
     assert {f"src/tabml/{p}" for p in RUNTIME_PATHS} <= deps
     shipped = runtime_modules(PACKAGE)
-    assert "serving/service.py" in shipped and "scoring/scorer.py" in shipped
+    assert "serving/service.py" in shipped and "scoring/model.py" in shipped
     assert not [m for m in shipped if m.startswith(("model/", "data/", "packaging/"))]
 
 
@@ -130,3 +130,74 @@ def test_architecture_doc_names_every_module():
         if f"`{relative}`" not in text and f"{file.name}`" not in text:
             missing.append(relative)
     assert not missing, f"docs/architecture.md does not describe {missing}"
+
+
+# The one place that runs the ONNX session and the one that builds its feeds (the input path).
+ONNX_SESSION_MODULE = PACKAGE / "scoring" / "model.py"
+FEEDS_MODULE = PACKAGE / "scoring" / "inputs.py"
+
+
+# The bench-only model-family study (`make bench-models`, in its own environment) measures
+# external systems (LightGBM, XGBoost, FLAML) and candidate families tabml does not ship: it
+# converts and runs their ONNX graphs itself and picks each system's classifier or regressor
+# by its tables' task. The rules below are about tabml's own code and its benchmarks.
+FAMILY_STUDY = {ROOT / "benchmarks" / "models.py", *(ROOT / "benchmarks").glob("model_*.py")}
+
+
+def _python_files() -> list[Path]:
+    files = [*PACKAGE.rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py")]
+    return sorted(file for file in files if file not in FAMILY_STUDY)
+
+
+def test_only_the_packaged_model_runs_onnx():
+    """An ONNX session is made, and run, in scoring/model.py only: every surface (serving,
+    explanations, batch, monitoring, retraining, the parity check, the benchmarks) goes
+    through `PackagedModel`."""
+    for file in _python_files():
+        if file == ONNX_SESSION_MODULE:
+            continue
+        for node in ast.walk(ast.parse(file.read_text())):
+            if not isinstance(node, ast.Attribute):
+                continue
+            assert node.attr != "InferenceSession", f"{file.relative_to(ROOT)} makes a session"
+            owner = node.value
+            name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+            assert (name, node.attr) != ("session", "run"), f"{file.relative_to(ROOT)} runs one"
+
+
+def test_feeds_are_built_by_the_input_path_only():
+    """No module but scoring/inputs.py turns records or frames into ONNX feeds: the ones that
+    once did it their own way (scorer, explainer, batch chunks, parity, retraining) are gone,
+    and none defines a `feeds...` function of its own."""
+    for file in _python_files():
+        if file == FEEDS_MODULE:
+            continue
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                assert "feeds" not in node.name.split("_")[0:2] or node.name.startswith("_"), (
+                    f"{file.relative_to(ROOT)} defines {node.name}"
+                )
+            if isinstance(node, ast.Attribute):
+                assert node.attr not in ("feeds_from_records", "feeds_from_frame"), file
+
+
+# A record's validation of its own fields may name a task; behaviour may not.
+TASK_NAMES_MAY_BE_COMPARED_IN = {
+    PACKAGE / "data" / "profile.py",
+    PACKAGE / "scoring" / "metadata.py",
+}
+
+
+def test_no_code_branches_on_a_task_name():
+    """Tasks are types (scoring/task.py, model/tasks.py, packaging/tasks.py,
+    monitoring/tasks.py), chosen once: nothing compares `task == "regression"`."""
+    for file in _python_files():
+        if file in TASK_NAMES_MAY_BE_COMPARED_IN:
+            continue
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.Compare):
+                operands = [node.left, *node.comparators]
+                named = [o.value for o in operands if isinstance(o, ast.Constant)]
+                assert not {"regression", "classification"} & set(named), (
+                    f"{file.relative_to(ROOT)}:{node.lineno} compares a task's name"
+                )

@@ -10,6 +10,7 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error
 from tabml.monitoring import alerts, join, live_errors, regression_report
 from tabml.params import DriftParams, MonitorParams
 from tabml.scoring.prediction_ids import new_ids
+from testkit.models import bare_metadata
 
 
 def _sample(n: int, seed: int = 0, noise: float = 300.0):
@@ -95,8 +96,7 @@ def test_the_report_per_window_matches_scikit_learn_on_the_joined_rows():
                            "timestamp": start + pd.Timedelta(days=3)})  # fmt: skip
     joined, counts = join.join_labels(predictions, labels)
     assert counts.matched == labelled.sum() and joined["label"].dtype == np.float64
-    metadata = {"v1": {"metrics": {"rmse": 300.0, "mae": 240.0},
-                       "prediction_interval": {"level": 0.9}}}  # fmt: skip
+    metadata = {"v1": bare_metadata(task="regression", metrics={"rmse": 300.0, "mae": 240.0})}
     (report,) = regression_report.live_report(
         joined, metadata, pd.Timedelta("1D"), MonitorParams(), {}, DriftParams()
     ).values()

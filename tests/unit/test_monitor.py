@@ -9,8 +9,10 @@ import pytest
 from tabml.monitoring import alerts, join, sources
 from tabml.params import MonitorParams
 from tabml.scoring.prediction_ids import new_ids
+from tabml.scoring.task import Classification
 from tabml.serving.feedback import feedback_records
 from tabml.serving.request_log import make_record, write_batch
+from testkit.models import bare_metadata
 
 CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
@@ -67,14 +69,17 @@ def _answer(label: str, pid: str) -> dict:
 def test_torn_and_malformed_lines_are_skipped_and_counted(tmp_path):
     ids = new_ids(3)
     inputs = {"island": "Biscoe", "bill_length_mm": 40.0}
-    records = [make_record(inputs, "v1", T0, _answer("Adelie", pid), "species") for pid in ids]
+    logged = Classification(CLASSES).logged
+    records = [
+        make_record(inputs, "v1", T0, _answer("Adelie", pid), "species", logged) for pid in ids
+    ]
     write_batch(records, tmp_path)
     old_format = make_record(inputs, "v0", T0)  # before prediction ids: still a prediction
     with open(sorted(tmp_path.glob("*.jsonl"))[0], "a") as log:
         log.write(json.dumps(old_format) + "\n")
         log.write("[1, 2]\n" + '{"timestamp": "yesterday", "inputs": {}}\n')
         log.write('{"timestamp": "2025-06-01T00:00:00+00:00", "inp')  # torn last line
-    read = sources.read_request_log(tmp_path, CLASSES)
+    read = sources.read_request_log(tmp_path, Classification(CLASSES))
     assert (read.lines, read.skipped) == (7, 3)
     assert read.frame["prediction_id"].tolist()[:3] == ids
     assert read.frame["predicted"].tolist()[:3] == ["Adelie"] * 3
@@ -98,11 +103,12 @@ def test_a_large_log_file_is_read_in_pieces_and_a_long_line_skipped(tmp_path, mo
     monkeypatch.setattr(log_lines, "MAX_LINE_BYTES", 2_000)
     ids = new_ids(60)
     inputs = {"island": "Biscoe", "bill_length_mm": 40.0}
-    lines = [json.dumps(make_record(inputs, "v1", T0, _answer("Adelie", pid), "species"))
+    logged = Classification(CLASSES).logged
+    lines = [json.dumps(make_record(inputs, "v1", T0, _answer("Adelie", pid), "species", logged))
              for pid in ids]  # fmt: skip
     overlong = json.dumps({**json.loads(lines[0]), "note": "x" * 7_000})
     (tmp_path / "big.jsonl").write_text("\n".join([*lines[:30], overlong, *lines[30:]]) + "\n")
-    read = sources.read_request_log(tmp_path, CLASSES)
+    read = sources.read_request_log(tmp_path, Classification(CLASSES))
     assert read.frame["prediction_id"].tolist() == ids and read.skipped == 1
 
 
@@ -183,7 +189,7 @@ def test_windows_report_coverage_estimates_and_the_verdict():
     from tabml.params import DriftParams
 
     joined = pd.concat([_joined(0, 200, 200, 200, 0.9), _joined(1, 400, 60, 120, 0.8)])
-    metadata = {"v1": {"metrics": {"accuracy": 0.95, "f1_macro": 0.9}}}
+    metadata = {"v1": bare_metadata(metrics={"accuracy": 0.95, "f1_macro": 0.9})}
     (report,) = live_report(
         joined.reset_index(drop=True), metadata, CLASSES, pd.Timedelta("1D"),
         MonitorParams(), {"accuracy": 0.85}, DriftParams(),
@@ -205,7 +211,7 @@ def test_a_value_logged_with_another_type_still_reads(tmp_path):
     lines = [{"timestamp": "2025-06-01T00:00:00+00:00", "inputs": {"bill_length_mm": v}}
              for v in (40.0, "forty")]  # fmt: skip
     (tmp_path / "a.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-    read = sources.read_request_log(tmp_path, CLASSES)
+    read = sources.read_request_log(tmp_path, Classification(CLASSES))
     assert (read.lines, read.skipped) == (2, 0)
     assert read.frame["bill_length_mm"].tolist() == [40.0, "forty"]
 
@@ -217,7 +223,8 @@ def _served(folder, version: str, start: int, count: int, truth: str, source: st
     ids = new_ids(count)
     inputs = {"island": "Biscoe", "bill_length_mm": 40.0}
     when = [T0 + timedelta(seconds=start + i) for i in range(count)]
-    records = [make_record(inputs, version, at, _answer("Adelie", pid), "species")
+    logged = Classification(CLASSES).logged
+    records = [make_record(inputs, version, at, _answer("Adelie", pid), "species", logged)
                for at, pid in zip(when, ids, strict=True)]  # fmt: skip
     write_batch(records, folder / "requests", start)
     write_labels([(pid, truth) for pid in ids], source, folder / "feedback", max_bytes=10**9)
@@ -227,12 +234,12 @@ def _served(folder, version: str, start: int, count: int, truth: str, source: st
 def _monitor(folder, packaged, since: str | None = None, **inputs):
     from tabml import paths
     from tabml.monitoring.monitor import MonitorInputs, run_monitor
-    from tabml.params import load_params
+    from tabml.params import GatesParams, load_params
 
     where = MonitorInputs(folder / "requests", folder / "feedback", packaged / paths.BENTO_ARCHIVE,
                           bentoml_home=folder / "store", **inputs)  # fmt: skip
-    floors = {"accuracy": 0.85, "f1_macro": 0.85}
-    return run_monitor(where, load_params(), folder / "out", "1d", since, floors)
+    gates = GatesParams(min={"accuracy": 0.85, "f1_macro": 0.85})
+    return run_monitor(where, load_params(), folder / "out", "1d", since, gates)
 
 
 def test_a_replaced_version_is_reported_but_does_not_alert(tmp_path, packaged):

@@ -13,6 +13,7 @@ from tabml.monitoring import monitor_files
 from tabml.monitoring.live_report import live_report
 from tabml.params import DriftParams, MonitorParams
 from tabml.scoring.prediction_ids import new_ids
+from testkit.models import bare_metadata
 
 CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
@@ -38,7 +39,7 @@ def _day(day: int, n: int, labelled: int, seed: int, wrong_share: float = 0.0) -
 
 def _report(frames: list[pd.DataFrame]) -> dict:
     joined = pd.concat(frames).reset_index(drop=True)
-    metadata = {"v1": {"metrics": {"accuracy": 0.7, "f1_macro": 0.6}}}
+    metadata = {"v1": bare_metadata(classes=CLASSES, metrics={"accuracy": 0.7, "f1_macro": 0.6})}
     versions = live_report(joined, metadata, CLASSES, pd.Timedelta("1D"), MonitorParams(),
                            {"accuracy": 0.5}, DriftParams())  # fmt: skip
     return {"versions": versions, "join": {"unmatched": 0}, "skipped_lines": 0}
@@ -71,7 +72,8 @@ def test_a_window_whose_labels_disagree_with_the_probabilities_distrusts_the_est
                                        "join": {"unmatched": 0, "labels_received": 400,
                                                 "labelled_ids": 400},
                                        "labels_by_source": {"http": 400},
-                                       "excluded_sources": [], "excluded_labels": 0})  # fmt: skip
+                                       "excluded_sources": [], "excluded_labels": 0},
+                                      monitor_files.classification_section)  # fmt: skip
     assert "Estimates POOR" in markdown and "calibration check" in markdown
 
 

@@ -1,4 +1,4 @@
-"""ONNX conversion of every estimator family, the parity check, and the record/frame feeds."""
+"""ONNX conversion of every estimator family, the parity check, and the record/frame inputs."""
 
 import numpy as np
 import onnx
@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 
 from tabml.data.profile import load_profile
-from tabml.model.features import model_frame, split_train_test
+from tabml.model.features import split_train_test
 from tabml.model.train import fit_model
 from tabml.packaging.onnx_export import ParityError, check_parity, to_onnx_bytes
 from tabml.params import Params, TrainParams
-from tabml.scoring.onnx_classifier import OnnxClassifier
+from testkit.models import packaged_from
 
 FAMILIES = ["logistic_regression", "random_forest", "gradient_boosting"]
 
@@ -33,21 +33,22 @@ def family_model(data, request):
 
 
 def test_every_family_in_params_is_covered():
-    from tabml.model.regressors import FAMILIES as BY_TASK
+    from tabml.model.families import FAMILIES as REGISTRY
+    from tabml.model.families import families_for
 
     # Regression families: tests/unit/test_onnx_regression.py.
-    assert set(FAMILIES) == set(BY_TASK["classification"])
-    everything = set(BY_TASK["classification"]) | set(BY_TASK["regression"])
-    assert everything == set(TrainParams.model_fields["model"].annotation.__args__)
+    assert set(FAMILIES) == set(families_for("classification"))
+    everything = set(families_for("classification")) | set(families_for("regression"))
+    assert everything == set(REGISTRY) == set(TrainParams.model_fields["model"].annotation.__args__)
 
 
 def test_every_family_converts_with_parity(data, family_model):
-    profile, _, test = data
+    profile, train, test = data
     _, pipeline, onnx_bytes = family_model
-    model = OnnxClassifier(onnx_bytes)
-    report = check_parity(pipeline, model, model_frame(test, profile.features), tolerance=1e-5)
+    model = packaged_from(pipeline, profile, train, onnx_bytes=onnx_bytes)
+    report = check_parity(pipeline, model, test, profile.features, tolerance=1e-5)
     assert report.ok and report.rows == len(test) and report.max_abs_diff <= 1e-5
-    assert model.classes == list(pipeline.classes_)
+    assert model.task.classes == list(pipeline.classes_)
     assert to_onnx_bytes(pipeline, profile.features) == onnx_bytes  # deterministic bytes
 
 
@@ -63,26 +64,24 @@ def _tampered(onnx_bytes: bytes) -> bytes:
 def test_parity_check_fails_on_a_tampered_model(data):
     profile, train, test = data
     pipeline = fit_model(train, profile, Params().train)
-    bad = OnnxClassifier(_tampered(to_onnx_bytes(pipeline, profile.features)))
+    tampered = _tampered(to_onnx_bytes(pipeline, profile.features))
+    bad = packaged_from(pipeline, profile, train, onnx_bytes=tampered)
     with pytest.raises(ParityError, match=r"disagrees with scikit-learn.*tolerance 1e-05"):
-        check_parity(pipeline, bad, model_frame(test, profile.features), tolerance=1e-5)
+        check_parity(pipeline, bad, test, profile.features, tolerance=1e-5)
 
 
 def test_parity_tolerance_is_enforced(data):
     profile, train, test = data
     pipeline = fit_model(train, profile, Params().train)
-    model = OnnxClassifier(to_onnx_bytes(pipeline, profile.features))
-    frame = model_frame(test, profile.features)
+    model = packaged_from(pipeline, profile, train)
     # float32 ONNX vs float64 scikit-learn differ by ~1e-7: a zero tolerance must fail
     with pytest.raises(ParityError):
-        check_parity(pipeline, model, frame, tolerance=1e-12)
+        check_parity(pipeline, model, test, profile.features, tolerance=1e-12)
 
 
-def test_record_and_frame_feeds_agree(data):
+def test_record_and_frame_inputs_agree(data):
     profile, train, test = data
-    model = OnnxClassifier(
-        to_onnx_bytes(fit_model(train, profile, Params().train), profile.features)
-    )
+    model = packaged_from(fit_model(train, profile, Params().train), profile, train)
     frame = test[profile.features.all].head(20).copy()
     frame.loc[frame.index[0], "sex"] = None
     frame.loc[frame.index[1], "bill_length_mm"] = np.nan
@@ -90,8 +89,8 @@ def test_record_and_frame_feeds_agree(data):
         {k: (None if pd.isna(v) else v) for k, v in row.items()}
         for row in frame.astype(object).to_dict("records")
     ]
-    by_records = model.predict(model.feeds_from_records(records))
-    by_frame = model.predict(model.feeds_from_frame(frame))
+    by_records = model.predict(model.inputs(records).checked())
+    by_frame = model.predict(model.inputs(frame).checked())
     assert list(by_records[0]) == list(by_frame[0])
     assert np.array_equal(by_records[1], by_frame[1])
     assert np.allclose(by_records[1].sum(axis=1), 1.0, atol=1e-5)
@@ -100,13 +99,14 @@ def test_record_and_frame_feeds_agree(data):
 def test_a_rows_answer_does_not_depend_on_its_batch(data, family_model):
     # The service scores concurrent requests together (microbatch.py): a record must get
     # the same bits alone, with others, and in batch scoring's whole-file call.
-    profile, _, test = data
-    family, _, onnx_bytes = family_model
-    model = OnnxClassifier(onnx_bytes)
-    frame = model_frame(test, profile.features)
-    labels, proba = model.predict(model.feeds_from_frame(frame))
+    profile, train, test = data
+    family, pipeline, onnx_bytes = family_model
+    model = packaged_from(pipeline, profile, train, onnx_bytes=onnx_bytes)
+    frame = test[profile.features.all]
+    labels, proba = model.predict(model.inputs(frame))
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     for i in range(len(frame)):
-        for rows in (frame.iloc[[i]], frame.iloc[[i, (i + 1) % len(frame)]]):
-            alone_labels, alone_proba = model.predict(model.feeds_from_frame(rows))
+        for rows in (frame.iloc[[i]], frame.iloc[[i, (i + 1) % len(frame)]], records[i : i + 1]):
+            alone_labels, alone_proba = model.predict(model.inputs(rows))
             assert alone_labels[0] == labels[i]
             assert np.array_equal(alone_proba[0], proba[i]), (family, i, alone_proba[0], proba[i])

@@ -94,3 +94,23 @@ def test_a_bad_value_through_the_cli_is_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "error: params.yaml: split.seed: Input should be greater than or equal to 0"
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [("1e-05", 1e-05), ("1.0e-5", 1e-05), ("2E+3", 2000.0), ("0.00001", 1e-05)],
+)
+def test_a_float_written_with_an_exponent_and_no_dot_is_a_float(tmp_path, written, expected):
+    """`dvc exp run -S train.logistic_regression.C=0.00001` writes `C: 1e-05`: YAML 1.1 (and
+    so PyYAML) reads that as text, and strict params refused it ("valid number")."""
+    path = tmp_path / "params.yaml"
+    path.write_text(f"train:\n  logistic_regression:\n    C: {written}\n")
+    read = load_params(path).train.logistic_regression.C
+    assert read == expected
+
+
+def test_quoted_numbers_stay_text(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("train:\n  logistic_regression:\n    C: '1e-05'\n")
+    with pytest.raises(ParamsError, match=r"train\.logistic_regression\.C.*valid number"):
+        load_params(path)

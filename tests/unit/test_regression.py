@@ -17,8 +17,8 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from tabml.batch.score import score_file
-from tabml.data.bootstrap import write_profile
 from tabml.data.profile import ProfileError, load_profile
+from tabml.data.profile_draft import write_profile
 from tabml.data.schema import domain_rules, load_schema
 from tabml.data.task import infer_task
 from tabml.model.features import model_frame, split_train_test
@@ -31,16 +31,17 @@ from tabml.model.intervals import (
     conformal_half_width,
 )
 from tabml.model.regression_metrics import evaluate_regression, regression_metrics
-from tabml.model.regressors import ModelFamilyError, check_family, fit_regression, target_values
+from tabml.model.regressors import fit_regression, target_values
+from tabml.model.train import ModelFamilyError, check_family
 from tabml.monitoring.sources import read_batch_predictions
-from tabml.packaging.onnx_regression import package_regression
+from tabml.packaging.onnx_regression import check_regression_parity, to_onnx_regressor_bytes
 from tabml.params import Params, ParamsError
-from tabml.scoring.onnx_regressor import OnnxRegressor
-from tabml.scoring.packaged import PackagedModel
+from tabml.scoring.metadata import PredictionInterval
+from tabml.scoring.model import PackagedModel
 from tabml.scoring.prediction_ids import PATTERN_TEXT, identify
-from tabml.scoring.regression_scorer import regression_scorer
-from tabml.scoring.rules import rules_from_json, rules_to_json
+from tabml.scoring.task import task_for
 from tabml.serving.api_docs import answer_schema
+from testkit.models import metadata_for
 
 # --- task inference (bootstrap) ---
 
@@ -189,21 +190,20 @@ def test_interval_is_calibrated_on_held_out_rows_and_covers_the_test_set(fitted)
 
 
 def test_scorer_and_batch_give_value_and_interval(fitted, tmp_path):
-    profile, params, _train, test, pipeline, block = fitted
+    profile, _, train, test, pipeline, block = fitted
     frame = model_frame(test, profile.features)
-    training = {"regression": block, "numeric": {}, "categorical": {}}
-    y = target_values(test, profile)
-    metrics = evaluate_regression(pipeline, frame, y, block)["metrics"]
-    onnx_bytes, parity, extra = package_regression(
-        pipeline, profile.features, frame, params, training, metrics
+    onnx_bytes = to_onnx_regressor_bytes(pipeline, profile.features)
+    rules = domain_rules(profile, load_schema(profile))
+    metadata = metadata_for(pipeline, profile, train, rules).model_copy(
+        update={"prediction_interval": PredictionInterval(**block["interval"])}
     )
-    assert parity.ok and extra["task"] == "regression"
-    rules = rules_to_json(domain_rules(profile, load_schema(profile)))
-    metadata = {"target": profile.target, "training_stats": training, **extra}
+    model = PackagedModel(onnx_bytes, metadata, "m:1")
+    parity = check_regression_parity(pipeline, model, test, profile.features, 1e-2, 1e-5)
+    assert parity.ok and model.task.name == "regression"
     # the online scorer: one answer per record, value +- the stored half-width
     records = test[profile.features.all].head(5).astype(object)
     records = records.where(records.notna(), None).to_dict("records")
-    answers = regression_scorer(onnx_bytes, metadata).score(records)
+    answers = model.score(records)
     half = block["interval"]["half_width"]
     expected = pipeline.predict(frame.head(5))
     for answer, value in zip(answers, expected, strict=True):
@@ -211,9 +211,6 @@ def test_scorer_and_batch_give_value_and_interval(fitted, tmp_path):
         low, high = answer["interval"]
         assert high - low == pytest.approx(2 * half) and low < answer[profile.target] < high
     # batch scoring into SQLite: the same values in `prediction`, `interval_low/high`
-    model = PackagedModel(
-        OnnxRegressor(onnx_bytes), rules_from_json(rules), profile.target, "m:1", metadata
-    )
     source = tmp_path / "in.csv"
     test.to_csv(source, index=False)
     result = score_file(source, f"sqlite:///{tmp_path / 'out.db'}", model)
@@ -227,12 +224,12 @@ def test_scorer_and_batch_give_value_and_interval(fitted, tmp_path):
     np.testing.assert_allclose(values[:, 2] - values[:, 1], 2 * half)
     assert [a[profile.target] for a in answers] == values[:5, 0].tolist()  # online == batch
     # the typed OpenAPI answer fits the scorer's answers, and a classifier's shape does not
-    schema = answer_schema(profile.target, [], metadata["prediction_interval"]["level"])
+    schema = answer_schema(profile.target, task_for(metadata))
     jsonschema.validate(identify(answers, "m:1"), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate([{**answers[0], "interval": [1.0, 2.0, 3.0]}], schema)
     # every batch row has a prediction id, and the monitor reads value and interval back
-    read, note = read_batch_predictions(f"sqlite:///{tmp_path / 'out.db'}", [])
+    read, note = read_batch_predictions(f"sqlite:///{tmp_path / 'out.db'}", model.task)
     assert note is None and read.frame["prediction_id"].str.fullmatch(PATTERN_TEXT).all()
     assert read.frame["prediction_id"].is_unique and len(read.frame) == len(test)
     read_values = read.frame[["predicted", "interval_low", "interval_high"]].to_numpy()

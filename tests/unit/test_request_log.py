@@ -5,12 +5,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from tabml.monitoring.sources import read_request_log
+from tabml.scoring.task import Classification, Regression
 from tabml.serving.request_log import RequestLogger, make_record, prune, write_batch
 
 
 def read_requests(directory):
     """The logged inputs as `make drift`, `make monitor` and `make harvest` read them."""
-    read = read_request_log(directory, [])
+    read = read_request_log(directory)
     assert read.skipped == 0  # every line the writer wrote is a readable record
     return read.frame
 
@@ -178,14 +179,17 @@ def test_lines_with_answers_carry_the_prediction_and_read_back(tmp_path):
     logger = RequestLogger(tmp_path / "requests", interval_s=0.05)
     answers = [{"species": "Adelie", "probabilities": {"Adelie": 0.9, "Gentoo": 0.1},
                 "prediction_id": f"id-{i}", "warnings": []} for i in range(2)]  # fmt: skip
-    logger.log([_inputs(3000), _inputs(3001)], "v1", answers=answers, target="species")
+    logged = Classification(["Adelie", "Gentoo"]).logged
+    logger.log(
+        [_inputs(3000), _inputs(3001)], "v1", answers=answers, target="species", logged=logged
+    )
     logger.close()
     (file,) = (tmp_path / "requests").glob("*.jsonl")
     first, second = [json.loads(line) for line in file.read_text().splitlines()]
     assert (first["prediction_id"], first["predicted"]) == ("id-0", "Adelie")
     assert first["probabilities"] == {"Adelie": 0.9, "Gentoo": 0.1}
     stamp = datetime.fromisoformat(first["timestamp"])
-    assert first == make_record(_inputs(3000), "v1", stamp, answers[0], "species")
+    assert first == make_record(_inputs(3000), "v1", stamp, answers[0], "species", logged)
     assert second["inputs"]["body_mass_g"] == 3001 and second["prediction_id"] == "id-1"
     assert len(read_requests(tmp_path / "requests")) == 2  # drift and monitor read them
 
@@ -205,7 +209,8 @@ def test_a_regression_answer_logs_its_value_and_interval_ends(tmp_path):
     logger = RequestLogger(tmp_path, interval_s=0.05)
     answers = [{"body_mass_g": 4650.5, "interval": [4100.25, 5200.75], "warnings": [],
                 "prediction_id": "id-0", "model_version": "v1"}]  # fmt: skip
-    logger.log([_inputs(3000)], "v1", answers=answers, target="body_mass_g")
+    logged = Regression(550.25, 0.9).logged
+    logger.log([_inputs(3000)], "v1", answers=answers, target="body_mass_g", logged=logged)
     logger.close()
     (file,) = tmp_path.glob("*.jsonl")
     line = json.loads(file.read_text())
@@ -213,7 +218,7 @@ def test_a_regression_answer_logs_its_value_and_interval_ends(tmp_path):
         4650.5, 4100.25, 5200.75)  # fmt: skip
     assert "probabilities" not in line
     stamp = datetime.fromisoformat(line["timestamp"])
-    assert line == make_record(_inputs(3000), "v1", stamp, answers[0], "body_mass_g")
-    frame = read_request_log(tmp_path, []).frame  # no classes: a regression model's columns
+    assert line == make_record(_inputs(3000), "v1", stamp, answers[0], "body_mass_g", logged)
+    frame = read_request_log(tmp_path, Regression(550.25, 0.9)).frame  # value and interval
     assert frame[["predicted", "interval_low", "interval_high"]].iloc[0].tolist() == [
         4650.5, 4100.25, 5200.75]  # fmt: skip

@@ -11,9 +11,12 @@ import yaml
 from tabml import paths
 from tabml.cli.stale_model import StaleModelError, check_packaged_model, stale_reasons
 from testkit import ROOT, run
+from testkit.models import bare_metadata
 
 METRICS = {"accuracy": 0.93, "log_loss": 0.32, "test_rows": 104}
-METADATA = {"params": {"data": {"profile": "penguins"}}, "metrics": METRICS, "target": "species"}
+METADATA = bare_metadata(
+    params={"data": {"profile": "penguins"}}, metrics=METRICS, target="species"
+)
 
 
 def md5(path: Path) -> str:

@@ -16,7 +16,6 @@ IMMEDIATE (the write lock), waiting for the other writer up to a timeout. Elsewh
 that loses the race for an id range fails whole (nothing written) with a message to rerun.
 """
 
-import re
 import sqlite3
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -69,13 +68,9 @@ class DatabaseBusyError(TabmlError, RuntimeError):
     """Another batch kept the database locked, or committed the ids this batch had read."""
 
 
-def proba_column(label: str) -> str:
-    """Column name for one class's probability: `proba_<label>` in lowercase snake case."""
-    return "proba_" + (re.sub(r"[^0-9a-z]+", "_", label.lower()).strip("_") or "class")
-
-
-def tables(classes: Sequence[str]) -> tuple[MetaData, Table, Table, Table]:
-    """`batches`, `prediction_rows` (one float column per class) and `rejects`."""
+def tables(outputs: Sequence[tuple[str, str]]) -> tuple[MetaData, Table, Table, Table]:
+    """`batches`, `prediction_rows` (id, key and the task's `outputs`: name and "text" or
+    "float", `tabml.scoring.task.Task.batch_columns`) and `rejects`."""
     meta = MetaData()
     batches = Table(
         "batches",
@@ -94,13 +89,13 @@ def tables(classes: Sequence[str]) -> tuple[MetaData, Table, Table, Table]:
         # Unique: two writers racing for the same range cannot both commit.
         Column("first_id", ROW_ID, nullable=False, unique=True),
     )
+    kinds = {"text": Text, "float": Float}
     rows = Table(
         "prediction_rows",
         meta,
         Column("id", ROW_ID, primary_key=True, autoincrement=False),  # first_id + input row
         Column("key", Text),
-        Column("label", Text, nullable=False),
-        *(Column(proba_column(c), Float, nullable=False) for c in classes),
+        *(Column(name, kinds[kind], nullable=False) for name, kind in outputs),
     )
     rejects = Table(
         "rejects",
@@ -179,9 +174,12 @@ def writing(engine: Engine, wait_seconds: float = WAIT_SECONDS) -> Iterator[Conn
         ) from None
 
 
-def create_schema(conn: Connection, classes: Sequence[str]) -> tuple[Table, Table, Table]:
-    """Create what is missing; refuse tables of an older layout or made for other classes."""
-    meta, batches, rows, rejects = tables(classes)
+def create_schema(
+    conn: Connection, outputs: Sequence[tuple[str, str]]
+) -> tuple[Table, Table, Table]:
+    """Create what is missing; refuse tables of an older layout or made for another model
+    (other classes, or the other task)."""
+    meta, batches, rows, rejects = tables(outputs)
     refuse_unwritable(conn)
     meta.create_all(conn)
     existing = {c["name"] for c in inspect(conn).get_columns("prediction_rows")}
@@ -189,10 +187,9 @@ def create_schema(conn: Connection, classes: Sequence[str]) -> tuple[Table, Tabl
     if missing:
         raise SchemaMismatchError(
             f"table prediction_rows lacks columns {missing}: it was made for a model with "
-            "other classes; score into another database (DB=...)"
+            "other classes or of another task; score into another database (DB=...)"
         )
-    probas = ", ".join(f"r.{proba_column(c)}" for c in classes)
-    create_view(conn, f"r.key, r.label, {probas}")
+    create_view(conn, ", ".join(["r.key", *(f"r.{name}" for name, _ in outputs)]))
     return batches, rows, rejects
 
 

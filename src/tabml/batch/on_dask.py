@@ -21,7 +21,8 @@ from tabml.batch.batch_ids import BatchIds
 from tabml.batch.score_partition import ChunkScores, score_partition
 from tabml.errors import TabmlError
 from tabml.scoring.explain import Explainer
-from tabml.scoring.packaged import PackagedModel, PackagedModelError, load_packaged
+from tabml.scoring.model import PackagedModel, load_packaged
+from tabml.scoring.packaged import PackagedModelError
 from tabml.tables import Partition
 
 
@@ -37,8 +38,7 @@ def worker_model(onnx_path: str, bento_path: str) -> PackagedModel:
 
 @lru_cache(maxsize=4)
 def worker_explainer(onnx_path: str, bento_path: str) -> Explainer:
-    model = worker_model(onnx_path, bento_path)
-    return Explainer(model.classifier, model.metadata["training_stats"])
+    return Explainer(worker_model(onnx_path, bento_path))
 
 
 def score_partition_task(

@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 
 from tabml.batch import db as batch_db
 from tabml.batch.score_partition import ChunkScores
-from tabml.scoring.packaged import PackagedModel
+from tabml.scoring.model import PackagedModel
 
 SCHEMA_LOCK = 0x7461626D6C  # pg_advisory_xact_lock key: "tabml", while tables are created
 

@@ -1,9 +1,8 @@
 """Batch scoring: a CSV or parquet file -> the `predictions` and `rejects` tables.
 
-Uses what the online service uses and nothing from training: the ONNX model
-(`models/model.onnx`), the domain rules and target saved with it in the exported bento
-(`models/tabml_service.bento`, read by `tabml.scoring.packaged`), and the vectorised frame
-checks of `tabml.scoring.checks`.
+Uses what the online service uses and nothing from training: the packaged model
+(`tabml.scoring.model.PackagedModel`: `models/model.onnx` and the metadata saved with it in
+`models/tabml_service.bento`), whose one input path checks and normalises each chunk.
 
 The file is planned into partitions (`tabml.tables`), which are read and scored
 chunk by chunk (bounded memory) in this process or on Dask workers (`tabml.engine`), and
@@ -22,12 +21,12 @@ from tabml.batch import db as batch_db
 from tabml.batch.batch_ids import BatchIds, batch_id_of
 from tabml.batch.database_url import check_url
 from tabml.batch.postgres_sink import AlreadyScored, PostgresSink, is_postgresql, stage_chunk
-from tabml.batch.regression import is_regression
 from tabml.batch.score_partition import ChunkScores, score_partition
 from tabml.batch.scorer_process import can_fork, scored_in_child
 from tabml.batch.sqlite_sink import SqliteSink, batch_values
 from tabml.scoring.explain import Explainer
-from tabml.scoring.packaged import PackagedModel, PackagedModelError
+from tabml.scoring.model import PackagedModel
+from tabml.scoring.packaged import PackagedModelError
 from tabml.tables import PARTITION_BYTES, TablePlan, plan_table
 from tabml.tools import run
 
@@ -81,8 +80,6 @@ def score_file(
     """
     start = time.perf_counter()
     check_url(url)  # before any work: another database, a typo, an in-memory SQLite
-    if explain_top and is_regression(model):
-        raise PackagedModelError("explanations (EXPLAIN=1) are for classification models")
     needed = [r.name for r in model.rules] + ([key] if key else [])
     plan = plan_table(path, needed, partition_bytes)
     batch = BatchIds.start(batch_id_of(plan.sha256, model.version))
@@ -112,7 +109,7 @@ def _in_process(plan: TablePlan, model, batch, key, chunk_rows, explain_top, sta
     so the next one is scored while this process writes."""
     explain = None
     if explain_top:
-        explain = (Explainer(model.classifier, model.metadata["training_stats"]), explain_top)
+        explain = (Explainer(model), explain_top)
 
     def chunks() -> Iterator[ChunkScores]:
         for part in plan.partitions:

@@ -18,19 +18,16 @@ import pandas as pd
 
 from tabml.batch.batch_ids import BatchIds
 from tabml.batch.explanations import explanation_rows
-from tabml.batch.regression import is_regression, regression_outputs
-from tabml.scoring.checks import frame_problems
 from tabml.scoring.explain import Explainer
-from tabml.scoring.packaged import PackagedModel
-from tabml.scoring.rules import date_columns
-from tabml.scoring.transforms import add_date_parts
+from tabml.scoring.model import PackagedModel
 from tabml.tables import Partition, read_partition
 
 
 @dataclass
 class ChunkScores:
-    """What one chunk writes. `outputs`: a classifier's labels and one float64 array per class
-    (or a regressor's prediction, interval low and high); `keys` None without a key column."""
+    """What one chunk writes. `outputs`: one array per column of the task's
+    (`Task.batch_columns`: a label and one probability per class, or a value and its interval);
+    `keys` None without a key column."""
 
     read: int
     rows: np.ndarray  # file row numbers of the scored rows, ascending
@@ -73,7 +70,8 @@ def score_chunk(
     `ragged` maps chunk positions of CSV rows with the wrong number of fields to (reason, the
     row's text): the text is their record. Explanations only with `explain` (explainer, top).
     """
-    problems = frame_problems(frame, model.rules)
+    inputs = model.inputs(frame)  # the one input path: checked, normalised, feeds
+    problems = inputs.problems
     ragged = ragged or {}
     for i, (reason, _) in ragged.items():
         problems[i] = [reason]  # its cells are shifted or null: only the shape is the reason
@@ -87,17 +85,9 @@ def score_chunk(
          "; ".join(problems[i]), json.dumps(ragged[i][1]) if i in ragged else record)
         for i, record in zip(positions, records)
     ]  # fmt: skip
-    good = frame[~bad] if positions else frame
-    good = add_date_parts(good, date_columns(model.rules))  # the numbers the model sees
-    for name in model.classifier.numeric:  # a chunk with one bad value reads as text
-        if not pd.api.types.is_numeric_dtype(good[name]):
-            good = good.assign(**{name: pd.to_numeric(good[name])})
+    good = inputs.take(~bad) if positions else inputs
     rows = np.flatnonzero(~bad) + first_row
-    if is_regression(model):  # prediction, interval_low, interval_high
-        outputs = regression_outputs(model, good)
-    else:
-        labels, proba = model.classifier.predict(model.classifier.feeds_from_frame(good))
-        outputs = [labels, *proba.T.astype(np.float64)]
+    outputs = model.task.batch_values(model.predict(good))
     good_keys = None if keys is None else [_text(k) for k in keys[~bad]]
     explained = []
     if explain is not None:
@@ -115,6 +105,7 @@ def score_partition(
     explain: tuple[Explainer, int] | None = None,
 ) -> Iterator[ChunkScores]:
     """Read, check and score a partition chunk by chunk."""
+    # read as pandas categoricals: each distinct value is checked and converted once
     categorical = [r.name for r in model.rules if r.kind != "numeric"]
     ragged_rows = np.array(sorted(part.ragged), dtype=np.int64)
     done = 0

@@ -15,17 +15,14 @@ from sqlalchemy.engine import Connection
 from tabml.batch import db as batch_db
 from tabml.batch.batch_ids import BatchIds
 from tabml.batch.explanations import create_explanations_table
-from tabml.batch.regression import create_regression_schema, is_regression
 from tabml.batch.score_partition import ChunkScores
-from tabml.scoring.packaged import PackagedModel
+from tabml.scoring.model import PackagedModel
 
 
 def create_tables(conn: Connection, model: PackagedModel, explain_top: int | None) -> tuple:
-    """`batches`, `prediction_rows`, `rejects` and (with `explain_top`) `explanations`."""
-    if is_regression(model):
-        batches, rows, rejects = create_regression_schema(conn)
-    else:
-        batches, rows, rejects = batch_db.create_schema(conn, model.classifier.classes)
+    """`batches`, `prediction_rows` (the task's columns), `rejects` and (with `explain_top`)
+    `explanations`."""
+    batches, rows, rejects = batch_db.create_schema(conn, model.task.batch_columns())
     explained = create_explanations_table(conn, explain_top) if explain_top else None
     return batches, rows, rejects, explained
 
@@ -38,7 +35,7 @@ def batch_values(batch: BatchIds, plan: Any, model: PackagedModel, git_sha: str 
         "input_sha256": plan.sha256,
         "model_version": model.version,
         "git_sha": git_sha,
-        "classes": json.dumps(model.classifier.classes),
+        "classes": json.dumps(model.task.classes),
         "scored_at": batch.scored_at,
         "started_ms": batch.started_ms,
     }

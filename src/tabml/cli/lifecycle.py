@@ -25,6 +25,7 @@ def serve(
 ) -> None:
     """Serve the packaged model (the exported bento) with `bentoml serve`."""
     from tabml.cli.stale_model import check_packaged_model
+    from tabml.scoring.metadata import read_metadata
     from tabml.scoring.packaged import PackagedModelError, read_model
     from tabml.serving.launch import serve as launch
 
@@ -35,7 +36,9 @@ def serve(
     info, _ = read_model(archive)
     tag = f"{info['name']}:{info['version']}"
     flag = "--stale-ok (make serve ALLOW_STALE=1)"
-    warning = check_packaged_model(tag, info["metadata"], stale_ok, "serve", flag)
+    warning = check_packaged_model(
+        tag, read_metadata(info["metadata"], tag), stale_ok, "serve", flag
+    )
     if warning:
         typer.echo(warning, err=True)
     launch(archive, host, port, version_names().get(tag))
@@ -46,22 +49,39 @@ def bootstrap(
     csv: Annotated[Path, typer.Argument(help="your CSV file, inside the repository")],
     name: Annotated[str, typer.Option(help="profile name (configs/<name>.yaml)")],
     target: Annotated[str, typer.Option(help="the column to predict")],
+    categorical: Annotated[
+        list[str] | None,
+        typer.Option(help="a column to make categorical whatever it holds (repeatable)"),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="overwrite an existing profile or schema that differs")
+    ] = False,
 ) -> None:
-    """Write a first dataset profile and pandera schema from your CSV, for you to review."""
-    from tabml.data.bootstrap import write_profile
-    from tabml.data.profile import load_profile
+    """Write a first dataset profile and pandera schema from your CSV, for you to review.
 
-    summary = write_profile(csv, name, target)
+    An existing configs/<name>.yaml or .schema.yaml that differs is not overwritten (the error
+    says what differs) unless --force.
+    """
+    from tabml.data.profile import load_profile
+    from tabml.data.profile_draft import write_profile
+
+    summary = write_profile(csv, name, target, categorical=categorical or (), force=force)
     for line in summary.lines():
         typer.echo(line)
+    from tabml.model.families import families_for
+    from tabml.model.tasks import TASKS
+    from tabml.params import Params
+
     task = load_profile(name).task
     typer.echo(f"wrote configs/{name}.yaml and configs/{name}.schema.yaml: review them")
     typer.echo(f"task: {task} (inferred from {target!r}; change `task:` in the profile if wrong)")
-    # train.model names a family of one task: a regression profile needs a regression one.
+    # train.model names a family: the default one may have no estimator for this task.
+    families = families_for(task)
     family = (
-        ", `train.model: ridge` (a regression family: ridge, random_forest or gradient_boosting)"
-        if task == "regression"
-        else ""
+        ""
+        if Params().train.model in families
+        else f", `train.model: {TASKS[task].default_family}` (a {task} family: "
+        f"{', '.join(families)})"
     )
     typer.echo(
         f"next: in params.yaml set `data.profile: {name}`{family} and `sources: [{csv}]` "
@@ -106,10 +126,12 @@ def drift(
     from tabml.monitoring.drift import drift_report
     from tabml.monitoring.drift_files import read_inputs, write_report
     from tabml.params import load_params
+    from tabml.scoring.metadata import read_training_stats
     from tabml.serving.request_log import log_dir
 
     limits = load_params().drift
-    training = json.loads(paths.TRAINING_STATS.read_text())
+    stats = paths.TRAINING_STATS
+    training = read_training_stats(json.loads(stats.read_text()), str(stats))
     inputs = read_inputs(input)
     report = drift_report(inputs.frame, training, limits)
     source = str(input) if input else f"{log_dir()}/"
@@ -227,7 +249,7 @@ def batch(
     from tabml.engine import configured, open_engine
     from tabml.params import load_params
     from tabml.registry import named, registered_versions, version_names
-    from tabml.scoring.packaged import load_packaged
+    from tabml.scoring.model import load_packaged
 
     database = check_url(db)  # one line before any work, the password not in it
     key = load_profile(load_params().data.profile).key

@@ -30,7 +30,7 @@ def feedback(
     from tabml.serving.feedback import feedback_dir
 
     _, metadata = packaged_model(archive)
-    count = import_labels(input, metadata.get("classes") or [], max_bytes=max_bytes)
+    count = import_labels(input, metadata.classes or [], max_bytes=max_bytes)
     typer.echo(f"feedback: {count:,} labels from {input} -> {feedback_dir()}/")
 
 
@@ -71,8 +71,7 @@ def monitor(
                            in_stage=in_stage)  # fmt: skip
     # The dataset's floors and ceilings (profile gates, params.yaml overriding per key), as
     # `make gate` applies them (a regression profile's come from `regression.gates`).
-    gates = load_gates().gates
-    result = run_monitor(inputs, load_params(), out, window, since, gates.min, gates.max)
+    result = run_monitor(inputs, load_params(), out, window, since, load_gates().gates)
     for line in result.lines:
         typer.echo(line)
     join = result.report["join"]

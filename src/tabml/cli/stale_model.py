@@ -18,6 +18,7 @@ from typing import Any
 
 from tabml import paths, yaml_io
 from tabml.errors import TabmlError
+from tabml.scoring.metadata import ModelMetadata
 
 DVC_LOCK = Path("dvc.lock")
 
@@ -26,11 +27,10 @@ class StaleModelError(TabmlError):
     """The packaged model was not made from this workspace's data, profile or last model."""
 
 
-def describe(tag: str, metadata: Mapping[str, Any]) -> str:
+def describe(tag: str, metadata: ModelMetadata) -> str:
     """`tabml_model:abc (profile 'penguins', target species, accuracy 0.93)`."""
-    profile = (metadata.get("params") or {}).get("data", {}).get("profile", "?")
-    scores = _scores(metadata.get("metrics") or {})
-    return f"{tag} (profile {profile!r}, target {metadata.get('target')}; {scores})"
+    scores = _scores(metadata.metrics)
+    return f"{tag} (profile {metadata.profile or '?'!r}, target {metadata.target}; {scores})"
 
 
 def _scores(metrics: Mapping[str, Any]) -> str:
@@ -53,19 +53,19 @@ def _without_none(metrics: Mapping[str, Any]) -> dict:
     return {k: v for k, v in metrics.items() if v is not None}
 
 
-def stale_reasons(metadata: Mapping[str, Any], root: Path = Path(".")) -> list[str]:
+def stale_reasons(metadata: ModelMetadata, root: Path = Path(".")) -> list[str]:
     """Why the packaged model (its bento metadata) does not match the workspace at `root`."""
     from tabml.params import load_params
 
     profile = load_params(root / paths.PARAMS).data.profile
-    packaged = (metadata.get("params") or {}).get("data", {}).get("profile")
+    packaged = metadata.profile
     reasons = []
     if packaged != profile:
         reasons.append(f"params.yaml selects profile {profile!r}")
     metrics_file = root / paths.METRICS
     if metrics_file.is_file():
         latest = _without_none(json.loads(metrics_file.read_text()))
-        if latest != _without_none(metadata.get("metrics") or {}):
+        if latest != _without_none(metadata.metrics):
             reasons.append(
                 f"the last evaluated model ({paths.METRICS}: {_scores(latest)}) was not "
                 "packaged: the package stage refused it (below the gates, see `make repro`'s "
@@ -83,7 +83,7 @@ def stale_reasons(metadata: Mapping[str, Any], root: Path = Path(".")) -> list[s
 
 
 def check_packaged_model(
-    tag: str, metadata: Mapping[str, Any], stale_ok: bool, action: str, flag: str
+    tag: str, metadata: ModelMetadata, stale_ok: bool, action: str, flag: str
 ) -> str | None:
     """Raise StaleModelError if the model is stale (unless `stale_ok`); return a warning then.
 

@@ -5,16 +5,35 @@ A regression model's windows have no estimates (docs/monitoring.md): its charts 
 rmse / mae and interval coverage as measured.
 """
 
+from dataclasses import dataclass
+
 from tabml.dashboard import charts, timeline
 from tabml.dashboard.collect import Life, Version
 from tabml.dashboard.svg import TimeScale, esc, readable_times, utc, utc_text
 
-CLASSIFIER = (
-    ("accuracy", "Accuracy"),
-    ("f1_macro", "Macro F1"),
-    ("roc_auc", "ROC AUC (one-vs-rest)"),
-)
-REGRESSOR = (("interval_coverage", "Prediction interval coverage"),)
+
+@dataclass(frozen=True)
+class TaskView:
+    """What the section shows of a task's monitor report (`MonitorReport.task`)."""
+
+    charts: tuple[tuple[str, str], ...]  # (window metric, chart title), one chart each
+    window_tables: bool  # per-version window tables and calibration (a classifier's)
+
+
+# One entry per task of tabml.monitoring.tasks, looked up by the report's task.
+TASK_VIEWS = {
+    "classification": TaskView(
+        (
+            ("accuracy", "Accuracy"),
+            ("f1_macro", "Macro F1"),
+            ("roc_auc", "ROC AUC (one-vs-rest)"),
+        ),
+        window_tables=True,
+    ),
+    "regression": TaskView(
+        (("interval_coverage", "Prediction interval coverage"),), window_tables=False
+    ),
+}
 KEY = (
     "Solid line and dark band: measured on labels (95% interval). Dashed line, hollow dots "
     "and light band: estimated from the calibrated probabilities before labels arrive (90% "
@@ -173,10 +192,9 @@ def performance_section(life: Life, scale: TimeScale | None) -> str:
             '<section id="performance"><h2>Performance</h2><p>No monitor report yet: '
             "<code>make monitor</code> writes <code>reports/monitor/</code>.</p></section>"
         )
-    task = (life.reports.monitor or {}).get("task", "classification")
-    metrics = REGRESSOR if task == "regression" else CLASSIFIER
+    view = TASK_VIEWS[(life.reports.monitor or {}).get("task", "classification")]
     parts = [timeline.legend(life), f'<p class="key">{KEY}</p>']
-    for metric, title in metrics:
+    for metric, title in view.charts:
         drawn = [s for v in monitored if (s := series(v, metric)) is not None]
         if drawn:
             parts.append(
@@ -200,7 +218,7 @@ def performance_section(life: Life, scale: TimeScale | None) -> str:
         f"{esc(utc_text(monitor['since']) if monitor.get('since') else 'the first prediction')}; "
         f"{monitor['predictions']:,} predictions ({esc(monitor['sources'])}).</p>"
     )
-    if task != "regression":
+    if view.window_tables:
         parts += [
             "<h3>Per version and window</h3>",
             *(version_block(v) for v in sorted(monitored, key=_last_start, reverse=True)),

@@ -4,10 +4,11 @@ import importlib.util
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from tabml import paths, yaml_io
 from tabml.errors import TabmlError, describe_errors
+from tabml.scoring.date_formats import ISO8601, check_format
 
 
 class _Strict(BaseModel):
@@ -41,35 +42,57 @@ class Source(_Strict):
         return location
 
 
-# The numbers a date column can become (tabml.scoring.transforms.PARTS computes them; a unit
+# The numbers a date column can become (tabml.scoring.dates.PARTS computes them; a unit
 # test keeps the two lists equal, so loading a profile needs no runtime code).
 DatePart = Literal["year", "month", "day", "day_of_year", "day_of_week", "hour", "days_since_epoch"]
+
+
+class DateFeature(_Strict):
+    """A date column: the format its values are written in, and the numbers it becomes."""
+
+    # strptime codes (%Y-%m-%d, %d.%m.%Y, %m/%d/%Y %H:%M, ...) or ISO8601: any ISO 8601 date
+    # or date and time (what a profile that lists only the parts means)
+    format: str = ISO8601
+    parts: list[DatePart]
+
+    @field_validator("format")
+    @classmethod
+    def _known_codes(cls, fmt: str) -> str:
+        return check_format(fmt)
+
+    @field_validator("parts")
+    @classmethod
+    def _some_parts(cls, parts: list[str]) -> list[str]:
+        if not parts:
+            raise ValueError("list the numbers to derive, e.g. [year]")
+        return parts
 
 
 class Features(_Strict):
     numeric: list[str]
     categorical: list[str] = []
-    # Declared transformations: ISO date columns, each turned into the listed numbers, e.g.
-    # `Date Egg: [year, day_of_year]` gives the model `Date Egg (year)`, `Date Egg (day_of_year)`.
-    dates: dict[str, list[DatePart]] = {}
+    # Declared transformations: date columns, each turned into the listed numbers, e.g.
+    # `Date Egg: {format: "%d.%m.%Y", parts: [year, day_of_year]}` gives the model
+    # `Date Egg (year)` and `Date Egg (day_of_year)`. `Date Egg: [year]` means ISO 8601 dates.
+    dates: dict[str, DateFeature] = {}
+
+    @field_validator("dates", mode="before")
+    @classmethod
+    def _parts_alone_mean_iso(cls, dates: object) -> object:
+        if isinstance(dates, dict):
+            return {c: {"parts": d} if isinstance(d, list) else d for c, d in dates.items()}
+        return dates
 
     @property
     def all(self) -> list[str]:
-        """The input columns a record holds (dates as ISO strings), in the request's order."""
+        """The input columns a record holds (dates as text), in the request's order."""
         return [*self.numeric, *self.categorical, *self.dates]
 
     @property
     def model_numeric(self) -> list[str]:
         """The model's numeric inputs: the numeric columns, then every derived date number."""
-        derived = [f"{column} ({part})" for column, parts in self.dates.items() for part in parts]
+        derived = [f"{column} ({part})" for column, d in self.dates.items() for part in d.parts]
         return [*self.numeric, *derived]
-
-    @model_validator(mode="after")
-    def _dates_have_parts(self):
-        empty = [column for column, parts in self.dates.items() if not parts]
-        if empty:
-            raise ValueError(f"features.dates {empty}: list the numbers to derive, e.g. [year]")
-        return self
 
 
 class TargetRule(_Strict):

@@ -59,8 +59,13 @@ def domain_rules(profile: DatasetProfile, schema: pa.DataFrameSchema) -> list[Do
     dates = profile.features.dates
     for name in profile.features.all:
         column = schema.columns[name]
-        if name in dates:  # any valid ISO date: later dates warn (training range), never fail
-            rules.append(DomainRule(name, "date", bool(column.nullable), parts=tuple(dates[name])))
+        if name in dates:  # any valid date: later dates warn (training range), never fail
+            date = dates[name]
+            rules.append(
+                DomainRule(
+                    name, "date", bool(column.nullable), parts=tuple(date.parts), format=date.format
+                )
+            )
             continue
         kind = "numeric" if name in profile.features.numeric else "categorical"
         low, high = _bounds(column)

@@ -2,9 +2,13 @@
 
 `validate_raw` never raises on bad data: it returns a `ValidationReport` listing, per
 column and check, the failing values and row numbers, so the stage can write the report
-for review and then stop the pipeline.
+for review and then stop the pipeline. Date columns are also parsed in their declared format
+by the runtime's own parser (`tabml.scoring.dates`), so a day that does not exist or a value
+in another layout is a report line; a column where no value parses is the report's `fatal`
+line (the format is wrong, not a few values), which the stage prints as its one error line.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -39,23 +43,31 @@ class ValidationReport:
     rows_missing_target: int = 0
     rows_valid: int = 0
     failures: list[Failure] = field(default_factory=list)
+    fatal: str | None = None  # one line: the data cannot be what the profile says at all
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and self.fatal is None
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, **asdict(self)}
+        found = asdict(self)
+        if found["fatal"] is None:  # absent when there is none: a passing report is unchanged
+            del found["fatal"]
+        return {"ok": self.ok, **found}
 
 
-def read_raw(path: Path) -> pd.DataFrame:
+def read_raw(path: Path, text_columns: Sequence[str] = ()) -> pd.DataFrame:
     """Read the raw CSV (`tabml.tables`, one pandas parse of the whole file); raise
-    RawDataError with a clear message if it is not a table."""
+    RawDataError with a clear message if it is not a table.
+
+    `text_columns` (categorical and date features) are read as written, not as numbers or
+    booleans: batch scoring reads a file's categories so, and a category `01` stays `01`.
+    """
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         raise RawDataError(f"{path} is empty: expected a CSV file with a header row")
     try:
-        return read_table(path, ragged="refuse", empty_ok=True)
+        return read_table(path, ragged="refuse", empty_ok=True, text=text_columns)
     except TableError as err:
         reason = str(err).removeprefix(f"{path}: ")
         raise RawDataError(f"{path} is not a readable CSV file: {reason}") from None
@@ -92,7 +104,8 @@ def drop_missing_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame,
     return frame.loc[~missing], int(missing.sum())
 
 
-def _jsonable(value):
+def jsonable(value):
+    """A failing value as JSON can hold it (numpy scalars as Python ones, NaN as null)."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
     if isinstance(value, (bool, int, float, str)):
@@ -110,7 +123,7 @@ def _failures(cases: pd.DataFrame) -> list[Failure]:
                 column=None if pd.isna(column) else str(column),
                 check=str(check),
                 count=len(group),
-                failing_values=[_jsonable(v) for v in group["failure_case"].head(MAX_EXAMPLES)],
+                failing_values=[jsonable(v) for v in group["failure_case"].head(MAX_EXAMPLES)],
                 rows=sorted(index.unique().tolist())[:MAX_EXAMPLES],
             )
         )
@@ -118,18 +131,31 @@ def _failures(cases: pd.DataFrame) -> list[Failure]:
 
 
 def validate_raw(
-    frame: pd.DataFrame, schema: pa.DataFrameSchema, target: str, min_rows: int, source: str = ""
+    frame: pd.DataFrame,
+    schema: pa.DataFrameSchema,
+    target: str,
+    min_rows: int,
+    source: str = "",
+    dates: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame | None, ValidationReport]:
-    """Check every row and column lazily; return the clean frame (or None) and the report."""
+    """Check every row and column lazily; return the clean frame (or None) and the report.
+
+    `dates`: date column -> declared format, each value parsed as training will parse it.
+    """
     report = ValidationReport(source=source, rows_read=len(frame))
     labelled, report.rows_missing_target = drop_missing_target(frame, target)
+    from tabml.data.date_checks import date_failures  # it builds this module's Failure
+
+    report.failures, report.fatal = date_failures(labelled, dates or {})
     try:
         clean = schema.validate(labelled, lazy=True)
     except SchemaErrors as err:
-        report.failures = _failures(err.failure_cases)
+        report.failures = _failures(err.failure_cases) + report.failures
         return None, report
     except SchemaError as err:  # non-lazy errors, e.g. a dataframe-level check
-        report.failures = [Failure(None, str(err.check), 1, [str(err)], [])]
+        report.failures = [Failure(None, str(err.check), 1, [str(err)], []), *report.failures]
+        return None, report
+    if report.failures:
         return None, report
     if len(clean) < min_rows:
         report.failures = [Failure(None, f"at least {min_rows} labelled rows", 1, [len(clean)], [])]
@@ -143,6 +169,7 @@ def render_report(report: ValidationReport) -> str:
     lines = [
         f"# Validation report: {'PASSED' if report.ok else 'FAILED'}",
         "",
+        *([f"**{report.fatal}**", ""] if report.fatal else []),
         f"- source: `{report.source}`",
         f"- rows read: {report.rows_read}",
         f"- rows dropped for a missing target: {report.rows_missing_target}",

@@ -1,6 +1,5 @@
 """Feature preparation: the model's input frame, the train/test split, the preprocessor."""
 
-import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -9,30 +8,37 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from tabml.data.profile import Features
-from tabml.scoring.transforms import add_date_parts
+from tabml.scoring.inputs import MISSING_CATEGORY, InputRules, Inputs
+from tabml.scoring.rules import DomainRule
 
-# Missing categories are fed as "" (ONNX string tensors have no null): to the one-hot encoder
-# that is a category like any other, so a missing value seen in training gets its own column
-# and one never seen encodes as all zeros, like any unseen category.
-MISSING_CATEGORY = ""
+
+def input_rules(features: Features) -> InputRules:
+    """The runtime's input rules for a profile's features (kinds and date formats; the
+    schema's bounds and categories are validate's business)."""
+    rules = [DomainRule(n, "numeric", nullable=True) for n in features.numeric]
+    rules += [DomainRule(n, "categorical", nullable=True) for n in features.categorical]
+    rules += [
+        DomainRule(c, "date", nullable=True, parts=tuple(d.parts), format=d.format)
+        for c, d in features.dates.items()
+    ]
+    return InputRules(tuple(rules), MISSING_CATEGORY)
+
+
+def model_inputs(frame: pd.DataFrame, features: Features) -> Inputs:
+    """The runtime's normalised inputs of a frame (InputError if a value breaks its kind)."""
+    return input_rules(features).read(frame).checked()
 
 
 def model_frame(frame: pd.DataFrame, features: Features) -> pd.DataFrame:
     """The model's input: numeric features and the numbers derived from dates as float32,
-    categories as strings.
+    categories as text ("" when missing).
 
-    float32 is what the ONNX model computes in; training on the same values keeps tree
-    thresholds identical between scikit-learn and onnxruntime. Dates are derived by the same
-    code serving and batch scoring use (tabml.scoring.transforms).
+    Built by the shipped runtime's input path (`tabml.scoring.inputs`), the one serving and
+    batch scoring use, so the three agree to the bit; float32 is what the ONNX model computes
+    in, and training on the same values keeps tree thresholds identical between scikit-learn
+    and onnxruntime.
     """
-    frame = add_date_parts(frame, features.dates)
-    out = pd.DataFrame(index=frame.index)
-    for name in features.model_numeric:
-        out[name] = pd.to_numeric(frame[name], errors="raise").astype(np.float32)
-    for name in features.categorical:
-        column = frame[name].astype(object)
-        out[name] = column.where(column.notna(), MISSING_CATEGORY).astype(str).astype(object)
-    return out
+    return model_inputs(frame, features).model_frame(frame.index)
 
 
 def split_train_test(

@@ -13,6 +13,7 @@ from typing import Literal
 
 from tabml.data.profile import DatasetProfile, load_profile
 from tabml.errors import TabmlError
+from tabml.model.tasks import training_task
 from tabml.params import GatesParams, Params, SliceGatesParams, load_params
 
 BASELINE = "baseline"  # section of metrics.json: the majority-class model's metrics
@@ -120,8 +121,8 @@ def dataset_gates(params: Params, profile: DatasetProfile) -> DatasetGates:
         chosen = {**profile_limits, **{k: v for k, v in params_limits.items() if v is not None}}
         return dict(sorted(chosen.items()))
 
-    # A regression profile's metrics (rmse, r2, ...) have their own section.
-    task_gates = params.regression.gates if profile.task == "regression" else params.gates
+    # The task says which section: a regression profile's metrics (rmse, r2, ...) have theirs.
+    task_gates = training_task(profile).gates(params)
     gates = task_gates.model_copy(
         update={
             "min": merged(profile.gates.min, task_gates.min),

@@ -1,6 +1,8 @@
 """Drift: do production inputs still look like the training split? Pure functions.
 
-Compares a frame of production inputs with the training statistics (tabml.model.training_stats):
+Compares a frame of production inputs, read through the runtime's input path (dates in their
+format, categories normalised as the model sees them), with the training statistics
+(`TrainingStatistics`, written by tabml.model.training_stats):
 PSI per feature (numeric: the profile's decile bins; categorical: its categories, plus an
 `(unseen)` and a `(missing)` bin), a KS test for numeric features against the profile's
 percentile CDF, the share of values outside the training min/max and of unseen categories.
@@ -16,8 +18,10 @@ from scipy.stats import kstwo
 
 from tabml.binning import CDF_POINTS, bin_index
 from tabml.errors import TabmlError
+from tabml.monitoring.contracts import DriftReport, checked
 from tabml.params import DriftParams
-from tabml.scoring.transforms import add_date_parts
+from tabml.scoring.inputs import statistics_rules
+from tabml.scoring.metadata import CategoryStats, NumericStats, TrainingStatistics
 
 # Empty bins would make PSI infinite; this floor is the usual convention.
 _SHARE_FLOOR = 1e-4
@@ -55,24 +59,27 @@ def ks_pvalue(statistic: float, n_train: int, n_sample: int) -> float:
     return float(kstwo.sf(statistic, max(effective, 1)))
 
 
-def numeric_drift(column: pd.Series, summary: dict, training_rows: int) -> dict:
+def numeric_drift(
+    column: pd.Series | np.ndarray, summary: NumericStats, training_rows: int
+) -> dict:
     """PSI, KS and out-of-range share of one numeric production column."""
     try:
-        numbers = pd.to_numeric(column, errors="raise").astype(np.float64)
+        everything = pd.to_numeric(pd.Series(column), errors="raise").to_numpy(np.float64)
     except (TypeError, ValueError) as err:
-        raise DriftInputError(f"column {column.name!r} is not numeric: {err}") from err
-    everything = numbers.to_numpy()
+        raise DriftInputError(
+            f"column {getattr(column, 'name', '')!r} is not numeric: {err}"
+        ) from err
     values = everything[np.isfinite(everything)]
     missing = float(np.isnan(everything).mean()) if len(everything) else 0.0
     non_finite = float(np.isinf(everything).mean()) if len(everything) else 0.0
-    edges, train_shares = summary["bins"]["edges"], np.asarray(summary["bins"]["shares"])
+    edges, train_shares = summary.bins.edges, np.asarray(summary.bins.shares)
     counts = np.bincount(bin_index(values, edges), minlength=len(edges) + 1)
-    shares = counts / max(len(numbers), 1)
-    expected = [*(train_shares * (1 - summary["missing_share"])), summary["missing_share"]]
+    shares = counts / max(len(everything), 1)
+    expected = [*(train_shares * (1 - summary.missing_share)), summary.missing_share]
     actual = [*shares, missing + non_finite]  # the (missing) bin: no usable number
-    outside = (values < summary["min"]) | (values > summary["max"])
-    statistic = ks_statistic(summary["percentiles"], values) if len(values) else 1.0
-    n_train = max(round(training_rows * (1 - summary["missing_share"])), 1)
+    outside = (values < summary.min) | (values > summary.max)
+    statistic = ks_statistic(summary.percentiles, values) if len(values) else 1.0
+    n_train = max(round(training_rows * (1 - summary.missing_share)), 1)
     return {
         "kind": "numeric",
         "psi": psi(expected, actual),
@@ -88,18 +95,18 @@ def numeric_drift(column: pd.Series, summary: dict, training_rows: int) -> dict:
     }
 
 
-def categorical_drift(column: pd.Series, summary: dict) -> dict:
-    """PSI, category shares and unseen categories of one categorical production column."""
-    text = column.astype(object).where(column.notna(), "").astype(str)
-    present = text[text != ""]
-    missing = float((text == "").mean())
-    known = summary["categories"]
+def categorical_drift(texts: np.ndarray, absent: np.ndarray, summary: CategoryStats) -> dict:
+    """PSI, category shares and unseen categories of one categorical production column
+    (normalised texts, and which rows are missing)."""
+    present = pd.Series(texts[~absent], dtype=object)
+    missing = float(absent.mean()) if len(absent) else 0.0
+    known = summary.categories
     counts = present.value_counts()
     unseen = sorted(c for c in counts.index if c not in known)
-    n = max(len(text), 1)
+    n = max(len(texts), 1)
     actual = [*(counts.get(c, 0) / n for c in known), counts[unseen].sum() / n, missing]
-    trained = 1 - summary["missing_share"]
-    expected = [*(summary["shares"][c] * trained for c in known), 0.0, summary["missing_share"]]
+    trained = 1 - summary.missing_share
+    expected = [*(summary.shares[c] * trained for c in known), 0.0, summary.missing_share]
     return {
         "kind": "categorical",
         "psi": psi(expected, actual),
@@ -161,13 +168,14 @@ def summary_line(result: dict) -> str:
     return ", ".join(parts)
 
 
-def drift_report(frame: pd.DataFrame, training: dict, limits: DriftParams) -> dict:
-    """Per-feature drift measurements and verdicts of `frame` against the training profile."""
-    # Production inputs hold dates as ISO strings; the training statistics, their numbers.
-    dates = {c: parts for c, parts in training.get("dates", {}).items() if c in frame.columns}
-    frame = add_date_parts(frame, dates)
-    features = [*training["numeric"], *training["categorical"]]
-    absent = [name for name in features if name not in frame.columns]
+def drift_report(frame: pd.DataFrame, training: TrainingStatistics, limits: DriftParams) -> dict:
+    """Per-feature drift measurements and verdicts of `frame` against the training statistics.
+
+    Dates and categories are read as the model reads them (`statistics_rules`); raw numeric
+    columns are compared as they are, so infinite values are counted, not hidden.
+    """
+    rules = statistics_rules(training)
+    absent = [name for name in rules.features if name not in frame.columns]
     if absent:
         raise DriftInputError(f"production inputs lack feature column(s) {absent}")
     if len(frame) < limits.min_rows:
@@ -175,17 +183,24 @@ def drift_report(frame: pd.DataFrame, training: dict, limits: DriftParams) -> di
             f"only {len(frame)} production rows; drift needs at least {limits.min_rows}"
             " (drift.min_rows in params.yaml)"
         )
+    inputs = rules.read(frame)  # values no rule converts count as missing
     results = {}
-    for name, summary in training["numeric"].items():
-        results[name] = numeric_drift(frame[name], summary, training["rows"])
-    for name, summary in training["categorical"].items():
-        results[name] = categorical_drift(frame[name], summary)
+    for name, summary in training.numeric.items():
+        column = frame[name] if name in frame.columns else inputs.numbers[name]
+        results[name] = numeric_drift(column, summary, training.rows)
+    for name, summary in training.categorical.items():
+        texts = np.asarray(inputs.texts[name], dtype=object)
+        # the missing-category token ("") is what the model sees for a missing value
+        absent = np.asarray(inputs.missing[name]) | (texts == rules.missing_category)
+        results[name] = categorical_drift(texts, absent, summary)
     for result in results.values():
         result["verdict"], result["reasons"] = verdict(result, limits)
     drifted = sorted(name for name, r in results.items() if r["verdict"] == "drift")
-    return {
+    report = {
         "rows": len(frame),
-        "training_rows": training["rows"],
+        "training_rows": training.rows,
         "drifted": drifted,
         "features": results,
     }
+    checked(DriftReport, report, "drift report")  # the contract its readers validate against
+    return report

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from tabml import atomic, paths
+from tabml.monitoring.contracts import DriftReport, checked
 from tabml.monitoring.drift import DriftInputError, summary_line
 from tabml.monitoring.join import drop_duplicate_predictions
 from tabml.monitoring.sources import read_request_log
@@ -40,7 +41,7 @@ def read_inputs(path: Path | None, logs: Path | None = None) -> DriftInputs:
     """
     if path is None:
         logs = logs or log_dir()
-        read = read_request_log(logs, [])
+        read = read_request_log(logs)
         frame, duplicates = drop_duplicate_predictions(read.frame)
         if frame.empty:
             skipped = f" ({read.skipped:,} unreadable entries skipped)" if read.skipped else ""
@@ -113,7 +114,9 @@ def verdict_lines(report: dict) -> list[str]:
 def write_report(report: dict, source: str, out_dir: Path = paths.DRIFT_DIR) -> list[str]:
     """Write metrics.json, psi.json, distributions.json and report.md; return the verdicts."""
     lines = verdict_lines(report)
-    atomic.write_json(out_dir / paths.DRIFT_METRICS.name, metrics(report, source))
+    written = metrics(report, source)
+    checked(DriftReport, written, str(out_dir / paths.DRIFT_METRICS.name))
+    atomic.write_json(out_dir / paths.DRIFT_METRICS.name, written)
     atomic.write_json(out_dir / paths.DRIFT_PSI_PLOT.name, psi_rows(report))
     atomic.write_json(out_dir / paths.DRIFT_BINS_PLOT.name, distribution_rows(report))
     drifted = ", ".join(report["drifted"]) or "none"

@@ -10,16 +10,19 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from tabml.batch.db import proba_column
 from tabml.monitoring import alerts, estimates
 from tabml.monitoring.drift import DriftInputError, drift_report
 from tabml.monitoring.live_metrics import labelled_metrics
 from tabml.params import DriftParams, MonitorParams
+from tabml.scoring.metadata import ModelMetadata, TrainingStatistics
+from tabml.scoring.task import proba_column
 
 REFERENCE_METRICS = ("accuracy", "f1_macro", "log_loss")
 
 
-def window_drift(rows: pd.DataFrame, training: dict | None, limits: DriftParams) -> dict:
+def window_drift(
+    rows: pd.DataFrame, training: TrainingStatistics | None, limits: DriftParams
+) -> dict:
     """Drift verdicts of a window's logged inputs (batch rows carry no inputs)."""
     if training is None:
         return {"status": "skipped", "reason": "no training statistics for this version"}
@@ -76,10 +79,10 @@ def window_metrics(rows: pd.DataFrame, classes: list[str], seed: int) -> dict:
     return result
 
 
-def reference_metrics(metadata: dict | None, names: tuple[str, ...]) -> dict | None:
+def reference_metrics(metadata: ModelMetadata | None, names: tuple[str, ...]) -> dict | None:
     """The version's own test-set values of `names` (None without metadata)."""
-    if metadata and "metrics" in metadata:
-        return {k: metadata["metrics"][k] for k in names if k in metadata["metrics"]}
+    if metadata is not None and metadata.metrics:
+        return {k: metadata.metrics[k] for k in names if k in metadata.metrics}
     return None
 
 
@@ -89,7 +92,7 @@ def version_report(
     metrics_of: Callable[[pd.DataFrame], dict],
     limit_of: dict[str, dict],
     reference: dict | None,
-    training: dict | None,
+    training: TrainingStatistics | None,
     limits: MonitorParams,
     drift_limits: DriftParams,
 ) -> dict:
@@ -119,7 +122,7 @@ def version_report(
 
 def live_report(
     joined: pd.DataFrame,
-    models: dict[str, dict],
+    models: dict[str, ModelMetadata],
     classes: list[str],
     window: pd.Timedelta,
     limits: MonitorParams,
@@ -141,7 +144,7 @@ def live_report(
             lambda group: window_metrics(group, classes, limits.bootstrap_seed),
             alerts.metric_limits(reference, limits, gate_floors),
             reference,
-            metadata.get("training_stats") if metadata else None,
+            metadata.training_stats if metadata else None,
             limits,
             drift_limits,
         )

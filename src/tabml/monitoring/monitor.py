@@ -10,9 +10,11 @@ from pathlib import Path
 import pandas as pd
 
 from tabml.batch.database_url import shown
-from tabml.monitoring import alerts, join, live_report, monitor_files, regression_report, sources
+from tabml.monitoring import alerts, join, monitor_files, sources
 from tabml.monitoring.model_versions import default_store, packaged_model, store_models
-from tabml.params import Params
+from tabml.monitoring.tasks import monitor_task
+from tabml.params import GatesParams, Params
+from tabml.scoring.task import task_for
 
 
 @dataclass
@@ -63,24 +65,23 @@ def run_monitor(
     out_dir: Path,
     window: str | None = None,
     since: str | None = None,
-    gate_floors: dict[str, float | None] | None = None,
-    gate_ceilings: dict[str, float | None] | None = None,
+    gates: GatesParams | None = None,
 ) -> MonitorResult:
     """Join, compute and write `out_dir`; the verdict lines are in the result.
 
-    `gate_floors`: the dataset's absolute gate minimums (default: params.yaml's `gates.min`),
-    the floors of a classifier's live metrics; `gate_ceilings`: its maximums (default:
-    params.yaml's `regression.gates.max`), the ceilings of a regression model's errors.
+    `gates`: the dataset's gates (`tabml.model.gates.load_gates`; default: params.yaml's
+    section for the model's task): a classifier's live metrics have their `min` as floors,
+    a regression model's errors their `max` as ceilings.
     """
     length = join.parse_window(window or params.monitor.window)
     now = pd.Timestamp.now(tz="UTC")
     start = join.parse_since(since, now) if since else None
     current, metadata = packaged_model(inputs.archive)
-    regression = metadata.get("task") == "regression"  # numbers, no classes
-    classes = list(metadata.get("classes") or [])
-    online = sources.read_request_log(inputs.requests, classes)
-    batch, batch_note = sources.read_batch_predictions(inputs.db, classes)
-    labels = sources.read_feedback_log(inputs.feedback, numeric=regression)
+    task = task_for(metadata)  # the packaged model's: what its predictions and labels are
+    monitored = monitor_task(task)
+    online = sources.read_request_log(inputs.requests, task)
+    batch, batch_note = sources.read_batch_predictions(inputs.db, task)
+    labels = sources.read_feedback_log(inputs.feedback, numeric=monitored.numeric_labels)
     by_source = sources.labels_by_source(labels.frame)
     left_out = sources.excluded(labels.frame["source"], inputs.exclude_sources)
     if left_out.any():
@@ -104,23 +105,14 @@ def run_monitor(
             raise sources.MonitorInputError(f"no predictions since {start.isoformat()}")
     seen = joined["model_version"].dropna().unique().tolist()
     models = {**store_models(inputs.bentoml_home or default_store(), seen), current: metadata}
-    if regression:
-        ceilings = params.regression.gates.max if gate_ceilings is None else gate_ceilings
-        versions = regression_report.live_report(
-            joined, models, length, params.monitor, ceilings, params.drift
-        )
-    else:
-        floors = params.gates.min if gate_floors is None else gate_floors
-        versions = live_report.live_report(
-            joined, models, classes, length, params.monitor, floors, params.drift
-        )
+    versions = monitored.versions(joined, models, task, length, params, gates)
     retired = retired_versions(joined, inputs.in_stage)
     for tag, found in versions.items():
         found["registry_version"] = inputs.names.get(tag)
         found["retired"] = tag in retired
         found["replaced_by"] = retired.get(tag)
     report = {
-        "task": "regression" if regression else "classification",
+        "task": task.name,
         "window": window or params.monitor.window,
         "since": start.isoformat() if start is not None else None,
         "predictions": len(joined),
@@ -137,4 +129,4 @@ def run_monitor(
         "join": asdict(counts),
         "versions": versions,
     }
-    return MonitorResult(report, monitor_files.write_report(report, out_dir))
+    return MonitorResult(report, monitor_files.write_report(report, out_dir, monitored.section))

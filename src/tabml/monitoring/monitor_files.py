@@ -7,9 +7,11 @@
 - `report.md`: verdicts and a table per version.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 from tabml import atomic
+from tabml.monitoring.contracts import MonitorReport, checked
 
 _SUMMARY_KEYS = ("predictions", "labelled", "coverage", "estimated_accuracy", "accuracy",
                  "accuracy_low", "accuracy_high", "f1_macro", "f1_macro_low", "f1_macro_high",
@@ -157,7 +159,9 @@ def labels_line(report: dict) -> str:
     return line + "."
 
 
-def markdown(report: dict) -> str:
+def markdown(report: dict, section: Callable[[str, dict], list[str]]) -> str:
+    """report.md: the verdicts, then `section` (the task's) for every version, under a
+    heading naming the version (`version_name`), its verdict and whether it retired."""
     join = report["join"]
     lines = [
         "# Monitor report",
@@ -174,39 +178,8 @@ def markdown(report: dict) -> str:
         "```",
     ]
     for version, found in report["versions"].items():
-        if report.get("task") == "regression":
-            lines += regression_section(version_name(version, found), found)
-            continue
-        test = found["reference"] or {}
-        limits = ", ".join(
-            f"{m} >= {x['limit']:.3f} ({x['why']})" for m, x in found["limits"].items()
-        )
-        lines += [
-            "",
-            f"## {version_name(version, found)}: {found['verdict']}{_retired(report, found)}",
-            "",
-            f"Test set: accuracy {_fmt(test.get('accuracy'))}, macro F1 "
-            f"{_fmt(test.get('f1_macro'))}, log loss {_fmt(test.get('log_loss'))}. "
-            f"Limits: {limits or 'none'}.",
-            "",
-            "| window start | predictions | coverage | accuracy (95% CI) | estimated | "
-            "macro F1 (95% CI) | log loss | ECE | drift |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        for w in found["windows"]:
-            accuracy = f"{_fmt(w.get('accuracy'))} ({_fmt(w.get('accuracy_low'))}-" \
-                f"{_fmt(w.get('accuracy_high'))})" if "accuracy" in w else "-"  # fmt: skip
-            f1 = f"{_fmt(w.get('f1_macro'))} ({_fmt(w.get('f1_macro_low'))}-" \
-                f"{_fmt(w.get('f1_macro_high'))})" if "f1_macro" in w else "-"  # fmt: skip
-            drift = _drift(w)
-            mark = " **breach**" if w["breaches"] else ""
-            lines.append(
-                f"| {w['start']}{mark} | {w['predictions']:,} | {_fmt(w['coverage'], '.1%')} | "
-                f"{accuracy} | {_fmt(w.get('estimated_accuracy'))} | {f1} | "
-                f"{_fmt(w.get('log_loss'))} | {_fmt(w.get('expected_calibration_error'))} | "
-                f"{drift} |"
-            )
-        lines += estimates_section(found)
+        title = f"{version_name(version, found)}: {found['verdict']}{_retired(report, found)}"
+        lines += section(title, found)
     return "\n".join(lines) + "\n"
 
 
@@ -253,8 +226,41 @@ def _drift(window: dict) -> str:
     return window["drift"]["status"] + (": " + ", ".join(drifted) if drifted else "")
 
 
-def regression_section(version: str, found: dict) -> list[str]:
-    """A regression model's version: test-set values, limits and one row per window."""
+def classification_section(title: str, found: dict) -> list[str]:
+    """A classifier's version under `title`: test-set values, limits, one row per window,
+    then the estimated metrics beside the measured ones (`estimates_section`)."""
+    test = found["reference"] or {}
+    limits = ", ".join(f"{m} >= {x['limit']:.3f} ({x['why']})" for m, x in found["limits"].items())
+    lines = [
+        "",
+        f"## {title}",
+        "",
+        f"Test set: accuracy {_fmt(test.get('accuracy'))}, macro F1 "
+        f"{_fmt(test.get('f1_macro'))}, log loss {_fmt(test.get('log_loss'))}. "
+        f"Limits: {limits or 'none'}.",
+        "",
+        "| window start | predictions | coverage | accuracy (95% CI) | estimated | "
+        "macro F1 (95% CI) | log loss | ECE | drift |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for w in found["windows"]:
+        accuracy = f"{_fmt(w.get('accuracy'))} ({_fmt(w.get('accuracy_low'))}-" \
+            f"{_fmt(w.get('accuracy_high'))})" if "accuracy" in w else "-"  # fmt: skip
+        f1 = f"{_fmt(w.get('f1_macro'))} ({_fmt(w.get('f1_macro_low'))}-" \
+            f"{_fmt(w.get('f1_macro_high'))})" if "f1_macro" in w else "-"  # fmt: skip
+        mark = " **breach**" if w["breaches"] else ""
+        lines.append(
+            f"| {w['start']}{mark} | {w['predictions']:,} | {_fmt(w['coverage'], '.1%')} | "
+            f"{accuracy} | {_fmt(w.get('estimated_accuracy'))} | {f1} | "
+            f"{_fmt(w.get('log_loss'))} | {_fmt(w.get('expected_calibration_error'))} | "
+            f"{_drift(w)} |"
+        )
+    return lines + estimates_section(found)
+
+
+def regression_section(title: str, found: dict) -> list[str]:
+    """A regression model's version under `title`: test-set values, limits and one row per
+    window."""
     test = found["reference"] or {}
     signs = {"max": "<=", "min": ">="}
     limits = ", ".join(
@@ -263,7 +269,7 @@ def regression_section(version: str, found: dict) -> list[str]:
     )
     lines = [
         "",
-        f"## {version}: {found['verdict']}",
+        f"## {title}",
         "",
         f"Test set: rmse {_fmt(test.get('rmse'))}, mae {_fmt(test.get('mae'))}, r2 "
         f"{_fmt(test.get('r2'))}, interval coverage {_fmt(test.get('interval_coverage'))} at "
@@ -284,12 +290,17 @@ def regression_section(version: str, found: dict) -> list[str]:
     return lines
 
 
-def write_report(report: dict, out_dir: Path) -> list[str]:
-    """Write every report file into `out_dir`; return the verdict lines."""
+def write_report(
+    report: dict, out_dir: Path, section: Callable[[str, dict], list[str]]
+) -> list[str]:
+    """Write every report file into `out_dir` (`section`: the task's per version); return the
+    verdict lines."""
     out_dir = Path(out_dir)
+    windows = _rounded(report)
+    checked(MonitorReport, windows, str(out_dir / "windows.json"))  # what readers validate
     atomic.write_json(out_dir / "metrics.json", metrics_file(report))
-    atomic.write_json(out_dir / "windows.json", _rounded(report))
+    atomic.write_json(out_dir / "windows.json", windows)
     for name, rows in plot_rows(report).items():
         atomic.write_json(out_dir / f"{name}.json", rows)
-    atomic.write_text(out_dir / "report.md", markdown(report))
+    atomic.write_text(out_dir / "report.md", markdown(report, section))
     return verdict_lines(report)

@@ -13,6 +13,7 @@ from tabml.monitoring import alerts
 from tabml.monitoring.live_errors import labelled_errors
 from tabml.monitoring.live_report import reference_metrics, version_report
 from tabml.params import DriftParams, MonitorParams
+from tabml.scoring.metadata import ModelMetadata
 
 REFERENCE_METRICS = ("rmse", "mae", "r2", "interval_coverage", "interval_level")
 
@@ -44,7 +45,7 @@ def window_errors(rows: pd.DataFrame, seed: int) -> dict:
 
 def live_report(
     joined: pd.DataFrame,
-    models: dict[str, dict],
+    models: dict[str, ModelMetadata],
     window: pd.Timedelta,
     limits: MonitorParams,
     gate_ceilings: dict[str, float],
@@ -54,16 +55,17 @@ def live_report(
     versions = joined["model_version"].fillna("(unknown)")
     found = {}
     for version, rows in joined.groupby(versions, sort=True):
-        metadata = models.get(version) or {}
+        metadata = models.get(version)
         reference = reference_metrics(metadata, REFERENCE_METRICS)
-        level = (metadata.get("prediction_interval") or {}).get("level")
+        interval = metadata.prediction_interval if metadata else None
+        level = interval.level if interval else None
         found[str(version)] = version_report(
             rows,
             window,
             lambda group: window_errors(group, limits.bootstrap_seed),
             alerts.regression_limits(reference, limits, gate_ceilings, level),
             reference,
-            metadata.get("training_stats"),
+            metadata.training_stats if metadata else None,
             limits,
             drift_limits,
         )

@@ -15,13 +15,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from tabml.batch.database_url import check_url, scrub
-from tabml.batch.db import proba_column
-from tabml.batch.regression import VALUE_COLUMNS
 from tabml.errors import TabmlError
 from tabml.monitoring.log_lines import ANY, OBJECT, TEXT, read_lines
+from tabml.scoring.task import Task
 
 PREDICTION_COLUMNS = ["prediction_id", "timestamp", "model_version", "predicted", "source"]
-INTERVAL_COLUMNS = VALUE_COLUMNS[1:]  # interval_low, interval_high: the batch table's names
 
 
 class MonitorInputError(TabmlError):
@@ -47,20 +45,9 @@ def _timestamps(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
 
 
-def answer_columns(classes: list[str]) -> dict[str, str]:
-    """Frame column -> request-log key of what an answer carries beside its label or value.
-
-    A classifier's `proba_<class>` (the batch table's names); without classes (a regression
-    model) the prediction interval's `interval_low` and `interval_high`.
-    """
-    if not classes:
-        return {name: name for name in INTERVAL_COLUMNS}
-    return {proba_column(name): f"probabilities.{name}" for name in classes}
-
-
-def read_request_log(directory: Path, classes: list[str]) -> Read:
-    """One row per logged prediction: id, time, version, label (or value), `answer_columns`,
-    inputs.
+def read_request_log(directory: Path, task: Task | None = None) -> Read:
+    """One row per logged prediction: id, time, version, label (or value), the task's
+    `logged_columns` (probabilities, or the interval's ends; none without a task), inputs.
 
     Lines from before prediction ids have no id, label or probabilities (NaN): they still
     count as predictions and feed drift, but cannot be joined with labels.
@@ -75,7 +62,7 @@ def read_request_log(directory: Path, classes: list[str]) -> Read:
             "source": "online",
         }
     )
-    for name, key in answer_columns(classes).items():
+    for name, key in (task.logged_columns() if task else {}).items():
         frame[name] = pd.to_numeric(_column(raw, key), errors="coerce").astype(np.float64)
     inputs = [c for c in raw.columns if c.startswith("inputs.")]
     features = raw[inputs].rename(columns=lambda c: c.removeprefix("inputs."))
@@ -136,12 +123,13 @@ def _sqlite_file_missing(url: str) -> bool:
     return parsed.get_backend_name() == "sqlite" and not Path(parsed.database).exists()
 
 
-def read_batch_predictions(url: str | None, classes: list[str]) -> tuple[Read, str | None]:
+def read_batch_predictions(url: str | None, task: Task) -> tuple[Read, str | None]:
     """Batch predictions from the `predictions` view at `url`; (empty, why) if there are none.
 
-    A classifier's view has `label` and `proba_<class>`; a regression model's `prediction`,
-    `interval_low` and `interval_high` (no classes). The reason and every error name the
-    database without its password.
+    The view has the task's batch columns (`Task.batch_columns`: a classifier's `label` and
+    `proba_<class>`, a regression model's `prediction`, `interval_low` and `interval_high`):
+    the first is read as `predicted`, the others under their own names. The reason and every
+    error name the database without its password.
     """
     empty = Read(pd.DataFrame(columns=PREDICTION_COLUMNS))
     if not url:
@@ -149,8 +137,8 @@ def read_batch_predictions(url: str | None, classes: list[str]) -> tuple[Read, s
     shown = check_url(url).shown  # the password is in no message or report
     if _sqlite_file_missing(url):
         return empty, f"{shown}: no such database file"
-    predicted = "label" if classes else "prediction"  # a regression model's value
-    extra = ", ".join(answer_columns(classes))
+    predicted, *others = [name for name, _ in task.batch_columns()]
+    extra = ", ".join(others)
     query = (
         f"SELECT prediction_id, scored_at AS timestamp, model_version, {predicted} AS predicted, "
         f"{extra} FROM predictions"

@@ -73,36 +73,6 @@ def serving_code_shas(package_dir: Path) -> dict[str, str]:
     }
 
 
-def model_metadata(
-    *,
-    target: str,
-    classes: list[str],
-    domain_rules: list[dict],
-    training_stats: dict,
-    params: dict,
-    metrics: dict,
-    parity_tolerance: float,
-    max_records: int,
-    max_field_errors: int,
-    code_shas: dict[str, str],
-) -> dict:
-    """Everything serving needs besides the ONNX file, plus the model's provenance."""
-    return {
-        "target": target,
-        "classes": classes,
-        "domain_rules": domain_rules,
-        "training_stats": training_stats,
-        "max_records": max_records,
-        "max_field_errors": max_field_errors,
-        "params": params,
-        "metrics": metrics,
-        "parity_tolerance": parity_tolerance,
-        # Content ids, not the HEAD commit: a commit id would change with every commit and
-        # make this output (and dvc.lock) irreproducible; see docs/serving.md.
-        "git_blob_shas": code_shas,
-    }
-
-
 def content_version(*parts: bytes) -> str:
     """A short, stable version string from content (BentoML tags need lowercase alnum)."""
     digest = hashlib.sha256()

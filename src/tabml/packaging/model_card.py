@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from tabml.model.gates import slice_checks
-from tabml.monitoring.live_metrics import confusion, f1_bootstrap_interval, wilson_interval
+from tabml.monitoring.live_metrics import confusion, f1_bootstrap_interval
 
 BOOTSTRAP_RESAMPLES = 1000
 # A feature is a known limitation when more test values than this lie outside training.
@@ -62,6 +62,7 @@ def package_versions(names: Sequence[str] = KEY_PACKAGES) -> dict[str, str]:
 class CardInputs:
     """Everything the card shows, gathered by the package stage."""
 
+    task: Any  # tabml.packaging.tasks.PackagingTask: the task section
     profile: object  # tabml.data.profile.DatasetProfile
     params: object  # tabml.params.Params
     classes: list[str]
@@ -129,22 +130,7 @@ def render(card: CardInputs) -> str:
     p, params, stats = card.profile, card.params, card.training_stats
     family = params.train.model
     n = len(card.y_true)
-    if p.task == "regression":
-        intervals = {}
-        task = (
-            f"Regression of `{p.target}`, with a split-conformal prediction interval "
-            f"({params.regression.interval_level:.0%} nominal coverage) on every answer."
-        )
-    else:
-        correct = int((np.asarray(card.y_true) == np.asarray(card.predicted)).sum())
-        acc_ci = wilson_interval(correct, n)
-        f1_ci = bootstrap_f1_interval(card.y_true, card.predicted, params.train.seed)
-        intervals = {"accuracy": (acc_ci, "Wilson"), "f1_macro": (f1_ci, "bootstrap")}
-        task = (
-            f"Classification of `{p.target}` into {len(card.classes)} classes: "
-            + ", ".join(f"`{c}`" for c in card.classes)
-            + "."
-        )
+    task, intervals = card.task.card_section(card)  # the task's sentence and intervals
     lines = [
         f"# Model card: {p.name} / {family}",
         "",

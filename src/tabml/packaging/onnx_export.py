@@ -1,7 +1,8 @@
 """Build-time ONNX: convert the fitted scikit-learn pipeline and check that ONNX agrees with it.
 
 Runs once, in the package stage. The shipped runtime reads the result with
-`tabml.scoring.onnx_classifier.OnnxClassifier`, which needs neither scikit-learn nor pickle.
+`tabml.scoring.model.PackagedModel`, which needs neither scikit-learn nor pickle; the parity
+check scores the test rows through its input path, as serving and batch scoring do.
 """
 
 import json
@@ -12,7 +13,9 @@ import numpy as np
 
 from tabml.data.profile import Features
 from tabml.errors import TabmlError
-from tabml.scoring.onnx_classifier import OnnxClassifier
+from tabml.model.features import model_frame
+from tabml.scoring.inputs import MISSING_CATEGORY
+from tabml.scoring.model import PackagedModel
 
 # Pinned so the same scikit-learn pipeline always gives the same ONNX bytes.
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
@@ -30,8 +33,6 @@ def convert(pipeline: Any, features: Features, extra_meta: dict[str, str], **opt
     """
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
-
-    from tabml.model.features import MISSING_CATEGORY
 
     # Dates reach the model as their derived numbers (Features.model_numeric).
     initial_types = [(name, FloatTensorType([None, 1])) for name in features.model_numeric]
@@ -78,16 +79,20 @@ class ParityReport:
 
 
 def check_parity(
-    pipeline: Any, model: OnnxClassifier, frame: Any, tolerance: float
+    pipeline: Any, model: PackagedModel, data: Any, features: Features, tolerance: float
 ) -> ParityReport:
-    """Compare ONNX and scikit-learn on `frame` (the model frame of the test set).
+    """Compare ONNX and scikit-learn on `data` (the test split as stored).
+
+    scikit-learn sees training's model frame of it; ONNX gets it through the runtime's input
+    path (`PackagedModel.inputs`), as a served record or a batch row would.
 
     Raises:
         ParityError: any label differs, or any probability differs by more than `tolerance`.
     """
+    frame = model_frame(data, features)
     expected_labels = np.asarray(pipeline.predict(frame)).astype(str)
     expected_proba = pipeline.predict_proba(frame)
-    labels, proba = model.predict(model.feeds_from_frame(frame))
+    labels, proba = model.predict(model.inputs(data).checked())
     report = ParityReport(
         rows=len(frame),
         label_mismatches=int((labels.astype(str) != expected_labels).sum()),

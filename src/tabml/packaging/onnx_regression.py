@@ -11,13 +11,14 @@ from typing import Any
 import numpy as np
 
 from tabml.data.profile import Features
+from tabml.model.features import model_frame
 from tabml.packaging.onnx_export import ParityError, convert
-from tabml.scoring.onnx_regressor import OnnxRegressor
+from tabml.scoring.model import PackagedModel
 
 
 def to_onnx_regressor_bytes(pipeline: Any, features: Features) -> bytes:
     """Convert a fitted scikit-learn regression pipeline to ONNX (output `variable`)."""
-    return convert(pipeline, features, {"tabml.task": "regression", "tabml.classes": "[]"})
+    return convert(pipeline, features, {"tabml.task": "regression"})
 
 
 @dataclass(frozen=True)
@@ -33,15 +34,17 @@ class RegressionParityReport:
 
 
 def check_regression_parity(
-    pipeline: Any, model: OnnxRegressor, frame: Any, atol: float, rtol: float
+    pipeline: Any, model: PackagedModel, data: Any, features: Features, atol: float, rtol: float
 ) -> RegressionParityReport:
-    """Compare ONNX and scikit-learn predictions on `frame` (the test set's model frame).
+    """Compare ONNX (through the runtime's input path) and scikit-learn on `data`.
 
     Raises:
         ParityError: a row differs by more than `atol + rtol * |expected|`.
     """
+    frame = model_frame(data, features)
     expected = np.asarray(pipeline.predict(frame), dtype=np.float64)
-    got = model.predict(model.feeds_from_frame(frame)).astype(np.float64)
+    (got,) = model.predict(model.inputs(data).checked())
+    got = got.astype(np.float64).reshape(-1)
     diff = np.abs(got - expected)
     allowed = atol + rtol * np.abs(expected)
     report = RegressionParityReport(
@@ -58,23 +61,3 @@ def check_regression_parity(
             "check that every pipeline step has an exact skl2onnx converter."
         )
     return report
-
-
-def package_regression(
-    pipeline: Any, features: Features, test_frame: Any, params: Any, training: dict, metrics: dict
-) -> tuple[bytes, RegressionParityReport, dict]:
-    """ONNX bytes, parity report and the extra model metadata of a regression model.
-
-    Refuses (CoverageError) a model whose test-set interval coverage is off the nominal
-    level by more than `regression.coverage_tolerance`, before converting anything.
-    """
-    from tabml.model.intervals import check_coverage
-
-    interval = training["regression"]["interval"]
-    check_coverage(metrics, interval["level"], params.regression.coverage_tolerance)
-    onnx_bytes = to_onnx_regressor_bytes(pipeline, features)
-    atol = params.package.parity_tolerance * training["regression"]["target"]["std"]
-    parity = check_regression_parity(
-        pipeline, OnnxRegressor(onnx_bytes), test_frame, atol, params.regression.parity_rtol
-    )
-    return onnx_bytes, parity, {"task": "regression", "prediction_interval": interval}

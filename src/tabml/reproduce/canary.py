@@ -73,12 +73,12 @@ class CanaryRun(BaseModel):
 def tolerance(root: Path, answers_scale: float) -> float:
     """The package stage's parity tolerance: absolute for probabilities, relative for values."""
     from tabml.data.profile import load_profile
+    from tabml.packaging.tasks import packaging_task
     from tabml.params import load_params
 
     params = load_params(root / "params.yaml")
-    if load_profile(params.data.profile, root / "configs").task == "regression":
-        return params.regression.parity_rtol * max(1.0, answers_scale)
-    return params.package.parity_tolerance
+    profile = load_profile(params.data.profile, root / "configs")
+    return packaging_task(profile).answers_tolerance(params, answers_scale)
 
 
 def verdict(outcome: Outcome, limit: float) -> tuple[Verdict, str]:

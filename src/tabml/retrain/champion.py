@@ -14,7 +14,7 @@ from tabml.data.production import ID, comparison_split
 from tabml.errors import TabmlError
 from tabml.params import RetrainParams
 from tabml.registry import artifact_name, current_in_stage, version_tag
-from tabml.scoring.packaged import PackagedModel, load_packaged
+from tabml.scoring.model import PackagedModel, load_packaged
 from tabml.tools import git
 
 STAGE = "prod"

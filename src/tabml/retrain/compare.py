@@ -7,11 +7,10 @@ import numpy as np
 import pandas as pd
 
 from tabml.errors import TabmlError
-from tabml.model.features import model_frame
 from tabml.model.gates import check_absolute, direction
 from tabml.monitoring.live_metrics import labelled_metrics
 from tabml.params import GatesParams, RetrainParams
-from tabml.scoring.packaged import PackagedModel
+from tabml.scoring.model import PackagedModel
 
 PROMOTE, KEEP = "promote", "keep"
 COMPARED = ("accuracy", "f1_macro", "log_loss")
@@ -23,12 +22,13 @@ class CompareError(TabmlError, ValueError):
 
 
 def score(model: PackagedModel, rows: pd.DataFrame, profile, seed: int) -> dict:
-    """Accuracy (Wilson interval), macro F1 (bootstrap interval), log loss on `rows`."""
-    classifier = model.classifier
-    frame = model_frame(rows, profile.features)
-    _, probabilities = classifier.predict(classifier.feeds_from_frame(frame))
+    """Accuracy (Wilson interval), macro F1 (bootstrap interval), log loss on `rows`.
+
+    The rows reach the model through its own input path, as a served record would.
+    """
+    _, probabilities = model.predict(model.inputs(rows).checked())  # a classifier's outputs
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    index = {name: i for i, name in enumerate(classifier.classes)}
+    index = {name: i for i, name in enumerate(model.task.classes)}
     unknown = sorted(set(rows[profile.target]) - set(index))
     if unknown:
         raise CompareError(f"labels {unknown} are not classes of {model.version}")

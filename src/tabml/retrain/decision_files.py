@@ -3,10 +3,53 @@ rows, the data versions, the verdict and why. No timestamps or commit ids in the
 same data, code and params give the same bytes."""
 
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from tabml import atomic
+from tabml.monitoring.contracts import checked, read_file
 
 DECISION_DIR = Path("reports/retrain")
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Side(_Record):
+    """Champion or challenger: which model, and its metrics on the comparison rows."""
+
+    version: str | None = None  # the champion's registry version
+    branch: str | None = None  # the challenger's git branch
+    model_version: str | None
+    comparison: dict[str, float]
+    test: dict[str, Any] | None = None  # the challenger's test-set metrics
+
+
+class Registered(_Record):
+    """The challenger's registry version, and the stage it was promoted to."""
+
+    version: str
+    stage: str
+
+
+class RetrainDecision(_Record):
+    """reports/retrain/decision.json: one definition, checked when written and read."""
+
+    params: dict[str, Any]
+    overrides: list[str]  # params.yaml values the challenger was built with (SET=...)
+    data: dict[str, Any]  # the production rows, their labels by source and those left out
+    champion: Side
+    challenger: Side
+    verdict: Literal["promote", "keep"]
+    reasons: list[str]
+    registered: Registered | None  # set once the winner is registered and promoted
+
+
+def read_decision(path: Path) -> RetrainDecision:
+    """A decision.json, validated."""
+    return read_file(RetrainDecision, path)
 
 
 def _row(name: str, metrics: dict) -> str:
@@ -67,6 +110,7 @@ def render(decision: dict) -> str:
 
 
 def write_decision(decision: dict, out_dir: Path = DECISION_DIR) -> tuple[Path, Path]:
+    checked(RetrainDecision, decision, str(out_dir / "decision.json"))
     json_path = atomic.write_json(out_dir / "decision.json", decision)
     md_path = atomic.write_text(out_dir / "decision.md", render(decision))
     return json_path, md_path

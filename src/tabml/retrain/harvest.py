@@ -20,6 +20,7 @@ from tabml.data.production import ID, TIME, VERSION, in_time_order
 from tabml.data.profile import DatasetProfile, load_profile
 from tabml.data.schema import load_schema
 from tabml.errors import TabmlError
+from tabml.model.tasks import training_task
 from tabml.monitoring import join, sources
 from tabml.tables import sha256_of
 from tabml.tools import dvc
@@ -58,7 +59,7 @@ def labelled_rows(
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Logged predictions that got a label (id, time, version, inputs and the label), and
     how many labels each source sent. Labels of the `exclude` sources are left out."""
-    online = sources.read_request_log(requests, []).frame
+    online = sources.read_request_log(requests).frame  # inputs and ids: no answer columns
     labels = sources.read_feedback_log(feedback).frame
     by_source = sources.labels_by_source(labels)
     left_out = sources.excluded(labels["source"], exclude)
@@ -108,7 +109,7 @@ def harvest(
     """
     configs = root / "configs"
     profile = load_profile(profile_name, configs)
-    if profile.task != "classification" or profile.target_rule is not None:
+    if not training_task(profile).retrainable or profile.target_rule is not None:
         raise HarvestError("harvest needs a classification profile whose target is a column")
     found, by_source = labelled_rows(requests, feedback, profile, tuple(exclude))
     rejected = schema_rejects(found, profile)

@@ -23,7 +23,7 @@ from tabml.retrain.champion import STAGE, load_champion
 from tabml.retrain.compare import KEEP, PROMOTE, decide, score
 from tabml.retrain.decision_files import DECISION_DIR, write_decision
 from tabml.retrain.harvest import PRODUCTION_FILE, without_production_pin
-from tabml.scoring.packaged import load_packaged
+from tabml.scoring.model import load_packaged
 from tabml.tools import git
 
 PROMOTED, KEPT = 0, 3

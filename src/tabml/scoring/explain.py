@@ -1,53 +1,67 @@
 """Per-record explanations: baseline Shapley contributions of each raw feature, from ONNX.
 
-The baseline is a typical training record: each numeric feature at its training median and
-each categorical feature at its most frequent training category (models/training_stats.json).
-`v(S)` is the model's probability of the record's predicted class when the features in `S`
-keep the record's values and all others are set to the baseline. A feature's contribution is
-its Shapley value over `v` (Sundararajan & Najmi's "baseline Shapley"), so the decomposition
-is additive by construction:
+The baseline is a typical training row: each numeric model input (a date's parts included) at
+its training median and each categorical feature at its most frequent training category
+(the training statistics in the model's metadata). `v(S)` is what the answer shows for the
+record (a classifier's probability of the predicted class, a regression model's value) when
+the features in `S` keep the record's values and all others take the baseline's. A feature's
+contribution is its Shapley value over `v` (Sundararajan & Najmi's "baseline Shapley"), so
+the decomposition is additive by construction:
 
-    base_value + sum(all contributions) == p(predicted class | record)
+    base_value + sum(all contributions) == the answer's probability (or value)
 
-where `base_value = v(no feature) = p(predicted class | baseline)`. With up to
-`MAX_EXACT_FEATURES` features every coalition is scored (exact Shapley values); with more,
-`SAMPLED_ROWS // (features + 1)` seeded feature orders are averaged (still exactly additive,
-the Shapley values are then estimates). Contributions are per raw feature (a categorical
-feature is one ONNX input, so its one-hot columns are never split). All coalitions of all
-records go to onnxruntime in one call; only numpy and the ONNX classifier are needed.
+where `base_value = v(no feature)`. With up to `MAX_EXACT_FEATURES` features every coalition
+is scored (exact Shapley values); with more, `SAMPLED_ROWS // (features + 1)` seeded feature
+orders are averaged (still exactly additive, the Shapley values are then estimates).
+Contributions are per raw feature: a categorical feature is one ONNX input, and a date is
+all of its parts together (its year and day of year move as one). The records' inputs come
+from the model's one input path; all coalitions of all records go to onnxruntime in one call.
 """
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from itertools import combinations
-from typing import Any, Protocol
 
 import numpy as np
+
+from tabml.scoring.dates import part_column
+from tabml.scoring.inputs import Inputs
+from tabml.scoring.metadata import TrainingStatistics
+from tabml.scoring.model import PackagedModel
 
 MAX_EXACT_FEATURES = 10  # 2**10 = 1,024 rows per explained record
 SAMPLED_ROWS = 1024  # rows per explained record beyond that (orders x (features + 1))
 DEFAULT_TOP = 3
 
 
-class Classifier(Protocol):
-    classes: list[str]
-    numeric: list[str]
-    categorical: list[str]
-    input_of: dict[str, str]
+def baseline_inputs(model: PackagedModel, stats: TrainingStatistics) -> Inputs:
+    """One row: the training median of each numeric input, the most frequent category of
+    each categorical one (ties: the first in sorted order, so the baseline is reproducible)."""
+    numbers = {
+        name: np.array([stats.numeric[name].quantiles["0.5"]], dtype=np.float64)
+        for name in model.input_rules.model_numeric
+    }
+    texts, missing = {}, {}
+    for name in model.input_rules.categorical:
+        shares = stats.categorical[name].shares
+        top = max(sorted(shares), key=lambda c: shares[c]) if shares else None
+        texts[name] = np.array(
+            [model.input_rules.missing_category if top is None else top], dtype=object
+        )
+        missing[name] = np.array([top is None])
+    return Inputs(1, numbers, texts, missing, {}, model.input_of)
 
-    def feeds_from_records(self, records: Sequence[Mapping[str, Any]]) -> dict: ...
 
-    def predict(self, feeds: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]: ...
-
-
-def baseline_record(stats: Mapping[str, Any], numeric: list[str], categorical: list[str]) -> dict:
-    """Training median of each numeric feature, most frequent training category of the rest."""
-    record: dict[str, Any] = {n: stats["numeric"][n]["quantiles"]["0.5"] for n in numeric}
-    for name in categorical:
-        shares = stats["categorical"][name]["shares"]
-        # ties go to the first category in sorted order, so the baseline is reproducible
-        record[name] = max(sorted(shares), key=lambda c: shares[c]) if shares else None
-    return record
+def players(model: PackagedModel) -> list[tuple[str, list[str]]]:
+    """The raw features and the ONNX inputs each one moves, in the model's input order."""
+    rules, of = model.input_rules.rules, model.input_of
+    found = [(r.name, [of[r.name]]) for r in rules if r.kind == "numeric"]
+    found += [
+        (r.name, [of[part_column(r.name, p)] for p in r.parts or ()])
+        for r in rules
+        if r.kind == "date"
+    ]
+    return found + [(r.name, [of[r.name]]) for r in rules if r.kind == "categorical"]
 
 
 def exact_design(features: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,11 +102,12 @@ def sampled_design(features: int, orders: int, seed: int = 0) -> tuple[np.ndarra
 
 
 class Explainer:
-    """Top-k feature contributions to each record's predicted-class probability."""
+    """Top-k feature contributions to each record's answer (probability or value)."""
 
-    def __init__(self, classifier: Classifier, training_stats: Mapping[str, Any]):
-        self.classifier = classifier
-        self.features = [*classifier.numeric, *classifier.categorical]
+    def __init__(self, model: PackagedModel):
+        self.model = model
+        self.players = players(model)
+        self.features = [name for name, _ in self.players]
         d = len(self.features)
         if d <= MAX_EXACT_FEATURES:
             self.masks, self.weights = exact_design(d)
@@ -101,47 +116,40 @@ class Explainer:
         self.exact = d <= MAX_EXACT_FEATURES
         self.full_row = int(np.flatnonzero(self.masks.all(axis=1))[0])
         self.empty_row = int(np.flatnonzero(~self.masks.any(axis=1))[0])
-        base = baseline_record(training_stats, classifier.numeric, classifier.categorical)
-        self.baseline = base
-        self._base_feeds = classifier.feeds_from_records([base])
+        base = baseline_inputs(model, model.metadata.training_stats)
+        # per model input: what a feature outside a coalition is set to
+        self.baseline = {k: v[0] for kind in (base.numbers, base.texts) for k, v in kind.items()}
+        self._base_feeds = base.feeds
 
-    def contributions(
-        self, records: Sequence[Mapping[str, Any]]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per record: predicted class index [N], base value [N], contributions [N, features].
-
-        One onnxruntime call scores every coalition of every record.
-        """
-        return self.contributions_of_feeds(self.classifier.feeds_from_records(records))
-
-    def contributions_of_feeds(
-        self, feeds: Mapping[str, np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`contributions` from the classifier's input tensors (records or a frame)."""
-        n, rows = len(next(iter(feeds.values()))), len(self.masks)
+    def contributions(self, inputs: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row of `inputs`: the explained column [N] (a class index; 0 for a value), base
+        value [N], contributions [N, features]. One onnxruntime call scores every coalition."""
+        feeds = inputs.feeds
+        n, rows = inputs.rows, len(self.masks)
         variants = {}
-        for j, name in enumerate(self.features):
-            key = self.classifier.input_of[name]
-            own = np.repeat(feeds[key], rows, axis=0)  # record-major: record r owns a block
+        for j, (_, keys) in enumerate(self.players):
             keep = np.tile(self.masks[:, j], n).reshape(-1, 1)
-            variants[key] = np.where(keep, own, self._base_feeds[key])
-        _, proba = self.classifier.predict(variants)
-        proba = proba.astype(np.float64).reshape(n, rows, -1)
-        predicted = proba[:, self.full_row, :].argmax(axis=1)
-        value = proba[np.arange(n), :, predicted]  # [N, rows]: v(S) for the predicted class
+            for key in keys:
+                own = np.repeat(feeds[key], rows, axis=0)  # record-major: record r owns a block
+                variants[key] = np.where(keep, own, self._base_feeds[key])
+        explained = self.model.task.explained(self.model.run(variants))
+        explained = explained.reshape(n, rows, -1)
+        predicted = explained[:, self.full_row, :].argmax(axis=1)
+        value = explained[np.arange(n), :, predicted]  # [N, rows]: v(S) of the explained column
         return predicted, value[:, self.empty_row], value @ self.weights.T
 
-    def explain(self, records: Sequence[Mapping[str, Any]], top: int = DEFAULT_TOP) -> list[dict]:
-        """One explanation per record: base value, the `top` largest |contributions|, the rest.
+    def explain(self, inputs: Inputs, top: int = DEFAULT_TOP) -> list[dict]:
+        """One explanation per row: base value, the `top` largest |contributions|, the rest.
 
-        `base_value + sum(contributions) + other_features == probability of the predicted
-        class` (the answer's `probabilities[class]`), up to float rounding.
+        `base_value + sum(contributions) + other_features` is the answer's probability of its
+        class (a classifier) or its value (a regression model), up to float rounding.
         """
-        predicted, base, contrib = self.contributions(records)
-        classes, order = self.classifier.classes, self.ranking(contrib)
+        predicted, base, contrib = self.contributions(inputs)
+        order = self.ranking(contrib)
+        head = self.model.task.explanation_head
         return [
             {
-                "class": classes[int(predicted[r])],
+                **head(int(predicted[r])),
                 "base_value": float(base[r]),
                 "contributions": [
                     {"feature": self.features[j], "contribution": float(contrib[r, j])}
@@ -149,7 +157,7 @@ class Explainer:
                 ],
                 "other_features": float(contrib[r, order[r, top:]].sum()),
             }
-            for r in range(len(records))
+            for r in range(inputs.rows)
         ]
 
     @staticmethod

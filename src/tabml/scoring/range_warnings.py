@@ -1,47 +1,64 @@
-"""Training-range warnings: values inside the domain rules but outside what the model saw."""
+"""Training-range warnings: values inside the domain rules but outside what the model saw.
 
-import math
-from collections.abc import Mapping
-from typing import Any
+Computed from the normalised model inputs (`tabml.scoring.inputs.Inputs`), so a date's parts
+and a converted value warn exactly as the model sees them.
+"""
 
-import pandas as pd
+import numpy as np
+
+from tabml.scoring.inputs import Inputs
+from tabml.scoring.metadata import TrainingStatistics
 
 
-class TrainingStats:
-    """The training statistics (models/training_stats.json) as a fast warning checker."""
+class RangeWarnings:
+    """The training statistics as a fast warning checker."""
 
-    def __init__(self, stats: Mapping[str, Any]):
-        self.numeric = {n: (s["min"], s["max"]) for n, s in stats["numeric"].items()}
-        self.categories = {n: frozenset(s["categories"]) for n, s in stats["categorical"].items()}
+    def __init__(self, stats: TrainingStatistics):
+        self.numeric = {n: (s.min, s.max) for n, s in stats.numeric.items()}
+        self.categories = {n: frozenset(s.categories) for n, s in stats.categorical.items()}
 
-    def warnings_for(self, record: Mapping[str, Any]) -> list[dict]:
-        """Warnings for one record: features inside the domain rules but unseen in training."""
-        found = []
-        for name, (low, high) in self.numeric.items():
-            value = record.get(name)
-            if value is not None and not math.isnan(value) and not low <= value <= high:
-                found.append(
-                    {
-                        "feature": name,
-                        "value": value,
-                        "training_range": [low, high],
-                        "message": f"{name}={value} is outside the training range [{low}, {high}]",
-                    }
-                )
-        for name, seen in self.categories.items():
-            value = record.get(name)
-            if value is not None and value not in seen:
-                found.append(
-                    {
-                        "feature": name,
-                        "value": value,
-                        "training_categories": sorted(seen),
-                        "message": f"{name}={value!r} was not seen in training",
-                    }
-                )
+    def for_inputs(self, inputs: Inputs) -> list[list[dict]]:
+        """Per row, its warnings (missing values never warn). Plain Python over lists: a
+        request holds a few records, and numpy's per-call cost would exceed the work."""
+        numeric = [
+            (name, low, high, _plain(inputs.numbers[name]))
+            for name, (low, high) in self.numeric.items()
+            if name in inputs.numbers
+        ]
+        categorical = [
+            (name, seen, _plain(inputs.texts[name]), _plain(inputs.missing[name]))
+            for name, seen in self.categories.items()
+            if name in inputs.texts
+        ]
+        found: list[list[dict]] = []
+        for i in range(inputs.rows):
+            row = []
+            for name, low, high, values in numeric:
+                value = values[i]
+                if not low <= value <= high and value == value:  # NaN (missing) never warns
+                    row.append(
+                        {
+                            "feature": name,
+                            "value": value,
+                            "training_range": [low, high],
+                            "message": f"{name}={value} is outside the training range "
+                            f"[{low}, {high}]",
+                        }
+                    )
+            for name, seen, texts, absent in categorical:
+                value = texts[i]
+                if value not in seen and not absent[i]:
+                    row.append(
+                        {
+                            "feature": name,
+                            "value": value,
+                            "training_categories": sorted(seen),
+                            "message": f"{name}={value!r} was not seen in training",
+                        }
+                    )
+            found.append(row)
         return found
 
-    def warnings_for_frame(self, frame: pd.DataFrame) -> list[list[dict]]:
-        """Warnings per row of a frame (missing values never warn)."""
-        rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
-        return [self.warnings_for(row) for row in rows]
+
+def _plain(column) -> list:
+    return column.tolist() if isinstance(column, np.ndarray) else column

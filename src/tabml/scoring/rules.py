@@ -1,12 +1,17 @@
 """The domain rules: what each feature may hold, as plain data the shipped runtime can read.
 
-`tabml.data.schema.domain_rules` reads them off the pandera schema at package time; they
-travel to serving and batch scoring as JSON in the model's metadata (`rules_to_json`).
+`tabml.data.schema.domain_rules` reads them off the pandera schema and the profile at package
+time; they travel to serving and batch scoring in the model's metadata
+(`tabml.scoring.metadata.ModelMetadata.domain_rules`).
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
+
+from tabml.scoring.date_formats import ISO8601
+
+OPTIONAL = ("parts", "format")  # written only where set (a date's)
 
 
 @dataclass(frozen=True)
@@ -14,20 +19,27 @@ class DomainRule:
     """What one feature may hold, read off the pandera schema."""
 
     name: str
-    kind: str  # "numeric", "categorical" or "date" (an ISO date string)
+    kind: Literal["numeric", "categorical", "date"]
     nullable: bool
     allowed: tuple[str, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
-    # A date's declared numbers (tabml.scoring.transforms.PARTS), e.g. ("year", "day_of_year").
+    # A date's declared numbers (tabml.scoring.dates.PARTS), e.g. ("year", "day_of_year").
     parts: tuple[str, ...] | None = None
+    # A date's format (tabml.scoring.dates); None in models packaged before formats: ISO8601.
+    format: str | None = None
+
+    @property
+    def date_format(self) -> str:
+        return self.format or ISO8601
 
 
 def rules_to_json(rules: Sequence[DomainRule]) -> list[dict]:
-    # `parts` only where there are some: the metadata of a model without dates (and so its
-    # content hash, the model version) stays what it was before dates existed.
+    # `parts` and `format` only where there are some: a model without dates keeps the
+    # metadata it had before dates existed.
     return [
-        {k: v for k, v in asdict(rule).items() if k != "parts" or v is not None} for rule in rules
+        {k: v for k, v in asdict(rule).items() if k not in OPTIONAL or v is not None}
+        for rule in rules
     ]
 
 
@@ -41,8 +53,3 @@ def rules_from_json(data: Sequence[Mapping[str, Any]]) -> list[DomainRule]:
         DomainRule(**{**d, "allowed": _tuple(d.get("allowed")), "parts": _tuple(d.get("parts"))})
         for d in data
     ]
-
-
-def date_columns(rules: Sequence[DomainRule]) -> dict[str, tuple[str, ...]]:
-    """The date columns of the rules and the numbers declared for each."""
-    return {rule.name: rule.parts or () for rule in rules if rule.kind == "date"}

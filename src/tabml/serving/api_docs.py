@@ -4,14 +4,15 @@ BentoML's page at `/` loads Google Tag Manager from the internet; `docs_page()` 
 page (its Swagger UI files are served by BentoML from `/static_content/`) with the tracker
 removed, so it works offline and loads no third-party script. `describe_model()` replaces
 BentoML's generic description (badges, Slack links) with the model's own and gives
-`POST /predict` the schema of its answers instead of "a list of objects": label and
-probabilities for a classifier, value and prediction interval for a regression model.
+`POST /predict` the schema of its answers instead of "a list of objects": the task's fields
+(`tabml.scoring.task`) and the ones every answer has.
 """
 
 import re
 from pathlib import Path
 
 from tabml.scoring.prediction_ids import PATTERN_TEXT
+from tabml.scoring.task import task_for
 
 # Each of BentoML's tracker blocks sits between these two comments.
 _TRACKER = re.compile(r"<!-- Google Tag Manager.*?<!-- End Google Tag Manager[^>]*-->", re.S)
@@ -51,58 +52,24 @@ _COMMON = {
 }
 
 
-def answer_schema(target: str, classes: list[str], interval_level: float | None = None) -> dict:
-    """JSON schema of `POST /predict`'s answer: one object per record, in order.
-
-    A classifier answers its label and class probabilities; a regression model (no classes,
-    an `interval_level`) its value and prediction interval.
-    """
-    if classes:
-        answer = {
-            target: {"type": "string", "enum": classes, "description": f"predicted {target}"},
-            "probabilities": {
-                "type": "object",
-                "description": "probability of each class",
-                "properties": {label: {"type": "number"} for label in classes},
-                "required": classes,
-            },
-        }
-    else:
-        level = f"{interval_level:.0%} " if interval_level is not None else ""
-        answer = {
-            target: {"type": "number", "description": f"predicted {target}"},
-            "interval": {
-                "type": "array",
-                "description": f"{level}prediction interval [low, high] (split conformal)",
-                "items": {"type": "number"},
-                "minItems": 2,
-                "maxItems": 2,
-            },
-        }
-    properties = {**answer, **_COMMON}
+def answer_schema(target: str, task) -> dict:
+    """JSON schema of `POST /predict`'s answer: one object per record, in order; the task's
+    fields (label and probabilities, or value and interval), then what every answer has."""
+    properties = {**task.answer_schema(target), **_COMMON}
     return {
         "type": "array",
         "items": {"type": "object", "properties": properties, "required": list(properties)},
     }
 
 
-def describe_model(spec: dict, metadata: dict, version: str) -> dict:
+def describe_model(spec: dict, metadata, version: str) -> dict:
     """BentoML's OpenAPI doc with the model's description and `/predict`'s answer schema."""
-    target, classes = metadata["target"], list(metadata.get("classes") or [])
-    level = (metadata.get("prediction_interval") or {}).get("level")
-    if classes:
-        what = ", ".join(classes)
-    else:
-        what = (
-            "a number, with a prediction interval"
-            if level is None
-            else (f"a number, with a {level:.0%} prediction interval")
-        )
+    target, task = metadata.target, task_for(metadata)
     spec["info"].update(
         title="tabml API",
         version=version,
         description=(
-            f"Predicts **{target}** ({what}) of tabular records with model "
+            f"Predicts **{target}** ({task.describe()}) of tabular records with model "
             f"version `{version}` (also in every answer's `X-Model-Version` header). "
             '`POST /predict` takes `{"records": [...]}` and answers one object per record, '
             "in order. Health: `/livez`, `/readyz`; metrics: `/metrics`."
@@ -111,6 +78,6 @@ def describe_model(spec: dict, metadata: dict, version: str) -> dict:
     spec["info"].pop("contact", None)
     responses = spec["paths"]["/predict"]["post"]["responses"]
     ok = responses.get(200) or responses["200"]  # an int key before JSON encoding
-    ok["content"]["application/json"]["schema"] = answer_schema(target, classes, level)
+    ok["content"]["application/json"]["schema"] = answer_schema(target, task)
     ok["headers"] = {"X-Model-Version": {"schema": {"type": "string"}}}
     return spec

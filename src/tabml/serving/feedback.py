@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -58,15 +58,16 @@ def feedback_max_bytes() -> int:
     return max_bytes_from_env(MAX_BYTES_ENV, DEFAULT_MAX_BYTES)
 
 
-def feedback_model(classes: Sequence[str] | None) -> type[BaseModel]:
+def feedback_model(kind: Any) -> type[BaseModel]:
     """The `/feedback` body: `{"labels": [{"prediction_id": ..., "label": ...}, ...]}`, and
     optionally `"source": "<labeller>"`.
 
-    A label is one of `classes`; without classes (a regression model) a finite number.
+    `kind`: a label's type, as the model's task says (`Task.feedback_label`): one of a
+    classifier's classes (a Literal), or `float` (a regression model: a finite number).
     """
     config = ConfigDict(extra="forbid", strict=True)
-    number = Annotated[float, Field(allow_inf_nan=False)]
-    kind = Literal[tuple(classes)] if classes else number
+    if kind is float:
+        kind = Annotated[float, Field(allow_inf_nan=False)]
     label = create_model(
         "Label",
         __config__=config,

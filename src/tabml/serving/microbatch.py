@@ -7,7 +7,7 @@ on a clock: a lone request is scored after `settle_turns` empty loop turns. Meas
 docs/serving.md; BentoML's own adaptive batching (a dispatcher with a latency budget) is
 measured beside it in `make bench-serve`.
 
-Answers do not depend on which requests shared a call: `OnnxClassifier.predict` scores every
+Answers do not depend on which requests shared a call: `PackagedModel.predict` scores every
 row as part of a batch of at least two (serving.md, "Batching").
 """
 

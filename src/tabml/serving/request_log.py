@@ -30,6 +30,7 @@ else `logs/requests/` under the working directory. `TABML_REQUEST_LOG=0` turns l
 import functools
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,12 +80,14 @@ def make_record(
     now: datetime | None = None,
     answer: dict | None = None,
     target: str | None = None,
+    logged: Callable[[dict, str | None], dict] | None = None,
 ) -> dict:
-    """One log line for one scored input; with its `answer`, also its id and prediction."""
+    """One log line for one scored input; with its `answer`, also the prediction fields
+    `logged` (the task's `Task.logged`) gives."""
     stamp = (now or datetime.now(UTC)).isoformat()
     record = {"timestamp": stamp, "model_version": model_version, "inputs": inputs}
     if answer is not None:
-        record.update(_prediction(answer, target))
+        record.update(logged(answer, target))
     return record
 
 
@@ -95,32 +98,16 @@ def write_batch(records: list[dict], directory: Path, sequence: int = 0) -> Path
     return write_lines([(_ENCODER.encode(r) + "\n").encode() for r in records], directory, sequence)
 
 
-def _lines(head: bytes | None, rows: list[dict], answers: list | None, target: str | None):
+def _lines(head: bytes | None, rows: list[dict], answers: list | None, target, logged):
     """The JSON lines of one queued request (see `RequestLogger.log`)."""
     if head is None:
         return [_encode_inputs(record) + b"\n" for record in rows]
     if answers is None:
         return [head + _encode_inputs(row) + b"}\n" for row in rows]
     return [
-        head + _encode_inputs(row) + b"," + _encode_inputs(_prediction(answer, target))[1:] + b"\n"
+        head + _encode_inputs(row) + b"," + _encode_inputs(logged(answer, target))[1:] + b"\n"
         for row, answer in zip(rows, answers, strict=True)
     ]
-
-
-def _prediction(answer: dict, target: str | None) -> dict:
-    interval = answer.get("interval")
-    if interval is not None:  # a regression model: its value and the interval's two ends
-        return {
-            "prediction_id": answer.get("prediction_id"),
-            "predicted": answer.get(target),
-            "interval_low": interval[0],
-            "interval_high": interval[1],
-        }
-    return {
-        "prediction_id": answer.get("prediction_id"),
-        "predicted": answer.get(target),
-        "probabilities": answer.get("probabilities"),
-    }
 
 
 class RequestLogger(LogWriter):
@@ -153,13 +140,16 @@ class RequestLogger(LogWriter):
         now: datetime | None = None,
         answers: list[dict] | None = None,
         target: str | None = None,
+        logged: Callable[[dict, str | None], dict] | None = None,
     ) -> None:
         """Queue one request's scored inputs; drop (and count) those beyond `max_queued`.
 
-        With `answers` (one per row), each line also gets the answer's `prediction_id`, its
-        `target` value as `predicted` and its `probabilities` (a regression model: its
-        `interval_low`, `interval_high`), read by the writer thread.
+        With `answers` (one per row), each line also gets the fields `logged(answer, target)`
+        gives (the task's: `tabml.scoring.task.Task.logged`: prediction id, the `target` value
+        as `predicted`, probabilities or the interval), made by the writer thread.
         """
+        if answers is not None and logged is None:
+            raise ValueError("logging answers needs `logged` (the task's log fields)")
         kept = self.room(len(rows))
         self.dropped += len(rows) - kept
         if not kept:
@@ -170,7 +160,7 @@ class RequestLogger(LogWriter):
         # The start of each of this request's lines (the key order of `make_record`).
         version = _ENCODER.encode(model_version)
         head = f'{{"timestamp":"{stamp}","model_version":{version},"inputs":'.encode()
-        self.enqueue(functools.partial(_lines, head, rows, answers, target), kept)
+        self.enqueue(functools.partial(_lines, head, rows, answers, target, logged), kept)
 
     def log_records(self, records: list[dict], ack: bool = False) -> Future | None:
         """Queue whole records, one line each (the feedback log's lines).
@@ -183,7 +173,7 @@ class RequestLogger(LogWriter):
             return None  # refused whole, and answered as such: nothing lost
         self.dropped += len(records) - kept
         if kept:
-            return self.enqueue(functools.partial(_lines, None, records[:kept], None, None),
+            return self.enqueue(functools.partial(_lines, None, records[:kept], None, None, None),
                                 kept, ack)  # fmt: skip
         return None
 

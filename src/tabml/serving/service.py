@@ -8,7 +8,6 @@ the `.onnx` file, everything else is JSON metadata in the model store entry.
 import gc
 import json
 import os
-from pathlib import Path
 from typing import Annotated, Any
 
 import bentoml
@@ -17,13 +16,11 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
 from tabml.scoring.explain import Explainer, add_explanations, requested_top
-from tabml.scoring.onnx_classifier import OnnxClassifier
-from tabml.scoring.packaged import MODEL_NAME, ONNX_FILE, SERVICE_NAME
+from tabml.scoring.metadata import ModelMetadata, read_metadata
+from tabml.scoring.model import PackagedModel, from_store
+from tabml.scoring.packaged import MODEL_NAME, SERVICE_NAME
 from tabml.scoring.prediction_ids import identify
-from tabml.scoring.range_warnings import TrainingStats
-from tabml.scoring.regression_scorer import RegressionScorer, regression_scorer
-from tabml.scoring.rules import date_columns, rules_from_json
-from tabml.scoring.scorer import Scorer
+from tabml.scoring.task import task_for
 from tabml.serving import feedback, http_limits
 from tabml.serving.api_docs import describe_model, docs_page
 from tabml.serving.api_key import api_key, feedback_key
@@ -49,14 +46,14 @@ class ServiceArgs(BaseModel):
 MODEL = bentoml.models.BentoModel(bentoml.use_arguments(ServiceArgs).model)
 
 
-def _metadata() -> dict:
+def _metadata() -> ModelMetadata:
     stored = MODEL.stored
     if stored is None:
         raise RuntimeError(
             f"no model {MODEL.tag} in the BentoML store: run `make repro` first "
             "(serving reads the store under BENTOML_HOME, see the Makefile)"
         )
-    return stored.info.metadata
+    return read_metadata(stored.info.metadata, str(MODEL.tag))
 
 
 METADATA = _metadata()
@@ -68,10 +65,9 @@ CLIENT_ERRORS_UNLOGGED = bentoml.metrics.Counter(
     documentation="Client-error (4xx) log lines left out by the log's line budget",
 )
 log_client_errors_as_warnings(CLIENT_ERRORS_UNLOGGED.inc)
-RULES = rules_from_json(METADATA["domain_rules"])
-PredictRequest = request_model(RULES, METADATA["max_records"])
-# A regression model's labels are numbers (it has no classes).
-FeedbackRequest = feedback.feedback_model(METADATA.get("classes"))
+PredictRequest = request_model(METADATA.domain_rules, METADATA.max_records)
+# A classifier's labels are its classes, a regression model's numbers.
+FeedbackRequest = feedback.feedback_model(task_for(METADATA).feedback_label())
 
 OUT_OF_RANGE = bentoml.metrics.Counter(
     name="tabml_out_of_training_range",
@@ -146,7 +142,7 @@ class GuardedService(bentoml.Service):
             api_paths=[api.route for api in self.apis.values()],
             # ~2 kB per record is generous for JSON records of a few features; /feedback's
             # 10,000 labels (feedback.MAX_BODY_BYTES) fit in it by default.
-            max_body_bytes=max(2048 * METADATA["max_records"], feedback.MAX_BODY_BYTES),
+            max_body_bytes=max(2048 * METADATA.max_records, feedback.MAX_BODY_BYTES),
             api_key=api_key(),
             path_keys=feedback_keys(),
             open_paths=[*OPEN_PATHS, *static],  # the docs page's own files
@@ -155,7 +151,7 @@ class GuardedService(bentoml.Service):
                 "/docs.json": (b"application/json", json.dumps(spec).encode()),
             },
             answer_headers=version_headers(),
-            max_field_errors=METADATA.get("max_field_errors", 20),
+            max_field_errors=METADATA.max_field_errors,
             max_values=body_value_limits(),
             on_reject=lambda reason: GATE_ANSWERED.labels(reason=reason).inc(),
         )
@@ -165,7 +161,7 @@ def body_value_limits() -> dict[str, ValueLimit]:
     """Per API path, the commas outside strings a body may hold (http_gate.py): twice what a
     request at the limits has (items x fields, the separators, `explain`), so a request a
     little over them still gets pydantic's own field errors, at a cost of that order."""
-    fields, records = len(RULES), METADATA["max_records"]
+    fields, records = len(METADATA.domain_rules), METADATA.max_records
     return {
         "/predict": ValueLimit(
             2 * (records * fields + 1),
@@ -184,7 +180,7 @@ def body_value_limits() -> dict[str, ValueLimit]:
 SERVICE_CONFIG: dict[str, Any] = {
     "name": SERVICE_NAME,
     "service_class": GuardedService,
-    "description": f"Predicts {METADATA['target']} of tabular records (model {MODEL_VERSION})",
+    "description": f"Predicts {METADATA.target} of tabular records (model {MODEL_VERSION})",
     "workers": worker_count(),  # TABML_WORKERS; launch.serve has checked it
     "traffic": {"timeout": 10},
     # The access log costs throughput (docs/benchmarks.md, serving); request counts and
@@ -201,17 +197,9 @@ Answers = Annotated[list[dict[str, Any]], ContentType("application/json")]
 Accepted = Annotated[dict[str, int], ContentType("application/json")]
 
 
-def load_scorer(stored_model: Any) -> Scorer | RegressionScorer:
-    """The ONNX model of a store entry, with the training range and target saved beside it."""
-    if METADATA.get("task") == "regression":  # value and interval instead of label and classes
-        onnx_bytes = Path(stored_model.path_of(ONNX_FILE)).read_bytes()
-        return regression_scorer(onnx_bytes, METADATA)
-    return Scorer(
-        OnnxClassifier.from_file(stored_model.path_of(ONNX_FILE)),
-        TrainingStats(METADATA["training_stats"]),
-        METADATA["target"],
-        date_columns(rules_from_json(METADATA["domain_rules"])),
-    )
+def load_model(stored_model: Any) -> PackagedModel:
+    """The packaged model of a store entry: ONNX session, metadata, task and input path."""
+    return from_store(stored_model)
 
 
 def count_warnings(answers: list[dict]) -> list[dict]:
@@ -239,10 +227,11 @@ class ServedInputs:
     `TABML_REQUEST_LOG=0`.
     """
 
-    def __init__(self, model_version: str, target: str | None = None) -> None:
+    def __init__(self, model_version: str, target: str | None = None, task: Any = None) -> None:
         self.logger = RequestLogger(log_dir()) if logging_enabled() else None
         self.model_version = model_version
         self.target = target
+        self.logged = None if task is None else task.logged  # an answer's prediction fields
         self.dropped = self.pruned = 0
 
     def log(self, rows: list[dict], answers: list[dict] | None = None) -> None:
@@ -250,7 +239,9 @@ class ServedInputs:
         if self.logger is None:
             return
         # O(1) here: the logger's thread builds the lines (request_log.py).
-        self.logger.log(rows, self.model_version, answers=answers, target=self.target)
+        self.logger.log(
+            rows, self.model_version, answers=answers, target=self.target, logged=self.logged
+        )
         if self.logger.dropped != self.dropped:
             LOG_DROPPED.inc(self.logger.dropped - self.dropped)
             self.dropped = self.logger.dropped
@@ -270,14 +261,11 @@ class TabmlService:
     model = MODEL
 
     def __init__(self) -> None:
-        self.scorer = load_scorer(self.model)
-        # Explanations are of a class's probability: a regressor has none to explain.
-        regression = METADATA.get("task") == "regression"
-        stats = METADATA["training_stats"]
-        self.explainer = None if regression else Explainer(self.scorer.classifier, stats)
+        self.model = load_model(self.model)
+        self.explainer = Explainer(self.model)
         # Concurrent requests share one onnxruntime call (microbatch.py, docs/serving.md).
-        self.batcher = MicroBatcher(self.scorer.score, max_rows=METADATA["max_records"])
-        self.inputs = ServedInputs(MODEL_VERSION, METADATA["target"])
+        self.batcher = MicroBatcher(self.model.score, max_rows=METADATA.max_records)
+        self.inputs = ServedInputs(MODEL_VERSION, METADATA.target, self.model.task)
         self.labels = feedback.FeedbackLog()
         freeze_startup_heap()
 
@@ -285,20 +273,17 @@ class TabmlService:
     # pool, and only requests on the loop can share a model call.
     @bentoml.api(route="/predict", input_spec=PredictRequest)
     async def predict(self, records: list[Any], explain: bool | int = False) -> Answers:
-        """One answer per record, in order: label, class probabilities, range warnings,
-        prediction id and model version.
+        """One answer per record, in order: label and class probabilities (a regression
+        model: value and interval), range warnings, prediction id and model version.
 
         With `"explain": true` (or k), also the 3 (k) largest feature contributions.
         """
         rows = [record.model_dump(by_alias=True) for record in records]
         answers = count_warnings(await self.batcher.score(rows))
-        if explain and self.explainer is None:
-            raise bentoml.exceptions.InvalidArgument(
-                "explain: explanations are for classification models; this one is a regressor"
-            )
         if explain:  # an extra model call of its own, outside the shared micro-batch
             top = requested_top(explain)
-            answers = add_explanations(answers, self.explainer.explain(rows, top))
+            explained = self.explainer.explain(self.model.inputs(rows), top)
+            answers = add_explanations(answers, explained)
         identify(answers, self.inputs.model_version)
         self.inputs.log(rows, answers)  # after scoring: only inputs that got an answer
         return answers

@@ -13,12 +13,12 @@ from tabml.data.profile import load_profile
 from tabml.data.schema import domain_rules, load_schema
 from tabml.model.features import model_frame
 from tabml.model.gates import dataset_gates, enforce_limits, enforce_slices
+from tabml.model.tasks import training_task
 from tabml.packaging import model_card
-from tabml.packaging.onnx_export import check_parity, to_onnx_bytes
-from tabml.packaging.onnx_regression import package_regression
+from tabml.packaging.tasks import packaging_task
 from tabml.params import load_params
-from tabml.scoring.onnx_classifier import OnnxClassifier
-from tabml.scoring.rules import rules_to_json
+from tabml.scoring.metadata import SCHEMA_VERSION, ModelMetadata
+from tabml.scoring.model import PackagedModel
 from tabml.stages import run
 
 
@@ -38,29 +38,37 @@ def main() -> None:
     test_data = pd.read_parquet(paths.TEST_DATA)
     test = model_frame(test_data, profile.features)
     training = json.loads(paths.TRAINING_STATS.read_text())
-    if profile.task == "regression":
-        onnx_bytes, parity, extra = package_regression(
-            pipeline, profile.features, test, params, training, metrics
-        )
-        classes, y_true = [], test_data[profile.target].to_numpy(dtype=float)
-    else:
-        onnx_bytes = to_onnx_bytes(pipeline, profile.features)
-        parity = check_parity(
-            pipeline, OnnxClassifier(onnx_bytes), test, params.package.parity_tolerance
-        )
-        classes, extra = [str(c) for c in pipeline.classes_], {}
-        y_true = test_data[profile.target].astype(str).to_numpy(dtype=object)
+    task = packaging_task(profile)
+    task.check_before_converting(metrics, training, params)
+    onnx_bytes = task.to_onnx(pipeline, profile)
+    metadata = ModelMetadata(
+        schema_version=SCHEMA_VERSION,
+        **task.metadata(pipeline, training),
+        target=profile.target,
+        domain_rules=domain_rules(profile, load_schema(profile)),
+        training_stats=training,
+        # Which files DVC watches is no property of the model (and penguins' stays unchanged).
+        params=params.model_dump(mode="json", by_alias=True, exclude={"sources"}),
+        metrics=metrics,
+        parity_tolerance=params.package.parity_tolerance,
+        max_records=params.package.max_records,
+        max_field_errors=params.package.max_field_errors,
+        git_blob_shas=bento.serving_code_shas(paths.SRC / "tabml"),
+    )
+    model = PackagedModel(onnx_bytes, metadata)  # the runtime object serving will load
+    parity = task.check_parity(pipeline, model, test_data, profile, params, training)
     card = model_card.render(
         model_card.CardInputs(
+            task=task,
             profile=profile,
             params=params,
-            classes=classes,
+            classes=model.task.classes,
             metrics=metrics,
             slices=slices,
             training_stats=training,
             parity=parity,
             gate_results=model_card.gate_results(gates.gates, slices),
-            y_true=y_true,
+            y_true=training_task(profile).target(test_data, profile),
             predicted=pipeline.predict(test),
             test_frame=test,
             onnx_sha256=hashlib.sha256(onnx_bytes).hexdigest(),
@@ -69,23 +77,10 @@ def main() -> None:
     )
     atomic.write_bytes(paths.ONNX_MODEL, onnx_bytes)
     atomic.write_text(paths.MODEL_CARD, card)
-    metadata = bento.model_metadata(
-        target=profile.target,
-        classes=classes,
-        domain_rules=rules_to_json(domain_rules(profile, load_schema(profile))),
-        training_stats=training,
-        # Which files DVC watches is no property of the model (and penguins' stays unchanged).
-        params=params.model_dump(mode="json", by_alias=True, exclude={"sources"}),
-        metrics=metrics,
-        parity_tolerance=params.package.parity_tolerance,
-        max_records=params.package.max_records,
-        max_field_errors=params.package.max_field_errors,
-        code_shas=bento.serving_code_shas(paths.SRC / "tabml"),
-    ) | {"model_card": card}
-    metadata.update(extra)  # regression: task and prediction_interval
-    meta_bytes = json.dumps(metadata, sort_keys=True).encode()
+    stored = metadata.model_copy(update={"model_card": card}).to_store()
+    meta_bytes = json.dumps(stored, sort_keys=True).encode()
     model_tag = bento.save_model(
-        paths.ONNX_MODEL, metadata, bento.content_version(onnx_bytes, meta_bytes)
+        paths.ONNX_MODEL, stored, bento.content_version(onnx_bytes, meta_bytes)
     )
     built = bento.build_bento(paths.SRC.resolve(), model_tag)
     archive = bento.export_bento(built, paths.BENTO_ARCHIVE)

@@ -5,6 +5,7 @@ import pandas as pd
 from tabml import atomic, paths
 from tabml.data.profile import load_profile
 from tabml.model.features import split_train_test
+from tabml.model.tasks import training_task
 from tabml.params import load_params
 from tabml.stages import run
 
@@ -13,7 +14,7 @@ def main() -> None:
     params = load_params()
     profile = load_profile(params.data.profile)
     clean = pd.read_parquet(paths.CLEAN_DATA)
-    stratify = profile.task == "classification"  # a numeric target has no classes to keep
+    stratify = training_task(profile).stratify  # a numeric target has no classes to keep
     train, test = split_train_test(
         clean, profile.target, params.split.test_size, params.split.seed, stratify
     )

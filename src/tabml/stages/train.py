@@ -1,14 +1,15 @@
 """Stage train: fit the chosen estimator family; save the pipeline and the training statistics.
 
-For a regression profile the statistics also hold the split-conformal interval (regressors.py).
+The profile's task fits it (`tabml.model.tasks`): a regression model's statistics also hold
+its split-conformal interval.
 """
 
 import pandas as pd
 
 from tabml import atomic, paths
 from tabml.data.profile import load_profile
-from tabml.model.regressors import check_family, fit_regression
-from tabml.model.train import fit_model
+from tabml.model.tasks import training_task
+from tabml.model.train import check_family
 from tabml.model.training_stats import training_stats
 from tabml.model.tuned_params import apply_tuned, read_tuned
 from tabml.params import load_params
@@ -25,12 +26,8 @@ def main() -> None:
         print(f"train: tuned parameters from {paths.TUNED_PARAMS}")
     check_family(profile, train_params.model)
     stats = training_stats(train, profile)
-    if profile.task == "regression":
-        pipeline, stats["regression"] = fit_regression(
-            train, profile, train_params, params.regression
-        )
-    else:
-        pipeline = fit_model(train, profile, train_params)
+    pipeline, task_stats = training_task(profile).fit(train, profile, train_params, params)
+    stats.update(task_stats)
     atomic.write_joblib(paths.MODEL, pipeline)
     atomic.write_json(paths.TRAINING_STATS, stats)
     print(f"train: {train_params.model} fitted on {len(train)} rows -> {paths.MODEL}")

@@ -26,10 +26,16 @@ SHOWN_RAGGED = 5  # ragged rows named in an error line
 
 
 def read_partition(
-    part: Partition, parquet: bool, chunk_rows: int | None, categorical: Sequence[str] = ()
+    part: Partition,
+    parquet: bool,
+    chunk_rows: int | None,
+    categorical: Sequence[str] = (),
+    text: Sequence[str] = (),
 ) -> Iterator[pd.DataFrame]:
     """The partition's rows in chunks of at most `chunk_rows` (None: one frame), with the
-    `categorical` columns as pandas categoricals.
+    `categorical` columns as pandas categoricals and the `text` columns of a CSV file as
+    written (a category `01` stays `01`, not the number 1; a parquet column keeps the type it
+    was stored with, which the runtime's input path normalises).
 
     Raises:
         TableError: unreadable, or its bytes are not those planned.
@@ -37,7 +43,7 @@ def read_partition(
     read = 0
     try:
         chunks = _parquet_chunks if parquet else _csv_chunks
-        for chunk in chunks(part, chunk_rows, categorical):
+        for chunk in chunks(part, chunk_rows, categorical, text):
             read += len(chunk)
             yield chunk
     except TableError:
@@ -51,7 +57,9 @@ def read_partition(
         )
 
 
-def _csv_chunks(part: Partition, chunk_rows: int | None, categorical: Sequence[str]):
+def _csv_chunks(
+    part: Partition, chunk_rows: int | None, categorical: Sequence[str], as_text: Sequence[str]
+):
     import pandas as pd
 
     with open_regular(part.path) as handle:
@@ -61,7 +69,8 @@ def _csv_chunks(part: Partition, chunk_rows: int | None, categorical: Sequence[s
     del data
     if hashlib.sha256(text).hexdigest() != part.sha256:
         raise changed_error(part.path)
-    options = {"dtype": {c: "category" for c in categorical if c in part.columns}}
+    types = {**dict.fromkeys(as_text, str), **dict.fromkeys(categorical, "category")}
+    options = {"dtype": {c: kind for c, kind in types.items() if c in part.columns}}
     if part.long_rows:  # pandas fails on a long row; with usecols it drops the extra fields
         options["usecols"] = range(len(part.columns))
     if chunk_rows is None:
@@ -70,7 +79,9 @@ def _csv_chunks(part: Partition, chunk_rows: int | None, categorical: Sequence[s
         yield from pd.read_csv(io.BytesIO(text), chunksize=chunk_rows, **options)
 
 
-def _parquet_chunks(part: Partition, chunk_rows: int | None, categorical: Sequence[str]):
+def _parquet_chunks(
+    part: Partition, chunk_rows: int | None, categorical: Sequence[str], _text: Sequence[str]
+):
     import pyarrow.parquet as pq
 
     with open_regular(part.path) as handle:
@@ -88,6 +99,7 @@ def read_table(
     needed: Sequence[str] = (),
     ragged: Literal["drop", "refuse"] = "drop",
     empty_ok: bool = False,
+    text: Sequence[str] = (),
 ) -> pd.DataFrame:
     """A whole table file as one frame, parsed in one go (for inputs that fit in memory:
     drift inputs, label files, the raw data of the validate stage).
@@ -97,6 +109,7 @@ def read_table(
     types are inferred over the whole file. CSV rows with too few or too many fields are
     left out (`ragged="drop"`) or refuse the file (`"refuse"`, naming the first ones). A file
     without data rows is refused unless `empty_ok` (then: an empty frame with its columns).
+    `text` columns of a CSV file are read as written (`read_partition`).
 
     Raises:
         TableError: the file cannot be read as a table, or changed while it was read.
@@ -105,7 +118,9 @@ def read_table(
 
     plan = plan_table(Path(path), list(needed), WHOLE_FILE, empty_ok)
     frames = [
-        frame for part in plan.partitions for frame in read_partition(part, plan.parquet, None)
+        frame
+        for part in plan.partitions
+        for frame in read_partition(part, plan.parquet, None, text=text)
     ]
     plan.check_unchanged()
     if not frames:  # a parquet file without row groups
