@@ -125,7 +125,7 @@ def test_the_packaged_model_answers_its_test_rows_alike_online_and_in_batch(
         scored = np.array([[r["prediction"], r["interval_low"], r["interval_high"]] for r in rows])
         np.testing.assert_array_equal(scored, served)
         return
-    from tabml.batch.db import proba_column
+    from tabml.scoring.task import proba_column
 
     assert [r["label"] for r in rows] == [a[target] for a in online]
     classes = list(online[0]["probabilities"])
