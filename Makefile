@@ -39,6 +39,9 @@ FITS ?=
 CSV ?=
 NAME ?=
 TARGET_COLUMN ?=
+SHADOW ?=
+CANARY ?=
+PAIRED ?=
 BASE_FLAGS = $(if $(BASE),--base $(BASE)) $(if $(filter 1,$(REPRODUCE_BASE)),,--no-reproduce)
 EXCLUDE_FLAGS = $(foreach s,$(EXCLUDE_SOURCE),--exclude-source "$(s)")
 
@@ -136,8 +139,8 @@ tune: setup ## Tune train.model + hyperparameters, then train on them: make tune
 
 ##@ Serving
 .PHONY: serve
-serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0.1:$(PORT)
-	PYTHONPATH=src python -m tabml.cli serve --host 127.0.0.1 --port $(PORT) $(if $(ALLOW_STALE),--stale-ok)
+serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0.1:$(PORT) [SHADOW=v1.1.0[:0.5] CANARY=v1.2.0:0.1]
+	PYTHONPATH=src python -m tabml.cli serve --host 127.0.0.1 --port $(PORT) $(if $(ALLOW_STALE),--stale-ok) $(if $(SHADOW),--shadow "$(SHADOW)") $(if $(CANARY),--canary "$(CANARY)")
 
 ##@ Batch scoring
 # DB reaches the commands in the environment (TABML_DB), never on a command line make echoes

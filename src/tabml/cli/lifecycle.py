@@ -22,6 +22,12 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 3000,
     archive: Annotated[Path, typer.Option(help="exported bento")] = paths.BENTO_ARCHIVE,
     stale_ok: Annotated[bool, typer.Option(help="serve a model of another profile/run")] = False,
+    shadow: Annotated[
+        str | None, typer.Option(help="<version>[:share]: also scored, off the answer's path")
+    ] = None,
+    canary: Annotated[
+        str | None, typer.Option(help="<version>:<share>: answers that share of records")
+    ] = None,
 ) -> None:
     """Serve the packaged model (the exported bento) with `bentoml serve`."""
     from tabml.cli.stale_model import check_packaged_model
@@ -41,6 +47,10 @@ def serve(
     )
     if warning:
         typer.echo(warning, err=True)
+    from tabml.cli.challenger_specs import export
+
+    for line in export(shadow, canary):  # docs/serving.md, "Shadow and canary"
+        typer.echo(f"serve: {line}")
     launch(archive, host, port, version_names().get(tag))
 
 
