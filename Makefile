@@ -186,9 +186,9 @@ register: setup ## Register HEAD's model as a GTO version if the metric gate pas
 	python -m tabml.cli register "$(VERSION)"
 
 .PHONY: promote
-promote: setup ## Assign a stage to a registered version (gate checked): make promote VERSION=v1.0.0 [STAGE=$(STAGE)]
+promote: setup ## Assign a stage to a registered version (gate checked): make promote VERSION=v1.0.0 [STAGE=$(STAGE) PAIRED=1|metric]
 	@test -n "$(VERSION)" || { echo "usage: make promote VERSION=v1.0.0 STAGE=prod"; exit 2; }
-	python -m tabml.cli promote "$(VERSION)" --stage "$(STAGE)"
+	python -m tabml.cli promote "$(VERSION)" --stage "$(STAGE)" $(if $(PAIRED),--paired "$(PAIRED)")
 
 .PHONY: rollback
 rollback: setup ## A registered version's model + configuration in the workspace and in STAGE (also rolls forward): make rollback VERSION=v1.0.0 [STAGE=$(STAGE) FORCE=1]

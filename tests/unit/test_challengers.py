@@ -3,6 +3,7 @@ client's ids, counts a failing model's rows, never raises), the paired statistic
 scikit-learn."""
 
 import dataclasses
+import json
 import time
 
 import numpy as np
@@ -121,3 +122,28 @@ def test_paired_regression_metrics_and_the_gain_direction():
     assert found["mae"]["challenger"] == pytest.approx(mean_absolute_error(truth, challenger))
     # A better challenger has a lower error: its gain interval is above zero.
     assert found["rmse"]["difference"] < 0 and gain_interval(found["rmse"])[0] > 0
+
+
+def test_promote_requires_the_paired_gain_interval_above_zero(tmp_path):
+    from tabml.errors import TabmlError
+    from tabml.registry.paired_gate import check_paired
+
+    def report(interval, better="higher"):
+        metric = {"served": 0.9, "challenger": 0.92, "difference": 0.02, "interval": interval,
+                  "better": better}  # fmt: skip
+        metrics = {"f1_macro": metric, "log_loss": {**metric, "better": "lower"}}
+        pair = {"challenger": "tabml_model:b", "registry_version": "v1.1.0", "pairs": 300,
+                "metrics": metrics}  # fmt: skip
+        path = tmp_path / "paired.json"
+        path.write_text(json.dumps({"champion": "tabml_model:a", "pairs": [pair]}))
+        return path
+
+    assert "passed" in check_paired("v1.1.0", report=report([0.01, 0.03]))
+    with pytest.raises(TabmlError, match=r"does not lie above zero"):
+        check_paired("v1.1.0", report=report([-0.01, 0.03]))
+    # log loss: lower is better, so a difference interval below zero is a gain above it
+    assert "passed" in check_paired("v1.1.0", "log_loss", report([-0.03, -0.01]))
+    with pytest.raises(TabmlError, match=r"no paired comparison"):
+        check_paired("v9.9.9", report=report([0.01, 0.03]))
+    with pytest.raises(TabmlError, match=r"no .*missing.json: serve v1.1.0 as a shadow"):
+        check_paired("v1.1.0", report=tmp_path / "missing.json")

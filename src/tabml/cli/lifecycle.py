@@ -182,10 +182,18 @@ def register(
 def promote(
     version: Annotated[str, typer.Argument(help="a registered version")],
     stage: Annotated[str, typer.Option(help="stage to assign")] = "prod",
+    paired: Annotated[
+        str | None,
+        typer.Option(help="require the paired interval vs the champion above zero: 1 or a metric"),
+    ] = None,
 ) -> None:
     """Assign STAGE to a registered VERSION (gto assign), if its metrics pass the gate."""
     from tabml.registry import promote as promote_version
 
+    if paired:  # shadow or canary results first (reports/monitor/paired.json)
+        from tabml.registry.paired_gate import check_paired
+
+        typer.echo(check_paired(version, None if paired in ("1", "yes", "true") else paired))
     typer.echo(promote_version(version, stage))
 
 
