@@ -148,9 +148,9 @@ serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0
 batch monitor: export TABML_DB = $(DB)
 
 .PHONY: batch
-batch: setup ## Score a CSV/parquet into SQLite or PostgreSQL: make batch INPUT=file.csv [DB=$(DB)] [EXPLAIN=1] (Dask: docs/scale-out.md)
+batch: setup ## Score a CSV/parquet into SQLite or PostgreSQL: make batch INPUT=file.csv [DB=$(DB)] [EXPLAIN=1] [SHADOW=v1.1.0] (Dask: docs/scale-out.md)
 	@test -n "$(INPUT)" || { echo "usage: make batch INPUT=file.csv [DB=sqlite:///predictions.db]"; exit 2; }
-	python -m tabml.cli batch "$(INPUT)" $(if $(ALLOW_STALE),--stale-ok) $(if $(filter 1 yes true,$(EXPLAIN)),--explain)
+	python -m tabml.cli batch "$(INPUT)" $(if $(ALLOW_STALE),--stale-ok) $(if $(filter 1 yes true,$(EXPLAIN)),--explain) $(if $(SHADOW),--shadow "$(SHADOW)")
 
 ##@ Monitoring
 .PHONY: drift

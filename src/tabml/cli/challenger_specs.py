@@ -34,6 +34,24 @@ def resolve(spec: str, what: str, share_required: bool = False) -> Challenger:
     return Challenger(archive.resolve(), share, name)
 
 
+def unpacked(archive: Path) -> tuple[Path, Path]:
+    """(ONNX file, bento) of an exported bento, as batch scoring loads them (Dask workers read
+    both): the ONNX model written to `$BENTOML_HOME/challengers/`, named by its hash."""
+    import hashlib
+
+    from tabml import atomic
+    from tabml.registry.archives import archive_folder
+    from tabml.scoring.packaged import read_model
+
+    _, onnx_bytes = read_model(archive)
+    digest = hashlib.sha256(onnx_bytes).hexdigest()[:16]
+    onnx = archive_folder() / f"{archive.stem}-{digest}.onnx"
+    onnx.parent.mkdir(parents=True, exist_ok=True)
+    if not onnx.exists() or onnx.read_bytes() != onnx_bytes:
+        atomic.write_bytes(onnx, onnx_bytes)
+    return onnx, archive
+
+
 def export(shadow: str | None, canary: str | None) -> list[str]:
     """Put the challengers in the environment the server's workers inherit; describe them."""
     described = []
