@@ -29,6 +29,7 @@ from tabml.scoring.model import PackagedModel
 from tabml.serving.challengers import ChallengerError, in_share, parse_share
 from tabml.serving.off_path import OffPathScorer
 from tabml.serving.request_log import RequestLogger
+from testkit import GOOD_RECORD
 
 
 def test_share_is_a_stable_hash_of_the_key():
@@ -147,3 +148,23 @@ def test_promote_requires_the_paired_gain_interval_above_zero(tmp_path):
         check_paired("v9.9.9", report=report([0.01, 0.03]))
     with pytest.raises(TabmlError, match=r"no .*missing.json: serve v1.1.0 as a shadow"):
         check_paired("v1.1.0", report=tmp_path / "missing.json")
+
+
+def test_a_challenger_that_cannot_load_is_counted_and_left_out(model, monkeypatch, tmp_path):
+    from tabml.serving.challengers import SHADOW_ENV, Challenger, Challengers
+
+    broken = tmp_path / "broken.bento"
+    broken.write_bytes(b"not a bento")
+    monkeypatch.setenv(SHADOW_ENV, Challenger(broken, 1.0, "v9").encode())
+    monkeypatch.setenv("TABML_CHALLENGER_LOG_DIR", str(tmp_path / "log"))
+    counted = []
+    served = Challengers(model, lambda *args: counted.append(args))
+    try:
+        assert served.shadow is None and served.canary is None
+        assert counted == [("shadow", "v9", "load_errors", 1)]
+        assert "no packaged model in" in served.status["shadow"]["load_error"]
+        answers = model.score([dict(GOOD_RECORD)])
+        answers[0].update(prediction_id="id-1", model_version=model.version)
+        served.after([dict(GOOD_RECORD)], answers)  # nothing to score with: no error either
+    finally:
+        served.close()
