@@ -96,6 +96,7 @@ def paired_report(
     if pd.api.types.is_float_dtype(answered["label"]):
         answered = answered[np.isfinite(answered["label"].to_numpy())]
     every = pd.concat([served[keep], other[keep]], ignore_index=True)
+    every = every[every["prediction_id"].notna()]  # lines from before prediction ids
     every = every.drop_duplicates(["prediction_id", "model_version"], keep="last")
     every = every.merge(answered, on="prediction_id")
     mine = every[every["model_version"] == champion].drop(columns="model_version")

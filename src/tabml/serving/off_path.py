@@ -1,8 +1,12 @@
 """Score requests with a second model after their answer is sent: shadow serving's worker.
 
-`OffPathScorer.submit` is O(1) on the request path (one tuple appended to a bounded deque, one
-event set); a daemon thread takes everything waiting, scores it with one model call and logs
-each row's prediction under the prediction id the client got. Nothing it does can change an
+`OffPathScorer.submit` is O(1) on the request path (one tuple appended to a bounded deque, no
+lock, no wake-up); a daemon thread wakes every `interval_s`, takes everything waiting, scores
+it with one model call per `batch_rows` and logs each row's prediction under the prediction
+id the client got. Waking on a clock rather than per request is what keeps the champion's
+throughput: at 1,000 requests/s a call scores ~50 records, so the model's fixed cost per
+call (and the thread's turns holding the interpreter lock) is paid 20 times a second, not
+1,000 times. Nothing it does can change an
 answer: the answer is built before `submit`, the thread only reads the rows and ids, and every
 failure is caught and counted instead of raised:
 
@@ -41,15 +45,16 @@ class OffPathScorer:
         max_rows: int = 10_000,
         batch_rows: int = 1024,
         timeout_s: float = 1.0,
+        interval_s: float = 0.05,
     ) -> None:
         self.model, self.role, self.logger = model, role, logger
         self.on_count = on_count
         self.max_rows, self.batch_rows, self.timeout_s = max_rows, batch_rows, timeout_s
+        self.interval_s = interval_s
         self.counts = dict.fromkeys(OUTCOMES, 0)
         self._queue: collections.deque[tuple[Sequence[dict], list[str]]] = collections.deque()
-        self._queued = 0
-        self._wake = threading.Event()
-        self._stopping = False
+        self._queued = 0  # approximate across threads; only bounds the queue
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"tabml-{role}", daemon=True)
         self._thread.start()
 
@@ -60,12 +65,10 @@ class OffPathScorer:
             return
         self._queue.append((rows, ids))
         self._queued += len(rows)
-        self._wake.set()
 
     def close(self, wait_s: float = 5.0) -> None:
         """Score what is queued (up to `wait_s`), then stop the thread."""
-        self._stopping = True
-        self._wake.set()
+        self._stop.set()
         self._thread.join(wait_s)
 
     def _count(self, outcome: str, rows: int) -> None:
@@ -83,11 +86,10 @@ class OffPathScorer:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait()
-            self._wake.clear()
+            stopping = self._stop.wait(self.interval_s)
             while self._queue:
                 self._score(self._take())
-            if self._stopping:
+            if stopping:
                 return
 
     def _score(self, taken: list[tuple[Sequence[dict], list[str]]]) -> None:
