@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import tarfile
+import time
 
 import httpx
 import numpy as np
@@ -57,6 +58,18 @@ def forest(packaged_repo, tmp_path_factory):
     return workspace / paths.BENTO_ARCHIVE
 
 
+def shadow_rows_done(http: httpx.Client, rows: int, timeout: float = 30.0) -> dict:
+    """/metrics' challenger counts once the shadow has handled `rows` records (it scores on
+    a thread, after the answers)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = metric_samples(http, "tabml_challenger_rows_total")
+        done = sum(v for k, v in found.items() if "shadow" in k and "load_errors" not in k)
+        if done >= rows or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
 def answer_bytes(response: httpx.Response) -> bytes:
     """The answer's bytes with its prediction ids masked (they are new on every request)."""
     answers = response.json()
@@ -97,7 +110,7 @@ def test_champion_shadow_and_canary_over_http(
             labels = [{"prediction_id": a["prediction_id"], "label": y}
                       for a, y in zip(answered, truth, strict=True)]  # fmt: skip
             assert http.post("/feedback", json={"labels": labels}).status_code == 200
-            rows = metric_samples(http, "tabml_challenger_rows_total")
+            rows = shadow_rows_done(http, 2 * len(test_records))
     finally:
         server.stop()  # flushes the logs
     assert failures == 0  # the crashing shadow changed no status code

@@ -208,22 +208,30 @@ class Challengers:
             if picked:
                 self.champion_off_path.submit([row for row, _ in picked], [i for _, i in picked])
 
+    def _write_status(self, last: str | None = None) -> str | None:
+        """The counts to this worker's status file when they changed; what was written."""
+        now = json.dumps(self.status, sort_keys=True)
+        if now == last:
+            return last
+        path = log_dir() / STATUS / f"{os.getpid()}.json"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic.write_text(path, now + "\n")
+        except OSError:
+            return last  # counts stay on /metrics; the next second tries again
+        return now
+
     def _publish(self) -> None:
-        path, last = log_dir() / STATUS / f"{os.getpid()}.json", None
+        last = None
         while not self._stop.wait(1.0):
-            now = json.dumps(self.status, sort_keys=True)
-            if now != last:
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    atomic.write_text(path, now + "\n")
-                    last = now
-                except OSError:
-                    pass  # counts stay on /metrics; the next second tries again
+            last = self._write_status(last)
 
     def close(self) -> None:
         for scorer in (self.shadow, self.champion_off_path):
             if scorer is not None:
                 scorer.close()
         self._stop.set()
+        if self.status:
+            self._write_status()  # the final counts, after the queues were scored
         if self.logger is not None:
             self.logger.close()
