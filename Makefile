@@ -176,8 +176,8 @@ harvest: setup ## Labelled production rows (request + feedback logs) -> data/pro
 	python -m tabml.cli harvest $(EXCLUDE_FLAGS)
 
 .PHONY: retrain
-retrain: setup ## Challenger on production labels vs the prod champion; promote if it wins (kept: make reports Error 3) [SET="k=v ..." VERSION= PROMOTE=0 EXCLUDE_SOURCE=]
-	python -m tabml.cli retrain $(foreach s,$(SET),--set "$(s)") $(if $(VERSION),--version "$(VERSION)") $(if $(filter 0 no false,$(PROMOTE)),--no-promote) $(EXCLUDE_FLAGS)
+retrain: setup ## Challenger on production labels vs the prod champion; promote if it wins (kept: make reports Error 3) [SET="k=v ..." VERSION= PROMOTE=0 EXCLUDE_SOURCE= PAIRED=1]
+	python -m tabml.cli retrain $(foreach s,$(SET),--set "$(s)") $(if $(VERSION),--version "$(VERSION)") $(if $(filter 0 no false,$(PROMOTE)),--no-promote) $(EXCLUDE_FLAGS) $(if $(PAIRED),--paired "$(PAIRED)")
 
 ##@ Registry
 .PHONY: register

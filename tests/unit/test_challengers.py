@@ -168,3 +168,16 @@ def test_a_challenger_that_cannot_load_is_counted_and_left_out(model, monkeypatc
         served.after([dict(GOOD_RECORD)], answers)  # nothing to score with: no error either
     finally:
         served.close()
+
+
+def test_retrain_paired_rule_refuses_a_challenger_no_better_on_the_same_rows(model, packaged):
+    import pandas as pd
+
+    from tabml.retrain.paired_rule import paired_rule
+
+    rows = pd.read_parquet(packaged / "data/processed/test.parquet")
+    ok, line = paired_rule(model, model, rows, model.target, "f1_macro", seed=0)
+    assert not ok  # the same model: a gain of exactly zero is not above zero
+    assert f"paired f1_macro gain on the same {len(rows)} rows: [+0.0000, +0.0000]" in line
+    ok, line = paired_rule(model, model, rows, model.target, "rmse", seed=0)
+    assert not ok and "no metric 'rmse'" in line
