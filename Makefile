@@ -39,6 +39,9 @@ FITS ?=
 CSV ?=
 NAME ?=
 TARGET_COLUMN ?=
+SHADOW ?=
+CANARY ?=
+PAIRED ?=
 BASE_FLAGS = $(if $(BASE),--base $(BASE)) $(if $(filter 1,$(REPRODUCE_BASE)),,--no-reproduce)
 EXCLUDE_FLAGS = $(foreach s,$(EXCLUDE_SOURCE),--exclude-source "$(s)")
 
@@ -136,8 +139,8 @@ tune: setup ## Tune train.model + hyperparameters, then train on them: make tune
 
 ##@ Serving
 .PHONY: serve
-serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0.1:$(PORT)
-	PYTHONPATH=src python -m tabml.cli serve --host 127.0.0.1 --port $(PORT) $(if $(ALLOW_STALE),--stale-ok)
+serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0.1:$(PORT) [SHADOW=v1.1.0[:0.5] CANARY=v1.2.0:0.1]
+	PYTHONPATH=src python -m tabml.cli serve --host 127.0.0.1 --port $(PORT) $(if $(ALLOW_STALE),--stale-ok) $(if $(SHADOW),--shadow "$(SHADOW)") $(if $(CANARY),--canary "$(CANARY)")
 
 ##@ Batch scoring
 # DB reaches the commands in the environment (TABML_DB), never on a command line make echoes
@@ -145,9 +148,9 @@ serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0
 batch monitor: export TABML_DB = $(DB)
 
 .PHONY: batch
-batch: setup ## Score a CSV/parquet into SQLite or PostgreSQL: make batch INPUT=file.csv [DB=$(DB)] [EXPLAIN=1] (Dask: docs/scale-out.md)
+batch: setup ## Score a CSV/parquet into SQLite or PostgreSQL: make batch INPUT=file.csv [DB=$(DB)] [EXPLAIN=1] [SHADOW=v1.1.0] (Dask: docs/scale-out.md)
 	@test -n "$(INPUT)" || { echo "usage: make batch INPUT=file.csv [DB=sqlite:///predictions.db]"; exit 2; }
-	python -m tabml.cli batch "$(INPUT)" $(if $(ALLOW_STALE),--stale-ok) $(if $(filter 1 yes true,$(EXPLAIN)),--explain)
+	python -m tabml.cli batch "$(INPUT)" $(if $(ALLOW_STALE),--stale-ok) $(if $(filter 1 yes true,$(EXPLAIN)),--explain) $(if $(SHADOW),--shadow "$(SHADOW)")
 
 ##@ Monitoring
 .PHONY: drift
@@ -173,8 +176,8 @@ harvest: setup ## Labelled production rows (request + feedback logs) -> data/pro
 	python -m tabml.cli harvest $(EXCLUDE_FLAGS)
 
 .PHONY: retrain
-retrain: setup ## Challenger on production labels vs the prod champion; promote if it wins (kept: make reports Error 3) [SET="k=v ..." VERSION= PROMOTE=0 EXCLUDE_SOURCE=]
-	python -m tabml.cli retrain $(foreach s,$(SET),--set "$(s)") $(if $(VERSION),--version "$(VERSION)") $(if $(filter 0 no false,$(PROMOTE)),--no-promote) $(EXCLUDE_FLAGS)
+retrain: setup ## Challenger on production labels vs the prod champion; promote if it wins (kept: make reports Error 3) [SET="k=v ..." VERSION= PROMOTE=0 EXCLUDE_SOURCE= PAIRED=1]
+	python -m tabml.cli retrain $(foreach s,$(SET),--set "$(s)") $(if $(VERSION),--version "$(VERSION)") $(if $(filter 0 no false,$(PROMOTE)),--no-promote) $(EXCLUDE_FLAGS) $(if $(PAIRED),--paired "$(PAIRED)")
 
 ##@ Registry
 .PHONY: register
@@ -183,9 +186,9 @@ register: setup ## Register HEAD's model as a GTO version if the metric gate pas
 	python -m tabml.cli register "$(VERSION)"
 
 .PHONY: promote
-promote: setup ## Assign a stage to a registered version (gate checked): make promote VERSION=v1.0.0 [STAGE=$(STAGE)]
+promote: setup ## Assign a stage to a registered version (gate checked): make promote VERSION=v1.0.0 [STAGE=$(STAGE) PAIRED=1|metric]
 	@test -n "$(VERSION)" || { echo "usage: make promote VERSION=v1.0.0 STAGE=prod"; exit 2; }
-	python -m tabml.cli promote "$(VERSION)" --stage "$(STAGE)"
+	python -m tabml.cli promote "$(VERSION)" --stage "$(STAGE)" $(if $(PAIRED),--paired "$(PAIRED)")
 
 .PHONY: rollback
 rollback: setup ## A registered version's model + configuration in the workspace and in STAGE (also rolls forward): make rollback VERSION=v1.0.0 [STAGE=$(STAGE) FORCE=1]

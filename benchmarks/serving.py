@@ -48,6 +48,10 @@ VARIANTS = {
     ],
     "model+2workers": [sys.executable, "-m", "tabml.cli", "serve"],
     "model+explain": [sys.executable, "-m", "tabml.cli", "serve"],
+    # The packaged model also as a shadow of every request (`make serve SHADOW=...:1`).
+    "model+shadow": [
+        *(sys.executable, "-m", "tabml.cli", "serve", "--shadow", "models/tabml_service.bento:1")
+    ],
     "noop+2workers": [
         "bentoml",
         "serve",
@@ -109,6 +113,7 @@ def start_server(
     env["TABML_REQUEST_LOG"] = "0" if name.endswith("-requestlog") else "1"
     env["TABML_REQUEST_LOG_DIR"] = str(log.parent / "requests")
     env["TABML_FEEDBACK_LOG_DIR"] = str(log.parent / "feedback")
+    env["TABML_CHALLENGER_LOG_DIR"] = str(log.parent / "challengers")
     if name.endswith("+2workers"):
         env["TABML_WORKERS"] = "2"
     proc = subprocess.Popen(
@@ -302,7 +307,7 @@ def main() -> None:
     parser.add_argument(
         "--variants",
         default="noop,model,noop-requestlog,model-requestlog,noop+2workers,model+2workers,"
-        "batchable,model+accesslog,model+explain",
+        "batchable,model+accesslog,model+explain,model+shadow",
     )
     parser.add_argument(
         "--out",
@@ -377,6 +382,7 @@ def main() -> None:
                 stop_server(server.proc)
     if "model" in names:
         info["feedback"] = feedback_load(load, model_arg, server_cpus, logs, args.seconds)
+    info["shadow"] = shadow_counts(logs / "challengers")
     info["load_after"] = os.getloadavg()[0]
     info["loadgen"] = "wrk (1 thread)" if use_wrk else "python (multi-process http.client)"
     figures = ["rps_16", "cpu_us_per_request", "p50_ms_seq", "p99_ms_seq"]
@@ -393,6 +399,34 @@ def main() -> None:
     else:
         write_section("serving", report)
     print(report)
+
+
+def shadow_counts(folder: Path) -> dict:
+    """What the `model+shadow` servers' shadows did, summed over their status files."""
+    from tabml.monitoring.paired import challenger_status
+
+    return next(iter(challenger_status(folder).values()), {})
+
+
+def shadow_lines(rows: dict, medians: dict, counts: dict) -> list[str]:
+    """The shadow target: `model+shadow` keeps >= 90% of `model`'s req/s (same rounds)."""
+    if not ("model+shadow" in rows and "model" in rows):
+        return []
+    ratios = paired_ratios(rows, "model+shadow", "model", "rps_16")
+    ratio = statistics.median(ratios)
+    shadow, plain = medians["model+shadow"], medians["model"]
+    ok = "x" if ratio >= 0.9 and shadow["errors"] == 0 else " "
+    return [
+        f"- [{ok}] a shadow model on 100% of requests keeps >= 90% of the champion-only req/s"
+        f" at 16 connections: `model+shadow` {shadow['rps_16']:.0f} vs `model`"
+        f" {plain['rps_16']:.0f} req/s, {ratio:.1%} (median of the rounds; per round: "
+        + ", ".join(f"{r:.0%}" for r in ratios)
+        + f"); server CPU per request {shadow['cpu_us_per_request']:.0f} vs "
+        f"{plain['cpu_us_per_request']:.0f} µs; the shadows scored {counts.get('scored', 0):,}"
+        f" records, dropped {counts.get('dropped', 0):,} (queue full), "
+        f"{counts.get('errors', 0):,} errors, {counts.get('timeouts', 0):,} timeouts",
+        "",
+    ]
 
 
 def paired_ratios(rows: dict, model_name: str, noop_name: str, key: str) -> list[float]:
@@ -432,6 +466,8 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
         " variant logs each scored input, as `make serve` does);"
         " `model+explain` is `model` asked for an explanation of every answer"
         ' (`"explain": true`);'
+        " `model+shadow` is `model` with the same packaged model as a shadow scoring every"
+        " request off the answer's path (`make serve SHADOW=...:1`);"
         " `model-from-source` (not in the default set) serves `tabml.service` from src/.",
         "",
         "| variant | req/s, 16 connections | server CPU µs/request | errors "
@@ -524,6 +560,7 @@ def render(info: dict, medians: dict, rows: dict, baseline: dict, args, record: 
             f" ({extra:+.2f} ms)",
             "",
         ]
+    lines += shadow_lines(rows, medians, info.get("shadow") or {})
     lines += ["All rounds (req/s of each burst in `bursts_rps`):", "", "```"]
     lines += [json.dumps(r) for runs in rows.values() for r in runs]
     lines += ["```", ""]

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -217,3 +218,30 @@ def test_the_latest_assignment_holds_the_stage_and_a_version_can_return_to_it(re
         assert current_in_stage("prod", "model", repo) == version
     again = make(repo, "promote", "VERSION=v2.0.0", "STAGE=prod").stdout
     assert "already in stage prod" in again
+
+
+def test_a_registered_version_scores_beside_the_champion_as_a_shadow(registry, tmp_path):
+    """`make batch SHADOW=v1.0.0` with v2 in the workspace: v1's bento comes from the DVC
+    cache at its tag, and the same rows are written by both models; an unknown version is
+    one line before any row is written."""
+    repo = registry[0]
+    db = tmp_path / "both.db"
+    out = make(repo, "batch", "INPUT=data/processed/test.parquet", f"DB=sqlite:///{db}",
+               "SHADOW=v1.0.0").stdout  # fmt: skip
+    v1_tag = next(
+        line.split(": ", 1)[1]
+        for line in sh(
+            repo, "git", "tag", "-l", "--format=%(contents)", "model@v1.0.0"
+        ).stdout.splitlines()
+        if line.startswith("model_tag: ")
+    )
+    assert f"shadow v1.0.0 ({v1_tag})" in out and out.count(" 104 predictions") == 2
+    with sqlite3.connect(db) as con:
+        versions = dict(con.execute(
+            "SELECT model_version, COUNT(*) FROM predictions GROUP BY model_version"
+        ).fetchall())  # fmt: skip
+    assert versions[v1_tag] == 104 and len(versions) == 2 and sum(versions.values()) == 208
+    refused = make(repo, "batch", "INPUT=data/processed/test.parquet", f"DB=sqlite:///{db}",
+                   "SHADOW=v9.9.9", check=False)  # fmt: skip
+    assert refused.returncode != 0
+    assert "error: no registered version 'v9.9.9' (registered: v1.0.0, v2.0.0" in refused.stderr

@@ -73,9 +73,15 @@ class Server:
 
 
 def start_server(
-    repo: Path, workdir: Path, bentoml_home: Path | None = None, port: int | None = None, **env
+    repo: Path,
+    workdir: Path,
+    bentoml_home: Path | None = None,
+    port: int | None = None,
+    args: tuple[str, ...] = (),
+    **env,
 ) -> Server:
-    """`python -m tabml.cli serve` on `repo`'s exported bento; returns once /readyz answers."""
+    """`python -m tabml.cli serve` on `repo`'s exported bento (plus `args`, e.g. --shadow);
+    returns once /readyz answers."""
     workdir.mkdir(parents=True, exist_ok=True)
     port, output, request_log = port or free_port(), workdir / "server.log", workdir / "requests"
     feedback_log = Path(env.pop("TABML_FEEDBACK_LOG_DIR", workdir / "feedback"))
@@ -88,7 +94,7 @@ def start_server(
     )
     archive = repo / "models/tabml_service.bento"
     cmd = [sys.executable, "-m", "tabml.cli", "serve", "--archive", str(archive)]
-    cmd += ["--port", str(port)]
+    cmd += ["--port", str(port), *args]
     with output.open("a") as out:
         proc = subprocess.Popen(
             cmd, cwd=repo, env=environ, stdout=out, stderr=subprocess.STDOUT,

@@ -95,3 +95,24 @@ def test_a_page_from_report_files_alone_is_offline_and_byte_stable(tmp_path):
     assert "default-src 'none'" in page  # the browser may fetch nothing at all
     assert "No version is in prod" in page and "make drift" in page  # what to run next
     assert "tabml_model:abc" in page and 'id="chart-accuracy"' in page
+
+
+def test_the_paired_comparison_of_shadow_and_canary_is_shown(tmp_path):
+    import json
+
+    folder = tmp_path / "reports/monitor"
+    folder.mkdir(parents=True)
+    build_site(tmp_path, experiments=False)
+    assert "make serve SHADOW=" in (tmp_path / "reports/site/index.html").read_text()
+    metric = {"served": 0.9, "challenger": 0.95, "difference": 0.05,
+              "interval": [0.01, 0.09], "better": "higher"}  # fmt: skip
+    paired = {"champion": "tabml_model:a", "champion_registry_version": "v1.0.0",
+              "pairs": [{"challenger": "tabml_model:b", "registry_version": "v1.1.0",
+                         "pairs": 412, "metrics": {"accuracy": metric}}],
+              "status": {"shadow v1.1.0": {"scored": 500, "errors": 3, "timeouts": 0,
+                                           "dropped": 0, "load_errors": 0}}}  # fmt: skip
+    (folder / "paired.json").write_text(json.dumps(paired))
+    page = build_site(tmp_path, experiments=False).read_text()
+    assert "v1.1.0 (tabml_model:b)" in page and "v1.0.0 (tabml_model:a)" in page
+    assert "<td>412</td>" in page and "+0.0500 [+0.0100, +0.0900]" in page
+    assert "500 scored, 3 errors" in page

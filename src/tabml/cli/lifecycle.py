@@ -1,5 +1,6 @@
 """Lifecycle commands: serve, bootstrap, accept-data, batch, drift, register, promote, rollback."""
 
+import functools
 import json
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +23,12 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 3000,
     archive: Annotated[Path, typer.Option(help="exported bento")] = paths.BENTO_ARCHIVE,
     stale_ok: Annotated[bool, typer.Option(help="serve a model of another profile/run")] = False,
+    shadow: Annotated[
+        str | None, typer.Option(help="<version>[:share]: also scored, off the answer's path")
+    ] = None,
+    canary: Annotated[
+        str | None, typer.Option(help="<version>:<share>: answers that share of records")
+    ] = None,
 ) -> None:
     """Serve the packaged model (the exported bento) with `bentoml serve`."""
     from tabml.cli.stale_model import check_packaged_model
@@ -41,6 +48,10 @@ def serve(
     )
     if warning:
         typer.echo(warning, err=True)
+    from tabml.cli.challenger_specs import export
+
+    for line in export(shadow, canary):  # docs/serving.md, "Shadow and canary"
+        typer.echo(f"serve: {line}")
     launch(archive, host, port, version_names().get(tag))
 
 
@@ -172,10 +183,18 @@ def register(
 def promote(
     version: Annotated[str, typer.Argument(help="a registered version")],
     stage: Annotated[str, typer.Option(help="stage to assign")] = "prod",
+    paired: Annotated[
+        str | None,
+        typer.Option(help="require the paired interval vs the champion above zero: 1 or a metric"),
+    ] = None,
 ) -> None:
     """Assign STAGE to a registered VERSION (gto assign), if its metrics pass the gate."""
     from tabml.registry import promote as promote_version
 
+    if paired:  # shadow or canary results first (reports/monitor/paired.json)
+        from tabml.registry.paired_gate import check_paired
+
+        typer.echo(check_paired(version, None if paired in ("1", "yes", "true") else paired))
     typer.echo(promote_version(version, stage))
 
 
@@ -235,23 +254,22 @@ def batch(
     partition_bytes: Annotated[
         int, typer.Option(help="bytes of CSV per partition (a Dask task)", min=1)
     ] = 4 << 20,
+    shadow: Annotated[
+        str | None, typer.Option(help="<version>: also score every row with it, as its batch")
+    ] = None,
 ) -> None:
     """Score a file with the packaged model into `predictions` and `rejects` (+ `explanations`).
 
     Runs in process, or on Dask when DASK_SCHEDULER_ADDRESS or TABML_DASK_WORKERS is set.
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from tabml.batch.database_url import check_url, scrub
-    from tabml.batch.score import print_progress, score_file
+    from tabml.batch.database_url import check_url
     from tabml.cli.stale_model import check_packaged_model
     from tabml.data.profile import load_profile
-    from tabml.engine import configured, open_engine
     from tabml.params import load_params
     from tabml.registry import named, registered_versions, version_names
     from tabml.scoring.model import load_packaged
 
-    database = check_url(db)  # one line before any work, the password not in it
+    check_url(db)  # one line before any work, the password not in it
     key = load_profile(load_params().data.profile).key
     model = load_packaged(paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
     flag = "--stale-ok (make batch ... ALLOW_STALE=1)"
@@ -264,10 +282,35 @@ def batch(
     scored = [v.commit for v in registered_versions() if v.model_tag == model.version] \
         if names else []  # fmt: skip
     commit = scored[-1] if scored else None
-    shown = named(model.version, names)
+    files = (paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
+    score = functools.partial(_score_batch, input, db, key, chunk_rows, wait, explain_top
+                              if explain else None, partition_bytes)  # fmt: skip
+    second = None
+    if shadow:  # the same rows with a second model, as its own batch (docs/serving.md)
+        from tabml.cli.challenger_specs import resolve, unpacked
+
+        found = resolve(shadow, "SHADOW")  # before any row is written: a bad one fails first
+        if found.share < 1.0:
+            raise fail(f"SHADOW={shadow}: batch scoring scores every row; give no share")
+        second = (found.name, unpacked(found.archive))
+    score(model, files, commit, named(model.version, names))
+    if second is not None:
+        name, shadow_files = second
+        shadow_model = load_packaged(*shadow_files)
+        score(shadow_model, shadow_files, None, f"shadow {name} ({shadow_model.version})")
+
+
+def _score_batch(input, db, key, chunk_rows, wait, top, partition_bytes, model, files, commit,
+                 shown) -> None:  # fmt: skip
+    """One model's batch of `input` into `db`, and its line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tabml.batch.database_url import check_url, scrub
+    from tabml.batch.score import print_progress, score_file
+    from tabml.engine import configured, open_engine
+
+    database = check_url(db)
     try:
-        top = explain_top if explain else None
-        files = (paths.ONNX_MODEL, paths.BENTO_ARCHIVE)
         # In process (the default) says nothing: its output stays as it was before Dask.
         with open_engine(quiet=configured() == "in-process") as engine:
             result = score_file(input, db, model, key, chunk_rows, print_progress, wait, top,

@@ -82,8 +82,29 @@ def monitor(
         f"bad lines skipped -> {out}/"
     )
     typer.echo("monitor: " + labels_line(result.report))
+    _paired(inputs, out)
     if result.alert:
         raise fail("monitor: ALERT (exit code 3): see the lines above", ALERT_EXIT_CODE)
+
+
+def _paired(inputs, out: Path) -> None:
+    """Shadow and canary models vs the served one on the same labelled requests, when any
+    scored (`make serve SHADOW=/CANARY=`) -> paired.json and a line per pair."""
+    from tabml.monitoring import paired
+    from tabml.monitoring.model_versions import packaged_model
+    from tabml.scoring.task import task_for
+    from tabml.serving.challengers import log_dir
+
+    if not log_dir().is_dir():
+        return
+    champion, metadata = packaged_model(inputs.archive)
+    found = paired.paired_report(
+        inputs.requests, log_dir(), inputs.feedback, task_for(metadata), inputs.names, champion
+    )
+    written = paired.write(found, out)
+    for line in paired.lines(found):
+        typer.echo(f"monitor: {line}")
+    typer.echo(f"monitor: paired comparison -> {written}")
 
 
 def registry_view() -> tuple[dict[str, str], frozenset[str]]:

@@ -43,6 +43,10 @@ def retrain(
     promote: Annotated[bool, typer.Option(help="register + promote a winner")] = True,
     out: Annotated[Path, typer.Option(help="where decision.json/.md go")] = Path("reports/retrain"),
     exclude_source: ExcludeSource = None,
+    paired: Annotated[
+        str | None,
+        typer.Option(help="also require the paired gain interval above zero: 1 or a metric"),
+    ] = None,
 ) -> None:
     """Train a challenger on production labels; promote it only if it wins (exit 3: kept)."""
     from tabml.retrain.loop import KEPT, run_retrain
@@ -51,7 +55,7 @@ def retrain(
 
     result = run_retrain(
         Path(), log_dir().resolve(), feedback_dir().resolve(), set_ or [], version, promote, out,
-        tuple(exclude_source or ()), typer.echo,
+        tuple(exclude_source or ()), typer.echo, paired,
     )  # fmt: skip
     for line in result.lines:
         typer.echo(line)

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from tabml import paths
 from tabml.errors import TabmlError
 from tabml.monitoring.contracts import read_drift_metrics, read_monitor_report
+from tabml.monitoring.paired import PAIRED_FILE
 from tabml.retrain.decision_files import DECISION_DIR, read_decision
 
 DECISION = DECISION_DIR / "decision.json"
@@ -63,6 +64,7 @@ class Reports:
     model_card: str | None = None  # the package stage: reports/model_card.md
     review: str | None = None  # make report: reports/review/report.md
     decision: dict | None = None  # make retrain: reports/retrain/decision.json
+    paired: dict | None = None  # make monitor after SHADOW/CANARY: reports/monitor/paired.json
 
 
 def read_reports(root: Path) -> Reports:
@@ -76,4 +78,5 @@ def read_reports(root: Path) -> Reports:
         model_card=read_text(root / paths.MODEL_CARD),
         review=read_text(root / REVIEW),
         decision=read_record(read_decision, root / DECISION),
+        paired=read_json(root / paths.MONITOR_DIR / PAIRED_FILE),
     )

@@ -7,6 +7,7 @@ make the browser fetch anything.
 
 from tabml.dashboard import documents, performance, summary, timeline
 from tabml.dashboard.collect import Life
+from tabml.dashboard.paired_section import paired_section
 from tabml.dashboard.svg import esc
 
 POLICY = (
@@ -70,6 +71,7 @@ def render(life: Life, title: str) -> str:
         performance.performance_section(life, scale),
         documents.drift_section(life),
         documents.decision_section(life),
+        paired_section(life),
         documents.cards_section(life),
         documents.review_section(life),
         documents.experiments_section(life),

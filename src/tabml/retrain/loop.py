@@ -20,9 +20,10 @@ from tabml.registry import check_pipeline_committed
 from tabml.retrain import challenger as challengers
 from tabml.retrain import promotion
 from tabml.retrain.champion import STAGE, load_champion
-from tabml.retrain.compare import KEEP, PROMOTE, decide, score
+from tabml.retrain.compare import KEEP, PROMOTE, Verdict, decide, score
 from tabml.retrain.decision_files import DECISION_DIR, write_decision
 from tabml.retrain.harvest import PRODUCTION_FILE, without_production_pin
+from tabml.retrain.paired_rule import paired_rule
 from tabml.scoring.model import load_packaged
 from tabml.tools import git
 
@@ -88,6 +89,7 @@ def run_retrain(
     out_dir: Path = DECISION_DIR,
     exclude: tuple[str, ...] = (),
     progress: Callable[[str], None] = print,
+    paired: str | None = None,
 ) -> RetrainResult:
     root = root.resolve()
     started = time.monotonic()
@@ -173,6 +175,13 @@ def run_retrain(
             params.retrain,
             gates,
         )
+        if paired:  # also a paired interval on the same rows (retrain/paired_rule.py)
+            metric = params.retrain.primary_metric if paired in ("1", "yes", "true") else paired
+            ok, line = paired_rule(champion.model, new, newest, profile.target, metric, seed)
+            if not ok:
+                verdict = Verdict(KEEP, [line, *verdict.reasons])
+            else:
+                verdict.reasons.append(line)
         if verdict.decision == PROMOTE and not promote_it:
             verdict.reasons.append(f"not promoted (--no-promote): the challenger is {made.branch}")
         result = _finish(decision, verdict.decision, verdict.reasons, out_dir, lines)

@@ -25,6 +25,7 @@ from tabml.serving import feedback, http_limits
 from tabml.serving.api_docs import describe_model, docs_page
 from tabml.serving.api_key import api_key, feedback_key
 from tabml.serving.body_values import ValueLimit
+from tabml.serving.challenger_metrics import served_challengers
 from tabml.serving.client_errors import log_client_errors_as_warnings
 from tabml.serving.http_gate import CLOSED, RequestGate, served_paths
 from tabml.serving.microbatch import MicroBatcher
@@ -234,13 +235,20 @@ class ServedInputs:
         self.logged = None if task is None else task.logged  # an answer's prediction fields
         self.dropped = self.pruned = 0
 
-    def log(self, rows: list[dict], answers: list[dict] | None = None) -> None:
-        """Log scored rows; with their answers, also each one's id, label and probabilities."""
+    def log(
+        self, rows: list[dict], answers: list[dict] | None = None, version: str | None = None
+    ) -> None:
+        """Log scored rows; with their answers, also each one's id, label and probabilities.
+        `version`: the model that answered them, when not the served one (a canary)."""
         if self.logger is None:
             return
         # O(1) here: the logger's thread builds the lines (request_log.py).
         self.logger.log(
-            rows, self.model_version, answers=answers, target=self.target, logged=self.logged
+            rows,
+            version or self.model_version,
+            answers=answers,
+            target=self.target,
+            logged=self.logged,
         )
         if self.logger.dropped != self.dropped:
             LOG_DROPPED.inc(self.logger.dropped - self.dropped)
@@ -267,18 +275,29 @@ class TabmlService:
         self.batcher = MicroBatcher(self.model.score, max_rows=METADATA.max_records)
         self.inputs = ServedInputs(MODEL_VERSION, METADATA.target, self.model.task)
         self.labels = feedback.FeedbackLog()
+        self.challengers = served_challengers(self.model)  # None without SHADOW/CANARY
         freeze_startup_heap()
 
     # `async`: scoring is microseconds of work, cheaper on the event loop than in a thread
     # pool, and only requests on the loop can share a model call.
     @bentoml.api(route="/predict", input_spec=PredictRequest)
-    async def predict(self, records: list[Any], explain: bool | int = False) -> Answers:
+    async def predict(
+        self, records: list[Any], ctx: bentoml.Context, explain: bool | int = False
+    ) -> Answers:
         """One answer per record, in order: label and class probabilities (a regression
         model: value and interval), range warnings, prediction id and model version.
 
         With `"explain": true` (or k), also the 3 (k) largest feature contributions.
         """
         rows = [record.model_dump(by_alias=True) for record in records]
+        challengers = self.challengers
+        if challengers is not None and challengers.canary is not None and not explain:
+            key = ctx.request.headers.get("x-entity-key")
+            answers = await challengers.answer(rows, self.batcher.score, MODEL_VERSION, key)
+            for version, (logged_rows, logged) in challengers.by_version(rows, answers).items():
+                self.inputs.log(logged_rows, count_warnings(logged), version)
+            challengers.after(rows, answers)
+            return answers
         answers = count_warnings(await self.batcher.score(rows))
         if explain:  # an extra model call of its own, outside the shared micro-batch
             top = requested_top(explain)
@@ -286,6 +305,8 @@ class TabmlService:
             answers = add_explanations(answers, explained)
         identify(answers, self.inputs.model_version)
         self.inputs.log(rows, answers)  # after scoring: only inputs that got an answer
+        if challengers is not None:
+            challengers.after(rows, answers)  # off the answer's path (challengers.py)
         return answers
 
     @bentoml.api(route="/feedback", input_spec=FeedbackRequest)
@@ -305,6 +326,12 @@ class TabmlService:
     def close_request_log(self) -> None:
         """Flush the request log's queue before the worker exits."""
         self.inputs.close()
+
+    @bentoml.on_shutdown
+    def close_challengers(self) -> None:
+        """Score what the shadow has queued and flush its log before the worker exits."""
+        if self.challengers is not None:
+            self.challengers.close()
 
     @bentoml.on_shutdown
     def close_feedback_log(self) -> None:
