@@ -5,9 +5,9 @@ and nothing else, with the content types browsers require of ES modules and WebA
 """
 
 import functools
-from typing import ClassVar
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 from tabml.packaging.edge_bundle import EdgeBundleError
 
