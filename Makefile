@@ -248,6 +248,10 @@ bench-tune: setup ## Benchmark the search vs sweep.yaml's grid on penguins + a f
 bench-explain: setup ## Benchmark what explaining a one-record request costs (in process, ~10 s)
 	PYTHONPATH=src python -m benchmarks.explain
 
+.PHONY: bench-edge
+bench-edge: edge ## Benchmark one record in Node (onnxruntime-web WASM) beside the Python runtime (~30 s)
+	PYTHONPATH=src python -m benchmarks.edge
+
 .PHONY: bench-request-log
 bench-request-log: setup ## Measure the request log's capacity in records/s (in process, ~25 s)
 	PYTHONPATH=src python -m benchmarks.request_log
