@@ -11,7 +11,9 @@ equal. Edge records (text numbers, booleans, unknown categories, impossible date
 out of range, missing values, objects) must get the same reasons, word for word.
 """
 
+import json
 import math
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -136,14 +138,16 @@ def scored(tmp_path_factory):
         good = next(r for r, ok in zip(records, valid, strict=True) if ok)
         records += _edge_records(good, model)
         folder = root / f"{name}-{family}"
-        if scorer is None:
+        if scorer is None:  # the first case gets the whole bundle, the others its scorer
             scorer = edge.bundle(model, onnx_bytes, folder)
         else:
             edge.model_files(model, onnx_bytes, folder)
         jobs.append((folder, records))
         fitted[(name, family)] = (model, pipeline, profile, params, test[valid], records)
     results = edge.score_in_node(scorer, jobs)
-    return {case: (*fitted[case], found) for case, found in zip(CASES, results, strict=True)}
+    found = {case: (*fitted[case], found) for case, found in zip(CASES, results, strict=True)}
+    found["bundle"] = scorer
+    return found
 
 
 def _close_answers(js: dict, py: dict, model: PackagedModel, tolerance: float) -> None:
@@ -195,3 +199,29 @@ def test_node_refuses_what_python_refuses(scored, case):
     got = [f.get("problems") for f in found["singles"]]
     assert sum(p is not None for p in expected) >= len(model.input_rules.rules)  # edge records
     assert got == expected
+
+
+def test_the_command_line_scorer_answers_line_by_line(scored):
+    """`node dist/edge/score.mjs < records.jsonl`: one answer per line, refusals included."""
+    folder = scored["bundle"]
+    model, *_, records, _ = scored[CASES[0]]
+    lines = [json.dumps(r) for r in records] + ["not json", "[1, 2]"]
+    done = subprocess.run(
+        ["node", str(folder / "score.mjs")], input="\n".join(lines) + "\n",
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(answers) == len(lines)
+    valid = [r for r in records if not model.inputs([r]).problems]
+    expected = iter(model.score(valid))  # the CLI scores the valid lines of a batch together
+    for record, answer in zip(records, answers, strict=False):
+        problems = model.inputs([record]).problems.get(0)
+        if problems:
+            assert answer == {"errors": problems}
+        else:
+            python = next(expected)
+            assert answer[model.target] == python[model.target]
+            assert answer["warnings"] == python["warnings"]
+    assert answers[-2] == {"errors": ["line is not JSON"]}
+    assert answers[-1]["errors"][0].startswith("line is not a JSON object")

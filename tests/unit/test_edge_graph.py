@@ -1,6 +1,7 @@
 """The package stage's edge check: a graph the edge bundle cannot run is refused in one line,
 and every operator the check lets through is in the shipped onnxruntime-web WASM binary."""
 
+import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
@@ -19,8 +20,6 @@ def _graph(node: onnx.NodeProto, output: onnx.ValueInfoProto, domain: str = "") 
 
 
 def test_a_zipmap_graph_is_refused():
-    import numpy as np
-
     X = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.2], [0.1, 0.9]], dtype=np.float32)
     fitted = LogisticRegression().fit(X, ["a", "b", "a", "b"])
     with_zipmap = to_onnx(fitted, X[:1]).SerializeToString()
@@ -54,3 +53,18 @@ def test_every_supported_operator_is_in_the_shipped_wasm_binary():
     missing = sorted(op for _, op in SUPPORTED_OPS if op.encode() not in binary)
     assert not missing
     assert b"NoSuchOperatorAnywhere" not in binary  # the check can fail
+
+
+def test_a_bundle_without_the_runtime_installed_is_one_line(tmp_path):
+    from tabml.packaging.edge_bundle import EdgeBundleError, write_bundle
+    from testkit.models import bare_metadata
+
+    class Model:  # write_bundle checks the graph and the runtime before reading the model
+        metadata = bare_metadata()
+
+    X = np.array([[0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
+    fitted = LogisticRegression().fit(X, ["a", "b"])
+    graph = to_onnx(fitted, X[:1], options={id(fitted): {"zipmap": False}}).SerializeToString()
+    with pytest.raises(EdgeBundleError, match=r"onnxruntime-web is not installed .*make edge"):
+        write_bundle(Model(), graph, tmp_path, tmp_path / "no-runtime", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
