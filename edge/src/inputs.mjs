@@ -3,7 +3,13 @@
 import { InvalidValue, booleanSpelling, category, number, pyFloat, pyRepr, shown } from './values.mjs';
 import { ISO8601, PARTS, parseDate, partColumn } from './dates.mjs';
 
+// A feature absent from a record: refused, as the API refuses it (the Python runtime reads
+// records the API has checked). A missing value is sent as null.
+const ABSENT = Symbol('absent');
+export const ABSENT_REASON = 'missing field (send null for a missing value)';
+
 function numericValue(value, rule, reasons) {
+  if (value === ABSENT) return NaN;
   let found;
   try {
     found = number(value);
@@ -23,6 +29,7 @@ function numericValue(value, rule, reasons) {
 }
 
 function categoryValue(value, rule, reasons) {
+  if (value === ABSENT) return null;
   let text;
   try {
     text = category(value, booleanSpelling(rule.allowed));
@@ -40,6 +47,7 @@ function categoryValue(value, rule, reasons) {
 }
 
 function dateValue(value, rule, reasons) {
+  if (value === ABSENT) return null;
   let when;
   try {
     when = parseDate(value, rule.format ?? ISO8601);
@@ -68,14 +76,19 @@ export function readInputs(bundle, records) {
   const reasonsOf = (i) => (problems[i] ??= []);
   for (const rule of bundle.rules) {
     const name = rule.name;
+    const values = records.map((r, i) => {
+      if (Object.hasOwn(r, name)) return r[name];
+      reasonsOf(i).push(`${name}: ${ABSENT_REASON}`);
+      return ABSENT;
+    });
     if (rule.kind === 'numeric') {
-      numbers[name] = records.map((r, i) => numericValue(r[name], rule, reasonsOf(i)));
+      numbers[name] = values.map((v, i) => numericValue(v, rule, reasonsOf(i)));
     } else if (rule.kind === 'categorical') {
-      const found = records.map((r, i) => categoryValue(r[name], rule, reasonsOf(i)));
+      const found = values.map((v, i) => categoryValue(v, rule, reasonsOf(i)));
       missing[name] = found.map((t) => t === null);
       texts[name] = found.map((t) => t ?? bundle.missing_category);
     } else {
-      const when = records.map((r, i) => dateValue(r[name], rule, reasonsOf(i)));
+      const when = values.map((v, i) => dateValue(v, rule, reasonsOf(i)));
       for (const part of rule.parts ?? []) {
         dates[partColumn(name, part)] = when.map((us) => (us === null ? NaN : PARTS[part](us)));
       }
