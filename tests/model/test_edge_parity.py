@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from tabml.model.features import model_frame
+from tabml.packaging.edge_parity import check_edge_parity
 from testkit import edge
 from testkit.edge_cases import PROBABILITY, assert_same_answer, cases, fit_case
 
@@ -110,3 +111,13 @@ def test_the_command_line_scorer_answers_line_by_line(scored):
     assert answers[-2]["errors"][0].startswith("line is not a JSON object")
     # the API refuses a record without a feature; the Python runtime reads checked records
     assert answers[-1] == {"errors": [f"{first}: missing field (send null for a missing value)"]}
+
+
+def test_the_build_check_passes_a_regression_bundle(scored, tmp_path):
+    """`make edge`'s own check (packaging/edge_parity.py) on a regression model's bundle."""
+    key = next(k for k in CASES if not scored[k][0].model.task.classes)
+    case, _ = scored[key]
+    folder = edge.bundle(case.model, case.onnx_bytes, tmp_path / "edge")
+    parity = check_edge_parity(case.model, folder, case.records)
+    assert parity.rows == len(case.records) - parity.refused and parity.refused > 0
+    assert parity.max_abs_diff <= case.tolerance

@@ -1,15 +1,18 @@
 """`python -m tabml.cli edge` (what `make edge` runs) in the session's packaged workspace:
 the bundle holds the packaged model byte for byte, its rules as the runtime reads them, the
-scorer and the plain WASM runtime only, within 4 MB gzipped; without a model, one line."""
+scorer and the plain WASM runtime only, within 4 MB gzipped, and its parity with the Python
+runtime is checked where it is built; without a model, one line."""
 
 import gzip
 import json
 import sys
 
+import pandas as pd
 import pytest
 
 from tabml import paths
 from tabml.packaging.edge_bundle import RUNTIME_FILES, edge_rules
+from tabml.packaging.edge_parity import EdgeParityError, check_edge_parity
 from tabml.scoring.model import load_packaged
 from testkit import ROOT, edge, run
 
@@ -29,6 +32,7 @@ def test_edge_writes_the_packaged_model_with_its_rules(packaged, tmp_path):
     out = tmp_path / "dist" / "edge"
     done = run(_cmd(out), packaged)
     assert "MB gzipped" in done.stdout
+    assert "parity with the Python runtime ok in Node on" in done.stdout
     model = load_packaged(packaged / paths.ONNX_MODEL, packaged / paths.BENTO_ARCHIVE)
     assert (out / "model.onnx").read_bytes() == (packaged / paths.ONNX_MODEL).read_bytes()
     assert json.loads((out / "rules.json").read_text()) == json.loads(json.dumps(edge_rules(model)))
@@ -37,6 +41,13 @@ def test_edge_writes_the_packaged_model_with_its_rules(packaged, tmp_path):
     assert not [n for n in names if "webgpu" in n or "jspi" in n or "jsep" in n]
     gzipped = sum(len(gzip.compress(f.read_bytes(), 6)) for f in out.iterdir())
     assert gzipped <= MAX_GZIPPED  # level 6: a few kB more than the CLI's level 9
+    # a scorer that drifted from the runtime is caught where the bundle is built
+    rules = json.loads((out / "rules.json").read_text())
+    rules["rules"][0]["minimum"] = 45.0  # bill_length_mm: refuses rows Python accepts
+    (out / "rules.json").write_text(json.dumps(rules))
+    test = pd.read_parquet(packaged / paths.TEST_DATA, columns=model.input_rules.features)
+    with pytest.raises(EdgeParityError, match=r"Python refuses it with None, the bundle with"):
+        check_edge_parity(model, out, json.loads(test.to_json(orient="records")))
 
 
 def test_edge_without_a_packaged_model_is_one_line(tmp_path):
