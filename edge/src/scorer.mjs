@@ -7,6 +7,7 @@ import { rangeWarnings, readInputs } from './inputs.mjs';
 export { readInputs, rangeWarnings };
 
 const WASM_FILE = 'ort-wasm-simd-threaded.wasm';
+const RULES_FORMAT = 1; // tabml.packaging.edge_bundle.RULES_FORMAT
 const IN_NODE = typeof process !== 'undefined' && Boolean(process.versions?.node);
 
 /** Records that break the domain rules (the message names the first five, as Python's). */
@@ -39,10 +40,13 @@ export class EdgeModel {
   /** The bundle in folder `base` (a URL; default: this module's folder). */
   static async load(base = new URL('./', import.meta.url)) {
     ort.env.wasm.numThreads = 1; // no SharedArrayBuffer needed; one record is microseconds of work
-    // The binary is handed over read: the same code path in Node and in a browser, and its
-    // JavaScript loader is the one bundled in ort.wasm.bundle.min.mjs.
-    ort.env.wasm.wasmBinary ??= await fetchBytes(new URL(WASM_FILE, base));
+    // The binary (beside this module) is handed over read: the same code path in Node and in
+    // a browser, and its JavaScript loader is the one bundled in ort.wasm.bundle.min.mjs.
+    ort.env.wasm.wasmBinary ??= await fetchBytes(new URL(WASM_FILE, import.meta.url));
     const bundle = JSON.parse(new TextDecoder().decode(await fetchBytes(new URL('rules.json', base))));
+    if (bundle.format !== RULES_FORMAT) {
+      throw new Error(`rules.json format ${bundle.format}: this scorer reads ${RULES_FORMAT} (run make edge)`);
+    }
     const session = await ort.InferenceSession.create(await fetchBytes(new URL('model.onnx', base)), {
       executionProviders: ['wasm'],
     });
