@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 UV_VERSION := 0.13.8
 PORT ?= 3000
+DEMO_PORT ?= 0
 INPUT ?=
 DB ?= sqlite:///predictions.db
 VERSION ?=
@@ -142,6 +143,23 @@ tune: setup ## Tune train.model + hyperparameters, then train on them: make tune
 serve: setup ## Serve the packaged model (models/tabml_service.bento) on 127.0.0.1:$(PORT) [SHADOW=v1.1.0[:0.5] CANARY=v1.2.0:0.1]
 	PYTHONPATH=src python -m tabml.cli serve --host 127.0.0.1 --port $(PORT) $(if $(ALLOW_STALE),--stale-ok) $(if $(SHADOW),--shadow "$(SHADOW)") $(if $(CANARY),--canary "$(CANARY)")
 
+##@ Edge (docs/edge.md)
+# npm ci installs exactly edge/package-lock.json (integrity-checked; from npm's cache when
+# offline); --ignore-scripts: no package runs code at install time.
+EDGE_RUNTIME := edge/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm
+$(EDGE_RUNTIME): edge/package.json edge/package-lock.json
+	@command -v npm >/dev/null || { echo "edge: npm not found (Node.js 18+ with npm: apt-get install -y nodejs npm)"; exit 1; }
+	cd edge && npm ci --ignore-scripts --prefer-offline --no-audit --no-fund
+	touch $@
+
+.PHONY: edge
+edge: setup $(EDGE_RUNTIME) ## Edge bundle -> dist/edge/: model.onnx, rules.json, ES module scorer, onnxruntime-web (WASM)
+	python -m tabml.cli edge --out dist/edge
+
+.PHONY: edge-demo
+edge-demo: edge ## Serve dist/edge/ on 127.0.0.1 (a free port, or DEMO_PORT=8080): a form answered in the browser
+	python -m tabml.cli edge-demo --folder dist/edge --port $(DEMO_PORT)
+
 ##@ Batch scoring
 # DB reaches the commands in the environment (TABML_DB), never on a command line make echoes
 # or `ps` shows: a database URL may hold a password.
@@ -232,6 +250,10 @@ bench-tune: setup ## Benchmark the search vs sweep.yaml's grid on penguins + a f
 .PHONY: bench-explain
 bench-explain: setup ## Benchmark what explaining a one-record request costs (in process, ~10 s)
 	PYTHONPATH=src python -m benchmarks.explain
+
+.PHONY: bench-edge
+bench-edge: edge ## Benchmark one record in Node (onnxruntime-web WASM) beside the Python runtime (~30 s)
+	PYTHONPATH=src python -m benchmarks.edge
 
 .PHONY: bench-request-log
 bench-request-log: setup ## Measure the request log's capacity in records/s (in process, ~25 s)

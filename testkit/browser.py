@@ -51,21 +51,27 @@ class Visit:
 
 @contextmanager
 def open_offline(
-    url: str, executable: str, timezone: str = "UTC", width: int = 1100
+    url: str, executable: str, timezone: str = "UTC", width: int = 1100, offline: bool = True
 ) -> Iterator[Visit]:
-    """Open `url` in headless Chromium with no network; yield what it requested and logged."""
+    """Open `url` in headless Chromium with no network; yield what it requested and logged.
+
+    `offline=False` (a page served by a local static server, e.g. the edge demo): the
+    browser's network is on, but every request outside `url`'s origin is refused.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=ARGS)
         try:
-            context = browser.new_context(offline=True, timezone_id=timezone,
+            context = browser.new_context(offline=offline, timezone_id=timezone,
                                           viewport={"width": width, "height": 900})  # fmt: skip
             page = context.new_page()
             visit = Visit(page)
 
+            origin = "file://" if url.startswith("file://") else "/".join(url.split("/")[:3]) + "/"
+
             def route(found):
-                if found.request.url.startswith("file://"):
+                if found.request.url.startswith(origin):
                     found.continue_()
                 else:
                     visit.refused.append(found.request.url)

@@ -2,8 +2,8 @@
 
 The commands live in `tabml.cli.lifecycle` (serve, bootstrap, accept-data, batch, drift,
 registry), `tabml.cli.monitoring` (feedback, monitor), `tabml.cli.retrain` (harvest,
-retrain), `tabml.cli.dashboard` (dashboard) and `tabml.cli.experiments` (check-queue, sweep,
-best, report, gate).
+retrain), `tabml.cli.dashboard` (dashboard), `tabml.cli.edge` (edge, edge-demo) and
+`tabml.cli.experiments` (check-queue, sweep, best, report, gate).
 
 Each command is registered with `command()`, which turns a `TabmlError` (anything a user can
 cause) into one `error:` line and exit code 1. Heavy imports happen inside the commands so
@@ -50,6 +50,7 @@ def command(name: str | None = None) -> Callable[[Callable], Callable]:
 # Register the commands.
 from tabml.cli import (  # noqa: E402, F401
     dashboard,
+    edge,
     experiments,
     lifecycle,
     monitoring,

@@ -15,6 +15,7 @@ from tabml.model.features import model_frame
 from tabml.model.gates import dataset_gates, enforce_limits, enforce_slices
 from tabml.model.tasks import training_task
 from tabml.packaging import model_card
+from tabml.packaging.edge_graph import check_edge_graph
 from tabml.packaging.tasks import packaging_task
 from tabml.params import load_params
 from tabml.scoring.metadata import SCHEMA_VERSION, ModelMetadata
@@ -41,6 +42,7 @@ def main() -> None:
     task = packaging_task(profile)
     task.check_before_converting(metrics, training, params)
     onnx_bytes = task.to_onnx(pipeline, profile)
+    check_edge_graph(onnx_bytes)  # one model for the server, batch, Node and the browser
     metadata = ModelMetadata(
         schema_version=SCHEMA_VERSION,
         **task.metadata(pipeline, training),
