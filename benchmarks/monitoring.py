@@ -23,51 +23,81 @@ import pandas as pd
 
 from benchmarks.support import ROOT, bench_env, machine_description, measure, write_section
 
-PREDICTIONS, SEED, FILE_LINES = 1_000_000, 0, 20_000  # the request log's file size
+PREDICTIONS, SEED, FILE_LINES = 10_000_000, 0, 20_000  # the request log's file size
+CHUNK_ROWS = 500_000  # rows generated at a time
 TARGET_SECONDS, TARGET_BYTES = 15.0, 2 * 2**30
 
 
 def build_logs(folder: Path, rows: int) -> tuple[Path, Path]:
-    """A request log of `rows` scored predictions and a feedback log of `rows` labels."""
+    """A request log of `rows` scored predictions and a feedback log of `rows` labels,
+    written in chunks (bounded memory at 10M rows) with the service's own writers.
+
+    Penguin rows resampled with a fixed seed (each distinct row scored once by the packaged
+    ONNX model), spread over 7 days, `FILE_LINES` lines per file. Labels: 90% of the
+    predictions labelled, 5% of all of them first with a wrong label and later corrected,
+    5% for unknown ids. Then what a real log also holds: one request file copied under
+    another name (`FILE_LINES` predictions logged twice) and a file of bad lines (a line
+    that is not JSON, a record without a timestamp, a torn last line).
+    """
     from tabml import paths
     from tabml.scoring.model import load_packaged
     from tabml.scoring.prediction_ids import new_ids
     from tabml.serving.feedback import write_labels
+    from tabml.serving.log_writer import write_lines
     from tabml.serving.request_log import make_record, write_batch
 
     model = load_packaged(ROOT / paths.ONNX_MODEL, ROOT / paths.BENTO_ARCHIVE)
     features = [r.name for r in model.rules]
-    raw = pd.read_csv(ROOT / paths.RAW_DATA).dropna(subset=features)
-    frame = raw.sample(n=rows, replace=True, random_state=SEED).reset_index(drop=True)
-    labels, proba = model.predict(model.inputs(frame))
+    raw = pd.read_csv(ROOT / paths.RAW_DATA).dropna(subset=features).reset_index(drop=True)
+    predicted, proba = model.predict(model.inputs(raw))
     classes, logged = model.task.classes, model.task.logged
-    ids = new_ids(rows)
-    start = datetime.now(UTC) - timedelta(days=7)
-    seconds = np.sort(np.random.default_rng(SEED).uniform(0, 7 * 86400, rows))
-    records = frame[features].astype(object).where(frame[features].notna(), None)
+    records = raw[features].astype(object).where(raw[features].notna(), None)
     inputs = records.to_dict("records")
-    requests = folder / "requests"
-    for first in range(0, rows, FILE_LINES):
-        batch = []
-        for i in range(first, min(first + FILE_LINES, rows)):
-            answer = {
-                "prediction_id": ids[i],
-                "species": labels[i],
-                "probabilities": dict(zip(classes, proba[i].tolist(), strict=True)),
-            }
-            now = start + timedelta(seconds=float(seconds[i]))
-            batch.append(make_record(inputs[i], model.version, now, answer, "species", logged))
-        write_batch(batch, requests, first // FILE_LINES)
-    rng = np.random.default_rng(SEED + 1)
-    truth = frame[model.target].astype(str).to_numpy()
-    labelled = rng.permutation(rows)[: rows * 9 // 10]
-    resent = labelled[: rows // 20]
-    unknown = new_ids(rows // 20)
-    pairs = [(ids[i], "Adelie") for i in resent]  # wrong first, corrected below
-    pairs += [(ids[i], truth[i]) for i in labelled] + [(u, "Gentoo") for u in unknown]
-    feedback = folder / "feedback"
-    write_labels(pairs, "file:bench", feedback, max_bytes=2**40)
+    truth = raw[model.target].astype(str).to_numpy()
+    probabilities = [dict(zip(classes, p.tolist(), strict=True)) for p in proba]
+    rng = np.random.default_rng(SEED)
+    start = datetime.now(UTC) - timedelta(days=7)
+    step = 7 * 86400 / rows  # seconds between predictions, on average
+    requests, feedback = folder / "requests", folder / "feedback"
+    for first in range(0, rows, CHUNK_ROWS):
+        count = min(CHUNK_ROWS, rows - first)
+        picked = rng.integers(0, len(raw), count)
+        seconds = (first + np.sort(rng.uniform(0, count, count))) * step
+        ids = new_ids(count)
+        for part in range(0, count, FILE_LINES):
+            batch = []
+            for i in range(part, min(part + FILE_LINES, count)):
+                k = picked[i]
+                answer = {"prediction_id": ids[i], "species": predicted[k],
+                          "probabilities": probabilities[k]}  # fmt: skip
+                now = start + timedelta(seconds=float(seconds[i]))
+                batch.append(make_record(inputs[k], model.version, now, answer, "species", logged))
+            write_batch(batch, requests, (first + part) // FILE_LINES)
+        labelled = rng.permutation(count)[: count * 9 // 10]
+        resent = labelled[: count // 20]
+        pairs = [(ids[i], "Adelie") for i in resent]  # wrong first, corrected below
+        pairs += [(ids[i], truth[picked[i]]) for i in labelled]
+        pairs += [(u, "Gentoo") for u in new_ids(count // 20)]
+        write_labels(pairs, "file:bench", feedback, max_bytes=2**40)
+    first_file = min(requests.glob("*.jsonl"))
+    write_lines([first_file.read_bytes()], requests, rows // FILE_LINES + 1)  # a copied file
+    bad = [b"not json at all\n", b'{"model_version": "x", "inputs": {}}\n', b'{"timest']
+    write_lines(bad, requests, rows // FILE_LINES + 2)
     return requests, feedback
+
+
+def logs_at(folder: Path | None, tmp: Path, rows: int) -> tuple[Path, Path, float]:
+    """The logs of `rows` predictions in `folder` (built once, reused when complete) or in
+    `tmp`; and the seconds spent building them (0 when reused)."""
+    where = (folder / f"rows-{rows}-seed-{SEED}") if folder else tmp
+    done = where / "complete"
+    if done.exists():
+        return where / "requests", where / "feedback", 0.0
+    started = time.perf_counter()
+    where.mkdir(parents=True, exist_ok=True)
+    requests, feedback = build_logs(where, rows)
+    done.touch()
+    return requests, feedback, time.perf_counter() - started
 
 
 def main() -> None:
