@@ -41,10 +41,14 @@ def average_ranks(values: np.ndarray) -> np.ndarray:
     first = np.empty(len(values), dtype=bool)
     first[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    del ordered  # ten million rows: free each temporary once used
     starts = np.flatnonzero(first)
     ends = np.append(starts[1:], len(values))
+    group = np.cumsum(first, dtype=np.int64)
+    del first
+    group -= 1
     ranks = np.empty(len(values))
-    ranks[order] = ((starts + ends + 1) / 2)[np.cumsum(first) - 1]
+    ranks[order] = ((starts + ends + 1) / 2)[group]
     return ranks
 
 

@@ -77,53 +77,84 @@ def take_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
-def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.DataFrame, JoinCounts]:
-    """Predictions with a `label` column (missing where no label arrived), and the counts.
+@dataclass(frozen=True)
+class NewestLabels:
+    """The label received last for each labelled prediction id: its key (`id_keys`
+    columns, in key order) and its value (float, or a code into `names`)."""
 
-    Float labels (a regression model's) stay float64, NaN where missing; others become a
-    categorical column.
+    keys: tuple[np.ndarray, np.ndarray, np.ndarray]
+    values: np.ndarray
+    names: pd.Index | None  # the label texts of a classifier's codes; None: float labels
+    received: int  # label rows read
 
-    Adds the column to `predictions` itself (a million-row frame is not copied).
 
-    Vectorised on ids as numbers (`id_keys`): sort the prediction ids once, the labels'
-    ids once, and find each labelled id among the predictions' in one sort of both.
+def newest_labels(labels: pd.DataFrame) -> NewestLabels:
+    """Each labelled id once, with the label received last (ties in time: later in the log).
+
+    The labels frame is not needed afterwards (`make monitor` frees it before the join).
     """
-    index = index_predictions(predictions)
-    duplicated, known_rows = index.duplicated, index.rows
-
     label_keys = id_keys.keys_of(labels)
     received = labels["timestamp"].dt.tz_convert(None).to_numpy()  # datetime64, not objects
     newest_first = np.argsort(received, kind="stable")[::-1]
+    del received
     # A stable sort by id keeps newest-first order within an id: its first row is the label
     # received last (cheaper than np.unique, which sorts again to find the first rows).
     by_newest = tuple(column[newest_first] for column in label_keys)
     label_rows = newest_first[id_keys.sort_order(*by_newest)]
-    del by_newest
+    del by_newest, newest_first
     ordered = tuple(column[label_rows] for column in label_keys)
     newest = id_keys.starts(*ordered)
-    labelled, label_rows = tuple(c[newest] for c in ordered), label_rows[newest]
+    keys, label_rows = tuple(c[newest] for c in ordered), label_rows[newest]
     del ordered
-    position = id_keys.find(index.keys, labelled)
+    if pd.api.types.is_float_dtype(labels["label"]):  # a regression model's numbers
+        return NewestLabels(keys, labels["label"].to_numpy(np.float64)[label_rows], None,
+                            len(labels))  # fmt: skip
+    # Labels as category codes: a million Python strings would cost more than the join.
+    codes, names = pd.factorize(labels["label"])
+    return NewestLabels(keys, codes[label_rows], pd.Index(names, dtype=object), len(labels))
+
+
+def join_labels(
+    predictions: pd.DataFrame, labels: pd.DataFrame | NewestLabels
+) -> tuple[pd.DataFrame, JoinCounts]:
+    """Predictions with a `label` column (missing where no label arrived), and the counts.
+
+    Float labels (a regression model's) stay float64, NaN where missing; others become a
+    categorical column. `labels`: the labels frame, or its `newest_labels`.
+
+    Adds the column to `predictions` itself (a million-row frame is not copied) and drops
+    the `id_keys` columns from it (the ids are not needed once joined).
+
+    Vectorised on ids as numbers (`id_keys`): sort the prediction ids once, the labels'
+    ids once, and find each labelled id among the predictions' with a binary search.
+    """
+    newest = labels if isinstance(labels, NewestLabels) else newest_labels(labels)
+    index = index_predictions(predictions)
+    duplicated, known_rows = index.duplicated, index.rows
+    position = id_keys.find(index.keys, newest.keys)
+    del index
     matched = position >= 0
+    to_rows, from_labels = known_rows[position[matched]], np.flatnonzero(matched)
+    del known_rows, position
 
     joined = predictions  # a column more, in place: no copy of a million-row frame
-    to_rows, from_labels = known_rows[position[matched]], label_rows[matched]
-    if pd.api.types.is_float_dtype(labels["label"]):  # a regression model's numbers
+    for name in (id_keys.HIGH, id_keys.LOW, id_keys.KIND):
+        if name in joined.columns:
+            del joined[name]
+    if newest.names is None:
         values = np.full(len(predictions), np.nan)
-        values[to_rows] = labels["label"].to_numpy(dtype=np.float64)[from_labels]
+        values[to_rows] = newest.values[from_labels]
         joined["label"] = values
     else:
-        # Labels as category codes: a million Python strings would cost more than the join.
-        codes, names = pd.factorize(labels["label"])
         label = np.full(len(predictions), -1, dtype=np.int64)
-        label[to_rows] = codes[from_labels]
-        categories = pd.Index(names, dtype=object)
-        joined["label"] = pd.Categorical.from_codes(label, categories=categories)
+        label[to_rows] = newest.values[from_labels]
+        joined["label"] = pd.Categorical.from_codes(label, categories=newest.names)
+        del label
     if duplicated.any():
         joined = take_rows(joined, ~duplicated)
     counts = JoinCounts(
-        labels_received=len(labels),
-        labelled_ids=len(labelled[2]),
+        labels_received=newest.received,
+        labelled_ids=len(matched),
         matched=int(matched.sum()),
         unmatched=int((~matched).sum()),
         duplicate_predictions=int(duplicated.sum()),

@@ -42,7 +42,11 @@ def class_codes(values: pd.Series, classes: list[str]) -> np.ndarray:
     """Index of each value in `classes`; -1 for missing values and unknown classes."""
     codes, uniques = pd.factorize(values)  # each distinct value once, not a million times
     position = {name: i for i, name in enumerate(classes)}
-    mapping = np.array([position.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    # int16 where class * classes + class fits (the confusion matrix's cell index): ten
+    # million codes in 20 MB instead of 80 MB.
+    small = len(classes) ** 2 < np.iinfo(np.int16).max
+    mapping = np.array([position.get(str(u), -1) for u in uniques] + [-1],
+                       dtype=np.int16 if small else np.int64)  # fmt: skip
     return mapping[codes]  # code -1 (missing) picks the trailing -1
 
 

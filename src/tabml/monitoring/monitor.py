@@ -101,8 +101,10 @@ def run_monitor(
             f"({batch_note or shown(inputs.db)}): serve some traffic, or pass DB=<url> of a "
             "batch-scored database"
         )
-    joined, counts = join.join_labels(predictions, labels.frame)
-    labels.frame = predictions = None  # joined holds what is needed from them
+    newest = join.newest_labels(labels.frame)
+    labels.frame = None  # freed before the join: ten million rows need the room
+    joined, counts = join.join_labels(predictions, newest)
+    predictions = newest = None  # joined holds what is needed from them
     if start is not None:
         # Labels of predictions made before SINCE are outside the window, not unmatched.
         before = (joined["timestamp"] < start).to_numpy()
