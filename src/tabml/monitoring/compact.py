@@ -48,6 +48,9 @@ def _filler(like: pd.Series, rows: int) -> pd.Series:
 def _joined(pieces: list[pd.Series]):
     """The pieces of one column end to end (categoricals: their categories united)."""
     if all(isinstance(p.dtype, pd.CategoricalDtype) for p in pieces):
+        kinds = {p.cat.categories.dtype for p in pieces}
+        if len(kinds) > 1:  # texts in one group, only missing values in another, ...
+            pieces = [p.cat.rename_categories(p.cat.categories.astype(object)) for p in pieces]
         return union_categoricals(pieces)
     return pd.concat(pieces, ignore_index=True).array
 

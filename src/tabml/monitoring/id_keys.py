@@ -79,39 +79,66 @@ def keys_of(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return found[HIGH], found[LOW], found[KIND]
 
 
+def distinct(
+    keys: tuple[np.ndarray, np.ndarray, np.ndarray], order: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Of rows in key `order`: where each key first appears (bool, in that order) and the
+    distinct keys. One column at a time: ten million keys are not held twice over."""
+    first = np.zeros(len(order), dtype=bool)
+    first[:1] = True
+    for column in keys:
+        ordered = column[order]
+        first[1:] |= ordered[1:] != ordered[:-1]
+        del ordered
+    rows = order[first]
+    return first, tuple(column[rows] for column in keys)
+
+
 def sort_order(high: np.ndarray, low: np.ndarray, kind: np.ndarray) -> np.ndarray:
-    """Rows in key order (by `high` first, so `find` can search it); rows with equal keys
-    keep their order (a stable sort)."""
-    return np.lexsort((kind, low, high))
+    """Rows in key order (by `low` first, so `find` can search it: the low 64 bits of a
+    UUIDv7 hold its random part, the high ones a time and counter that many ids share);
+    rows with equal keys keep their order (a stable sort)."""
+    return np.lexsort((kind, high, low))
 
 
 def starts(high: np.ndarray, low: np.ndarray, kind: np.ndarray) -> np.ndarray:
     """Of keys in key order: True where a key differs from the one before it."""
     first = np.ones(len(kind), dtype=bool)
-    first[1:] = (high[1:] != high[:-1]) | (low[1:] != low[:-1]) | (kind[1:] != kind[:-1])
+    first[1:] = (low[1:] != low[:-1]) | (high[1:] != high[:-1]) | (kind[1:] != kind[:-1])
     return first
 
 
+FIND_BLOCK = 1 << 20  # wanted keys searched at a time (bounded memory)
+
+
 def find(known: tuple[np.ndarray, ...], wanted: tuple[np.ndarray, ...]) -> np.ndarray:
+    """`_find_block` a block of `FIND_BLOCK` wanted keys at a time."""
+    blocks = range(0, len(wanted[1]), FIND_BLOCK)
+    found = [_find_block(known, tuple(c[i : i + FIND_BLOCK] for c in wanted)) for i in blocks]
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _find_block(known: tuple[np.ndarray, ...], wanted: tuple[np.ndarray, ...]) -> np.ndarray:
     """For each `wanted` key, its position among the distinct `known` keys (in key order),
     or -1 where it is not there.
 
-    A binary search on `high`: for UUIDs and hashes it nearly always names one candidate,
-    checked on `low` and `kind`. Keys whose `high` several known keys share (hand-made ids
-    such as `00000000-0000-0000-0000-00000000000N`) are matched by one sort of those.
+    A binary search on `low`: for UUIDs and hashes it nearly always names one candidate,
+    checked on `high` and `kind`. Keys whose `low` several known keys share (hand-made ids
+    such as `0000000N-0000-0000-0000-000000000000`) are matched by one sort of those.
     """
     high, low, kind = known
-    left = np.searchsorted(high, wanted[0], side="left")
-    right = np.searchsorted(high, wanted[0], side="right")
-    position = np.full(len(wanted[0]), -1, dtype=np.int64)
+    left = np.searchsorted(low, wanted[1], side="left")
+    right = np.searchsorted(low, wanted[1], side="right")
+    position = np.full(len(wanted[1]), -1, dtype=np.int64)
     single = np.flatnonzero(right - left == 1)
     at = left[single]
-    hit = (low[at] == wanted[1][single]) & (kind[at] == wanted[2][single])
+    hit = (high[at] == wanted[0][single]) & (kind[at] == wanted[2][single])
     position[single[hit]] = at[hit]
+    del single, at, hit
     several = np.flatnonzero(right - left > 1)
     if len(several):
-        shared = np.zeros(len(high), dtype=bool)
-        repeated = high[1:] == high[:-1]
+        shared = np.zeros(len(low), dtype=bool)
+        repeated = low[1:] == low[:-1]
         shared[1:] |= repeated
         shared[:-1] |= repeated
         among = np.flatnonzero(shared)
@@ -124,7 +151,7 @@ def _find_by_sort(known: tuple[np.ndarray, ...], wanted: tuple[np.ndarray, ...])
     """`find` by one stable sort of both key sets (equal keys meet side by side)."""
     both = [np.concatenate([k, w]) for k, w in zip(known, wanted, strict=True)]
     side = np.repeat(np.array([0, 1], dtype=np.uint8), [len(known[2]), len(wanted[2])])
-    order = np.lexsort((side, both[2], both[1], both[0]))
+    order = np.lexsort((side, both[2], both[0], both[1]))
     ordered = [column[order] for column in both]
     same_as_next = ~starts(*ordered)[1:]
     pair = same_as_next & (side[order[:-1]] == 0) & (side[order[1:]] == 1)

@@ -48,13 +48,13 @@ def index_predictions(predictions: pd.DataFrame) -> PredictionIndex:
     """Sort the prediction ids once (`id_keys`: numbers, no Python objects)."""
     keys = id_keys.keys_of(predictions)
     order = id_keys.sort_order(*keys)
-    ordered = tuple(column[order] for column in keys)
-    first = id_keys.starts(*ordered)
-    has_id = ordered[2] != id_keys.MISSING
+    first, distinct = id_keys.distinct(keys, order)
+    has_id = keys[2][order] != id_keys.MISSING
     duplicated = np.zeros(len(order), dtype=bool)
     duplicated[order[~first & has_id]] = True
     unique = first & has_id
-    return PredictionIndex(duplicated, tuple(c[unique] for c in ordered), order[unique])
+    present = distinct[2] != id_keys.MISSING  # at most one distinct key is "missing"
+    return PredictionIndex(duplicated, tuple(c[present] for c in distinct), order[unique])
 
 
 def drop_duplicate_predictions(predictions: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -102,10 +102,8 @@ def newest_labels(labels: pd.DataFrame) -> NewestLabels:
     by_newest = tuple(column[newest_first] for column in label_keys)
     label_rows = newest_first[id_keys.sort_order(*by_newest)]
     del by_newest, newest_first
-    ordered = tuple(column[label_rows] for column in label_keys)
-    newest = id_keys.starts(*ordered)
-    keys, label_rows = tuple(c[newest] for c in ordered), label_rows[newest]
-    del ordered
+    newest, keys = id_keys.distinct(label_keys, label_rows)
+    label_rows = label_rows[newest]
     if pd.api.types.is_float_dtype(labels["label"]):  # a regression model's numbers
         return NewestLabels(keys, labels["label"].to_numpy(np.float64)[label_rows], None,
                             len(labels))  # fmt: skip
