@@ -83,7 +83,8 @@ def _reference_join(predictions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataF
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.astype({c: object for c in frame.columns if frame[c].dtype != np.float64})
+    floats = [c for c in frame.columns if frame[c].dtype in (np.float32, np.float64)]
+    return frame.astype({c: np.float64 if c in floats else object for c in frame.columns})
 
 
 def test_the_compact_chunked_path_reports_what_the_plain_path_does(tmp_path, packaged, monkeypatch):

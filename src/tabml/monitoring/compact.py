@@ -1,9 +1,11 @@
 """Log frames in little memory: what lets `make monitor` hold ten million rows in 2 GiB.
 
 A group of log lines (`log_lines.read_frames`) is made compact before the next is read:
-its prediction ids become numbers (`id_keys`, 17 bytes a row instead of about 44) and
+its prediction ids become numbers (`id_keys`, 17 bytes a row instead of about 44),
 every text column (version, predicted class, source, categorical inputs, labels) a
-categorical (a byte or two a row: each distinct text once). The groups are then joined a
+categorical (a byte or two a row: each distinct text once) and every float column whose
+values a float32 holds exactly (counts, whole grams) a float32 (read back as the same
+float64 values). The groups are then joined a
 column at a time, each column kept in its own block: dropping rows later copies one column
 at a time, never the whole frame (`join.take_rows`).
 
@@ -12,6 +14,7 @@ computed from a compact frame equals the one computed from the plain frame
 (tests/unit/test_monitor_scale.py).
 """
 
+import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
@@ -24,6 +27,13 @@ def _is_text(column: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(column.dtype) or column.dtype == object
 
 
+def _exact_in_float32(values: np.ndarray) -> bool:
+    """Every value the same as a float32 (whole numbers, halves; NaN stays NaN)."""
+    narrow = values.astype(np.float32)
+    same = narrow.astype(np.float64) == values
+    return bool((same | np.isnan(values)).all())
+
+
 def compact_frame(frame: pd.DataFrame, ids: str | None = "prediction_id") -> pd.DataFrame:
     """`frame` with `ids` (if given) as `id_keys` columns and its text columns categorical."""
     columns = {}
@@ -33,6 +43,8 @@ def compact_frame(frame: pd.DataFrame, ids: str | None = "prediction_id") -> pd.
             columns.update(id_keys.key_columns(column))
         elif name not in _KEEP and _is_text(column):
             columns[name] = column.astype("category")
+        elif column.dtype == np.float64 and _exact_in_float32(column.to_numpy()):
+            columns[name] = column.astype(np.float32)  # a count or grams: the same numbers
         else:
             columns[name] = column
     return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)), copy=False)

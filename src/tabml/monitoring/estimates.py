@@ -47,8 +47,10 @@ def average_ranks(values: np.ndarray) -> np.ndarray:
     group = np.cumsum(first, dtype=np.int64)
     del first
     group -= 1
+    in_order = ((starts + ends + 1) / 2)[group]  # the ranks in sorted order
+    del group
     ranks = np.empty(len(values))
-    ranks[order] = ((starts + ends + 1) / 2)[group]
+    ranks[order] = in_order
     return ranks
 
 
