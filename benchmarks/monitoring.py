@@ -130,7 +130,9 @@ def peer_rows(logs: tuple[Path, Path], rows: int) -> list[str]:
     for tool in ("evidently", "nannyml"):
         cmd = [str(python), str(ROOT / "benchmarks/monitor_peers.py"), tool, *map(str, logs),
                str(ROOT / paths.TRAIN_DATA)]  # fmt: skip
-        run = measure(cmd, ROOT, {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"]})
+        env = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "DO_NOT_TRACK": "1",
+               "NML_DISABLE_USAGE_LOGGING": "1"}  # offline: no usage reports  # fmt: skip
+        run = measure(cmd, ROOT, env)
         if run.returncode != 0:
             why = run.lines[-1][1] if run.lines else f"exit {run.returncode}"
             found.append(f"| {tool} | {rows:,} | failed: `{why[:150]}` | | | |")
@@ -138,8 +140,8 @@ def peer_rows(logs: tuple[Path, Path], rows: int) -> list[str]:
         phases = json.loads(run.lines[-1][1])
         found.append(
             f"| {tool} ({TOOLS[tool]}) | {rows:,} | {run.seconds:.1f} s | {run.cpu_seconds:.1f} s "
-            f"| {run.peak_rss / 2**20:,.0f} MiB | read+join {phases['read_join_s']} s, "
-            f"{tool} {phases['tool_s']} s |"
+            f"| {run.peak_rss / 2**20:,.0f} MiB | import {phases['import_s']} s, read+join "
+            f"{phases['read_join_s']} s, {tool} {phases['tool_s']} s |"
         )
     return found
 
