@@ -259,9 +259,23 @@ bench-edge: edge ## Benchmark one record in Node (onnxruntime-web WASM) beside t
 bench-request-log: setup ## Measure the request log's capacity in records/s (in process, ~25 s)
 	PYTHONPATH=src python -m benchmarks.request_log
 
+# The monitoring peers (Evidently, NannyML) have their own venv with their own pandas < 3
+# (Evidently 0.7 does not import with pandas 3): never the project's lock, never tabml.
+BENCH_MONITOR_VENV := .bench-venv-monitor
+$(BENCH_MONITOR_VENV)/.installed: $(VENV)/.installed benchmarks/envs/monitor.txt
+	@echo "bench-monitor: creating $(BENCH_MONITOR_VENV)/ (benchmarks/envs/monitor.txt)"
+	$(BIN)/uv venv --quiet --python $(BIN)/python $(BENCH_MONITOR_VENV)
+	VIRTUAL_ENV=$(CURDIR)/$(BENCH_MONITOR_VENV) $(BIN)/uv pip install --quiet --require-hashes -r benchmarks/envs/monitor.txt
+	touch $@
+
 .PHONY: bench-monitor
-bench-monitor: setup ## Benchmark make monitor on 1,000,000 logged predictions and 1,000,000 labels
+bench-monitor: setup ## Benchmark make monitor on 10M predictions x 10M labels (and 1M), beside Evidently and NannyML (~15 min)
+	$(MAKE) $(BENCH_MONITOR_VENV)/.installed || echo "bench-monitor: the peers' venv could not be made; measuring without them"
 	python -m benchmarks.monitoring
+
+.PHONY: lock-bench-monitor
+lock-bench-monitor: setup ## Re-pin benchmarks/envs/monitor.txt (bench-only; needs the network)
+	uv pip compile benchmarks/envs/monitor.in --generate-hashes --python-version 3.11 -o benchmarks/envs/monitor.txt
 
 .PHONY: bench-feedback
 bench-feedback: setup ## Benchmark make feedback of 1,000,000 labels (refused whole, then imported) and make monitor over them

@@ -41,18 +41,38 @@ def average_ranks(values: np.ndarray) -> np.ndarray:
     first = np.empty(len(values), dtype=bool)
     first[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    del ordered  # ten million rows: free each temporary once used
     starts = np.flatnonzero(first)
     ends = np.append(starts[1:], len(values))
+    group = np.cumsum(first, dtype=np.int64)
+    del first
+    group -= 1
+    in_order = ((starts + ends + 1) / 2)[group]  # the ranks in sorted order
+    del group
     ranks = np.empty(len(values))
-    ranks[order] = ((starts + ends + 1) / 2)[np.cumsum(first) - 1]
+    ranks[order] = in_order
     return ranks
 
 
-def roc_auc_ovr(true_codes: np.ndarray, probabilities: np.ndarray) -> float | None:
+def class_ranks(probabilities: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """`average_ranks` of each class's probabilities [rows, classes], of the rows in `keep`
+    (a mask) if given: a column at a time, without a copy of those rows' probabilities."""
+    rows = len(probabilities) if keep is None else int(keep.sum())
+    ranks = np.empty((rows, probabilities.shape[1]))
+    for c in range(probabilities.shape[1]):
+        column = probabilities[:, c] if keep is None else probabilities[keep, c]
+        ranks[:, c] = average_ranks(column)
+    return ranks
+
+
+def roc_auc_ovr(
+    true_codes: np.ndarray, probabilities: np.ndarray, ranks: np.ndarray | None = None
+) -> float | None:
     """Macro one-vs-rest ROC AUC from rank sums (ties count half), as scikit-learn's
     `roc_auc_score(multi_class="ovr", average="macro")` (binary: the usual AUC).
 
     Classes without both positives and negatives are left out; None when no class has both.
+    `ranks`: `class_ranks(probabilities)` when already computed.
     """
     n, classes = probabilities.shape
     aucs = []
@@ -60,8 +80,8 @@ def roc_auc_ovr(true_codes: np.ndarray, probabilities: np.ndarray) -> float | No
         positive = true_codes == c
         n1 = int(positive.sum())
         if 0 < n1 < n:
-            ranks = average_ranks(probabilities[:, c])
-            aucs.append((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * (n - n1)))
+            ranks_c = average_ranks(probabilities[:, c]) if ranks is None else ranks[:, c]
+            aucs.append((ranks_c[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * (n - n1)))
     return float(np.mean(aucs)) if aucs else None
 
 
@@ -140,13 +160,18 @@ def _normal_draws(probabilities, predicted, ranks, rng, rounds):
 
 
 def draw_metrics(
-    probabilities: np.ndarray, predicted_codes: np.ndarray, seed: int, exact_rows: int = EXACT_ROWS
+    probabilities: np.ndarray,
+    predicted_codes: np.ndarray,
+    seed: int,
+    exact_rows: int = EXACT_ROWS,
+    ranks: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Accuracy, macro F1 and ROC AUC of many label draws (probabilities [rows, classes] in
-    the model's class order, each row's predicted class index); undefined draws dropped."""
-    n, k = probabilities.shape
+    the model's class order, each row's predicted class index); undefined draws dropped.
+    `ranks`: `class_ranks(probabilities)` when already computed."""
+    n = len(probabilities)
     rng = np.random.default_rng(seed)
-    ranks = np.column_stack([average_ranks(probabilities[:, c]) for c in range(k)])
+    ranks = class_ranks(probabilities) if ranks is None else ranks
     if n <= exact_rows:
         cells, rank_sums = _exact_draws(probabilities, predicted_codes, ranks, rng, ROUNDS)
     else:
@@ -185,14 +210,19 @@ def estimate(
 
 
 def calibration_check(
-    probabilities: np.ndarray, predicted_codes: np.ndarray, measured: dict, seed: int
+    probabilities: np.ndarray,
+    predicted_codes: np.ndarray,
+    measured: dict,
+    seed: int,
+    ranks: np.ndarray | None = None,
 ) -> dict:
     """Would the estimate have been right on these labelled rows? `ok` when every measured
     metric lies inside the estimate's `CHECK_LEVEL` interval widened by `CHECK_TOLERANCE`
     on each side, else `poor` with the metrics that miss."""
     tail = (1 - CHECK_LEVEL) / 2 * 100
     misses, estimated = [], {}
-    for metric, values in draw_metrics(probabilities, predicted_codes, seed).items():
+    drawn = draw_metrics(probabilities, predicted_codes, seed, ranks=ranks)
+    for metric, values in drawn.items():
         if measured.get(metric) is None:
             continue
         low, high = np.percentile(values, [tail, 100 - tail])
@@ -217,19 +247,30 @@ def window_estimates(
     scored rows and, where labels arrived, the measured ROC AUC and the calibration check
     on the labelled rows (`measured`: their accuracy and macro F1; -1 = no label)."""
     usable = predicted_codes >= 0
-    probabilities, predicted_codes = probabilities[usable], predicted_codes[usable]
-    true_codes = true_codes[usable]
+    probabilities = rows_of(probabilities, usable)
+    predicted_codes = rows_of(predicted_codes, usable)
+    true_codes = rows_of(true_codes, usable)
     found = estimate(probabilities, predicted_codes, seed)
     labelled = true_codes >= 0
     if labelled.any():
-        found["roc_auc"] = roc_auc_ovr(true_codes[labelled], probabilities[labelled])
+        # The labelled rows' ranks once, for the measured AUC and the check's draws; before
+        # the copy of their probabilities (ten million rows: the two sorts' memory apart).
+        ranks = class_ranks(probabilities, None if labelled.all() else labelled)
+        probabilities = rows_of(probabilities, labelled)  # a copy only if some have no label
+        found["roc_auc"] = roc_auc_ovr(rows_of(true_codes, labelled), probabilities, ranks)
         found["calibration_check"] = calibration_check(
-            probabilities[labelled],
-            predicted_codes[labelled],
+            probabilities,
+            rows_of(predicted_codes, labelled),
             {**measured, "roc_auc": found["roc_auc"]},
             seed,
+            ranks,
         )
     return found
+
+
+def rows_of(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """`values[keep]`, or `values` itself when every row is kept (no copy of ten million)."""
+    return values if keep.all() else values[keep]
 
 
 def trust(windows: list[dict], min_labelled: int) -> dict:

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from tabml.errors import TabmlError
+from tabml.monitoring import id_keys
 
 
 class WindowError(TabmlError, ValueError):
@@ -35,61 +34,27 @@ class JoinCounts:
     before_since: int = 0  # labelled ids whose prediction was made before SINCE (not counted)
 
 
-ID_WIDTH = 36
-
-
-def id_keys(ids: pd.Series) -> np.ndarray:
-    """Prediction ids as fixed-width bytes (numpy `S36`): sorted and matched without Python
-    objects. Missing ids become 36 spaces (callers mask them with `ids.notna()`)."""
-    array = pa.array(ids, type=pa.string(), from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):  # pandas' own pyarrow-backed strings
-        array = array.combine_chunks()
-    view = _fixed_width_view(array)
-    if view is not None:  # every id well-formed: a view of arrow's buffer, no copy
-        return view
-    padded = pc.utf8_rpad(pc.fill_null(array, ""), ID_WIDTH)
-    array = pc.utf8_slice_codeunits(padded, 0, ID_WIDTH)
-    view = _fixed_width_view(array)
-    if view is not None:
-        return view
-    return np.array([v.encode()[:ID_WIDTH] for v in array.to_pylist()], dtype=f"S{ID_WIDTH}")
-
-
-def _fixed_width_view(array: pa.StringArray) -> np.ndarray | None:
-    """The array's bytes as `S36` when it has no nulls and every value is 36 bytes long."""
-    if array.null_count or not len(array):
-        return None
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)
-    offsets = offsets[array.offset : array.offset + len(array) + 1]
-    if not (np.diff(offsets) == ID_WIDTH).all():
-        return None
-    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    return data.view(f"S{ID_WIDTH}")
-
-
 @dataclass(frozen=True)
 class PredictionIndex:
     """Prediction ids, sorted once: which rows repeat an id seen before, the distinct ids
-    (fixed-width bytes, sorted) and the row of each (its first)."""
+    (`id_keys` columns, in key order) and the row of each (its first)."""
 
     duplicated: np.ndarray  # bool per row; a row without an id is never a duplicate
-    keys: np.ndarray
+    keys: tuple[np.ndarray, np.ndarray, np.ndarray]
     rows: np.ndarray
 
 
-def index_predictions(ids: pd.Series) -> PredictionIndex:
-    """Sort the prediction ids once (vectorised on fixed-width bytes, no Python objects)."""
-    keys = id_keys(ids)
-    has_id = ids.notna().to_numpy()
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
+def index_predictions(predictions: pd.DataFrame) -> PredictionIndex:
+    """Sort the prediction ids once (`id_keys`: numbers, no Python objects)."""
+    keys = id_keys.keys_of(predictions)
+    order = id_keys.sort_order(*keys)
+    first, distinct = id_keys.distinct(keys, order)
+    has_id = keys[2][order] != id_keys.MISSING
     duplicated = np.zeros(len(order), dtype=bool)
-    duplicated[order[~first]] = True
-    duplicated &= has_id
-    unique = first & has_id[order]
-    return PredictionIndex(duplicated, sorted_keys[unique], order[unique])
+    duplicated[order[~first & has_id]] = True
+    unique = first & has_id
+    present = distinct[2] != id_keys.MISSING  # at most one distinct key is "missing"
+    return PredictionIndex(duplicated, tuple(c[present] for c in distinct), order[unique])
 
 
 def drop_duplicate_predictions(predictions: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -97,63 +62,122 @@ def drop_duplicate_predictions(predictions: pd.DataFrame) -> tuple[pd.DataFrame,
 
     What `make drift` applies to the request log, so it counts the rows `make monitor` does.
     """
-    duplicated = index_predictions(predictions["prediction_id"]).duplicated
+    duplicated = index_predictions(predictions).duplicated
     if not duplicated.any():
         return predictions, 0
     return predictions[~duplicated].reset_index(drop=True), int(duplicated.sum())
 
 
-def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.DataFrame, JoinCounts]:
+def take_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """`frame[keep]` with a fresh index, built a column at a time and emptying `frame`
+    (each old column freed as its new one is made): ten million rows are not held twice."""
+    columns = {}
+    for name in list(frame.columns):
+        columns[name] = frame.pop(name).array[keep]
+    return pd.DataFrame(columns, copy=False)
+
+
+@dataclass(frozen=True)
+class NewestLabels:
+    """The label received last for each labelled prediction id: its key (`id_keys`
+    columns, in key order) and its value (float, or a code into `names`)."""
+
+    keys: tuple[np.ndarray, np.ndarray, np.ndarray]
+    values: np.ndarray
+    names: pd.Index | None  # the label texts of a classifier's codes; None: float labels
+    received: int  # label rows read
+
+
+def newest_labels(labels: pd.DataFrame) -> NewestLabels:
+    """Each labelled id once, with the label received last (ties in time: later in the log).
+
+    The labels frame is not needed afterwards (`make monitor` frees it before the join).
+    """
+    label_keys = id_keys.keys_of(labels)
+    received = labels["timestamp"].dt.tz_convert(None).to_numpy()  # datetime64, not objects
+    newest_first = np.argsort(received, kind="stable")[::-1]
+    del received
+    # A stable sort by id keeps newest-first order within an id: its first row is the label
+    # received last (cheaper than np.unique, which sorts again to find the first rows).
+    by_newest = tuple(column[newest_first] for column in label_keys)
+    label_rows = newest_first[id_keys.sort_order(*by_newest)]
+    del by_newest, newest_first
+    newest, keys = id_keys.distinct(label_keys, label_rows)
+    label_rows = label_rows[newest]
+    if pd.api.types.is_float_dtype(labels["label"]):  # a regression model's numbers
+        return NewestLabels(keys, labels["label"].to_numpy(np.float64)[label_rows], None,
+                            len(labels))  # fmt: skip
+    # Labels as category codes: a million Python strings would cost more than the join.
+    codes, names = pd.factorize(labels["label"])
+    return NewestLabels(keys, codes[label_rows], pd.Index(names, dtype=object), len(labels))
+
+
+def join_labels(
+    predictions: pd.DataFrame, labels: pd.DataFrame | NewestLabels
+) -> tuple[pd.DataFrame, JoinCounts]:
     """Predictions with a `label` column (missing where no label arrived), and the counts.
 
     Float labels (a regression model's) stay float64, NaN where missing; others become a
-    categorical column.
+    categorical column. `labels`: the labels frame, or its `newest_labels`.
 
-    Adds the column to `predictions` itself (a million-row frame is not copied).
+    Adds the column to `predictions` itself (a million-row frame is not copied) and drops
+    the `id_keys` columns from it (the ids are not needed once joined).
 
-    Vectorised on fixed-width id bytes: sort the prediction ids once, find each labelled id
-    in them with a binary search (a million of each in about a second).
+    Vectorised on ids as numbers (`id_keys`): sort the prediction ids once, the labels'
+    ids once, and find each labelled id among the predictions' with a binary search.
     """
-    index = index_predictions(predictions["prediction_id"])
-    duplicated, known_keys, known_rows = index.duplicated, index.keys, index.rows
-
-    label_keys = id_keys(labels["prediction_id"])
-    received = labels["timestamp"].dt.tz_convert(None).to_numpy()  # datetime64, not objects
-    newest_first = np.argsort(received, kind="stable")[::-1]
-    # A stable sort by id keeps newest-first order within an id: its first row is the label
-    # received last (cheaper than np.unique, which sorts again to find the first rows).
-    by_id = np.argsort(label_keys[newest_first], kind="stable")
-    label_rows = newest_first[by_id]
-    sorted_labels = label_keys[label_rows]
-    newest = np.ones(len(label_rows), dtype=bool)
-    newest[1:] = sorted_labels[1:] != sorted_labels[:-1]
-    labelled, label_rows = sorted_labels[newest], label_rows[newest]
-    position = np.minimum(np.searchsorted(known_keys, labelled), max(len(known_keys) - 1, 0))
-    matched = known_keys[position] == labelled if len(known_keys) else np.zeros(0, dtype=bool)
+    newest = labels if isinstance(labels, NewestLabels) else newest_labels(labels)
+    index = index_predictions(predictions)
+    duplicated, known_rows = index.duplicated, index.rows
+    position = id_keys.find(index.keys, newest.keys)
+    del index
+    matched = position >= 0
+    to_rows, from_labels = known_rows[position[matched]], np.flatnonzero(matched)
+    del known_rows, position
 
     joined = predictions  # a column more, in place: no copy of a million-row frame
-    to_rows, from_labels = known_rows[position[matched]], label_rows[matched]
-    if pd.api.types.is_float_dtype(labels["label"]):  # a regression model's numbers
+    for name in (id_keys.HIGH, id_keys.LOW, id_keys.KIND):
+        if name in joined.columns:
+            del joined[name]
+    if newest.names is None:
         values = np.full(len(predictions), np.nan)
-        values[to_rows] = labels["label"].to_numpy(dtype=np.float64)[from_labels]
+        values[to_rows] = newest.values[from_labels]
         joined["label"] = values
     else:
-        # Labels as category codes: a million Python strings would cost more than the join.
-        codes, names = pd.factorize(labels["label"])
         label = np.full(len(predictions), -1, dtype=np.int64)
-        label[to_rows] = codes[from_labels]
-        categories = pd.Index(names, dtype=object)
-        joined["label"] = pd.Categorical.from_codes(label, categories=categories)
+        label[to_rows] = newest.values[from_labels]
+        joined["label"] = pd.Categorical.from_codes(label, categories=newest.names)
+        del label
     if duplicated.any():
-        joined = joined[~duplicated].reset_index(drop=True)
+        joined = take_rows(joined, ~duplicated)
     counts = JoinCounts(
-        labels_received=len(labels),
-        labelled_ids=len(labelled),
+        labels_received=newest.received,
+        labelled_ids=len(matched),
         matched=int(matched.sum()),
         unmatched=int((~matched).sum()),
         duplicate_predictions=int(duplicated.sum()),
     )
     return joined, counts
+
+
+UNKNOWN_VERSION = "(unknown)"  # the version of a prediction logged without one
+
+
+def version_labels(versions: pd.Series) -> pd.Series:
+    """The model version of each row, `UNKNOWN_VERSION` where missing (categoricals stay
+    categorical, their categories in text order: groups come out in the same order)."""
+    if isinstance(versions.dtype, pd.CategoricalDtype):
+        names = sorted({*map(str, versions.cat.categories), UNKNOWN_VERSION})
+        versions = versions.cat.rename_categories(str).cat.set_categories(names)
+    return versions.fillna(UNKNOWN_VERSION)
+
+
+def by_version(joined: pd.DataFrame):
+    """(version, its rows) in version order; when one version made every prediction, its
+    rows are `joined` itself (ten million rows are not copied for a group of all of them)."""
+    groups = joined.groupby(version_labels(joined["model_version"]), sort=True, observed=True)
+    for version, rows in groups.indices.items():
+        yield str(version), joined if len(rows) == len(joined) else joined.take(rows)
 
 
 def window_starts(timestamps: pd.Series, window: pd.Timedelta) -> pd.Series:

@@ -181,6 +181,14 @@ def _file_groups(directory: Path) -> Iterator[tuple[list[bytes], int]]:
         yield group, skipped
 
 
+def read_frames(directory: Path, keys: dict[str, str]) -> Iterator[tuple[pd.DataFrame, int]]:
+    """`read_lines` a group of about `GROUP_BYTES` at a time: each group's flat frame and the
+    entries it skipped, so a caller can shrink each group before the next is parsed."""
+    for group, bad_entries in _file_groups(directory):
+        frame, bad = _parse_tolerant(group, keys) if group else (pd.DataFrame(), 0)
+        yield frame, bad + bad_entries
+
+
 def read_lines(directory: Path, keys: dict[str, str]) -> tuple[pd.DataFrame, int]:
     """Every JSON line of `directory/*.jsonl` as a flat frame (`inputs.x` columns), and the
     number of entries skipped (files and lines that are not log records with `keys`).
@@ -188,9 +196,8 @@ def read_lines(directory: Path, keys: dict[str, str]) -> tuple[pd.DataFrame, int
     `keys` maps each required key to what it must hold (ANY, OBJECT, TEXT).
     """
     frames, skipped = [], 0
-    for group, bad_entries in _file_groups(directory):
-        frame, bad = _parse_tolerant(group, keys) if group else (pd.DataFrame(), 0)
+    for frame, bad in read_frames(directory, keys):
         frames.append(frame)
-        skipped += bad + bad_entries
+        skipped += bad
     frames = [f for f in frames if len(f.columns)] or [pd.DataFrame()]
     return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), skipped

@@ -11,6 +11,7 @@ import pandas as pd
 
 from tabml.batch.database_url import shown
 from tabml.monitoring import alerts, join, monitor_files, sources
+from tabml.monitoring.compact import compact_frame, concat_frames
 from tabml.monitoring.model_versions import default_store, packaged_model, store_models
 from tabml.monitoring.tasks import monitor_task
 from tabml.params import GatesParams, Params
@@ -49,7 +50,7 @@ def retired_versions(joined: pd.DataFrame, keep: frozenset[str]) -> dict[str, st
     """Versions that no longer serve: another version's predictions all came after their
     last one (it replaced them). Version -> the one that replaced it. A version in `keep`
     (in a stage) is never retired."""
-    times = joined.groupby(joined["model_version"].fillna("(unknown)"), observed=True)
+    times = joined.groupby(join.version_labels(joined["model_version"]), observed=True)
     spans = times["timestamp"].agg(["min", "max"])
     found = {}
     for version, span in spans.iterrows():
@@ -79,22 +80,31 @@ def run_monitor(
     current, metadata = packaged_model(inputs.archive)
     task = task_for(metadata)  # the packaged model's: what its predictions and labels are
     monitored = monitor_task(task)
-    online = sources.read_request_log(inputs.requests, task)
+    # Compact frames (ids as numbers, texts as categoricals): ten million rows in 2 GiB.
+    online = sources.read_request_log(inputs.requests, task, compact=True)
     batch, batch_note = sources.read_batch_predictions(inputs.db, task)
-    labels = sources.read_feedback_log(inputs.feedback, numeric=monitored.numeric_labels)
+    batch.frame = compact_frame(batch.frame)
+    labels = sources.read_feedback_log(
+        inputs.feedback, numeric=monitored.numeric_labels, compact=True
+    )
     by_source = sources.labels_by_source(labels.frame)
     left_out = sources.excluded(labels.frame["source"], inputs.exclude_sources)
     if left_out.any():
         labels.frame = labels.frame[~left_out].reset_index(drop=True)
+    online_rows, batch_rows = len(online.frame), len(batch.frame)
     frames = [f for f in (online.frame, batch.frame) if len(f)] or [online.frame]
-    predictions = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    predictions = frames[0] if len(frames) == 1 else concat_frames(frames)
+    online.frame = batch.frame = None  # the rows live on in `predictions` only
     if predictions.empty:
         raise sources.MonitorInputError(
             f"no predictions in {inputs.requests}/ or the batch database "
             f"({batch_note or shown(inputs.db)}): serve some traffic, or pass DB=<url> of a "
             "batch-scored database"
         )
-    joined, counts = join.join_labels(predictions, labels.frame)
+    newest = join.newest_labels(labels.frame)
+    labels.frame = None  # freed before the join: ten million rows need the room
+    joined, counts = join.join_labels(predictions, newest)
+    predictions = newest = None  # joined holds what is needed from them
     if start is not None:
         # Labels of predictions made before SINCE are outside the window, not unmatched.
         before = (joined["timestamp"] < start).to_numpy()
@@ -116,12 +126,8 @@ def run_monitor(
         "window": window or params.monitor.window,
         "since": start.isoformat() if start is not None else None,
         "predictions": len(joined),
-        "sources": f"{len(online.frame):,} online from {inputs.requests}/, "
-        + (
-            f"{len(batch.frame):,} batch from {shown(inputs.db)}"
-            if batch_note is None
-            else batch_note
-        ),
+        "sources": f"{online_rows:,} online from {inputs.requests}/, "
+        + (f"{batch_rows:,} batch from {shown(inputs.db)}" if batch_note is None else batch_note),
         "skipped_lines": online.skipped + labels.skipped,
         "labels_by_source": by_source,
         "excluded_sources": list(inputs.exclude_sources),

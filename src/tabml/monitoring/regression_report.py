@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from tabml.monitoring import alerts
+from tabml.monitoring.join import by_version
 from tabml.monitoring.live_errors import labelled_errors
 from tabml.monitoring.live_report import reference_metrics, version_report
 from tabml.params import DriftParams, MonitorParams
@@ -52,9 +53,8 @@ def live_report(
     drift_limits: DriftParams,
 ) -> dict[str, dict]:
     """`version_report` of every model version of a regression model's joined predictions."""
-    versions = joined["model_version"].fillna("(unknown)")
     found = {}
-    for version, rows in joined.groupby(versions, sort=True):
+    for version, rows in by_version(joined):
         metadata = models.get(version)
         reference = reference_metrics(metadata, REFERENCE_METRICS)
         interval = metadata.prediction_interval if metadata else None
