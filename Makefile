@@ -83,7 +83,7 @@ clean-venv: ## Remove the virtual environment
 
 ##@ Pipeline
 .PHONY: repro
-repro: setup ## Run the whole DVC pipeline (ingest -> validate -> split -> train -> evaluate -> package)
+repro: setup ## Run the whole DVC pipeline (ingest -> features -> validate -> split -> train -> evaluate -> package)
 	dvc repro
 
 .PHONY: dag
