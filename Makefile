@@ -230,6 +230,10 @@ bench-tune: setup ## Benchmark the search vs sweep.yaml's grid on penguins + a f
 bench-explain: setup ## Benchmark what explaining a one-record request costs (in process, ~10 s)
 	PYTHONPATH=src python -m benchmarks.explain
 
+.PHONY: bench-entity
+bench-entity: setup ## Benchmark the features stage's as-of join: 1M training rows x 1M entity rows (time, peak RSS)
+	PYTHONPATH=src python -m benchmarks.entity_join
+
 .PHONY: bench-request-log
 bench-request-log: setup ## Measure the request log's capacity in records/s (in process, ~25 s)
 	PYTHONPATH=src python -m benchmarks.request_log
