@@ -12,15 +12,14 @@ import pandas as pd
 from tabml import atomic
 from tabml.data.entity_join import EntityJoinError, check_no_leakage, join_table, utc_times
 from tabml.data.ingest import verify_checksum
-from tabml.data.profile import DatasetProfile, Source
+from tabml.data.profile import DatasetProfile
 from tabml.scoring.entities import EntityJoin, EntityTable
 
 
 def read_entity_table(spec: EntityTable) -> pd.DataFrame:
     """The table's declared columns, keys as text (as the rows' CSV holds them), times in UTC."""
-    source = Source(**spec.source.model_dump())
-    location = source.resolve()
-    verify_checksum(location, source.sha256, f"entity table {spec.name!r}")
+    location = spec.source.location()
+    verify_checksum(location, spec.source.sha256, f"entity table {spec.name!r}")
     columns = [spec.key, *spec.time_columns, *spec.features]
     try:
         if location.suffix == ".parquet":

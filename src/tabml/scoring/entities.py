@@ -8,10 +8,18 @@ them into the training rows (`tabml.data.entity_join`); the service looks them u
 packaged model carries it: serving needs the same key, TTL and columns training used.
 """
 
+import importlib.util
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tabml.errors import TabmlError
+
+
+class EntityTableMissing(TabmlError, FileNotFoundError):
+    """A declared entity table's file is not where the declaration says."""
 
 
 class _Strict(BaseModel):
@@ -24,6 +32,19 @@ class EntitySource(_Strict):
     path: str
     package: str | None = None
     sha256: str | None = None
+
+    def location(self, root: Path = Path()) -> Path:
+        """The file: `path` under `root` (the workspace), or inside the installed package."""
+        if self.package is None:
+            found = root / self.path
+        else:
+            spec = importlib.util.find_spec(self.package)
+            if spec is None or not spec.submodule_search_locations:
+                raise EntityTableMissing(f"package {self.package!r} is not installed")
+            found = Path(next(iter(spec.submodule_search_locations))) / self.path
+        if not found.is_file():
+            raise EntityTableMissing(f"entity table {found} does not exist")
+        return found
 
 
 class EntityTable(_Strict):

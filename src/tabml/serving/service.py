@@ -26,6 +26,7 @@ from tabml.serving.api_docs import describe_model, docs_page
 from tabml.serving.api_key import api_key, feedback_key
 from tabml.serving.body_values import ValueLimit
 from tabml.serving.client_errors import log_client_errors_as_warnings
+from tabml.serving.entity_lookup import entity_store, served_rules
 from tabml.serving.http_gate import CLOSED, RequestGate, served_paths
 from tabml.serving.microbatch import MicroBatcher
 from tabml.serving.request_log import (
@@ -65,7 +66,10 @@ CLIENT_ERRORS_UNLOGGED = bentoml.metrics.Counter(
     documentation="Client-error (4xx) log lines left out by the log's line budget",
 )
 log_client_errors_as_warnings(CLIENT_ERRORS_UNLOGGED.inc)
-PredictRequest = request_model(METADATA.domain_rules, METADATA.max_records)
+# Entity features are looked up by their key (entity_lookup.py), not sent.
+PredictRequest = request_model(
+    served_rules(METADATA.domain_rules, METADATA.entities), METADATA.max_records
+)
 # A classifier's labels are its classes, a regression model's numbers.
 FeedbackRequest = feedback.feedback_model(task_for(METADATA).feedback_label())
 
@@ -267,6 +271,7 @@ class TabmlService:
         self.batcher = MicroBatcher(self.model.score, max_rows=METADATA.max_records)
         self.inputs = ServedInputs(MODEL_VERSION, METADATA.target, self.model.task)
         self.labels = feedback.FeedbackLog()
+        self.entities = entity_store(METADATA.entities)  # None without entity tables
         freeze_startup_heap()
 
     # `async`: scoring is microseconds of work, cheaper on the event loop than in a thread
@@ -279,6 +284,10 @@ class TabmlService:
         With `"explain": true` (or k), also the 3 (k) largest feature contributions.
         """
         rows = [record.model_dump(by_alias=True) for record in records]
+        if self.entities is not None:  # the looked-up values are logged with the rows
+            problems = self.entities.fill(rows)
+            if problems:
+                return JSONResponse({"detail": problems, "error_count": len(problems)}, 400)
         answers = count_warnings(await self.batcher.score(rows))
         if explain:  # an extra model call of its own, outside the shared micro-batch
             top = requested_top(explain)
