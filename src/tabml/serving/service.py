@@ -287,7 +287,8 @@ class TabmlService:
         if self.entities is not None:  # the looked-up values are logged with the rows
             problems = self.entities.fill(rows)
             if problems:
-                return JSONResponse({"detail": problems, "error_count": len(problems)}, 400)
+                shown = problems[: METADATA.max_field_errors]  # bounded, as every 400
+                return JSONResponse({"detail": shown, "error_count": len(problems)}, 400)
         answers = count_warnings(await self.batcher.score(rows))
         if explain:  # an extra model call of its own, outside the shared micro-batch
             top = requested_top(explain)
