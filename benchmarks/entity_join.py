@@ -50,8 +50,8 @@ def generate(folder: Path, rows: int, entity_rows: int, keys: int, seed: int = 0
 
 def child(folder: Path) -> None:
     """Read both files, join, check; print seconds and this process's peak RSS as JSON."""
-    from tabml.data.entity_join import check_no_leakage, join_table
     from tabml.scoring.entities import EntityTable
+    from tabml.scoring.entity_join import check_no_leakage, join_table
 
     spec = EntityTable(**SPEC)
     started = time.perf_counter()

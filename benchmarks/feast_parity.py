@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.support import ROOT, machine_description, write_section
-from tabml.data.entity_join import join_table
 from tabml.scoring.entities import EntityTable
+from tabml.scoring.entity_join import join_table
 
 FEAST_PYTHON = ROOT / ".bench-venv-feast/bin/python"
 TTL = timedelta(days=3)

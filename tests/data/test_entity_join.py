@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from tabml.data.entity_features import with_entity_features
-from tabml.data.entity_join import LeakageError, check_no_leakage, join_table, utc_times
 from tabml.scoring.entities import EntityJoin, EntityTable
+from tabml.scoring.entity_join import LeakageError, check_no_leakage, join_table, utc_times
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tabml.data.entity_join import LeakageError
+from tabml.scoring.entity_join import LeakageError
 from testkit.workspace import run_stages, write_params
 
 ROWS = """customer_id,ordered_at,amount,label

@@ -10,49 +10,27 @@ from pathlib import Path
 import pandas as pd
 
 from tabml import atomic
-from tabml.data.entity_join import EntityJoinError, check_no_leakage, join_table, utc_times
 from tabml.data.ingest import verify_checksum
 from tabml.data.profile import DatasetProfile
 from tabml.scoring.entities import EntityJoin, EntityTable
+from tabml.scoring.entity_join import EntityJoinError
+from tabml.scoring.entity_tables import join_frame, read_table
 
 
 def read_entity_table(spec: EntityTable) -> pd.DataFrame:
-    """The table's declared columns, keys as text (as the rows' CSV holds them), times in UTC."""
+    """The table, its file checked against the sha256 the profile pins."""
     location = spec.source.location()
     verify_checksum(location, spec.source.sha256, f"entity table {spec.name!r}")
-    columns = [spec.key, *spec.time_columns, *spec.features]
-    try:
-        if location.suffix == ".parquet":
-            table = pd.read_parquet(location, columns=columns)
-        else:
-            table = pd.read_csv(location, usecols=columns, dtype={spec.key: str})
-    except (ValueError, KeyError) as err:  # a declared column the file does not have
-        raise EntityJoinError(f"entity table {spec.name!r} ({location}): {err}") from None
-    table[spec.key] = table[spec.key].astype(str)
-    for column in spec.time_columns:
-        table[column] = utc_times(table[column], f"entity table {spec.name!r}, {column!r}")
-    return table
+    return read_table(spec, location)
 
 
 def with_entity_features(
     rows: pd.DataFrame, entities: EntityJoin, tables: dict[str, pd.DataFrame]
 ) -> pd.DataFrame:
     """`rows` plus every table's features as of each row's time, after the leakage check."""
-    missing = [c for c in [entities.row_time, *(t.key for t in entities.tables)] if c not in rows]
-    clash = [c for c in entities.features if c in rows]
-    if missing or clash:
-        raise EntityJoinError(
-            f"the training rows lack the row time or key columns {missing}"
-            if missing
-            else f"the training rows already hold entity feature columns {clash}"
-        )
-    row_times = utc_times(rows[entities.row_time], f"training rows, {entities.row_time!r}")
-    added = {}
-    for spec in entities.tables:
-        joined = join_table(rows[spec.key].astype(str), row_times, tables[spec.name], spec)
-        check_no_leakage(row_times, joined, spec)
-        added.update({f: joined[f] for f in spec.features})
-    return pd.concat([rows, pd.DataFrame(added, index=rows.index)], axis=1)
+    if entities.row_time not in rows:
+        raise EntityJoinError(f"the training rows lack their time column {entities.row_time!r}")
+    return join_frame(rows, entities, tables)
 
 
 def build_training_rows(profile: DatasetProfile, source: Path, out: Path) -> int:
@@ -64,7 +42,10 @@ def build_training_rows(profile: DatasetProfile, source: Path, out: Path) -> int
     if profile.entities is None:
         atomic.write_bytes(out, source.read_bytes())
         return 0
-    rows = pd.read_csv(source, dtype=str, keep_default_na=False, na_filter=False)
+    try:
+        rows = pd.read_csv(source, dtype=str, keep_default_na=False, na_filter=False)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise EntityJoinError(f"{source} is not a readable CSV file: {err}") from None
     tables = {t.name: read_entity_table(t) for t in profile.entities.tables}
     joined = with_entity_features(rows, profile.entities, tables)
     atomic.write_with(

@@ -3,7 +3,7 @@
 A profile's `entities:` section names the training rows' own time column and, per table, the
 key column (the rows hold a column of the same name), the table's event-time column, how
 long a value stays valid (`ttl`) and the feature columns it adds. The features stage joins
-them into the training rows (`tabml.data.entity_join`); the service looks them up by key
+them into the training rows (`tabml.scoring.entity_join`); the service looks them up by key
 (`tabml.serving.entity_lookup`). The declaration lives in the shipped runtime because the
 packaged model carries it: serving needs the same key, TTL and columns training used.
 """

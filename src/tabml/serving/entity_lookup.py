@@ -21,10 +21,9 @@ from pathlib import Path
 import pandas as pd
 
 from tabml.scoring.entities import EntityJoin, EntityTable
-from tabml.scoring.rules import DomainRule
+from tabml.scoring.entity_tables import entity_root, read_table
 
 IN_MEMORY_KEYS = 1_000_000
-ROOT_ENV = "TABML_ENTITY_ROOT"  # where repository tables are read from (default: the cwd)
 
 
 def _plain(value: object) -> object:
@@ -36,14 +35,7 @@ def _plain(value: object) -> object:
 
 def latest_values(spec: EntityTable, root: Path) -> dict[str, tuple[int, list]]:
     """key -> (event time in UTC nanoseconds, the features' values) of its latest row."""
-    location = spec.source.location(root)
-    columns = [spec.key, *spec.time_columns, *spec.features]
-    if location.suffix == ".parquet":
-        table = pd.read_parquet(location, columns=columns)
-    else:
-        table = pd.read_csv(location, usecols=columns, dtype={spec.key: str})
-    for column in spec.time_columns:
-        table[column] = pd.to_datetime(table[column], utc=True, format="ISO8601")
+    table = read_table(spec, spec.source.location(root))
     table = table.sort_values(spec.time_columns, kind="stable")
     latest = table.drop_duplicates(spec.key, keep="last")
     times = pd.DatetimeIndex(latest[spec.timestamp]).as_unit("ns").asi8
@@ -103,21 +95,8 @@ class EntityStore:
         return problems
 
 
-def served_rules(rules: list[DomainRule], entities: EntityJoin | None) -> list[DomainRule]:
-    """The request's fields: the features a record carries, without the looked-up ones, and
-    each key that is not a feature (any text)."""
-    if entities is None:
-        return rules
-    looked_up = set(entities.features)
-    kept = [r for r in rules if r.name not in looked_up]
-    names = {r.name for r in kept}
-    keys = [t.key for t in entities.tables if t.key not in names]
-    key_rules = [DomainRule(name=k, kind="categorical", nullable=False) for k in keys]
-    return kept + list({r.name: r for r in key_rules}.values())
-
-
 def entity_store(entities: EntityJoin | None) -> EntityStore | None:
     """The service's store (None without entity tables), read from TABML_ENTITY_ROOT or '.'."""
     if entities is None:
         return None
-    return EntityStore(entities, Path(os.environ.get(ROOT_ENV, ".")))
+    return EntityStore(entities, entity_root())

@@ -15,6 +15,7 @@ from bentoml.validators import ContentType
 from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
+from tabml.scoring.entity_tables import input_rules
 from tabml.scoring.explain import Explainer, add_explanations, requested_top
 from tabml.scoring.metadata import ModelMetadata, read_metadata
 from tabml.scoring.model import PackagedModel, from_store
@@ -26,7 +27,7 @@ from tabml.serving.api_docs import describe_model, docs_page
 from tabml.serving.api_key import api_key, feedback_key
 from tabml.serving.body_values import ValueLimit
 from tabml.serving.client_errors import log_client_errors_as_warnings
-from tabml.serving.entity_lookup import entity_store, served_rules
+from tabml.serving.entity_lookup import entity_store
 from tabml.serving.http_gate import CLOSED, RequestGate, served_paths
 from tabml.serving.microbatch import MicroBatcher
 from tabml.serving.request_log import (
@@ -68,7 +69,7 @@ CLIENT_ERRORS_UNLOGGED = bentoml.metrics.Counter(
 log_client_errors_as_warnings(CLIENT_ERRORS_UNLOGGED.inc)
 # Entity features are looked up by their key (entity_lookup.py), not sent.
 PredictRequest = request_model(
-    served_rules(METADATA.domain_rules, METADATA.entities), METADATA.max_records
+    input_rules(METADATA.domain_rules, METADATA.entities), METADATA.max_records
 )
 # A classifier's labels are its classes, a regression model's numbers.
 FeedbackRequest = feedback.feedback_model(task_for(METADATA).feedback_label())

@@ -1,7 +1,7 @@
 """Stage features: the ingested rows with their entity features as of each row's time.
 
 data/raw/source.csv -> data/raw/dataset.csv. The as-of join, its TTL, tie-break and leakage
-check are in tabml.data.entity_join (docs/entity-features.md). A profile without entity
+check are in tabml.scoring.entity_join (docs/entity-features.md). A profile without entity
 tables gets the ingested bytes unchanged.
 """
 
