@@ -87,7 +87,7 @@ clean-venv: ## Remove the virtual environment
 
 ##@ Pipeline
 .PHONY: repro
-repro: setup ## Run the whole DVC pipeline (ingest -> validate -> split -> train -> evaluate -> package)
+repro: setup ## Run the whole DVC pipeline (ingest -> features -> validate -> split -> train -> evaluate -> package)
 	dvc repro
 
 .PHONY: dag
@@ -254,6 +254,25 @@ bench-explain: setup ## Benchmark what explaining a one-record request costs (in
 .PHONY: bench-edge
 bench-edge: edge ## Benchmark one record in Node (onnxruntime-web WASM) beside the Python runtime (~30 s)
 	PYTHONPATH=src python -m benchmarks.edge
+
+.PHONY: bench-entity
+bench-entity: setup ## Benchmark the features stage's as-of join: 1M training rows x 1M entity rows (time, peak RSS)
+	PYTHONPATH=src python -m benchmarks.entity_join
+
+.PHONY: bench-entity-lookup
+bench-entity-lookup: setup ## Benchmark online entity lookups: EntityStore.fill per request (dict, SQLite) and /predict vs the no-op server
+	PYTHONPATH=src:. python -m benchmarks.entity_lookup
+
+BENCH_FEAST_VENV := .bench-venv-feast
+$(BENCH_FEAST_VENV)/.installed: benchmarks/envs/feast.txt
+	@echo "bench-feast: creating $(BENCH_FEAST_VENV)/ (benchmarks/envs/feast.txt; Feast pins pandas<3)"
+	$(PYTHON) -m venv $(BENCH_FEAST_VENV)
+	VIRTUAL_ENV=$(CURDIR)/$(BENCH_FEAST_VENV) $(BIN)/uv pip install --quiet --require-hashes -r benchmarks/envs/feast.txt
+	touch $@
+
+.PHONY: bench-feast
+bench-feast: setup $(BENCH_FEAST_VENV)/.installed ## Compare the as-of join with Feast's get_historical_features (values and time; bench-only venv)
+	PYTHONPATH=src:. python -m benchmarks.feast_parity
 
 .PHONY: bench-request-log
 bench-request-log: setup ## Measure the request log's capacity in records/s (in process, ~25 s)

@@ -21,7 +21,7 @@ import yaml
 from testkit import ROOT, git
 
 # The pipeline's stages in dvc.yaml order (`source` runs only for a repository CSV).
-PIPELINE = ("ingest", "validate", "split", "tune", "train", "evaluate", "package")
+PIPELINE = ("ingest", "features", "validate", "split", "tune", "train", "evaluate", "package")
 # BentoML fixes its model store the first time it is used in a process: the package stage
 # runs in a child process, as DVC runs it, so each workspace packages into its own store.
 CHILD_PROCESS_STAGES = {"package"}

@@ -9,6 +9,9 @@ from pathlib import Path
 PARAMS = Path("params.yaml")
 CONFIGS = Path("configs")
 
+# ingest's copy of the source, and the rows validate reads: the same bytes, or with the
+# profile's entity features joined as of each row's time (the features stage).
+SOURCE_DATA = Path("data/raw/source.csv")
 RAW_DATA = Path("data/raw/dataset.csv")
 CLEAN_DATA = Path("data/interim/clean.parquet")
 TRAIN_DATA = Path("data/processed/train.parquet")

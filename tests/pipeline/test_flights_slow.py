@@ -47,3 +47,22 @@ def test_flights_profile_runs_end_to_end(tmp_path: Path) -> None:
         "dest",
     }
     assert not inputs & LEAKY
+
+
+def test_flights_weather_profile_joins_the_weather_as_of_each_flight(tmp_path: Path) -> None:
+    """The shipped entity-table example: weather at the origin airport within three hours."""
+    import pandas as pd
+
+    repo = repo_copy(tmp_path)
+    run = subprocess.run(
+        ["dvc", "exp", "run", "-S", "data.profile=flights_weather", *flights_gate_args()],
+        cwd=repo, env=bench_env(), capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = pd.read_csv(repo / "data/raw/dataset.csv", usecols=["origin", "time_hour", "temp"])
+    # the first EWR flight (10:00Z) gets EWR's 10:00Z observation, 39.02 F (weather.csv)
+    first = rows[(rows.origin == "EWR") & (rows.time_hour == "2013-01-01T10:00:00Z")]
+    assert first.temp.iloc[0] == 39.02
+    assert 0 < rows.temp.isna().sum() < len(rows) // 100  # gaps over three hours are missing
+    pipeline = joblib.load(repo / "models/model.joblib")
+    assert {"temp", "humid", "precip", "visib"} <= set(pipeline.feature_names_in_)

@@ -55,13 +55,18 @@ def test_forced_rerun_gives_identical_hashes(repo):
 
 # A module and the stages whose import closure reaches it (tests/unit/test_layout.py).
 CODE_CHANGES = {
-    "src/tabml/tables/_plan.py": {"ingest", "validate", "package"},
-    # the runtime's input path: training's model frame reads through it too
-    "src/tabml/scoring/rules.py": {"validate", "split", "tune", "train", "evaluate", "package"},
+    "src/tabml/tables/_plan.py": {"ingest", "features", "validate", "package"},
+    # the runtime's input path: training's model frame reads through it too (and the entity
+    # tables' reader, which the features stage shares with batch scoring)
+    "src/tabml/scoring/rules.py": {
+        *("features", "validate", "split", "tune", "train", "evaluate", "package")
+    },
     "src/tabml/serving/request_schema.py": {"package"},
     "src/tabml/model/features.py": {"split", "tune", "train", "evaluate", "package"},
     "src/tabml/serving/service.py": {"package"},
-    "src/tabml/errors.py": {"ingest", "validate", "split", "tune", "train", "evaluate", "package"},
+    "src/tabml/errors.py": {
+        *("ingest", "features", "validate", "split", "tune", "train", "evaluate", "package")
+    },
 }
 
 
@@ -109,7 +114,7 @@ BAD_RAW_DATA = [("unknown_category", "Atlantis"), ("empty_file", "is empty")]
 def test_bad_raw_data_stops_the_validate_stage_with_a_report(packaged_copy, capsys, kind, expected):
     clean = (packaged_copy / paths.CLEAN_DATA).read_bytes()
     _use_raw_file(packaged_copy, _corrupt(kind))
-    run_stages(packaged_copy, "ingest")
+    run_stages(packaged_copy, "ingest", "features")
     with pytest.raises(SystemExit) as stopped:
         run_stages(packaged_copy, "validate")
     assert stopped.value.code == 1

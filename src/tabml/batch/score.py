@@ -24,6 +24,7 @@ from tabml.batch.postgres_sink import AlreadyScored, PostgresSink, is_postgresql
 from tabml.batch.score_partition import ChunkScores, score_partition
 from tabml.batch.scorer_process import can_fork, scored_in_child
 from tabml.batch.sqlite_sink import SqliteSink, batch_values
+from tabml.scoring.entity_tables import input_rules
 from tabml.scoring.explain import Explainer
 from tabml.scoring.model import PackagedModel
 from tabml.scoring.packaged import PackagedModelError
@@ -80,7 +81,9 @@ def score_file(
     """
     start = time.perf_counter()
     check_url(url)  # before any work: another database, a typo, an in-memory SQLite
-    needed = [r.name for r in model.rules] + ([key] if key else [])
+    # entity features are joined from their tables (score_partition), not read from the file
+    needed = [r.name for r in input_rules(model.rules, model.metadata.entities)]
+    needed += [key] if key and key not in needed else []
     plan = plan_table(path, needed, partition_bytes)
     batch = BatchIds.start(batch_id_of(plan.sha256, model.version))
     values = batch_values(batch, plan, model, commit or git_sha())

@@ -18,6 +18,7 @@ import pandas as pd
 
 from tabml.batch.batch_ids import BatchIds
 from tabml.batch.explanations import explanation_rows
+from tabml.scoring.entity_tables import entity_root, input_rules, join_frame, read_tables
 from tabml.scoring.explain import Explainer
 from tabml.scoring.model import PackagedModel
 from tabml.tables import Partition, read_partition
@@ -104,9 +105,12 @@ def score_partition(
     chunk_rows: int,
     explain: tuple[Explainer, int] | None = None,
 ) -> Iterator[ChunkScores]:
-    """Read, check and score a partition chunk by chunk."""
+    """Read, check and score a partition chunk by chunk (entity features joined first)."""
+    entities = model.metadata.entities
+    tables = None if entities is None else read_tables(entities, entity_root())
     # read as pandas categoricals: each distinct value is checked and converted once
-    categorical = [r.name for r in model.rules if r.kind != "numeric"]
+    read = input_rules(model.rules, entities)
+    categorical = [r.name for r in read if r.kind != "numeric"]
     ragged_rows = np.array(sorted(part.ragged), dtype=np.int64)
     done = 0
     # closing: a failure while scoring a chunk closes the reader at once (a parquet handle)
@@ -116,5 +120,7 @@ def score_partition(
                 continue
             lo, hi = np.searchsorted(ragged_rows, [done, done + len(chunk)])
             ragged = {int(r) - done: part.ragged[int(r)] for r in ragged_rows[lo:hi]}
+            if entities is not None:  # as of each row's time, or now: as the features stage
+                chunk = join_frame(chunk, entities, tables)
             yield score_chunk(chunk, model, batch, part.first_row + done, key, ragged, explain)
             done += len(chunk)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from tabml import paths, yaml_io
 from tabml.errors import TabmlError, describe_errors
 from tabml.scoring.date_formats import ISO8601, check_format
+from tabml.scoring.entities import EntityJoin
 
 
 class _Strict(BaseModel):
@@ -140,6 +141,20 @@ class DatasetProfile(_Strict):
     gates: ProfileGates = ProfileGates()
     # Optional: labelled production rows added to the training data (docs/continuous-training.md).
     production: ProductionSource | None = None
+    # Optional: features looked up by an entity key as of each row's time
+    # (docs/entity-features.md); the features stage joins them into data/raw/dataset.csv.
+    entities: EntityJoin | None = None
+
+    @model_validator(mode="after")
+    def _entity_features_are_features(self):
+        if self.entities is None:
+            return self
+        unlisted = [f for f in self.entities.features if f not in self.features.all]
+        if unlisted:
+            raise ValueError(f"entity features not listed under features: {unlisted}")
+        if self.target in [self.entities.row_time, *(t.key for t in self.entities.tables)]:
+            raise ValueError("the target cannot be an entity key or the row time")
+        return self
 
     @model_validator(mode="after")
     def _target_not_a_feature(self):

@@ -42,10 +42,10 @@ def _dvc_md5(dvc_file: Path) -> str:
 
 
 def _ingested_md5(tree: Path) -> str | None:
-    """md5 of the challenger's data/raw/dataset.csv (original + older production rows)."""
+    """md5 of the challenger's data/raw/source.csv (original + older production rows)."""
     lock = yaml_io.load((tree / "dvc.lock").read_text())
     outs = lock["stages"]["ingest"]["outs"]
-    return next((o["md5"] for o in outs if o["path"] == str(paths.RAW_DATA)), None)
+    return next((o["md5"] for o in outs if o["path"] == str(paths.SOURCE_DATA)), None)
 
 
 def _test_metrics(tree: Path) -> dict:

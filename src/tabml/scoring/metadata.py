@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tabml.errors import TabmlError, describe_errors
+from tabml.scoring.entities import EntityJoin
 from tabml.scoring.rules import DomainRule
 
 SCHEMA_VERSION = 1
@@ -118,6 +119,8 @@ class ModelMetadata(_Record):
     # Content ids of the served code, not the HEAD commit (docs/serving.md).
     git_blob_shas: dict[str, str] = {}
     model_card: str | None = None
+    # Entity tables whose features the service looks up by key (docs/entity-features.md).
+    entities: EntityJoin | None = None
 
     @model_validator(mode="after")
     def _task_has_its_parts(self) -> "ModelMetadata":

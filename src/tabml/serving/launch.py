@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from tabml.scoring import entity_tables
 from tabml.scoring.packaged import PackagedModelError, archive_tag
 from tabml.serving import feedback, request_log
 from tabml.serving.api_key import api_key, feedback_key
@@ -48,6 +49,8 @@ def serve(archive: Path, host: str, port: int, registry_version: str | None = No
     # an absolute request log path so that `make drift` finds the logs in this repo.
     os.environ.setdefault(request_log.DIR_ENV, str(request_log.log_dir().resolve()))
     os.environ.setdefault(feedback.DIR_ENV, str(feedback.feedback_dir().resolve()))
+    # entity tables in the repository are read from here (the server runs in the bento's dir)
+    os.environ.setdefault(entity_tables.ROOT_ENV, str(Path.cwd()))
     if registry_version:
         os.environ[REGISTRY_VERSION_ENV] = registry_version
     else:

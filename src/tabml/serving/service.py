@@ -15,6 +15,7 @@ from bentoml.validators import ContentType
 from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
+from tabml.scoring.entity_tables import input_rules
 from tabml.scoring.explain import Explainer, add_explanations, requested_top
 from tabml.scoring.metadata import ModelMetadata, read_metadata
 from tabml.scoring.model import PackagedModel, from_store
@@ -27,6 +28,7 @@ from tabml.serving.api_key import api_key, feedback_key
 from tabml.serving.body_values import ValueLimit
 from tabml.serving.challenger_metrics import served_challengers
 from tabml.serving.client_errors import log_client_errors_as_warnings
+from tabml.serving.entity_lookup import entity_store
 from tabml.serving.http_gate import CLOSED, RequestGate, served_paths
 from tabml.serving.microbatch import MicroBatcher
 from tabml.serving.request_log import (
@@ -66,7 +68,10 @@ CLIENT_ERRORS_UNLOGGED = bentoml.metrics.Counter(
     documentation="Client-error (4xx) log lines left out by the log's line budget",
 )
 log_client_errors_as_warnings(CLIENT_ERRORS_UNLOGGED.inc)
-PredictRequest = request_model(METADATA.domain_rules, METADATA.max_records)
+# Entity features are looked up by their key (entity_lookup.py), not sent.
+PredictRequest = request_model(
+    input_rules(METADATA.domain_rules, METADATA.entities), METADATA.max_records
+)
 # A classifier's labels are its classes, a regression model's numbers.
 FeedbackRequest = feedback.feedback_model(task_for(METADATA).feedback_label())
 
@@ -276,6 +281,7 @@ class TabmlService:
         self.inputs = ServedInputs(MODEL_VERSION, METADATA.target, self.model.task)
         self.labels = feedback.FeedbackLog()
         self.challengers = served_challengers(self.model)  # None without SHADOW/CANARY
+        self.entities = entity_store(METADATA.entities)  # None without entity tables
         freeze_startup_heap()
 
     # `async`: scoring is microseconds of work, cheaper on the event loop than in a thread
@@ -290,6 +296,11 @@ class TabmlService:
         With `"explain": true` (or k), also the 3 (k) largest feature contributions.
         """
         rows = [record.model_dump(by_alias=True) for record in records]
+        if self.entities is not None:  # the looked-up values are logged with the rows
+            problems = self.entities.fill(rows)
+            if problems:
+                shown = problems[: METADATA.max_field_errors]  # bounded, as every 400
+                return JSONResponse({"detail": shown, "error_count": len(problems)}, 400)
         challengers = self.challengers
         if challengers is not None and challengers.canary is not None and not explain:
             key = ctx.request.headers.get("x-entity-key")

@@ -18,7 +18,7 @@ def main() -> None:
     params = load_params()
     profile = load_profile(params.data.profile)
     check_tracked(profile.source, params.sources, str(paths.CONFIGS / f"{profile.name}.yaml"))
-    out = materialise(profile.source, paths.RAW_DATA)
+    out = materialise(profile.source, paths.SOURCE_DATA)
     if profile.production is not None:
         production = read_production(profile.production, profile)
         retrain = params.retrain

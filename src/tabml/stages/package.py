@@ -56,6 +56,7 @@ def main() -> None:
         max_records=params.package.max_records,
         max_field_errors=params.package.max_field_errors,
         git_blob_shas=bento.serving_code_shas(paths.SRC / "tabml"),
+        entities=profile.entities,
     )
     model = PackagedModel(onnx_bytes, metadata)  # the runtime object serving will load
     parity = task.check_parity(pipeline, model, test_data, profile, params, training)
