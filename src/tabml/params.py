@@ -26,7 +26,7 @@ from pydantic import (
 
 from tabml import paths, yaml_io
 from tabml.errors import TabmlError, describe_errors
-from tabml.model.families import FAMILIES, Hyperparameters
+from tabml.model.families import AUTO, FAMILIES, Hyperparameters
 
 # Every family of the registry; the profile's `task` picks its classifier or regressor
 # (tabml.model.families.families_for).
@@ -57,7 +57,9 @@ class SplitParams(_Section):
 
 
 class _TrainBase(_Section):
-    model: ModelFamily = "logistic_regression"
+    # a family, or "auto": chosen per task at training time (tabml.model.auto)
+    model: Literal[(AUTO, *FAMILIES)] = AUTO
+    auto_linear_check: bool = True  # auto: CV against the task's linear family too
     seed: Seed = 42
     use_tuned: bool = False  # train with models/tuned_params.yaml (the tune stage's choice)
 

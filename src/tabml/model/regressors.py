@@ -11,6 +11,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from tabml.data.profile import DatasetProfile
+from tabml.model.families import one_thread
 from tabml.model.features import model_frame
 from tabml.model.intervals import conformal_half_width
 from tabml.model.train import build_pipeline
@@ -31,12 +32,13 @@ def fit_regression(
         The fitted pipeline and the `regression` block of the training statistics: target
         summary (of the whole train split) and the interval (level, half-width, rows).
     """
-    pipeline = build_pipeline(profile, params)
     fit_part, calibration = train_test_split(
         train, test_size=regression.calibration_size, random_state=params.seed
     )
-    pipeline.fit(model_frame(fit_part, profile.features), target_values(fit_part, profile))
-    predicted = pipeline.predict(model_frame(calibration, profile.features))
+    pipeline = build_pipeline(profile, params, rows=len(fit_part))
+    with one_thread():
+        pipeline.fit(model_frame(fit_part, profile.features), target_values(fit_part, profile))
+        predicted = pipeline.predict(model_frame(calibration, profile.features))
     residuals = np.abs(target_values(calibration, profile) - predicted)
     y = target_values(train, profile)
     block = {

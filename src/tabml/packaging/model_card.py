@@ -128,7 +128,7 @@ def flat_metrics(metrics: Mapping, prefix: str = "") -> dict[str, object]:
 def render(card: CardInputs) -> str:
     """The model card as markdown."""
     p, params, stats = card.profile, card.params, card.training_stats
-    family = params.train.model
+    family = stats.get("model", {}).get("family", params.train.model)  # auto: the chosen one
     n = len(card.y_true)
     task, intervals = card.task.card_section(card)  # the task's sentence and intervals
     lines = [

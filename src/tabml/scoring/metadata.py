@@ -81,6 +81,16 @@ class RegressionStats(_Record):
     interval: PredictionInterval
 
 
+class ModelChoice(_Record):
+    """Which family was fitted; for `train.model: auto`, the CV scores it was chosen by."""
+
+    family: str
+    requested: str
+    metric: str | None = None
+    cv: dict[str, float] | None = None
+    skipped: str | None = None  # why the auto check could not cross-validate
+
+
 class TrainingStatistics(_Record):
     """`models/training_stats.json`: per model input, what the training split held."""
 
@@ -91,6 +101,7 @@ class TrainingStatistics(_Record):
     # date column -> its parts (older files: a list of parts) and format
     dates: dict[str, DateStats | list[str]] | None = None
     regression: RegressionStats | None = None
+    model: ModelChoice | None = None  # older files: none
 
     def date_specs(self) -> dict[str, DateStats]:
         """The date columns and what they became (ISO8601 where no format was written)."""

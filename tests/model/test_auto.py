@@ -1,0 +1,64 @@
+"""`train.model: auto`: one default for both tasks, chosen by CV on the training split only.
+
+Targets are generated from the penguins' real feature columns, so which family should win is
+known: a linear target is the linear family's, a step function is boosting's.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabml.data.profile import load_profile
+from tabml.model.features import split_train_test
+from tabml.model.tasks import training_task
+from tabml.params import Params
+
+
+@pytest.fixture(scope="module")
+def mass():
+    profile = load_profile("penguins_mass")
+    raw = pd.read_csv(profile.source.resolve()).dropna(subset=[profile.target])
+    raw = raw.dropna(subset=["bill_length_mm", "flipper_length_mm"]).reset_index(drop=True)
+    return profile, raw
+
+
+def _fit(profile, train, params=None):
+    params = params or Params()  # the committed default: auto
+    return training_task(profile).fit(train, profile, params.train, params)
+
+
+def test_a_regression_profile_trains_with_the_default_and_a_linear_target_goes_linear(mass):
+    profile, raw = mass
+    rng = np.random.default_rng(0)
+    frame = raw.assign(
+        body_mass_g=30.0 * raw.bill_length_mm + 12.0 * raw.flipper_length_mm
+        + rng.normal(0, 1.0, len(raw))
+    )  # fmt: skip
+    train = split_train_test(frame, profile.target, 0.3, 42, stratify=False)[0]
+    pipeline, stats = _fit(profile, train)
+    assert stats["model"]["requested"] == "auto"
+    assert set(stats["model"]["cv"]) == {"hgb", "ridge"}
+    assert stats["model"]["metric"] == "neg_root_mean_squared_error"
+    assert stats["model"]["family"] == "ridge" == type(pipeline[-1]).__name__.lower()
+    assert "interval" in stats["regression"]
+
+
+def test_a_step_target_goes_to_boosting(mass):
+    profile, raw = mass
+    step = 3000.0 + 1500.0 * (raw.bill_length_mm > 45) * (raw.flipper_length_mm < 200)
+    train = split_train_test(raw.assign(body_mass_g=step), profile.target, 0.3, 42, False)[0]
+    pipeline, stats = _fit(profile, train)
+    cv = stats["model"]["cv"]
+    assert stats["model"]["family"] == "hgb" and cv["hgb"] > cv["ridge"]
+    assert type(pipeline[-1]).__name__ == "HistGradientBoostingRegressor"
+
+
+def test_without_folds_auto_keeps_boosting_and_says_why():
+    profile = load_profile("penguins")
+    raw = pd.read_csv(profile.source.resolve()).dropna(subset=[profile.target])
+    # two Chinstraps only: 3 stratified folds cannot be cut
+    rare = raw[raw.species == "Chinstrap"].index[2:]
+    train = raw.drop(index=rare).reset_index(drop=True)
+    _, stats = _fit(profile, train)
+    assert stats["model"]["family"] == "hgb"
+    assert "tune.folds=3" in stats["model"]["skipped"]
