@@ -62,3 +62,36 @@ def test_without_folds_auto_keeps_boosting_and_says_why():
     _, stats = _fit(profile, train)
     assert stats["model"]["family"] == "hgb"
     assert "tune.folds=3" in stats["model"]["skipped"]
+
+
+def test_balanced_class_weight_raises_a_rare_class_recall():
+    from sklearn.metrics import recall_score
+
+    from tabml.model.features import model_frame
+    from tabml.model.train import fit_model
+    from tabml.params import TrainParams
+
+    profile = load_profile("penguins")
+    raw = pd.read_csv(profile.source.resolve()).dropna(subset=[profile.target])
+    # Chinstraps cut to 12 of ~160 rows; a noisy bill length is the only clue: a hard rare class
+    rare = raw[raw.species == "Chinstrap"].head(12)
+    frame = pd.concat([raw[raw.species == "Adelie"], rare]).reset_index(drop=True)
+    frame = frame.assign(island="Dream", sex="", flipper_length_mm=np.nan, bill_depth_mm=np.nan)
+    y = frame[profile.target].astype(str).to_numpy()
+    recall, family = {}, "logistic_regression"
+    for weight in (None, "balanced"):
+        params = TrainParams(model=family, **{family: {"class_weight": weight}})
+        model = fit_model(frame, profile, params)
+        predicted = model.predict(model_frame(frame, profile.features))
+        recall[weight] = recall_score(y, predicted, pos_label="Chinstrap")
+    assert recall["balanced"] > recall[None]
+
+
+@pytest.mark.parametrize("family", ["hgb", "random_forest"])
+def test_every_classifier_family_takes_the_class_weight(family):
+    from tabml.model.families import FAMILIES
+    from tabml.params import TrainParams
+
+    params = TrainParams(model=family, **{family: {"class_weight": "balanced"}})
+    built = FAMILIES[family].build("classification", getattr(params, family), 0, 100)
+    assert built.class_weight == "balanced"

@@ -14,7 +14,7 @@ reading params.yaml stays cheap.
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,15 +26,22 @@ class Hyperparameters(BaseModel):
     model_config = STRICT
 
 
+# "balanced": classes weighted inversely to their share of the training split (scikit-learn's
+# `class_weight`); raises a rare class's recall at some accuracy cost. Classification only.
+ClassWeight = Literal["balanced"] | None
+
+
 class LogisticRegressionParams(Hyperparameters):
     C: float = Field(1.0, gt=0.0)
     max_iter: int = Field(1000, ge=1)
+    class_weight: ClassWeight = None
 
 
 class RandomForestParams(Hyperparameters):
     n_estimators: int = Field(25, ge=1)
     max_depth: int | None = Field(2, ge=1)
     min_samples_leaf: int = Field(5, ge=1)
+    class_weight: ClassWeight = None  # the classifier's
 
 
 class GradientBoostingParams(Hyperparameters):
@@ -63,6 +70,7 @@ class HistGradientBoostingParams(Hyperparameters):
     early_stopping_rows: int = Field(1000, ge=0)
     max_iter: int = Field(1000, ge=1)
     small_max_iter: int = Field(200, ge=1)
+    class_weight: ClassWeight = None  # the classifier's
 
 
 # (hyperparameters, seed, training rows or None when unknown) -> an unfitted estimator
@@ -94,7 +102,9 @@ class Family:
 def _logistic_regression(p: LogisticRegressionParams, seed: int, rows: int | None = None) -> Any:
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=p.C, max_iter=p.max_iter, random_state=seed)
+    return LogisticRegression(
+        C=p.C, max_iter=p.max_iter, class_weight=p.class_weight, random_state=seed
+    )
 
 
 def _forest(p: RandomForestParams, seed: int) -> dict:
@@ -106,7 +116,7 @@ def _forest(p: RandomForestParams, seed: int) -> dict:
 def _forest_classifier(p: RandomForestParams, seed: int, rows: int | None = None) -> Any:
     from sklearn.ensemble import RandomForestClassifier
 
-    return RandomForestClassifier(**_forest(p, seed))
+    return RandomForestClassifier(**_forest(p, seed), class_weight=p.class_weight)
 
 
 def _forest_regressor(p: RandomForestParams, seed: int, rows: int | None = None) -> Any:
@@ -152,7 +162,7 @@ def _hgb(p: HistGradientBoostingParams, seed: int, rows: int | None) -> dict:
 def _hgb_classifier(p: HistGradientBoostingParams, seed: int, rows: int | None = None) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    return HistGradientBoostingClassifier(**_hgb(p, seed, rows))
+    return HistGradientBoostingClassifier(**_hgb(p, seed, rows), class_weight=p.class_weight)
 
 
 def _hgb_regressor(p: HistGradientBoostingParams, seed: int, rows: int | None = None) -> Any:

@@ -44,7 +44,9 @@ def report(metrics: dict, baseline_kind: str) -> None:
     """The stage's summary: the metrics, then their baseline."""
     metrics = dict(metrics)
     baseline = metrics.pop("baseline")
-    print("evaluate: " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
+    # numbers only: per_class is a table (metrics.json, the model card)
+    shown = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+    print("evaluate: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
     print(f"baseline ({baseline_kind}): " + ", ".join(f"{k}={v}" for k, v in baseline.items()))
 
 
