@@ -140,6 +140,11 @@ class DatasetProfile(_Strict):
     gates: ProfileGates = ProfileGates()
     # Optional: labelled production rows added to the training data (docs/continuous-training.md).
     production: ProductionSource | None = None
+    # Columns bootstrap suspected of leaking the target (column -> why; tabml.data.leakage):
+    # named again if the model's test score is implausibly perfect.
+    leak_suspects: dict[str, str] = {}
+    # A perfect test score (accuracy or r2 >= 0.999) is expected for this data: not refused.
+    expect_perfect: bool = False
 
     @model_validator(mode="after")
     def _target_not_a_feature(self):
