@@ -54,6 +54,8 @@ def fit_regression(
             "half_width": conformal_half_width(residuals, regression.interval_level),
             "calibration_rows": len(calibration),
             "fit_rows": len(fit_part),
+            "min": profile.target_bounds.min,
+            "max": profile.target_bounds.max,
         },
     }
     return pipeline, block

@@ -74,6 +74,9 @@ class PredictionInterval(_Record):
     half_width: float
     calibration_rows: int
     fit_rows: int
+    # the target's physical range (profile `target_bounds`): values and ends clipped to it
+    min: float | None = None
+    max: float | None = None
 
 
 class RegressionStats(_Record):

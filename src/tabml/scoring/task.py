@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
+from tabml.scoring.bounds import bounded_interval
 from tabml.scoring.metadata import ModelMetadata
 
 
@@ -131,25 +132,30 @@ class Regression:
     classes: ClassVar[list[str]] = []  # it predicts a number, not a class
     INTERVAL: ClassVar[tuple[str, str]] = ("interval_low", "interval_high")
 
-    def __init__(self, half_width: float, level: float):
+    def __init__(
+        self, half_width: float, level: float, low: float | None = None, high: float | None = None
+    ):
         self.half_width, self.level = float(half_width), float(level)
+        self.low, self.high = low, high  # the target's physical range (None: unbounded)
 
     @classmethod
     def from_metadata(cls, metadata: ModelMetadata) -> "Regression":
         interval = metadata.prediction_interval
-        return cls(interval.half_width, interval.level)
+        return cls(interval.half_width, interval.level, interval.min, interval.max)
 
     def _values(self, outputs: Sequence[np.ndarray]) -> np.ndarray:
         # float64 before the arithmetic: the interval ends are exactly value -/+ half-width.
         return np.asarray(outputs[0], dtype=np.float64).reshape(-1)
 
+    def bounded(self, raw: np.ndarray) -> list[np.ndarray]:
+        """Value, interval low, interval high, each clipped to the target's range."""
+        return bounded_interval(raw, self.half_width, self.low, self.high)
+
     def answers(self, outputs: Sequence[np.ndarray], target: str) -> list[dict]:
-        values = self._values(outputs)
-        lows = (values - self.half_width).tolist()
-        highs = (values + self.half_width).tolist()
+        values, lows, highs = (v.tolist() for v in self.bounded(self._values(outputs)))
         return [
             {target: value, "interval": [low, high]}
-            for value, low, high in zip(values.tolist(), lows, highs, strict=True)
+            for value, low, high in zip(values, lows, highs, strict=True)
         ]
 
     def answer_schema(self, target: str) -> dict:
@@ -184,8 +190,7 @@ class Regression:
         return [("prediction", "float"), *((name, "float") for name in self.INTERVAL)]
 
     def batch_values(self, outputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        values = self._values(outputs)
-        return [values, values - self.half_width, values + self.half_width]
+        return self.bounded(self._values(outputs))
 
     def explained(self, outputs: Sequence[np.ndarray]) -> np.ndarray:
         return self._values(outputs).reshape(-1, 1)
