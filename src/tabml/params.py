@@ -60,6 +60,8 @@ class _TrainBase(_Section):
     # a family, or "auto": chosen per task at training time (tabml.model.auto)
     model: Literal[(AUTO, *FAMILIES)] = AUTO
     auto_linear_check: bool = True  # auto: CV against the task's linear family too
+    # binary tasks: "macro_f1" labels by a threshold chosen on out-of-fold training rows
+    decision_threshold: Literal["argmax", "macro_f1"] = "argmax"
     seed: Seed = 42
     use_tuned: bool = False  # train with models/tuned_params.yaml (the tune stage's choice)
 

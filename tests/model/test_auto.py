@@ -95,3 +95,25 @@ def test_every_classifier_family_takes_the_class_weight(family):
     params = TrainParams(model=family, **{family: {"class_weight": "balanced"}})
     built = FAMILIES[family].build("classification", getattr(params, family), 0, 100)
     assert built.class_weight == "balanced"
+
+
+def test_a_binary_threshold_is_chosen_on_training_rows_and_applied_by_the_runtime():
+    from tabml.scoring.task import Classification
+
+    profile = load_profile("penguins")
+    raw = pd.read_csv(profile.source.resolve()).dropna(subset=[profile.target])
+    binary = raw.assign(species=np.where(raw.species == "Chinstrap", "Chinstrap", "other"))
+    train = split_train_test(binary, profile.target, 0.3, 42)[0]
+    params = Params.model_validate({"train": {"model": "logistic_regression",
+                                              "decision_threshold": "macro_f1"}})  # fmt: skip
+    _, stats = _fit(profile, train, params)
+    decision = stats["decision"]
+    assert 0.0 < decision["threshold"] < 1.0 and decision["positive"] == "other"
+    assert decision["oof_macro_f1"] >= decision["oof_macro_f1_argmax"] - 0.02
+    # the runtime labels by it, identically in answers and batch values
+    task = Classification(["Chinstrap", "other"], threshold=0.7)
+    outputs = [np.array(["other", "other"]), np.array([[0.35, 0.65], [0.2, 0.8]], np.float32)]
+    assert [a["species"] for a in task.answers(outputs, "species")] == ["Chinstrap", "other"]
+    assert list(task.batch_values(outputs)[0]) == ["Chinstrap", "other"]
+    # argmax when not asked for (and for a multiclass profile)
+    assert "decision" not in _fit(profile, train, Params())[1]

@@ -138,3 +138,16 @@ def test_a_multiclass_model_has_no_pr_auc_and_a_never_predicted_class_scores_zer
     assert metrics["per_class"]["c"] == {
         "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 10, "predicted": 0
     }  # fmt: skip
+
+
+def test_a_decision_threshold_labels_the_metrics_rows():
+    from sklearn.metrics import f1_score
+
+    classes = np.array(["no", "yes"], dtype=object)
+    y = np.array(["no", "yes", "yes", "no", "no", "yes"], dtype=object)
+    p = np.array([0.1, 0.35, 0.6, 0.4, 0.2, 0.3])
+    proba = np.column_stack([1 - p, p])
+    metrics = compute_metrics(y, proba, classes, threshold=0.3)
+    labels = np.where(p >= 0.3, "yes", "no")
+    assert metrics["f1_macro"] == pytest.approx(f1_score(y, labels, average="macro"), abs=1e-6)
+    assert metrics["per_class"]["yes"]["predicted"] == 4

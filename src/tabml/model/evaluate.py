@@ -16,6 +16,7 @@ from sklearn.metrics import (
 from sklearn.pipeline import Pipeline
 
 from tabml.model.reported import reported
+from tabml.model.threshold import thresholded
 
 GRID = np.linspace(0.0, 1.0, 51)  # curves are resampled on a fixed grid: small, stable files
 
@@ -41,10 +42,13 @@ def per_class(y_true: np.ndarray, predicted: np.ndarray, classes: np.ndarray) ->
     }
 
 
-def compute_metrics(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> dict:
+def compute_metrics(
+    y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray, threshold: float | None = None
+) -> dict:
     """accuracy, balanced accuracy, f1_macro, roc_auc_ovr, log_loss, (binary) pr_auc of the
-    second class, and the per-class scores, on the test set."""
-    predicted = classes[proba.argmax(axis=1)]
+    second class, and the per-class scores, on the test set. Labels are the argmax, or by a
+    binary decision `threshold` (tabml.model.threshold)."""
+    predicted = thresholded(proba, classes, threshold)
     binary = {}
     if len(classes) == 2:
         auc = roc_auc_score(y_true == classes[1], proba[:, 1])
@@ -124,7 +128,11 @@ def precision_recall_points(
 
 
 def evaluate_model(
-    pipeline: Pipeline, X: pd.DataFrame, y_true: np.ndarray, y_train: np.ndarray | None = None
+    pipeline: Pipeline,
+    X: pd.DataFrame,
+    y_true: np.ndarray,
+    y_train: np.ndarray | None = None,
+    threshold: float | None = None,
 ) -> dict:
     """Metrics and all plot data for a fitted pipeline on the test set.
 
@@ -133,12 +141,16 @@ def evaluate_model(
     """
     classes = pipeline.classes_
     proba = pipeline.predict_proba(X)
-    metrics = compute_metrics(y_true, proba, classes)
+    metrics = compute_metrics(y_true, proba, classes, threshold)
+    if threshold is not None:
+        metrics["decision_threshold"] = reported(threshold)
     if y_train is not None:
         metrics["baseline"] = baseline_metrics(y_train, y_true, classes)
+    predicted = thresholded(proba, classes, threshold)
     return {
         "metrics": metrics,
-        "confusion": confusion_points(y_true, classes[proba.argmax(axis=1)]),
+        "predicted": predicted,
+        "confusion": confusion_points(y_true, predicted),
         "roc": roc_points(y_true, proba, classes),
         "precision_recall": precision_recall_points(y_true, proba, classes),
     }

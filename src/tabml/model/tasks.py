@@ -82,10 +82,15 @@ class ClassificationTask:
 
     def fit(self, train, profile, train_params, params) -> tuple[Any, dict]:
         from tabml.model.auto import resolve_model
+        from tabml.model.threshold import choose_threshold
         from tabml.model.train import fit_model
 
         train_params, model = resolve_model(train, profile, train_params, params.tune)
-        return fit_model(train, profile, train_params), {"model": model}
+        stats = {"model": model}
+        decision = choose_threshold(train, profile, train_params, params.tune)
+        if decision is not None:
+            stats["decision"] = decision
+        return fit_model(train, profile, train_params), stats
 
     def gates(self, params: Params) -> GatesParams:
         return params.gates
@@ -103,12 +108,13 @@ class ClassificationTask:
 
         X, y_true = model_frame(test, profile.features), self.target(test, profile)
         with one_thread():  # boosting's many predictions
-            result = evaluate_model(pipeline, X, y_true, y_train)
+            threshold = training.get("decision", {}).get("threshold")
+            result = evaluate_model(pipeline, X, y_true, y_train, threshold)
             importance = permutation_importances(pipeline, X, y_true, params.train.seed)
             top = top_numeric(importance, profile.features.numeric)
             return {
                 paths.METRICS: result["metrics"],
-                paths.SLICES: slice_metrics(X, y_true, pipeline.predict(X), profile.features),
+                paths.SLICES: slice_metrics(X, y_true, result["predicted"], profile.features),
                 paths.CONFUSION_PLOT: result["confusion"],
                 paths.ROC_PLOT: result["roc"],
                 paths.PR_PLOT: result["precision_recall"],

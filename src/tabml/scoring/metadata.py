@@ -105,6 +105,7 @@ class TrainingStatistics(_Record):
     dates: dict[str, DateStats | list[str]] | None = None
     regression: RegressionStats | None = None
     model: ModelChoice | None = None  # older files: none
+    decision: dict[str, float | str] | None = None  # a binary decision threshold's choice
 
     def date_specs(self) -> dict[str, DateStats]:
         """The date columns and what they became (ISO8601 where no format was written)."""
@@ -121,6 +122,8 @@ class ModelMetadata(_Record):
     task: TaskName = "classification"
     target: str
     classes: list[str] | None = None  # a classifier's labels, in probability column order
+    # binary: the second class where its probability reaches this (tabml.model.threshold)
+    decision_threshold: float | None = None
     prediction_interval: PredictionInterval | None = None  # a regression model's
     domain_rules: list[DomainRule]
     training_stats: TrainingStatistics

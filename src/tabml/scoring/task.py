@@ -67,15 +67,24 @@ class Classification:
     name: ClassVar[str] = "classification"
     onnx_outputs: ClassVar[list[str]] = ["label", "probabilities"]
 
-    def __init__(self, classes: Sequence[str]):
+    def __init__(self, classes: Sequence[str], threshold: float | None = None):
         self.classes = list(classes)
+        self.threshold = threshold  # binary: label by the second class's probability
 
     @classmethod
     def from_metadata(cls, metadata: ModelMetadata) -> "Classification":
-        return cls(metadata.classes)
+        return cls(metadata.classes, metadata.decision_threshold)
+
+    def _labels(self, outputs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The graph's argmax labels, or the decision threshold's (serving and batch alike)."""
+        labels, proba = outputs
+        if self.threshold is not None:
+            high = np.asarray(proba)[:, 1] >= self.threshold
+            labels = np.where(high, self.classes[1], self.classes[0]).astype(object)
+        return labels, proba
 
     def answers(self, outputs: Sequence[np.ndarray], target: str) -> list[dict]:
-        labels, proba = outputs
+        labels, proba = self._labels(outputs)
         classes = self.classes
         # One tolist() per batch: a numpy row per record costs more than its dict.
         return [
@@ -111,7 +120,7 @@ class Classification:
         return [("label", "text"), *((proba_column(c), "float") for c in self.classes)]
 
     def batch_values(self, outputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        labels, proba = outputs
+        labels, proba = self._labels(outputs)
         return [labels, *proba.T.astype(np.float64)]
 
     def explained(self, outputs: Sequence[np.ndarray]) -> np.ndarray:
