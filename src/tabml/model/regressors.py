@@ -11,11 +11,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from tabml.data.profile import DatasetProfile
-from tabml.model.families import one_thread
+from tabml.model.families import AUTO, one_thread
 from tabml.model.features import model_frame
 from tabml.model.intervals import conformal_half_width
 from tabml.model.train import build_pipeline
-from tabml.params import RegressionParams, TrainParams
+from tabml.params import RegressionParams, TrainParams, TuneParams
 
 
 def target_values(frame: pd.DataFrame, profile: DatasetProfile) -> np.ndarray:
@@ -32,6 +32,10 @@ def fit_regression(
         The fitted pipeline and the `regression` block of the training statistics: target
         summary (of the whole train split) and the interval (level, half-width, rows).
     """
+    if params.model == AUTO:  # callers other than the train stage (which records the choice)
+        from tabml.model.auto import resolve_model
+
+        params, _ = resolve_model(train, profile, params, TuneParams())
     fit_part, calibration = train_test_split(
         train, test_size=regression.calibration_size, random_state=params.seed
     )
