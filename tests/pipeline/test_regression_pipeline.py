@@ -41,7 +41,8 @@ def test_regression_profile_end_to_end(repo_copy_factory, tmp_path):
     )
     assert "Traceback" not in wrong.stdout + wrong.stderr
 
-    run(["dvc", "exp", "run", *PROFILE], repo)  # the default `auto` fits either task
+    # the default `auto` fits either task (set again: the failed run left its -S behind)
+    run(["dvc", "exp", "run", *PROFILE, "-S", "train.model=auto"], repo)
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     stats = json.loads((repo / "models/training_stats.json").read_text())["regression"]
     test = pd.read_parquet(repo / "data/processed/test.parquet")
