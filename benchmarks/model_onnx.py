@@ -8,7 +8,6 @@ differ. LightGBM and XGBoost go through skl2onnx's pipeline converter with onnxm
 converters registered for them (the route skl2onnx documents for foreign estimators).
 """
 
-import copy
 import time
 
 import numpy as np
@@ -17,89 +16,7 @@ import onnxruntime as ort
 from benchmarks.model_hgb import SEED, hgb_pipeline, native_mask
 from benchmarks.model_systems import Data
 from tabml.packaging.onnx_export import convert
-
-
-def float32_thresholds(model):
-    """A copy of a fitted HistGradientBoosting model whose split thresholds are float32 numbers.
-
-    scikit-learn compares float64(x) <= t (t a float64); ONNX compares x <= float32(t), and
-    rounding t up to float32 sends an x in (t, float32(t)] the other way. For float32 inputs
-    (the model frame's numbers) x <= t is the same test as x <= the largest float32 <= t, so
-    flooring the thresholds changes no scikit-learn prediction and makes the ONNX cast exact
-    (skl2onnx does the same after 1.20, `adjust_threshold_for_sklearn`).
-    """
-    model = copy.deepcopy(model)
-    for predictors in model._predictors:
-        for predictor in predictors:
-            branch = ~predictor.nodes["is_leaf"].astype(bool)
-            t = predictor.nodes["num_threshold"][branch]
-            t32 = t.astype(np.float32)
-            above = t32.astype(np.float64) > t
-            t32[above] = np.nextafter(t32[above], np.float32(-np.inf))
-            predictor.nodes["num_threshold"][branch] = t32.astype(np.float64)
-    return model
-
-
-def _exact_hgb(original, floor: bool = True):
-    """skl2onnx's HistGradientBoosting converter, made exact on float32 inputs and usable with
-    protobuf >= 5: its leaves pass Python `False` for `nodes_missing_value_tracks_true`, which
-    protobuf refuses in an int list ("Expected an int, got a boolean"; skl2onnx 1.20 and main)."""
-
-    def convert(scope, operator, container):
-        model, add_node = operator.raw_operator, container.add_node
-
-        def add_int_flags(*args, **attrs):
-            flags = attrs.get("nodes_missing_value_tracks_true")
-            if flags is not None:
-                attrs["nodes_missing_value_tracks_true"] = [int(f) for f in flags]
-            return add_node(*args, **attrs)
-
-        exported = float32_thresholds(model) if floor else model
-        operator.raw_operator, container.add_node = exported, add_int_flags
-        try:
-            original(scope, operator, container)
-        finally:
-            operator.raw_operator, container.add_node = model, add_node
-
-    return convert
-
-
-def register_exact_hgb(threshold_fix: bool = True) -> None:
-    """Register `_exact_hgb` for both HistGradientBoosting estimators (same options as
-    skl2onnx's own registration). `threshold_fix=False` keeps only the protobuf fix."""
-    from skl2onnx import update_registered_converter
-    from skl2onnx.common.shape_calculator import (
-        calculate_linear_classifier_output_shapes,
-        calculate_linear_regressor_output_shapes,
-    )
-    from skl2onnx.operator_converters.random_forest import (
-        convert_sklearn_random_forest_classifier,
-        convert_sklearn_random_forest_regressor_converter,
-    )
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-
-    def wrap(original):
-        return _exact_hgb(original, floor=threshold_fix)
-
-    update_registered_converter(
-        HistGradientBoostingClassifier,
-        "SklearnHistGradientBoostingClassifier",
-        calculate_linear_classifier_output_shapes,
-        wrap(convert_sklearn_random_forest_classifier),
-        options={
-            "zipmap": [True, False, "columns"],
-            "raw_scores": [True, False],
-            "output_class_labels": [False, True],
-            "nocl": [True, False],
-        },
-    )
-    update_registered_converter(
-        HistGradientBoostingRegressor,
-        "SklearnHistGradientBoostingRegressor",
-        calculate_linear_regressor_output_shapes,
-        wrap(convert_sklearn_random_forest_regressor_converter),
-        options={"raw_scores": [True, False]},
-    )
+from tabml.packaging.onnx_hgb import register_exact_hgb
 
 
 def register_boosters() -> None:

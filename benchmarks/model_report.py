@@ -270,7 +270,8 @@ def section(results: dict, machine: list[str], command: str, budget: float) -> s
         *machine,
         "",
         f"Command: {command} ({minutes:.0f} min over the tables). Every "
-        "system runs on one thread; design notes: docs/models-design-notes.md.",
+        "system runs on one thread; decisions: docs/architecture.md, "
+        "'Model defaults, as measured'.",
         "",
         "| table | source (package file) | task | train / test rows | covers | measured "
         "(minutes, 1-min load at start / end) |",

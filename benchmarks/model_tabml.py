@@ -1,4 +1,4 @@
-"""tabml's own rows: `train.model: auto` (once the family exists) and the tune stage's search
+"""tabml's own rows: `train.model: auto` (the default) and the tune stage's search
 at the same wall-clock budget as FLAML, both through tabml's own training functions.
 
 Written against the params as they are: `auto` is skipped (and said so) while
@@ -62,7 +62,10 @@ def tabml_tuned(data: Data, budget_s: float = BUDGET_S) -> Result:
     document = tuned_document(best["model"], best["hyperparameters"], {}, "bench", best["trial"])
     params = apply_tuned(base, document, Path("bench"))
     result = timed_fit(
-        f"tabml tuned {budget_s:g} s (today's space)", data, lambda: _fit(data, params), data.x_test
+        f"tabml tuned {budget_s:g} s (params.yaml's tune.space)",
+        data,
+        lambda: _fit(data, params),
+        data.x_test,
     )
     result.fit_s += search_s
     result.trials = len(tune.finished_trials(study))

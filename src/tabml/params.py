@@ -26,7 +26,7 @@ from pydantic import (
 
 from tabml import paths, yaml_io
 from tabml.errors import TabmlError, describe_errors
-from tabml.model.families import FAMILIES, Hyperparameters
+from tabml.model.families import AUTO, FAMILIES, Hyperparameters
 
 # Every family of the registry; the profile's `task` picks its classifier or regressor
 # (tabml.model.families.families_for).
@@ -57,7 +57,11 @@ class SplitParams(_Section):
 
 
 class _TrainBase(_Section):
-    model: ModelFamily = "logistic_regression"
+    # a family, or "auto": chosen per task at training time (tabml.model.auto)
+    model: Literal[(AUTO, *FAMILIES)] = AUTO
+    auto_linear_check: bool = True  # auto: CV against the task's linear family too
+    # binary tasks: "macro_f1" labels by a threshold chosen on out-of-fold training rows
+    decision_threshold: Literal["argmax", "macro_f1"] = "argmax"
     seed: Seed = 42
     use_tuned: bool = False  # train with models/tuned_params.yaml (the tune stage's choice)
 
@@ -92,7 +96,8 @@ class GatesParams(_Section):
     min: dict[MetricName, float | None] = {"accuracy": None, "f1_macro": None, "roc_auc_ovr": None}
     max: dict[MetricName, float | None] = {"log_loss": None}
     # must beat the baseline by this much, in the metric's own units (log_loss: must be lower)
-    min_lift: dict[MetricName, float] = {"roc_auc_ovr": 0.05, "log_loss": 0.0}
+    # f1_macro: the always-majority model's macro-F1 is the baseline's exactly (lift 0)
+    min_lift: dict[MetricName, float] = {"roc_auc_ovr": 0.05, "log_loss": 0.0, "f1_macro": 0.01}
     max_regression: dict[MetricName, Annotated[float, Field(ge=0.0)]] = {
         "accuracy": 0.02,
         "f1_macro": 0.02,
@@ -100,6 +105,8 @@ class GatesParams(_Section):
         "log_loss": 0.05,
     }
     slices: SliceGatesParams = SliceGatesParams()
+    # a classifier must predict every class the test set holds at least once
+    every_class_predicted: bool = True
 
 
 # --- drift (production inputs vs the training profile; `make drift`) ---
@@ -137,6 +144,7 @@ class RegressionParams(_Section):
         max={},
         min_lift={"r2": 0.1},
         max_regression={"rmse": 25.0, "mae": 25.0, "r2": 0.02},
+        every_class_predicted=False,  # numbers have no classes
     )
 
 

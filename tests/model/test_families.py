@@ -27,7 +27,7 @@ class ExtraTreesParams(families.Hyperparameters):
     n_estimators: int = Field(20, ge=1)
     max_depth: int = Field(3, ge=1)
 
-def build(p, seed):
+def build(p, seed, rows=None):
     from sklearn.ensemble import ExtraTreesClassifier
     return ExtraTreesClassifier(n_estimators=p.n_estimators, max_depth=p.max_depth,
                                 random_state=seed, n_jobs=1)
@@ -95,8 +95,8 @@ def test_params_sections_and_spaces_come_from_the_registry():
 @pytest.mark.parametrize(
     ("task", "expected"),
     [
-        ("classification", ["logistic_regression", "random_forest", "gradient_boosting"]),
-        ("regression", ["random_forest", "gradient_boosting", "ridge"]),
+        ("classification", ["logistic_regression", "random_forest", "gradient_boosting", "hgb"]),
+        ("regression", ["random_forest", "gradient_boosting", "ridge", "hgb"]),
     ],
 )
 def test_families_for_a_task(task, expected):

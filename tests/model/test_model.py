@@ -36,14 +36,15 @@ def test_each_family_learns_well_above_chance(split, profile, family):
     assert set(model.classes_) == {"Adelie", "Chinstrap", "Gentoo"}
 
 
-def test_default_hyperparameters_leave_room_for_experiments(split, profile):
-    # Defaults are deliberately modest so sweeps show visible differences.
+def test_the_default_is_strong_and_experiments_still_show_differences(split, profile):
+    # `auto` is chosen on the model benchmark, not penguins; a strongly regularised linear
+    # model (a sweep's low end) stays visibly worse, so sweeps show differences.
     train, test = split
     default = _metrics(fit_model(train, profile, Params().train), test, profile)
-    bigger = TrainParams(model="logistic_regression", logistic_regression={"C": 1.0})
-    tuned = _metrics(fit_model(train, profile, bigger), test, profile)
-    assert default["f1_macro"] < 0.97
-    assert tuned["f1_macro"] - default["f1_macro"] > 0.03
+    weak = TrainParams(model="logistic_regression", logistic_regression={"C": 0.02})
+    weaker = _metrics(fit_model(train, profile, weak), test, profile)
+    assert default["f1_macro"] >= 0.97
+    assert default["f1_macro"] - weaker["f1_macro"] > 0.03
 
 
 @pytest.mark.parametrize("family", FAMILIES)

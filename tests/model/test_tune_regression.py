@@ -66,7 +66,7 @@ def test_a_space_without_a_family_of_the_task_is_a_clear_error():
     with pytest.raises(tune_cv.TuneError, match=r"tune\.space lists no classification family"):
         tune_cv.task_families(only_ridge, load_profile("penguins"))
     mass = tune_cv.task_families(TuneParams(metric=RMSE), load_profile("penguins_mass"))
-    assert list(mass) == ["random_forest", "gradient_boosting", "ridge"]
+    assert list(mass) == ["random_forest", "gradient_boosting", "ridge", "hgb"]
 
 
 def test_the_stage_tunes_a_regression_profile_and_train_accepts_the_choice(

@@ -1,6 +1,6 @@
 """The regression profile end to end: real `dvc exp run`, a real server, the real CLI.
 
-`dvc exp run -S data.profile=penguins_mass -S train.model=ridge` in a repo copy, then
+`dvc exp run -S data.profile=penguins_mass` (the default `auto`) in a repo copy, then
 `/predict` over HTTP (answers checked against the served OpenAPI document), numeric labels on
 `/feedback`, `python -m tabml.cli batch` into SQLite, `make feedback` for the batch rows,
 `make monitor` (live rmse, mae and interval coverage checked against scikit-learn), and
@@ -32,15 +32,17 @@ def _env(repo):
 
 def test_regression_profile_end_to_end(repo_copy_factory, tmp_path):
     repo = repo_copy_factory("regression")
-    # the default family is a classifier: one clear line naming train.model and the task
-    wrong = run(["dvc", "exp", "run", *PROFILE], repo, check=False)
+    # a classifier family named for a regression profile: one line naming train.model and the task
+    named = ["-S", "train.model=logistic_regression"]
+    wrong = run(["dvc", "exp", "run", *PROFILE, *named], repo, check=False)
     assert wrong.returncode != 0
     assert "error: train.model is 'logistic_regression', but profile 'penguins_mass' has " in (
         wrong.stdout + wrong.stderr
     )
     assert "Traceback" not in wrong.stdout + wrong.stderr
 
-    run(["dvc", "exp", "run", *PROFILE, "-S", "train.model=ridge"], repo)
+    # the default `auto` fits either task (set again: the failed run left its -S behind)
+    run(["dvc", "exp", "run", *PROFILE, "-S", "train.model=auto"], repo)
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     stats = json.loads((repo / "models/training_stats.json").read_text())["regression"]
     test = pd.read_parquet(repo / "data/processed/test.parquet")

@@ -85,7 +85,10 @@ def champion(reproduced, tmp_path_factory):
     repo = Path(shutil.copytree(reproduced, tmp_path_factory.mktemp("retrain") / "repo",
                                 symlinks=True))  # fmt: skip
     params = repo / "params.yaml"
-    params.write_text(params.read_text().replace("    C: 0.02\n", f"    C: {C}\n", 1))
+    # the default is `auto`; this scenario's v1 is the logistic regression (C=1.0 is its default)
+    params.write_text(
+        params.read_text().replace("  model: auto ", "  model: logistic_regression ", 1)
+    )
     run(["dvc", "repro", "--quiet"], repo, env=env(repo))
     run(["git", "commit", "-qam", f"logistic regression C={C}"], repo, env=env(repo))
     make(repo, "register", "VERSION=v1.0.0")

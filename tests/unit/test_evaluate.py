@@ -68,7 +68,10 @@ def test_baseline_is_sklearns_prior_dummy_classifier_on_the_same_rows():
 
     baseline = baseline_metrics(y_train, y_test, CLASSES)
 
-    assert set(baseline) == {"accuracy", "f1_macro", "roc_auc_ovr", "log_loss"}
+    assert set(baseline) == {
+        "accuracy", "f1_macro", "roc_auc_ovr", "log_loss", "balanced_accuracy"
+    }  # fmt: skip
+    assert baseline["balanced_accuracy"] == pytest.approx(1 / 3, abs=1e-6)  # one class of 3
     assert baseline["accuracy"] == pytest.approx(accuracy_score(y_test, predicted), abs=1e-6)
     assert baseline["accuracy"] == pytest.approx(np.mean(y_test == "a"), abs=1e-6)  # majority
     f1 = f1_score(y_test, predicted, average="macro", zero_division=0)
@@ -95,3 +98,56 @@ def test_evaluate_model_reports_the_baseline_beside_the_metrics(raw_penguins, pr
     assert metrics["baseline"] == baseline_metrics(y_train, y_test, model.classes_)
     assert metrics["accuracy"] - metrics["baseline"]["accuracy"] > 0.4  # Adelie is ~44%
     assert "baseline" not in evaluate_model(model, X, y_test)["metrics"]
+
+
+def test_imbalance_metrics_agree_with_sklearn():
+    from sklearn.metrics import (
+        average_precision_score,
+        balanced_accuracy_score,
+        precision_recall_fscore_support,
+    )
+
+    classes = np.array(["no", "yes"], dtype=object)
+    rng = np.random.default_rng(3)
+    y = np.where(rng.random(400) < 0.05, "yes", "no").astype(object)  # ~5% positive
+    score = np.clip(0.5 * (y == "yes") + rng.normal(0.2, 0.2, 400), 0.001, 0.999)
+    proba = np.column_stack([1 - score, score])
+    predicted = np.where(score > 0.5, "yes", "no")
+
+    metrics = compute_metrics(y, proba, classes)
+
+    expected_ap = average_precision_score(y == "yes", score)
+    assert metrics["pr_auc"] == pytest.approx(expected_ap, abs=1e-6)
+    balanced = balanced_accuracy_score(y, predicted)
+    assert metrics["balanced_accuracy"] == pytest.approx(balanced, abs=1e-6)
+    p, r, f, s = precision_recall_fscore_support(y, predicted, labels=classes, zero_division=0)
+    for i, label in enumerate(classes):
+        got = metrics["per_class"][label]
+        assert (got["precision"], got["recall"], got["f1"]) == pytest.approx(
+            (p[i], r[i], f[i]), abs=1e-6
+        )
+        assert got["support"] == s[i] and got["predicted"] == int((predicted == label).sum())
+
+
+def test_a_multiclass_model_has_no_pr_auc_and_a_never_predicted_class_scores_zero():
+    y, proba = _perfect()
+    proba[:, 2] = 0.0  # never "c"
+    proba[np.arange(30) % 3 == 2, 0] = 1.0
+    metrics = compute_metrics(y, np.clip(proba, 1e-9, 1), CLASSES)
+    assert "pr_auc" not in metrics
+    assert metrics["per_class"]["c"] == {
+        "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 10, "predicted": 0
+    }  # fmt: skip
+
+
+def test_a_decision_threshold_labels_the_metrics_rows():
+    from sklearn.metrics import f1_score
+
+    classes = np.array(["no", "yes"], dtype=object)
+    y = np.array(["no", "yes", "yes", "no", "no", "yes"], dtype=object)
+    p = np.array([0.1, 0.35, 0.6, 0.4, 0.2, 0.3])
+    proba = np.column_stack([1 - p, p])
+    metrics = compute_metrics(y, proba, classes, threshold=0.3)
+    labels = np.where(p >= 0.3, "yes", "no")
+    assert metrics["f1_macro"] == pytest.approx(f1_score(y, labels, average="macro"), abs=1e-6)
+    assert metrics["per_class"]["yes"]["predicted"] == 4

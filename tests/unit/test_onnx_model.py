@@ -12,7 +12,7 @@ from tabml.packaging.onnx_export import ParityError, check_parity, to_onnx_bytes
 from tabml.params import Params, TrainParams
 from testkit.models import packaged_from
 
-FAMILIES = ["logistic_regression", "random_forest", "gradient_boosting"]
+FAMILIES = ["logistic_regression", "random_forest", "gradient_boosting", "hgb"]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,8 @@ def test_every_family_in_params_is_covered():
     # Regression families: tests/unit/test_onnx_regression.py.
     assert set(FAMILIES) == set(families_for("classification"))
     everything = set(families_for("classification")) | set(families_for("regression"))
-    assert everything == set(REGISTRY) == set(TrainParams.model_fields["model"].annotation.__args__)
+    assert everything == set(REGISTRY)
+    assert {"auto", *REGISTRY} == set(TrainParams.model_fields["model"].annotation.__args__)
 
 
 def test_every_family_converts_with_parity(data, family_model):
@@ -63,7 +64,7 @@ def _tampered(onnx_bytes: bytes) -> bytes:
 
 def test_parity_check_fails_on_a_tampered_model(data):
     profile, train, test = data
-    pipeline = fit_model(train, profile, Params().train)
+    pipeline = fit_model(train, profile, TrainParams(model="logistic_regression"))
     tampered = _tampered(to_onnx_bytes(pipeline, profile.features))
     bad = packaged_from(pipeline, profile, train, onnx_bytes=tampered)
     with pytest.raises(ParityError, match=r"disagrees with scikit-learn.*tolerance 1e-05"):
@@ -110,3 +111,38 @@ def test_a_rows_answer_does_not_depend_on_its_batch(data, family_model):
             alone_labels, alone_proba = model.predict(model.inputs(rows))
             assert alone_labels[0] == labels[i]
             assert np.array_equal(alone_proba[0], proba[i]), (family, i, alone_proba[0], proba[i])
+
+
+def test_boosting_thresholds_floored_to_float32_change_no_prediction(data):
+    # skl2onnx compares x <= float32(t); scikit-learn float64(x) <= t. Floored thresholds are
+    # float32 numbers, never above t, and give scikit-learn's own answers on float32 inputs.
+    from tabml.model.features import model_frame
+    from tabml.packaging.onnx_hgb import float32_thresholds
+
+    profile, train, test = data
+    pipeline = fit_model(train, profile, TrainParams(model="hgb"))
+    model = pipeline[-1]
+    floored = float32_thresholds(model)
+    for old, new in zip(model._predictors, floored._predictors, strict=True):
+        for a, b in zip(old, new, strict=True):
+            branch = ~a.nodes["is_leaf"].astype(bool)
+            t, t32 = a.nodes["num_threshold"][branch], b.nodes["num_threshold"][branch]
+            assert np.array_equal(t32.astype(np.float32).astype(np.float64), t32)
+            assert (t32 <= t).all()
+    X = pipeline[:-1].transform(model_frame(test, profile.features))
+    assert np.array_equal(floored.predict_proba(X), model.predict_proba(X))
+
+
+def test_boosting_parity_holds_for_missing_and_unseen_values(data):
+    # Ordinal codes: "" is a category of its own, an unseen one is NaN, which the ONNX graph
+    # must route down the same missing-value branch as scikit-learn.
+    profile, train, test = data
+    pipeline = fit_model(train, profile, TrainParams(model="hgb"))
+    model = packaged_from(pipeline, profile, train)
+    stressed = test.copy()
+    stressed.loc[stressed.index[::3], "island"] = "Atlantis"  # never seen in training
+    stressed.loc[stressed.index[1::4], "sex"] = None
+    stressed.loc[stressed.index[::5], "bill_length_mm"] = np.nan
+    stressed.loc[stressed.index[2::6], "flipper_length_mm"] = np.nan
+    report = check_parity(pipeline, model, stressed, profile.features, tolerance=1e-5)
+    assert report.ok and report.max_abs_diff <= 1e-5

@@ -234,3 +234,35 @@ def test_scorer_and_batch_give_value_and_interval(fitted, tmp_path):
     assert read.frame["prediction_id"].is_unique and len(read.frame) == len(test)
     read_values = read.frame[["predicted", "interval_low", "interval_high"]].to_numpy()
     np.testing.assert_array_equal(np.sort(read_values, axis=0), np.sort(values, axis=0))
+
+
+def test_target_bounds_clip_values_and_interval_ends_identically_online_and_in_batch():
+    from tabml.scoring.task import Regression
+
+    task = Regression(half_width=10.0, level=0.9, low=0.0, high=100.0)
+    raw = [np.array([[-5.0], [3.0], [50.0], [95.0]], dtype=np.float32)]
+    answers = task.answers(raw, "count")
+    assert [a["count"] for a in answers] == [0.0, 3.0, 50.0, 95.0]
+    assert [a["interval"] for a in answers] == [
+        [0.0, 5.0],
+        [0.0, 13.0],
+        [40.0, 60.0],
+        [85.0, 100.0],
+    ]
+    value, low, high = task.batch_values(raw)
+    assert value.tolist() == [a["count"] for a in answers]
+    assert np.column_stack([low, high]).tolist() == [a["interval"] for a in answers]
+    unbounded = Regression(half_width=10.0, level=0.9)
+    assert unbounded.answers(raw, "count")[0] == {"count": -5.0, "interval": [-15.0, 5.0]}
+
+
+def test_coverage_is_measured_after_clipping():
+    from tabml.model.regression_metrics import regression_metrics
+
+    y = np.array([0.0, 0.0, 20.0, 100.0])
+    predicted = np.array([0.0, 0.0, 20.0, 100.0])  # already clipped values
+    interval = {"level": 0.9, "half_width": 5.0}
+    # served ends, clipped at 0: [0, 5] holds 0; an unclipped end would be [-5, 5]
+    ends = (np.array([0.0, 1.0, 15.0, 95.0]), np.array([5.0, 5.0, 25.0, 105.0]))
+    metrics = regression_metrics(y, predicted, 30.0, interval, ends)
+    assert metrics["interval_coverage"] == 0.75  # the second row's clipped interval misses 0

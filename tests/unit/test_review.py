@@ -145,7 +145,7 @@ TUNED = {
 def test_tuned_parameters_stand_next_to_the_hand_set_ones():
     rows = tuned_rows(TUNED, TrainParams().model_dump())
     assert rows == [
-        ["`train.model`", "logistic_regression", "random_forest"],
+        ["`train.model`", "auto", "random_forest"],
         ["`train.random_forest.max_depth`", 2, 6],
         ["`train.random_forest.min_samples_leaf`", 5, 5],
         ["`train.random_forest.n_estimators`", 25, 57],

@@ -79,7 +79,7 @@ def bootstrap(
     summary = write_profile(csv, name, target, categorical=categorical or (), force=force)
     for line in summary.lines():
         typer.echo(line)
-    from tabml.model.families import families_for
+    from tabml.model.families import AUTO, families_for
     from tabml.model.tasks import TASKS
     from tabml.params import Params
 
@@ -90,7 +90,7 @@ def bootstrap(
     families = families_for(task)
     family = (
         ""
-        if Params().train.model in families
+        if Params().train.model in (AUTO, *families)
         else f", `train.model: {TASKS[task].default_family}` (a {task} family: "
         f"{', '.join(families)})"
     )

@@ -118,6 +118,14 @@ class ProductionSource(_Strict):
     sha256: str
 
 
+class TargetBounds(_Strict):
+    """A regression target's physical range (e.g. `min: 0` for counts): every prediction and
+    interval end is clipped to it, online, in batch and in the evaluation."""
+
+    min: float | None = None
+    max: float | None = None
+
+
 class ProfileGates(_Strict):
     """The dataset's own absolute metric gates; params.yaml's `gates.min/max` win per key."""
 
@@ -144,6 +152,13 @@ class DatasetProfile(_Strict):
     # Optional: features looked up by an entity key as of each row's time
     # (docs/entity-features.md); the features stage joins them into data/raw/dataset.csv.
     entities: EntityJoin | None = None
+    # Columns bootstrap suspected of leaking the target (column -> why; tabml.data.leakage):
+    # named again if the model's test score is implausibly perfect.
+    leak_suspects: dict[str, str] = {}
+    # A perfect test score (accuracy or r2 >= 0.999) is expected for this data: not refused.
+    expect_perfect: bool = False
+    # Regression: the target's physical range; predictions and intervals are clipped to it.
+    target_bounds: TargetBounds = TargetBounds()
 
     @model_validator(mode="after")
     def _entity_features_are_features(self):

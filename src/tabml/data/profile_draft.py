@@ -15,8 +15,9 @@ import yaml
 
 from tabml import atomic, paths, yaml_io
 from tabml.data.bootstrap import BootstrapSummary, infer_schema
+from tabml.data.leakage import leak_suspects
 from tabml.data.profile import ProfileError
-from tabml.data.task import infer_task
+from tabml.data.task import infer_task, is_quantity
 from tabml.errors import TabmlError
 from tabml.tables import sha256_of
 
@@ -83,6 +84,13 @@ def write_profile(
     if absent:
         raise ProfileError(f"{csv} has no column(s) {absent}; columns: {list(frame.columns)}")
     schema, summary = infer_schema(frame, target, texts, categorical)
+    task = infer_task(frame[target])
+    suspects = leak_suspects(frame, target, is_quantity(frame[target]), frozenset(summary.dates))
+    for column, why in suspects.items():  # dropped: a reviewer puts one back knowingly
+        if column in summary.numeric or column in summary.categorical:
+            kept = summary.numeric if column in summary.numeric else summary.categorical
+            kept.remove(column)
+            summary.dropped[column] = f"suspected leak: {why}"
     features: dict = {"numeric": summary.numeric, "categorical": summary.categorical}
     if summary.dates:
         features["dates"] = summary.dates
@@ -91,9 +99,11 @@ def write_profile(
         "description": f"Bootstrapped from {csv}; review before use.",
         "source": {"path": str(csv), "sha256": sha256_of(csv)},
         "target": target,
-        "task": infer_task(frame[target]),
+        "task": task,
         "features": features,
     }
+    if suspects:
+        profile["leak_suspects"] = suspects
     files = {
         configs_dir / f"{name}.yaml": yaml.safe_dump(profile, sort_keys=False),
         configs_dir / f"{name}.schema.yaml": schema.to_yaml(),

@@ -147,7 +147,9 @@ def _param(row: Experiment, key: str) -> Any:
     """A param's value, or "" for another family's hyperparameter (it has no effect)."""
     parts = key.split(".")
     model = row.params.get("train.model")
-    if len(parts) == 3 and parts[0] == "train" and parts[1] in FAMILIES and parts[1] != model:
+    # `auto` may fit any family of the task: its sections all count
+    other = model != "auto" and parts[1:2] != [model]
+    if len(parts) == 3 and parts[0] == "train" and parts[1] in FAMILIES and other:
         return ""
     return row.params.get(key)
 

@@ -4,24 +4,56 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import (
     accuracy_score,
+    average_precision_score,
+    balanced_accuracy_score,
     f1_score,
     log_loss,
     precision_recall_curve,
+    precision_recall_fscore_support,
     roc_auc_score,
     roc_curve,
 )
 from sklearn.pipeline import Pipeline
 
 from tabml.model.reported import reported
+from tabml.model.threshold import thresholded
 
 GRID = np.linspace(0.0, 1.0, 51)  # curves are resampled on a fixed grid: small, stable files
 
 
-def compute_metrics(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> dict:
-    """accuracy, f1_macro, roc_auc_ovr and log_loss on the test set."""
-    predicted = classes[proba.argmax(axis=1)]
+def per_class(y_true: np.ndarray, predicted: np.ndarray, classes: np.ndarray) -> dict:
+    """Per class: precision, recall, F1, test rows (`support`) and rows predicted as it.
+
+    A class never predicted has precision 0 (not a warning): the gates refuse a model that
+    never predicts a class present in the test set (`tabml.model.gates.check_classes`).
+    """
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, predicted, labels=classes, zero_division=0
+    )
+    return {
+        str(label): {
+            "precision": reported(precision[i]),
+            "recall": reported(recall[i]),
+            "f1": reported(f1[i]),
+            "support": int(support[i]),
+            "predicted": int((predicted == label).sum()),
+        }
+        for i, label in enumerate(classes)
+    }
+
+
+def compute_metrics(
+    y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray, threshold: float | None = None
+) -> dict:
+    """accuracy, balanced accuracy, f1_macro, roc_auc_ovr, log_loss, (binary) pr_auc of the
+    second class, and the per-class scores, on the test set. Labels are the argmax, or by a
+    binary decision `threshold` (tabml.model.threshold)."""
+    predicted = thresholded(proba, classes, threshold)
+    binary = {}
     if len(classes) == 2:
         auc = roc_auc_score(y_true == classes[1], proba[:, 1])
+        # average precision: the area under the step precision-recall curve of the positive
+        binary["pr_auc"] = reported(average_precision_score(y_true == classes[1], proba[:, 1]))
     else:
         auc = roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
     return {
@@ -32,7 +64,10 @@ def compute_metrics(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) 
         ),
         "roc_auc_ovr": reported(auc),
         "log_loss": reported(log_loss(y_true, proba, labels=classes)),
+        "balanced_accuracy": reported(balanced_accuracy_score(y_true, predicted)),
+        **binary,
         "test_rows": len(y_true),
+        "per_class": per_class(y_true, predicted, classes),
     }
 
 
@@ -46,7 +81,7 @@ def baseline_metrics(y_train: np.ndarray, y_true: np.ndarray, classes: np.ndarra
     shares = np.array([np.mean(y_train == label) for label in classes], dtype=np.float64)
     proba = np.tile(shares, (len(y_true), 1))
     metrics = compute_metrics(y_true, proba, classes)
-    del metrics["test_rows"]  # the same rows as the model's
+    del metrics["test_rows"], metrics["per_class"]  # the same rows; one class predicted
     return metrics
 
 
@@ -93,7 +128,11 @@ def precision_recall_points(
 
 
 def evaluate_model(
-    pipeline: Pipeline, X: pd.DataFrame, y_true: np.ndarray, y_train: np.ndarray | None = None
+    pipeline: Pipeline,
+    X: pd.DataFrame,
+    y_true: np.ndarray,
+    y_train: np.ndarray | None = None,
+    threshold: float | None = None,
 ) -> dict:
     """Metrics and all plot data for a fitted pipeline on the test set.
 
@@ -102,12 +141,16 @@ def evaluate_model(
     """
     classes = pipeline.classes_
     proba = pipeline.predict_proba(X)
-    metrics = compute_metrics(y_true, proba, classes)
+    metrics = compute_metrics(y_true, proba, classes, threshold)
+    if threshold is not None:
+        metrics["decision_threshold"] = reported(threshold)
     if y_train is not None:
         metrics["baseline"] = baseline_metrics(y_train, y_true, classes)
+    predicted = thresholded(proba, classes, threshold)
     return {
         "metrics": metrics,
-        "confusion": confusion_points(y_true, classes[proba.argmax(axis=1)]),
+        "predicted": predicted,
+        "confusion": confusion_points(y_true, predicted),
         "roc": roc_points(y_true, proba, classes),
         "precision_recall": precision_recall_points(y_true, proba, classes),
     }

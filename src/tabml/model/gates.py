@@ -58,10 +58,23 @@ class GateFailure:
         if self.rule == "max_regression" and self.base is None and self.value is not None:
             # nothing to tune: the base's metrics are missing
             return f"{self._what()}; `dvc pull` the base, or let `make gate` reproduce it"
+        if self.rule == "every_class_predicted":
+            return (
+                f"{self._what()}; weight the classes (train.<family>.class_weight: balanced), "
+                "add rows of it, or set gates.every_class_predicted: false in params.yaml"
+            )
         gate = f"gates.{self.rule}.{self.metric}"
-        return f"{self._what()}; to change the gate, set {gate} in {self.where}"
+        advice = ""
+        if self.rule == "min_lift" and self.metric == "f1_macro":
+            advice = " (it barely beats always answering the majority class: weight the classes)"
+        return f"{self._what()}{advice}; to change the gate, set {gate} in {self.where}"
 
     def _what(self) -> str:
+        if self.rule == "every_class_predicted":
+            return (
+                f"the model never predicts {self.metric}, present in the test set "
+                f"({self.value:.0f} rows)"
+            )
         if self.value is None:
             return f"{self.metric}: missing from the metrics (gate {self.rule} {self.threshold})"
         if self.rule == "min_lift":
@@ -107,7 +120,8 @@ class DatasetGates:
     @property
     def count(self) -> int:
         g = self.gates
-        return len(g.min) + len(g.max) + len(g.min_lift) + len(g.max_regression)
+        counted = len(g.min) + len(g.max) + len(g.min_lift) + len(g.max_regression)
+        return counted + g.every_class_predicted
 
 
 def dataset_gates(params: Params, profile: DatasetProfile) -> DatasetGates:
@@ -224,10 +238,23 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
+def check_classes(metrics: dict, gates: GatesParams) -> list[GateFailure]:
+    """Failures of `every_class_predicted`: a class with test rows the model never predicts
+    (the `per_class` section of a classifier's metrics; older metrics have none)."""
+    if not gates.every_class_predicted or not isinstance(metrics.get("per_class"), dict):
+        return []
+    return [
+        GateFailure(f"class {label!r}", scores["support"], "every_class_predicted", 1.0)
+        for label, scores in sorted(metrics["per_class"].items())
+        if scores.get("support", 0) > 0 and scores.get("predicted", 0) == 0
+    ]
+
+
 def check_limits(metrics: dict, dataset: DatasetGates) -> list[GateFailure]:
-    """Failures of every gate that needs no base revision: `min`, `max` and `min_lift`."""
+    """Failures of every gate that needs no base revision: `min`, `max`, `min_lift` and
+    `every_class_predicted`."""
     absolute = check_absolute(metrics, dataset.gates, where=dataset.where)
-    return absolute + check_lift(metrics, dataset.gates)
+    return absolute + check_lift(metrics, dataset.gates) + check_classes(metrics, dataset.gates)
 
 
 def enforce_limits(metrics: dict, dataset: DatasetGates) -> None:

@@ -12,6 +12,7 @@ from sklearn.pipeline import Pipeline
 
 from tabml.model.intervals import coverage
 from tabml.model.reported import reported
+from tabml.scoring.bounds import bounded_interval
 
 HISTOGRAM_BINS = 20
 
@@ -28,7 +29,11 @@ def _quality(y_true: np.ndarray, predicted: np.ndarray) -> dict:
 
 
 def regression_metrics(
-    y_true: np.ndarray, predicted: np.ndarray, training_mean: float, interval: dict
+    y_true: np.ndarray,
+    predicted: np.ndarray,
+    training_mean: float,
+    interval: dict,
+    ends: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict:
     """rmse, mae, r2 (mape if the target is positive), their baseline, interval coverage.
 
@@ -40,7 +45,12 @@ def regression_metrics(
     return {
         **{k: reported(v) for k, v in model.items()},
         "baseline": {k: reported(v) for k, v in baseline.items()},
-        "interval_coverage": reported(coverage(y_true, predicted, half_width)),
+        # after clipping to the target's range when `ends` (the served interval) are given
+        "interval_coverage": reported(
+            coverage(y_true, predicted, half_width)
+            if ends is None
+            else float(((ends[0] <= y_true) & (y_true <= ends[1])).mean())
+        ),
         "interval_level": interval["level"],
         "interval_width": reported(2 * half_width),
         "test_rows": len(y_true),
@@ -70,10 +80,14 @@ def evaluate_regression(
     pipeline: Pipeline, X: pd.DataFrame, y_true: np.ndarray, regression_stats: dict
 ) -> dict:
     """Metrics and plot data of a fitted regression pipeline on the test set."""
-    predicted = pipeline.predict(X).astype(np.float64)
+    interval = regression_stats["interval"]
+    # clipped to the target's range exactly as served (the runtime's function)
+    predicted, low, high = bounded_interval(
+        pipeline.predict(X), interval["half_width"], interval.get("min"), interval.get("max")
+    )
     return {
         "metrics": regression_metrics(
-            y_true, predicted, regression_stats["target"]["mean"], regression_stats["interval"]
+            y_true, predicted, regression_stats["target"]["mean"], interval, (low, high)
         ),
         "predicted_actual": predicted_actual_points(y_true, predicted),
         "residuals": residual_points(y_true, predicted),

@@ -61,7 +61,7 @@ class ClassificationTask:
 
     name: ClassVar[str] = "classification"
     stratify, retrainable, baseline = True, True, "majority class"
-    default_family = "logistic_regression"
+    default_family = "logistic_regression"  # the linear one (bootstrap's suggestion)
     tune_metrics = ("neg_log_loss", "f1_macro", "accuracy", "balanced_accuracy", "roc_auc_ovr")
 
     def target(self, frame: pd.DataFrame, profile: DatasetProfile) -> np.ndarray:
@@ -81,15 +81,23 @@ class ClassificationTask:
         return list(splitter.split(np.zeros(len(y)), y))
 
     def fit(self, train, profile, train_params, params) -> tuple[Any, dict]:
+        from tabml.model.auto import resolve_model
+        from tabml.model.threshold import choose_threshold
         from tabml.model.train import fit_model
 
-        return fit_model(train, profile, train_params), {}
+        train_params, model = resolve_model(train, profile, train_params, params.tune)
+        stats = {"model": model}
+        decision = choose_threshold(train, profile, train_params, params.tune)
+        if decision is not None:
+            stats["decision"] = decision
+        return fit_model(train, profile, train_params), stats
 
     def gates(self, params: Params) -> GatesParams:
         return params.gates
 
     def evaluate(self, pipeline, test, y_train, profile, params, training) -> dict[Path, Any]:
         from tabml.model.evaluate import evaluate_model
+        from tabml.model.families import one_thread
         from tabml.model.features import model_frame
         from tabml.model.importance import (
             partial_dependence_points,
@@ -99,18 +107,20 @@ class ClassificationTask:
         from tabml.model.slices import slice_metrics
 
         X, y_true = model_frame(test, profile.features), self.target(test, profile)
-        result = evaluate_model(pipeline, X, y_true, y_train)
-        importance = permutation_importances(pipeline, X, y_true, params.train.seed)
-        top = top_numeric(importance, profile.features.numeric)
-        return {
-            paths.METRICS: result["metrics"],
-            paths.SLICES: slice_metrics(X, y_true, pipeline.predict(X), profile.features),
-            paths.CONFUSION_PLOT: result["confusion"],
-            paths.ROC_PLOT: result["roc"],
-            paths.PR_PLOT: result["precision_recall"],
-            paths.IMPORTANCE_PLOT: importance,
-            paths.PARTIAL_DEPENDENCE_PLOT: partial_dependence_points(pipeline, X, top),
-        }
+        with one_thread():  # boosting's many predictions
+            threshold = training.get("decision", {}).get("threshold")
+            result = evaluate_model(pipeline, X, y_true, y_train, threshold)
+            importance = permutation_importances(pipeline, X, y_true, params.train.seed)
+            top = top_numeric(importance, profile.features.numeric)
+            return {
+                paths.METRICS: result["metrics"],
+                paths.SLICES: slice_metrics(X, y_true, result["predicted"], profile.features),
+                paths.CONFUSION_PLOT: result["confusion"],
+                paths.ROC_PLOT: result["roc"],
+                paths.PR_PLOT: result["precision_recall"],
+                paths.IMPORTANCE_PLOT: importance,
+                paths.PARTIAL_DEPENDENCE_PLOT: partial_dependence_points(pipeline, X, top),
+            }
 
 
 class RegressionTask:
@@ -131,31 +141,34 @@ class RegressionTask:
         return list(splitter.split(np.zeros(len(y))))
 
     def fit(self, train, profile, train_params, params) -> tuple[Any, dict]:
+        from tabml.model.auto import resolve_model
         from tabml.model.regressors import fit_regression
 
+        train_params, model = resolve_model(train, profile, train_params, params.tune)
         pipeline, block = fit_regression(train, profile, train_params, params.regression)
-        return pipeline, {"regression": block}
+        return pipeline, {"regression": block, "model": model}
 
     def gates(self, params: Params) -> GatesParams:
         return params.regression.gates
 
     def evaluate(self, pipeline, test, y_train, profile, params, training) -> dict[Path, Any]:
+        from tabml.model.families import one_thread
         from tabml.model.features import model_frame
         from tabml.model.importance import permutation_importances
         from tabml.model.regression_metrics import evaluate_regression
 
         X, y_true = model_frame(test, profile.features), self.target(test, profile)
-        result = evaluate_regression(pipeline, X, y_true, training["regression"])
         scoring = "neg_root_mean_squared_error"
+        with one_thread():  # boosting's many predictions
+            result = evaluate_regression(pipeline, X, y_true, training["regression"])
+            importance = permutation_importances(pipeline, X, y_true, params.train.seed, scoring)
         return {
             paths.METRICS: result["metrics"],
             paths.SLICES: {},  # slices are per class share: classification's
             paths.PREDICTED_ACTUAL_PLOT: result["predicted_actual"],
             paths.RESIDUALS_PLOT: result["residuals"],
             paths.RESIDUAL_HISTOGRAM_PLOT: result["residual_histogram"],
-            paths.IMPORTANCE_PLOT: permutation_importances(
-                pipeline, X, y_true, params.train.seed, scoring
-            ),
+            paths.IMPORTANCE_PLOT: importance,
         }
 
 

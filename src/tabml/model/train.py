@@ -8,9 +8,9 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from tabml.data.profile import DatasetProfile
-from tabml.model.families import FAMILIES, families_for
+from tabml.model.families import AUTO, FAMILIES, families_for, one_thread
 from tabml.model.features import build_preprocessor, model_frame
-from tabml.params import ParamsError, TrainParams
+from tabml.params import ParamsError, TrainParams, TuneParams
 
 
 class ModelFamilyError(ParamsError):
@@ -18,31 +18,51 @@ class ModelFamilyError(ParamsError):
 
 
 def check_family(profile: DatasetProfile, family: str) -> None:
-    """Raise ModelFamilyError unless `family` has an estimator for the profile's task."""
+    """Raise ModelFamilyError unless `family` has an estimator for the profile's task
+    (`auto` has one for every task)."""
     allowed = families_for(profile.task)
-    if family not in allowed:
+    if family != AUTO and family not in allowed:
         raise ModelFamilyError(
             f"train.model is {family!r}, but profile {profile.name!r} has task "
-            f"{profile.task!r}: choose one of {' | '.join(allowed)} "
-            f"(e.g. -S train.model={allowed[0]})"
+            f"{profile.task!r}: choose auto or one of {' | '.join(allowed)} "
+            f"(e.g. -S train.model=auto)"
         )
 
 
-def build_pipeline(profile: DatasetProfile, params: TrainParams) -> Pipeline:
+def build_pipeline(
+    profile: DatasetProfile, params: TrainParams, rows: int | None = None
+) -> Pipeline:
     """The unfitted pipeline: the preprocessor, then the family's estimator for the task.
 
     Only linear families scale numeric inputs: trees do not need it, and skipping the
-    scaler keeps their ONNX graph smaller.
+    scaler keeps their ONNX graph smaller. `rows` (the rows it will be fitted on) lets a
+    family choose, e.g., early stopping only when there are enough rows for it.
     """
     check_family(profile, params.model)
     family = FAMILIES[params.model]
-    estimator = family.build(profile.task, getattr(params, params.model), params.seed)
-    preprocess = build_preprocessor(profile.features, scale_numeric=family.scale_numeric)
+    estimator = family.build(profile.task, getattr(params, params.model), params.seed, rows)
+    preprocess = build_preprocessor(
+        profile.features, scale_numeric=family.scale_numeric, encoding=family.encoding
+    )
     return Pipeline([("preprocess", preprocess), ("model", estimator)])
 
 
-def fit_model(train: pd.DataFrame, profile: DatasetProfile, params: TrainParams) -> Pipeline:
-    """Fit a classification pipeline on the training split; labels are used as strings."""
-    pipeline = build_pipeline(profile, params)
+def fit_model(
+    train: pd.DataFrame,
+    profile: DatasetProfile,
+    params: TrainParams,
+    tune: TuneParams | None = None,
+) -> Pipeline:
+    """Fit a classification pipeline on the training split; labels are used as strings.
+
+    `train.model: auto` is resolved first (on `tune`'s folds; the default TuneParams when not
+    given): the train stage resolves it itself to record the choice.
+    """
+    if params.model == AUTO:
+        from tabml.model.auto import resolve_model
+
+        params, _ = resolve_model(train, profile, params, tune or TuneParams())
+    pipeline = build_pipeline(profile, params, rows=len(train))
     labels = train[profile.target].astype(str).to_numpy(dtype=object)
-    return pipeline.fit(model_frame(train, profile.features), labels)
+    with one_thread():
+        return pipeline.fit(model_frame(train, profile.features), labels)

@@ -17,7 +17,7 @@ from sklearn.metrics import get_scorer
 
 from tabml.data.profile import DatasetProfile
 from tabml.engine import Engine
-from tabml.model.families import families_for
+from tabml.model.families import families_for, one_thread
 from tabml.model.features import model_frame
 from tabml.model.tasks import TuneError, training_task
 from tabml.model.train import build_pipeline
@@ -71,10 +71,11 @@ def fold_score(
     regression fold scores the point prediction (no interval is calibrated for a fold)."""
     task = training_task(profile)
     fit, validation = train.iloc[fit_rows], train.iloc[validation_rows]
-    pipeline = build_pipeline(profile, params)
-    pipeline.fit(model_frame(fit, profile.features), task.target(fit, profile))
-    features = model_frame(validation, profile.features)
-    return float(get_scorer(metric)(pipeline, features, task.target(validation, profile)))
+    pipeline = build_pipeline(profile, params, rows=len(fit))
+    with one_thread():
+        pipeline.fit(model_frame(fit, profile.features), task.target(fit, profile))
+        features = model_frame(validation, profile.features)
+        return float(get_scorer(metric)(pipeline, features, task.target(validation, profile)))
 
 
 @contextmanager

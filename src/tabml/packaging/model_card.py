@@ -81,7 +81,8 @@ class CardInputs:
 def gate_results(gates: Any, slices: dict) -> list[tuple[str, str, str]]:
     """(gate, limit, result) for every gate in params.yaml's `gates:` section.
 
-    The package stage writes the card after enforcing `min`, `max`, `min_lift` and `slices`,
+    The package stage writes the card after enforcing `min`, `max`, `min_lift`,
+    `every_class_predicted` and `slices`,
     so those passed; `max_regression` compares with a base revision (`make gate`).
     """
     rows = []
@@ -93,6 +94,10 @@ def gate_results(gates: Any, slices: dict) -> list[tuple[str, str, str]]:
                  f"pass ({checked} slices)")
                 for m, t in sorted(gates.slices.min.items())
             ]  # fmt: skip
+            continue
+        if section == "every_class_predicted":
+            if limits:
+                rows.append(("every class predicted", "each test class predicted >= once", "pass"))
             continue
         sign = {"min": ">=", "max": "<=", "min_lift": "lift over the baseline >="}.get(section)
         for metric, threshold in sorted(limits.items()):
@@ -128,7 +133,7 @@ def flat_metrics(metrics: Mapping, prefix: str = "") -> dict[str, object]:
 def render(card: CardInputs) -> str:
     """The model card as markdown."""
     p, params, stats = card.profile, card.params, card.training_stats
-    family = params.train.model
+    family = stats.get("model", {}).get("family", params.train.model)  # auto: the chosen one
     n = len(card.y_true)
     task, intervals = card.task.card_section(card)  # the task's sentence and intervals
     lines = [

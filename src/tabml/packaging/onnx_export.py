@@ -5,6 +5,7 @@ Runs once, in the package stage. The shipped runtime reads the result with
 check scores the test rows through its input path, as serving and batch scoring do.
 """
 
+import importlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ import numpy as np
 
 from tabml.data.profile import Features
 from tabml.errors import TabmlError
+from tabml.model.families import FAMILIES
 from tabml.model.features import model_frame
 from tabml.scoring.inputs import MISSING_CATEGORY
 from tabml.scoring.model import PackagedModel
@@ -34,6 +36,10 @@ def convert(pipeline: Any, features: Features, extra_meta: dict[str, str], **opt
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
+    for family in FAMILIES.values():  # converters skl2onnx lacks or gets wrong
+        if family.onnx_converter is not None:
+            module, function = family.onnx_converter.split(":")
+            getattr(importlib.import_module(module), function)()
     # Dates reach the model as their derived numbers (Features.model_numeric).
     initial_types = [(name, FloatTensorType([None, 1])) for name in features.model_numeric]
     initial_types += [(name, StringTensorType([None, 1])) for name in features.categorical]

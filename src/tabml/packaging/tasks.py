@@ -55,7 +55,12 @@ class ClassificationPackaging:
         return to_onnx_bytes(pipeline, profile.features)
 
     def metadata(self, pipeline: Any, training: dict) -> dict:
-        return {"task": self.name, "classes": [str(c) for c in pipeline.classes_]}
+        threshold = training.get("decision", {}).get("threshold")  # a binary decision's
+        return {
+            "task": self.name,
+            "classes": [str(c) for c in pipeline.classes_],
+            "decision_threshold": threshold,
+        }
 
     def check_parity(self, pipeline, model, test, profile, params, training) -> Any:
         tolerance = params.package.parity_tolerance

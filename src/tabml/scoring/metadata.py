@@ -75,11 +75,24 @@ class PredictionInterval(_Record):
     half_width: float
     calibration_rows: int
     fit_rows: int
+    # the target's physical range (profile `target_bounds`): values and ends clipped to it
+    min: float | None = None
+    max: float | None = None
 
 
 class RegressionStats(_Record):
     target: TargetSummary
     interval: PredictionInterval
+
+
+class ModelChoice(_Record):
+    """Which family was fitted; for `train.model: auto`, the CV scores it was chosen by."""
+
+    family: str
+    requested: str
+    metric: str | None = None
+    cv: dict[str, float] | None = None
+    skipped: str | None = None  # why the auto check could not cross-validate
 
 
 class TrainingStatistics(_Record):
@@ -92,6 +105,8 @@ class TrainingStatistics(_Record):
     # date column -> its parts (older files: a list of parts) and format
     dates: dict[str, DateStats | list[str]] | None = None
     regression: RegressionStats | None = None
+    model: ModelChoice | None = None  # older files: none
+    decision: dict[str, float | str] | None = None  # a binary decision threshold's choice
 
     def date_specs(self) -> dict[str, DateStats]:
         """The date columns and what they became (ISO8601 where no format was written)."""
@@ -108,6 +123,8 @@ class ModelMetadata(_Record):
     task: TaskName = "classification"
     target: str
     classes: list[str] | None = None  # a classifier's labels, in probability column order
+    # binary: the second class where its probability reaches this (tabml.model.threshold)
+    decision_threshold: float | None = None
     prediction_interval: PredictionInterval | None = None  # a regression model's
     domain_rules: list[DomainRule]
     training_stats: TrainingStatistics

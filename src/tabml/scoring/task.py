@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
+from tabml.scoring.bounds import bounded_interval
 from tabml.scoring.metadata import ModelMetadata
 
 
@@ -66,15 +67,24 @@ class Classification:
     name: ClassVar[str] = "classification"
     onnx_outputs: ClassVar[list[str]] = ["label", "probabilities"]
 
-    def __init__(self, classes: Sequence[str]):
+    def __init__(self, classes: Sequence[str], threshold: float | None = None):
         self.classes = list(classes)
+        self.threshold = threshold  # binary: label by the second class's probability
 
     @classmethod
     def from_metadata(cls, metadata: ModelMetadata) -> "Classification":
-        return cls(metadata.classes)
+        return cls(metadata.classes, metadata.decision_threshold)
+
+    def _labels(self, outputs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The graph's argmax labels, or the decision threshold's (serving and batch alike)."""
+        labels, proba = outputs
+        if self.threshold is not None:
+            high = np.asarray(proba)[:, 1] >= self.threshold
+            labels = np.where(high, self.classes[1], self.classes[0]).astype(object)
+        return labels, proba
 
     def answers(self, outputs: Sequence[np.ndarray], target: str) -> list[dict]:
-        labels, proba = outputs
+        labels, proba = self._labels(outputs)
         classes = self.classes
         # One tolist() per batch: a numpy row per record costs more than its dict.
         return [
@@ -110,7 +120,7 @@ class Classification:
         return [("label", "text"), *((proba_column(c), "float") for c in self.classes)]
 
     def batch_values(self, outputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        labels, proba = outputs
+        labels, proba = self._labels(outputs)
         return [labels, *proba.T.astype(np.float64)]
 
     def explained(self, outputs: Sequence[np.ndarray]) -> np.ndarray:
@@ -131,25 +141,30 @@ class Regression:
     classes: ClassVar[list[str]] = []  # it predicts a number, not a class
     INTERVAL: ClassVar[tuple[str, str]] = ("interval_low", "interval_high")
 
-    def __init__(self, half_width: float, level: float):
+    def __init__(
+        self, half_width: float, level: float, low: float | None = None, high: float | None = None
+    ):
         self.half_width, self.level = float(half_width), float(level)
+        self.low, self.high = low, high  # the target's physical range (None: unbounded)
 
     @classmethod
     def from_metadata(cls, metadata: ModelMetadata) -> "Regression":
         interval = metadata.prediction_interval
-        return cls(interval.half_width, interval.level)
+        return cls(interval.half_width, interval.level, interval.min, interval.max)
 
     def _values(self, outputs: Sequence[np.ndarray]) -> np.ndarray:
         # float64 before the arithmetic: the interval ends are exactly value -/+ half-width.
         return np.asarray(outputs[0], dtype=np.float64).reshape(-1)
 
+    def bounded(self, raw: np.ndarray) -> list[np.ndarray]:
+        """Value, interval low, interval high, each clipped to the target's range."""
+        return bounded_interval(raw, self.half_width, self.low, self.high)
+
     def answers(self, outputs: Sequence[np.ndarray], target: str) -> list[dict]:
-        values = self._values(outputs)
-        lows = (values - self.half_width).tolist()
-        highs = (values + self.half_width).tolist()
+        values, lows, highs = (v.tolist() for v in self.bounded(self._values(outputs)))
         return [
             {target: value, "interval": [low, high]}
-            for value, low, high in zip(values.tolist(), lows, highs, strict=True)
+            for value, low, high in zip(values, lows, highs, strict=True)
         ]
 
     def answer_schema(self, target: str) -> dict:
@@ -184,8 +199,7 @@ class Regression:
         return [("prediction", "float"), *((name, "float") for name in self.INTERVAL)]
 
     def batch_values(self, outputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        values = self._values(outputs)
-        return [values, values - self.half_width, values + self.half_width]
+        return self.bounded(self._values(outputs))
 
     def explained(self, outputs: Sequence[np.ndarray]) -> np.ndarray:
         return self._values(outputs).reshape(-1, 1)

@@ -2,12 +2,14 @@
 (reports/slices.json) and plot data (reports/plots/), as the profile's task evaluates it."""
 
 import json
+import sys
 
 import joblib
 import pandas as pd
 
 from tabml import atomic, paths
 from tabml.data.profile import load_profile
+from tabml.model.plausibility import implausible
 from tabml.model.tasks import training_task
 from tabml.params import load_params
 from tabml.stages import run
@@ -38,13 +40,18 @@ def main() -> None:
     for path in (paths.METRICS, paths.SLICES, *PLOTS):
         atomic.write_json(path, written.get(path, []))
     report(written[paths.METRICS], task.baseline)
+    why = implausible(written[paths.METRICS], profile, written.get(paths.IMPORTANCE_PLOT, []))
+    if why is not None and not profile.expect_perfect:
+        print(f"warning: {why}", file=sys.stderr)
 
 
 def report(metrics: dict, baseline_kind: str) -> None:
     """The stage's summary: the metrics, then their baseline."""
     metrics = dict(metrics)
     baseline = metrics.pop("baseline")
-    print("evaluate: " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
+    # numbers only: per_class is a table (metrics.json, the model card)
+    shown = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+    print("evaluate: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
     print(f"baseline ({baseline_kind}): " + ", ".join(f"{k}={v}" for k, v in baseline.items()))
 
 

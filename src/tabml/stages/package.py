@@ -13,6 +13,7 @@ from tabml.data.profile import load_profile
 from tabml.data.schema import domain_rules, load_schema
 from tabml.model.features import model_frame
 from tabml.model.gates import dataset_gates, enforce_limits, enforce_slices
+from tabml.model.plausibility import refuse_implausible
 from tabml.model.tasks import training_task
 from tabml.packaging import model_card
 from tabml.packaging.edge_graph import check_edge_graph
@@ -33,6 +34,8 @@ def main() -> None:
     profile = load_profile(params.data.profile)
     gates = dataset_gates(params, profile)
     enforce_limits(metrics, gates)  # a model below the gates is never packaged
+    importance = json.loads(paths.IMPORTANCE_PLOT.read_text())
+    refuse_implausible(metrics, profile, importance)  # nor one too good to be true
     slices = json.loads(paths.SLICES.read_text())
     enforce_slices(slices, gates.gates.slices)
     pipeline = joblib.load(paths.MODEL)  # the only unpickling, at build time

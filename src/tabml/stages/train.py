@@ -30,7 +30,10 @@ def main() -> None:
     stats.update(task_stats)
     atomic.write_joblib(paths.MODEL, pipeline)
     atomic.write_json(paths.TRAINING_STATS, stats)
-    print(f"train: {train_params.model} fitted on {len(train)} rows -> {paths.MODEL}")
+    model = stats["model"]
+    cv = ", ".join(f"{name} {score:.4g}" for name, score in model.get("cv", {}).items())
+    chosen = model["family"] + (f" (auto, CV {model['metric']}: {cv})" if cv else "")
+    print(f"train: {chosen} fitted on {len(train)} rows -> {paths.MODEL}")
 
 
 if __name__ == "__main__":
