@@ -125,6 +125,8 @@ def version_report(
     with ThreadPoolExecutor(WINDOW_THREADS, thread_name_prefix="window") as pool:
         windows = list(pool.map(window_report, starts.keys(), starts.values()))
     del starts
+    # The whole period alone, after the windows: beside one (wall time 46 s instead of 51 s
+    # at ten million rows) the peak memory went from 1.8 to 2.1 GiB.
     overall = metrics_of(rows)
     verdict, reasons = alerts.version_verdict(windows, limits)
     return {
