@@ -198,7 +198,7 @@ def _file_groups(directory: Path) -> Iterator[tuple[memoryview, list[int], int]]
         )
     except OSError:  # no log directory yet (or it is not one): nothing logged
         return
-    buffer = bytearray(2 * GROUP_BYTES)  # a group below GROUP_BYTES and a file below it
+    buffer = bytearray(1 << 20)  # grows to what a group holds (< 2 * GROUP_BYTES), once
     size, ends, skipped = 0, [], 0
     for entry in entries:
         fd = _open_log_file(entry)
