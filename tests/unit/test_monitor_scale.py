@@ -4,6 +4,7 @@ joined by a pandas reference of the join rules, on a generated log with duplicat
 relabels, unknown ids, ids that are not UUIDs, lines without ids and bad lines."""
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -141,3 +142,16 @@ def test_ids_as_numbers_match_exactly_the_same_texts():
     wanted = pd.DataFrame(id_keys.key_columns(pd.Series([uuids[1], "order-1", "order-2"])))
     position = id_keys.find(order.keys, tuple(wanted[c].to_numpy() for c in keys.columns))
     assert [order.rows[p] if p >= 0 else None for p in position] == [1, 4, None]
+
+
+def test_a_uuid_is_its_128_bits_and_any_other_byte_makes_it_other_text():
+    uuids = new_ids(50)
+    keys = id_keys.key_columns(pd.Series(uuids))  # all 36 long: the fixed-width path
+    assert keys[id_keys.KIND].tolist() == [id_keys.UUID] * 50
+    bits = [(int(h) << 64) | int(lo) for h, lo in zip(keys[id_keys.HIGH], keys[id_keys.LOW])]
+    assert bits == [uuid.UUID(u).int for u in uuids]  # the standard library's reading
+    # Each byte value in place of the first hex digit: a UUID only for 0-9 and a-f.
+    texts = [bytes([b]).decode("latin-1") + uuids[0][1:] for b in range(256)]
+    kinds = id_keys.key_columns(pd.Series(texts))[id_keys.KIND]
+    lowercase_hex = [chr(b) in "0123456789abcdef" for b in range(256)]
+    assert (kinds == id_keys.UUID).tolist() == lowercase_hex

@@ -36,6 +36,11 @@ CHECK_TOLERANCE = 0.02
 def average_ranks(values: np.ndarray) -> np.ndarray:
     """Ranks 1..n of `values`, ties given the mean of their ranks (scipy's `rankdata`, at a
     third of its time on a million rows)."""
+    with np.errstate(over="ignore"):  # a value beyond float32's range: not narrowed
+        narrow = values.astype(np.float32)
+    if (narrow == values).all():  # float32 probabilities (an ONNX model's), logged as double:
+        values = narrow  # the same order and ties, sorted in about half the time
+    del narrow
     order = np.argsort(values)
     ordered = values[order]
     first = np.empty(len(values), dtype=bool)

@@ -6,6 +6,7 @@ writes. Windows are counted by when the prediction was made.
 """
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from tabml.scoring.metadata import ModelMetadata, TrainingStatistics
 from tabml.scoring.task import proba_column
 
 REFERENCE_METRICS = ("accuracy", "f1_macro", "log_loss")
+WINDOW_THREADS = 2  # windows computed at a time (the machine's two cores)
 
 
 def window_drift(
@@ -102,10 +104,14 @@ def version_report(
     limits: MonitorParams,
     drift_limits: DriftParams,
 ) -> dict:
-    """All windows of one model version (`metrics_of` each window's rows), its verdict."""
-    windows = []
-    starts = rows["timestamp"].dt.floor(window)
-    for start, group in rows.groupby(starts, sort=True):
+    """All windows of one model version (`metrics_of` each window's rows), its verdict.
+
+    Two windows at a time, one per core (numpy's sorts and sums release the GIL; each
+    window's draws have their own seeded generator, so the numbers do not depend on the
+    order). A window's rows are copied out only when its turn comes: two copies at most."""
+
+    def window_report(start: pd.Timestamp, positions: np.ndarray) -> dict:
+        group = rows.take(positions)
         found = metrics_of(group)
         found["start"] = start.isoformat()
         found["end"] = (start + window).isoformat()
@@ -113,7 +119,14 @@ def version_report(
         found["judged"] = found["labelled"] >= limits.min_labelled
         found["breaches"] = alerts.breaches(found, limit_of) if found["judged"] else []
         found["drift"] = window_drift(group, training, drift_limits)
-        windows.append(found)
+        return found
+
+    starts = rows.groupby(rows["timestamp"].dt.floor(window), sort=True).indices
+    with ThreadPoolExecutor(WINDOW_THREADS, thread_name_prefix="window") as pool:
+        windows = list(pool.map(window_report, starts.keys(), starts.values()))
+    del starts
+    # The whole period alone, after the windows: beside one (wall time 46 s instead of 51 s
+    # at ten million rows) the peak memory went from 1.8 to 2.1 GiB.
     overall = metrics_of(rows)
     verdict, reasons = alerts.version_verdict(windows, limits)
     return {
