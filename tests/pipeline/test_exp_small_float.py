@@ -13,8 +13,10 @@ def test_exp_run_with_a_small_float_on_the_command_line(repo):
         check=False,
     )  # fmt: skip  (the base commit names the outputs in the cache)
     result = run(
-        ["dvc", "exp", "run", "-S", "train.logistic_regression.C=0.00001", "evaluate"], repo
-    )
+        ["dvc", "exp", "run", "-S", "train.model=logistic_regression",
+         "-S", "train.logistic_regression.C=0.00001", "evaluate"],
+        repo,
+    )  # fmt: skip
     assert "Input should be a valid number" not in result.stdout + result.stderr
     written = (repo / "params.yaml").read_text()
     assert "C: 1e-05" in written  # what DVC writes: YAML 1.2, no dot
