@@ -15,6 +15,7 @@ at the simulated time (same name, commit and message). Everything else runs as a
 it (`make register/promote/retrain`, `python -m tabml.cli ...`).
 """
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -114,7 +115,8 @@ def serve_days(repo: Path, days: list[int], shifted_from: int, labelled_until: i
 def live(repo: Path) -> dict:
     """Play the two weeks in `repo` (a reproduced, committed copy); return what happened."""
     params = repo / "params.yaml"
-    params.write_text(params.read_text().replace("    C: 0.02\n", f"    C: {C}\n", 1))
+    text = re.sub(r"(?m)^  model: \S+", "  model: logistic_regression", params.read_text(), count=1)
+    params.write_text(re.sub(r"(?m)^    C: \S+", f"    C: {C}", text, count=1))
     run(["dvc", "repro", "--quiet"], repo, env=env(repo))
     run(["git", "commit", "-qam", f"logistic regression C={C}"], repo, env=env(repo, -1))
     make(repo, "register", "VERSION=v1.0.0", day=-0.5)

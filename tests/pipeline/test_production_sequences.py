@@ -154,8 +154,8 @@ def test_the_readme_covers_the_sequences_these_tests_run():
         "make serve PORT=3000",
         "make monitor",
         "make harvest",
-        'make retrain PROMOTE=0 SET="train.logistic_regression.C=1.0"',
-        'make retrain SET="train.logistic_regression.C=1.0"',
+        'make retrain PROMOTE=0 SET="train.hgb.l2_regularization=2.0"',
+        'make retrain SET="train.hgb.l2_regularization=2.0"',
         "make registry",
         "make rollback VERSION=v1.0.0",
         "make serve PORT=3000",
@@ -178,8 +178,8 @@ def test_register_promote_retrain_rollback_serve_roll_forward_and_monitor(worksp
         "make promote VERSION=v1.0.0 STAGE=prod": "v1.0.0",
         "make monitor": "v1.0.0",
         "make harvest": "v1.0.0",
-        'make retrain PROMOTE=0 SET="train.logistic_regression.C=1.0"': "v1.0.0",
-        'make retrain SET="train.logistic_regression.C=1.0"': "v1.1.0",
+        'make retrain PROMOTE=0 SET="train.hgb.l2_regularization=2.0"': "v1.0.0",
+        'make retrain SET="train.hgb.l2_regularization=2.0"': "v1.1.0",
         "make registry": "v1.1.0",
         "make rollback VERSION=v1.0.0": "v1.0.0",
         "make batch INPUT=data/processed/test.parquet": "v1.0.0",
@@ -228,7 +228,7 @@ def test_register_promote_retrain_rollback_serve_roll_forward_and_monitor(worksp
     # the second retrain registered v1.1.0 (the first decided only), named in the decision
     decision = json.loads((repo / "reports/retrain/decision.json").read_text())
     assert decision["registered"] == {"version": "v1.1.0", "stage": "prod"}
-    assert decision["overrides"] == ["train.logistic_regression.C=1.0"]
+    assert decision["overrides"] == ["train.hgb.l2_regularization=2.0"]
     assert decision["data"]["labels_by_source"] == {"http:field-team": 342}
 
 
@@ -250,7 +250,7 @@ def check_step(ws: Workspace, line: str, out: str, tags: dict[str, str]) -> None
         assert "registered v1.1.0" in out and status == ""  # HEAD is the winner's commit
         head = ws.ok("git rev-parse HEAD").strip()
         assert {v.version: v.commit for v in registered_versions(repo)}["v1.1.0"] == head
-        assert ws.ok("grep -c '    C: 1.0' params.yaml").strip() == "1"
+        assert ws.ok("grep -c '    l2_regularization: 2.0' params.yaml").strip() == "1"
     elif line == "make registry":
         assert re.search(r"model\s+│\s+v1\.1\.0\s+│\s+v1\.1\.0", out), out
     elif line == "make rollback VERSION=v1.0.0":
@@ -259,7 +259,7 @@ def check_step(ws: Workspace, line: str, out: str, tags: dict[str, str]) -> None
         )
         changed = {p.split()[-1] for p in status.splitlines()}
         assert {"params.yaml", "dvc.lock", "configs/penguins.yaml"} <= changed
-        assert ws.ok("grep -c '    C: 0.02' params.yaml").strip() == "1"
+        assert ws.ok("grep -c '    l2_regularization: 1.0' params.yaml").strip() == "1"
     elif line.startswith("make batch"):
         assert f"(v1.0.0 ({tags['v1.0.0']}))" in out, out
         with sqlite3.connect(repo / "predictions.db") as db:
