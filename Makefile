@@ -343,11 +343,11 @@ PYTEST_COV = $(if $(filter 1 yes true,$(COV)),--cov --cov-append --cov-report=)
 export COVERAGE_FILE := $(CURDIR)/.coverage
 
 .PHONY: test
-test: setup ## Default tiers: quick + integration (stages, CLI, servers, PostgreSQL; ~2-3 min on 2 cores)
+test: setup ## Default tiers: quick + integration (stages, CLI, servers, PostgreSQL; ~5 min on 2 cores)
 	pytest -m "not slow" $(PYTEST_COV)
 
 .PHONY: test-quick
-test-quick: setup ## Quick tier: pure functions and the in-process runtime (~25 s on 2 cores)
+test-quick: setup ## Quick tier: pure functions and the in-process runtime (~50 s on 2 cores)
 	pytest -q -m "not slow and not integration" $(PYTEST_COV)
 
 .PHONY: test-slow

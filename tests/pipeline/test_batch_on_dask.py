@@ -130,6 +130,7 @@ def test_make_batch_on_an_external_scheduler_even_when_a_worker_is_killed(
     assert dump(killed) == expected[64 << 10]
 
 
+@pytest.mark.integration  # scorer processes forked and killed
 def test_a_forked_scorer_writes_the_rows_scored_between_writes(tmp_path, source, model,
                                                                monkeypatch):  # fmt: skip
     dumps = {}
@@ -143,6 +144,7 @@ def test_a_forked_scorer_writes_the_rows_scored_between_writes(tmp_path, source,
     assert len(dumps["0"]["rows"]) == 29_998 and dumps["1"] == dumps["0"]
 
 
+@pytest.mark.integration  # scorer processes forked and killed
 def test_a_killed_scorer_fails_the_batch_and_writes_nothing(tmp_path, source, model):
     import multiprocessing
 
@@ -161,6 +163,7 @@ def test_a_killed_scorer_fails_the_batch_and_writes_nothing(tmp_path, source, mo
     assert multiprocessing.active_children() == []
 
 
+@pytest.mark.integration  # scorer processes forked and killed
 def test_a_scorer_error_is_raised_as_itself(tmp_path, source, model):
     from tabml.tables import TableError
 

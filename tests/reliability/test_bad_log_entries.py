@@ -21,6 +21,8 @@ from tabml.scoring.task import Classification
 from tabml.serving.request_log import make_record, write_batch
 from testkit import tool_env
 
+pytestmark = pytest.mark.integration  # the drift and monitor CLIs as child processes
+
 GOOD = 200
 
 

@@ -30,6 +30,8 @@ from tabml.params import DriftParams
 from tabml.tables import TableError
 from testkit import tool_env
 
+pytestmark = pytest.mark.integration  # locked databases waited for, child processes
+
 COLUMNS = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
 
 

@@ -23,6 +23,8 @@ from tabml.batch.score import score_file
 from tabml.tables import MAX_ROW_BYTES, TableError, plan_table, read_partition, read_table
 from testkit import tool_env
 
+pytestmark = pytest.mark.integration  # files of GiBs, CLI child processes
+
 HEADER = "island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g,sex"
 ROW = "Biscoe,48.6,16.0,230.0,5800.0,male"
 MAX_SECONDS = 60

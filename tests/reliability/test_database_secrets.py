@@ -12,6 +12,8 @@ import pytest
 from tabml.batch.database_url import DatabaseUrlError, check_url, scrub, shown
 from testkit import make_cmd, tool_env
 
+pytestmark = pytest.mark.integration  # make and the CLI as child processes
+
 SECRET = "S3cr%40t-pw"  # URL-encoded: `S3cr@t-pw` is what a driver may quote
 UNREACHABLE = f"postgresql://scorer:{SECRET}@127.0.0.1:1/predictions"
 

@@ -79,6 +79,7 @@ def test_the_profile_declares_the_date_and_its_schema_accepts_any_iso_date(boots
     assert isinstance(schema, pa.DataFrameSchema)
 
 
+@pytest.mark.integration  # the CLI and make as child processes
 def test_the_cli_prints_the_summary(penguins_raw, tmp_path):
     (tmp_path / "configs").mkdir()
     shutil.copy(penguins_raw, tmp_path / "raw.csv")
@@ -125,6 +126,7 @@ def test_bootstrap_again_on_the_same_file_is_a_no_op(bootstrapped):
     assert summary.replaced == {} and (configs / "praw.yaml").read_bytes() == before
 
 
+@pytest.mark.integration  # the CLI and make as child processes
 def test_the_cli_refuses_with_one_line_and_make_takes_force(tmp_path):
     repo = repo_copy(tmp_path / "repo")
     csv = Source(package="palmerpenguins", path="data/penguins.csv").resolve()
