@@ -96,7 +96,8 @@ def imbalance_rows(data: Data, auto_params: dict) -> list[dict]:
             )
             rows.append(test_row(label + ", threshold from training OOF", data, model, threshold))
     for c in (0.02, 1.0):
-        params = TrainParams(logistic_regression=LogisticRegressionParams(C=c))
+        logistic = LogisticRegressionParams(C=c)
+        params = TrainParams(model="logistic_regression", logistic_regression=logistic)
 
         def fit_lr(rows_, params=params):
             return fit_model(data.run.train.iloc[rows_], data.run.profile, params)

@@ -74,7 +74,8 @@ def linear_pipeline(data: Data, strength: float):
     if data.task == "regression":
         params = TrainParams(model="ridge", ridge=RidgeParams(alpha=strength))
         return build_pipeline(profile, params)
-    params = TrainParams(logistic_regression=LogisticRegressionParams(C=strength, max_iter=1000))
+    logistic = LogisticRegressionParams(C=strength, max_iter=1000)
+    params = TrainParams(model="logistic_regression", logistic_regression=logistic)
     return build_pipeline(profile, params)
 
 
