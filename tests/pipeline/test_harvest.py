@@ -65,13 +65,14 @@ def test_harvests_are_checked_versioned_pinned_and_cumulative(repo, tmp_path):
     again = yaml.safe_load((repo / "data/production/labelled.parquet.dvc").read_text())
     assert again["outs"][0]["md5"] != md5  # a new DVC version
     assert load_profile("penguins", repo / "configs").production.sha256 != pinned.sha256
-    # Ingest appends the older rows: with a comparison minimum of 1, the newest of the two
-    # (ceil(30%) = 1 row) is held out and the older one (id 0, relabelled) is trained on.
+    # Ingest appends the older rows (the features stage copies them into dataset.csv): with a
+    # comparison minimum of 1, the newest of the two (ceil(30%) = 1 row) is held out and the
+    # older one (id 0, relabelled) is trained on.
     params = repo / "params.yaml"
     params.write_text(
         params.read_text().replace("min_comparison_rows: 100", "min_comparison_rows: 1")
     )
-    run(["dvc", "repro", "ingest"], repo)
+    run(["dvc", "repro", "features"], repo)  # ingest, then the features stage's dataset
     raw = pd.read_csv(repo / "data/raw/dataset.csv")
     assert len(raw) == 344 + 1 and list(raw.columns) == ["species", *GOOD_RECORD_COLUMNS]
     assert raw.iloc[-1]["species"] == "Chinstrap" and raw.iloc[-1]["island"] == "Biscoe"
