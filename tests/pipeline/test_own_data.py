@@ -61,7 +61,7 @@ def test_readme_steps_work_on_the_wine_data(repo_copy_factory):
     assert gate.returncode == 0, gate.stdout + gate.stderr
     assert "the dataset changed: the base uses data.profile=penguins" in gate.stdout
     assert "data.profile=wine" in gate.stdout
-    assert "ok: all 2 gates pass" in gate.stdout  # the min_lift gates; no absolute ones set
+    assert "ok: all 4 gates pass" in gate.stdout  # min_lift and every class predicted; no absolute
 
     # an absolute gate in the profile applies, and its failure names where to change it
     profile["gates"] = {"max": {"log_loss": 0.001}}
@@ -101,13 +101,12 @@ def test_own_data_steps_work_on_a_numeric_target(repo_copy_factory, tmp_path):
     assert "numeric features (3): area_m2, age_years, rooms" in printed.stdout
     assert "categorical features (1): district" in printed.stdout
     [hint] = [line for line in printed.stdout.splitlines() if line.startswith("next: ")]
-    assert "`train.model: ridge`" in hint
+    assert "train.model" not in hint  # the default `auto` serves both tasks
     profile = yaml.safe_load((repo / "configs" / "houses.yaml").read_text())
     assert profile["task"] == "regression" and profile["target"] == "price_k"
     # 3. what the hint says, in params.yaml, then `make repro`
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["data"]["profile"] = "houses"
-    params["train"]["model"] = "ridge"
     params["sources"] = [csv]
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "add", "-A"], repo)
