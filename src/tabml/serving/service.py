@@ -300,6 +300,8 @@ class TabmlService:
             problems = self.entities.fill(rows)
             if problems:
                 shown = problems[: METADATA.max_field_errors]  # bounded, as every 400
+                # with a Context parameter BentoML answers with ctx.response's status code
+                ctx.response.status_code = 400
                 return JSONResponse({"detail": shown, "error_count": len(problems)}, 400)
         challengers = self.challengers
         if challengers is not None and challengers.canary is not None and not explain:
