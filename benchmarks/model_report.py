@@ -1,8 +1,13 @@
-"""The `models` section of docs/benchmarks.md from the results of benchmarks/models.py."""
+"""The `models` and `models-design` sections of docs/benchmarks.md from the results of
+benchmarks/models.py."""
 
 import math
 
+from benchmarks.model_tabml import AUTO_SYSTEM
+
 REFERENCE = "HGB defaults"
+FLAML = "FLAML"  # the start of FLAML's system name
+TUNED = "tabml tuned"
 
 
 def primary(row: dict, table: dict) -> float | None:
@@ -10,11 +15,13 @@ def primary(row: dict, table: dict) -> float | None:
     return None if value is None else float(value)
 
 
-def normalised(results: dict) -> dict[str, dict[str, float]]:
+def normalised(results: dict, key: str = "systems") -> dict[str, dict[str, float]]:
     """system -> table -> (score - baseline) / (best - baseline), best over every system."""
     out: dict[str, dict[str, float]] = {}
     for name, result in results.items():
-        systems = result.get("systems", [])
+        if key not in result:
+            continue
+        systems = result[key]
         table = result["table"]
         base = next(primary(r, table) for r in systems if r["system"] == "baseline")
         scores = {r["system"]: primary(r, table) for r in systems if r["system"] != "baseline"}
@@ -38,10 +45,12 @@ def _cell(value: float | None, digits: int = 4) -> str:
     )
 
 
-def _systems(results: dict, budget: float) -> list[str]:
-    names = list(results)
-    order = [r["system"] for r in next(iter(results.values())).get("systems", [])]
-    norm = normalised(results)
+def _systems(results: dict, budget: float, key: str = "systems") -> list[str]:
+    names = [n for n in results if key in results[n]]
+    if not names:
+        return []
+    order = [r["system"] for r in results[names[0]][key]]
+    norm = normalised(results, key)
     head = "| system | " + " | ".join(names) + " | mean normalised |"
     lines = [
         "### Test metric per table (normalised score in brackets)",
@@ -56,7 +65,7 @@ def _systems(results: dict, budget: float) -> list[str]:
     for system in order:
         cells = []
         for name in names:
-            row = next((r for r in results[name]["systems"] if r["system"] == system), None)
+            row = next((r for r in results[name][key] if r["system"] == system), None)
             value = None if row is None else primary(row, results[name]["table"])
             score = norm.get(system, {}).get(name)
             cells.append(_cell(value) + ("" if score is None else f" ({score:.3f})"))
@@ -73,7 +82,7 @@ def _systems(results: dict, budget: float) -> list[str]:
     for system in order:
         cells = []
         for name in names:
-            row = next((r for r in results[name]["systems"] if r["system"] == system), None)
+            row = next((r for r in results[name][key] if r["system"] == system), None)
             if row is None:
                 cells.append("-")
                 continue
@@ -87,7 +96,7 @@ def _systems(results: dict, budget: float) -> list[str]:
         "",
     ]
     for name in names:
-        for row in results[name]["systems"]:
+        for row in results[name][key]:
             if row.get("note"):
                 lines.append(f"- {name}, {row['system']}: {row['note']}")
     return lines
@@ -261,11 +270,50 @@ def _leakage(results: dict) -> list[str]:
     return lines
 
 
-def section(results: dict, machine: list[str], command: str, budget: float) -> str:
-    """The whole section: machine, command, tables, systems, and the design measurements."""
+def _score(result: dict, system_start: str) -> float | None:
+    row = next((r for r in result["systems"] if r["system"].startswith(system_start)), None)
+    return None if row is None else primary(row, result["table"])
+
+
+def _checks(results: dict) -> list[str]:
+    """The two targets: `auto` within 1% of HGB defaults on every table; tuned >= FLAML."""
+    names = [n for n in results if "systems" in results[n]]
+    lines = [
+        "### The targets",
+        "",
+        "| table | primary metric | tabml auto | HGB defaults | auto relative to HGB defaults |",
+        "|---|---|---|---|---|",
+    ]
+    worst = math.inf
+    for name in names:
+        auto, ref = _score(results[name], AUTO_SYSTEM), _score(results[name], REFERENCE)
+        relative = (auto - ref) / abs(ref)
+        worst = min(worst, relative)
+        lines.append(
+            f"| {name} | {results[name]['table']['primary']} | {auto:.4f} | {ref:.4f} | "
+            f"{relative:+.2%} |"
+        )
+    norm = normalised(results)
+
+    def mean(start: str) -> float:
+        system = next(s for s in norm if s.startswith(start))
+        return sum(norm[system].values()) / len(norm[system])
+
+    tuned, flaml = mean(TUNED), mean(FLAML)
+    lines += [
+        "",
+        f"- `auto` without tuning, worst table: {worst:+.2%} relative to HistGradientBoosting "
+        f"defaults (target: no worse than -1%): {'met' if worst >= -0.01 else 'NOT met'}.",
+        f"- tabml tuned, mean normalised score {tuned:.3f}; FLAML at the same budget "
+        f"{flaml:.3f} (target: tuned >= FLAML): {'met' if tuned >= flaml else 'NOT met'}.",
+    ]
+    return lines
+
+
+def _header(title: str, results: dict, machine: list[str], command: str) -> list[str]:
     minutes = sum(r["seconds"] for r in results.values()) / 60
     lines = [
-        "## Models",
+        f"## {title}",
         "",
         *machine,
         "",
@@ -286,9 +334,22 @@ def section(results: dict, machine: list[str], command: str, budget: float) -> s
             f"{t['test_rows']} | {t['covers']} | {result.get('measured', '-')} "
             f"({result['seconds'] / 60:.1f} min, {loads}) |"
         )
-    lines.append("")
-    if all("systems" in r for r in results.values()):
-        lines += [*_systems(results, budget), ""]
+    return [*lines, ""]
+
+
+def section(results: dict, machine: list[str], command: str, budget: float) -> str:
+    """The systems the targets compare, and the targets."""
+    lines = _header("Models", results, machine, command)
+    lines += [*_checks(results), "", *_systems(results, budget), ""]
+    return "\n".join(lines)
+
+
+def design_section(results: dict, machine: list[str], command: str, budget: float) -> str:
+    """The measurements the defaults were chosen from."""
+    lines = _header("Models: design measurements", results, machine, command)
+    search = _systems(results, budget, "search")
+    if search:
+        lines += ["The recipes behind `auto` and the default search space:", "", *search, ""]
     for part in (_auto, _onnx, _imbalance, _intervals, _leakage):
         lines += [*part(results), ""]
     return "\n".join(lines)

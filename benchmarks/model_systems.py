@@ -21,9 +21,6 @@ from sklearn import metrics as skm
 
 from benchmarks.model_pipeline import PipelineRun
 from tabml.model.features import model_frame
-from tabml.model.regressors import fit_regression
-from tabml.model.train import fit_model
-from tabml.params import RegressionParams, TrainParams
 
 BUDGET_S = 60  # FLAML's and the tuned search's wall-clock budget
 NATIVE_MAX_LEVELS = 255  # HistGradientBoosting's native categories need <= max_bins levels
@@ -137,23 +134,6 @@ def baseline(data: Data) -> Result:
 
     model = DummyRegressor() if data.task == "regression" else DummyClassifier(strategy="prior")
     return timed_fit("baseline", data, lambda: model.fit(data.x_train, data.y_train), data.x_test)
-
-
-def tabml_default(data: Data) -> Result:
-    """Today's pipeline default (params.yaml's train section; ridge for a numeric target)."""
-    run = data.run
-    if data.task == "regression":
-        params = TrainParams(model="ridge")
-
-        def fit():  # fitted on 75% of the split, the rest calibrates the interval
-            return fit_regression(run.train, run.profile, params, RegressionParams())[0]
-    else:
-        params = TrainParams()
-
-        def fit():
-            return fit_model(run.train, run.profile, params)
-
-    return timed_fit("tabml default", data, fit, data.x_test, note=f"family {params.model}")
 
 
 def hgb_defaults(data: Data) -> Result:

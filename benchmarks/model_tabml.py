@@ -1,17 +1,15 @@
 """tabml's own rows: `train.model: auto` (the default) and the tune stage's search
 at the same wall-clock budget as FLAML, both through tabml's own training functions.
 
-Written against the params as they are: `auto` is skipped (and said so) while
-`TrainParams(model="auto")` does not validate; the tuned row runs the tune stage's functions
-(`open_study`, `run_study`, `chosen`, `apply_tuned`) with params.yaml's `tune` section and a
-`timeout_s` budget, so it searches whatever families `tune.space` lists in this version.
+The tuned row runs the tune stage's functions (`open_study` with its warm starts,
+`run_study`, `chosen`, `apply_tuned`) with the default `tune` section and a `timeout_s`
+budget, so it searches whatever families the default `tune.space` lists in this version.
 """
 
 import time
 from pathlib import Path
 
 import optuna
-from pydantic import ValidationError
 
 from benchmarks.model_systems import BUDGET_S, Data, Result, timed_fit
 from tabml.model import tune, tune_cv, tune_summary
@@ -30,21 +28,20 @@ def _fit(data: Data, params: TrainParams):
     return fit_model(run.train, run.profile, params)
 
 
-def tabml_auto(data: Data) -> Result | None:
-    """`train.model: auto` with its defaults; None while this version has no such family."""
-    try:
-        params = TrainParams(model="auto")
-    except ValidationError:
-        return None
-    return timed_fit("tabml auto", data, lambda: _fit(data, params), data.x_test)
+AUTO_SYSTEM = "tabml auto (the default)"
+
+
+def tabml_auto(data: Data) -> Result:
+    """`train.model: auto` with its defaults, fitted as the train stage fits it."""
+    params = TrainParams(model="auto")
+    return timed_fit(AUTO_SYSTEM, data, lambda: _fit(data, params), data.x_test)
 
 
 def tabml_tuned(data: Data, budget_s: float = BUDGET_S) -> Result:
     """The tune stage's search for `budget_s` seconds (no trial or fit cap), then the chosen
     family refitted by tabml's training code and scored on the test split."""
-    regression = data.task == "regression"
-    base = TrainParams(model="ridge") if regression else TrainParams()
-    metric = "neg_root_mean_squared_error" if regression else "neg_log_loss"
+    base = TrainParams()
+    metric = "neg_root_mean_squared_error" if data.task == "regression" else "neg_log_loss"
     assert metric in training_task(data.run.profile).tune_metrics
     settings = TuneParams(n_trials=None, max_fits=None, timeout_s=budget_s, metric=metric)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -55,6 +52,7 @@ def tabml_tuned(data: Data, budget_s: float = BUDGET_S) -> Result:
         "bench",
         settings,
         tune_cv.task_families(settings, run.profile),
+        base,
     )
     tune.run_study(study, tune.make_objective(run.train, run.profile, base, settings), settings)
     search_s = time.perf_counter() - started
@@ -62,7 +60,7 @@ def tabml_tuned(data: Data, budget_s: float = BUDGET_S) -> Result:
     document = tuned_document(best["model"], best["hyperparameters"], {}, "bench", best["trial"])
     params = apply_tuned(base, document, Path("bench"))
     result = timed_fit(
-        f"tabml tuned {budget_s:g} s (params.yaml's tune.space)",
+        f"tabml tuned {budget_s:g} s",
         data,
         lambda: _fit(data, params),
         data.x_test,

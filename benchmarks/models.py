@@ -5,15 +5,17 @@ Runs in its own venv (`.bench-venv-models/`, benchmarks/envs/models*.txt), never
 project's lock. Per table (benchmarks/model_tables.py):
 1. the own-data route in a repo copy: CSV -> bootstrap -> `dvc repro evaluate`
    (benchmarks/model_pipeline.py): today's default and the split every system uses;
-2. the systems (benchmarks/model_systems.py, model_tabml.py, model_tuning.py): the majority /
-   mean baseline, today's default, `auto` (once it exists), HGB defaults, LightGBM defaults,
-   FLAML and two tuned searches at the same wall-clock budget; test metric, fit seconds,
-   pickled size, and the score normalised between the baseline (0) and the best system (1);
-3. design measurements: `auto` candidates (model_hgb.py), ONNX parity (model_onnx.py),
-   class weighting and thresholds on binary tables (model_imbalance.py), regression
-   intervals without today's 25% cut (model_intervals.py), the leakage detector's hits and
-   false alarms (model_leakage.py).
-Results go to docs/benchmarks.md (section `models`) and, in full, to a JSON file.
+2. the systems (benchmarks/model_systems.py, model_tabml.py): the majority / mean baseline,
+   tabml `auto` (the default), tabml tuned, HGB defaults, LightGBM defaults and FLAML, the
+   searches at the same wall-clock budget; test metric, fit seconds, pickled size, and the
+   score normalised between the baseline (0) and the best system (1);
+3. design measurements: the recipes `auto` and the default search space were chosen from
+   (model_hgb.py, model_tuning.py: `search`), `auto` candidates, ONNX parity
+   (model_onnx.py), class weighting and thresholds on binary tables (model_imbalance.py),
+   regression intervals with and without a held-out share (model_intervals.py), the
+   leakage detector's hits and false alarms (model_leakage.py).
+Results go to docs/benchmarks.md (section `models` for the systems, `models-design` for the
+rest) and, in full, to a JSON file.
 """
 
 import os
@@ -44,7 +46,8 @@ from benchmarks.model_pipeline import run_pipeline
 from benchmarks.model_tables import BY_NAME, TABLES, Table
 from benchmarks.support import machine_description, write_section
 
-PARTS = ("systems", "auto", "onnx", "imbalance", "intervals", "leakage")
+PARTS = ("systems", "search", "auto", "onnx", "imbalance", "intervals", "leakage")
+DESIGN = PARTS[1:]
 
 
 def _row(result) -> dict:
@@ -75,18 +78,19 @@ def bench_table(table: Table, work: Path, parts: set[str], budget_s: float) -> d
     auto = model_hgb.AUTO
     auto_params = auto.settings(len(data.y_train))
     if "systems" in parts:
-        rows = [model_systems.baseline(data), model_systems.tabml_default(data)]
-        rows.append(model_tabml.tabml_auto(data))
-        proposed = model_hgb.fit_candidate(data, auto)
-        proposed.system = f"proposed auto: HGB {auto.name}"
-        rows.append(proposed)
-        rows.append(model_tuning.auto_choice(data))
+        rows = [model_systems.baseline(data), model_tabml.tabml_auto(data)]
+        rows.append(model_tabml.tabml_tuned(data, budget_s))
         rows += [model_systems.hgb_defaults(data), model_systems.lgbm_defaults(data)]
         rows.append(model_systems.flaml_budget(data, budget_s))
+        out["systems"] = [_row(r) for r in rows]
+    if "search" in parts:  # the recipes behind `auto` and the default search space
+        proposed = model_hgb.fit_candidate(data, auto)
+        proposed.system = f"auto recipe: HGB {auto.name}"
+        rows = [model_systems.baseline(data), proposed, model_tuning.auto_choice(data)]
+        rows += [model_systems.hgb_defaults(data), model_systems.flaml_budget(data, budget_s)]
         rows.append(model_tuning.tuned(data, budget_s, families=("hgb",)))
         rows.append(model_tuning.tuned(data, budget_s))
-        rows.append(model_tabml.tabml_tuned(data, budget_s))
-        out["systems"] = [_row(r) for r in rows if r is not None]
+        out["search"] = [_row(r) for r in rows]
     if "auto" in parts:
         out["auto"] = [_row(model_hgb.fit_candidate(data, c)) for c in model_hgb.CANDIDATES]
         out["auto_cv"] = model_hgb.cv_rows(data, model_hgb.CV_CANDIDATES)
@@ -145,7 +149,9 @@ def main() -> None:
         results = json.loads(args.json.read_text()) if keep else {}
         for name in [] if args.report_only else args.tables:
             table_started, table_load = time.perf_counter(), os.getloadavg()
-            results[name] = bench_table(BY_NAME[name], work, set(args.parts), args.budget)
+            fresh = bench_table(BY_NAME[name], work, set(args.parts), args.budget)
+            # --merge keeps the parts this run did not measure
+            results[name] = {**results.get(name, {}), **fresh} if args.merge else fresh
             results[name]["seconds"] = time.perf_counter() - table_started
             # each table's own load: tables may come from different runs (--merge)
             results[name]["load"] = [table_load, os.getloadavg()]
@@ -156,14 +162,24 @@ def main() -> None:
     results = {t.name: results[t.name] for t in TABLES if t.name in results}  # table order
     command = "`make bench-models`"
     if args.merge or args.report_only:
-        command += " (some tables refreshed with `--merge`: each table's time and load below)"
+        command += (
+            " (some tables or parts refreshed with `--merge`: each table's time and load below)"
+        )
     elif args.tables != [t.name for t in TABLES] or args.parts != list(PARTS):
         tables, parts = " ".join(args.tables), " ".join(args.parts)
         command = f"`python -m benchmarks.models --tables {tables} --parts {parts}`"
-    markdown = model_report.section(results, machine_description(load), command, args.budget)
-    print(markdown)
-    if not args.no_docs:
-        write_section("models", markdown)
+    machine = machine_description(load)
+    sections = {}
+    if any("systems" in r for r in results.values()):
+        sections["models"] = model_report.section(results, machine, command, args.budget)
+    if any(part in r for r in results.values() for part in DESIGN):
+        sections["models-design"] = model_report.design_section(
+            results, machine, command, args.budget
+        )
+    for name, markdown in sections.items():
+        print(markdown)
+        if not args.no_docs:
+            write_section(name, markdown)
 
 
 if __name__ == "__main__":

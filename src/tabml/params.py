@@ -132,10 +132,14 @@ class DriftParams(_Section):
 
 # --- regression (profiles with `task: regression`; docs/regression.md) ---
 class RegressionParams(_Section):
-    """Split-conformal prediction intervals, regression parity and the regression gates."""
+    """Conformal prediction intervals, regression parity and the regression gates."""
 
     interval_level: float = Field(0.9, gt=0.0, lt=1.0)
-    calibration_size: float = Field(0.25, gt=0.0, lt=1.0)  # share of the train split
+    # cv: model on the whole train split, half-width from k-fold out-of-fold residuals;
+    # split: model on the train split minus `calibration_size`, half-width from that part
+    interval_method: Literal["cv", "split"] = "cv"
+    interval_folds: int = Field(5, ge=2, le=20)  # cv
+    calibration_size: float = Field(0.25, gt=0.0, lt=1.0)  # split: share of the train split
     coverage_tolerance: float = Field(0.1, gt=0.0, lt=1.0)  # |test coverage - level| allowed
     parity_rtol: float = Field(1.0e-5, ge=0.0, le=0.01)  # relative ONNX parity tolerance
     # Absolute limits belong to the dataset (its profile's `gates:`); these fit any target.
@@ -307,11 +311,13 @@ SearchSpace = create_model(
     __module__=__name__,
     **{name: (space | None, None) for name, space in SPACES.items()},
 )
-# The registry's own spaces (the committed params.yaml lists the same).
+# The registry's own spaces of the families searched by default (the strong family and the
+# linear ones; the committed params.yaml lists the same).
 DEFAULT_SPACE = SearchSpace(
     **{
         name: SPACES[name](**{k: SearchDimension(**v) for k, v in family.space.items()})
         for name, family in FAMILIES.items()
+        if family.searched_by_default
     }
 )
 

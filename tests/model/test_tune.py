@@ -21,7 +21,8 @@ def _study(train, profile, tune_params, storage=None):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = storage or optuna.storages.InMemoryStorage()
     name = tune.study_name(train, TrainParams(), tune_params)
-    study = tune.open_study(storage, name, tune_params, tune_cv.task_families(tune_params, profile))
+    families = tune_cv.task_families(tune_params, profile)
+    study = tune.open_study(storage, name, tune_params, families, TrainParams())
     objective = tune.make_objective(train, profile, TrainParams(), tune_params)
     return study, tune.run_study(study, objective, tune_params)
 
@@ -88,24 +89,39 @@ def test_resume_runs_only_the_missing_trials_and_keeps_the_first_ones(
     assert tune_summary.chosen(resumed, TrainParams(), four) == fresh_chosen
 
 
-def test_a_new_study_first_tries_each_family_at_the_middle_of_its_space(profile, small):
+def test_a_new_study_first_tries_each_familys_defaults_then_the_middle_of_its_space(profile, small):
     _, study, _ = small
-    first = [t.params for t in sorted(study.trials, key=lambda t: t.number)[:3]]
-    # params.yaml's default space; log ranges take the geometric middle, ints are rounded
+    first = [t.params for t in sorted(study.trials, key=lambda t: t.number)[:4]]
+    # params.yaml's default space for a classifier (ridge is regression only): train's
+    # defaults first, then log ranges at their geometric middle, ints rounded
     assert first == [
+        {"model": "logistic_regression", "logistic_regression.C": 1.0},
+        {
+            "model": "hgb",
+            "hgb.learning_rate": 0.05,
+            "hgb.max_leaf_nodes": 31,
+            "hgb.min_samples_leaf": 20,
+            "hgb.l2_regularization": 1.0,
+            "hgb.max_features": 1.0,
+            "hgb.small_max_iter": 200,
+        },
         {"model": "logistic_regression", "logistic_regression.C": pytest.approx(0.1**0.5)},
         {
-            "model": "random_forest",
-            "random_forest.n_estimators": 45,  # sqrt(10 * 200) = 44.7
-            "random_forest.max_depth": 7,
-            "random_forest.min_samples_leaf": 6,  # 5.5, rounded half to even
+            "model": "hgb",
+            "hgb.learning_rate": pytest.approx(0.003**0.5),
+            "hgb.max_leaf_nodes": 30,  # sqrt(7 * 127) = 29.8
+            "hgb.min_samples_leaf": 14,
+            "hgb.l2_regularization": pytest.approx(0.1),
+            "hgb.max_features": pytest.approx(0.7),
+            "hgb.small_max_iter": 122,  # sqrt(30 * 500) = 122.5
         },
-        {
-            "model": "gradient_boosting",
-            "gradient_boosting.n_estimators": 45,
-            "gradient_boosting.learning_rate": pytest.approx(0.005**0.5),
-            "gradient_boosting.max_depth": 3,
-        },
+    ]
+    # a default outside the searched range starts at the nearest value the range can draw
+    narrow = {"logistic_regression": {"C": {"low": 2.0, "high": 8.0, "log": True}}}
+    families = tune_cv.task_families(TuneParams(space=narrow), profile)
+    assert tune.first_looks(families, TrainParams()) == [
+        {"model": "logistic_regression", "logistic_regression.C": 2.0},
+        {"model": "logistic_regression", "logistic_regression.C": pytest.approx(4.0)},
     ]
     choices = {"logistic_regression": {"C": {"choices": [0.5, 2.0]}}}
     looks = tune.first_looks(tune_cv.task_families(TuneParams(space=choices), profile))

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+from sklearn.model_selection import KFold, cross_val_predict
 
 from tabml.batch.score import score_file
 from tabml.data.profile import ProfileError, load_profile
@@ -32,7 +33,7 @@ from tabml.model.intervals import (
 )
 from tabml.model.regression_metrics import evaluate_regression, regression_metrics
 from tabml.model.regressors import fit_regression, target_values
-from tabml.model.train import ModelFamilyError, check_family
+from tabml.model.train import ModelFamilyError, build_pipeline, check_family
 from tabml.monitoring.sources import read_batch_predictions
 from tabml.packaging.onnx_regression import check_regression_parity, to_onnx_regressor_bytes
 from tabml.params import Params, ParamsError
@@ -165,11 +166,35 @@ def fitted():
     return profile, params, train, test, pipeline, block
 
 
-def test_interval_is_calibrated_on_held_out_rows_and_covers_the_test_set(fitted):
-    profile, params, train, test, pipeline, block = fitted
+def test_cv_interval_is_the_quantile_of_out_of_fold_residuals(fitted):
+    """The default: the model sees the whole train split; the half-width is the conformal
+    quantile of residuals from scikit-learn's cross_val_predict with the same seeded folds."""
+    profile, params, train, _, pipeline, block = fitted
     interval = block["interval"]
+    assert interval["method"] == "cv"
+    assert interval["calibration_rows"] == interval["fit_rows"] == len(train)
+    x, y = model_frame(train, profile.features), target_values(train, profile)
+    whole = build_pipeline(profile, params.train, rows=len(x)).fit(x, y)
+    np.testing.assert_allclose(pipeline.predict(x), whole.predict(x))
+    folds = KFold(5, shuffle=True, random_state=params.train.seed)
+    out_of_fold = cross_val_predict(build_pipeline(profile, params.train), x, y, cv=folds)
+    residuals = np.sort(np.abs(y - out_of_fold))
+    rank = math.ceil((len(y) + 1) * 0.9)
+    assert interval["half_width"] == pytest.approx(residuals[rank - 1])
+
+
+def test_split_interval_holds_out_a_share_of_the_train_split(fitted):
+    profile, params, train, _, _, _ = fitted
+    split = params.regression.model_copy(update={"interval_method": "split"})
+    _, block = fit_regression(train, profile, params.train, split)
+    interval = block["interval"]
+    assert interval["method"] == "split_conformal"
     assert interval["calibration_rows"] + interval["fit_rows"] == len(train)
     assert interval["calibration_rows"] == math.ceil(0.25 * len(train))
+
+
+def test_interval_covers_the_test_set(fitted):
+    profile, params, train, test, pipeline, block = fitted
     assert block["target"]["mean"] == pytest.approx(train[profile.target].mean())
     result = evaluate_regression(
         pipeline, model_frame(test, profile.features), target_values(test, profile), block

@@ -94,6 +94,9 @@ class Family:
     # that registers one (skl2onnx's `update_registered_converter`); packaging calls it before
     # converting. A name, not an import: training never loads packaging code.
     onnx_converter: str | None = None
+    # in the default tune.space: the weak families are not (their ranges stay documented
+    # here and in params.yaml, for a user who lists them)
+    searched_by_default: bool = True
 
     def build(self, task: str, params: Any, seed: int, rows: int | None = None) -> Any:
         return self.estimators[task](params, seed, rows)
@@ -194,6 +197,7 @@ FAMILIES: dict[str, Family] = {
                 "min_samples_leaf": _range(1, 10),
             },
             {"classification": _forest_classifier, "regression": _forest_regressor},
+            searched_by_default=False,
         ),
         Family(
             "gradient_boosting",
@@ -204,6 +208,7 @@ FAMILIES: dict[str, Family] = {
                 "max_depth": _range(1, 5),
             },
             {"classification": _boosting_classifier, "regression": _boosting_regressor},
+            searched_by_default=False,
         ),
         Family(
             "ridge",

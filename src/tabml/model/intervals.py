@@ -30,7 +30,8 @@ def conformal_half_width(residuals: np.ndarray, level: float) -> float:
     if rank > n:
         raise TooFewCalibrationRows(
             f"{n} calibration rows are too few for a {level:.0%} interval (need at least "
-            f"{math.ceil(level / (1 - level))}): raise regression.calibration_size"
+            f"{math.ceil(level / (1 - level))}): add training rows, or with "
+            "regression.interval_method: split raise regression.calibration_size"
         )
     return float(values[rank - 1])
 
@@ -56,6 +57,7 @@ def check_coverage(metrics: dict, level: float, tolerance: float) -> None:
         raise CoverageError(
             f"interval_coverage = {found:.3f} on the test set, nominal level {level:.3f} "
             f"(regression.coverage_tolerance {tolerance:g}): the interval is not calibrated "
-            "for this data; the model was not packaged. Raise regression.calibration_size or "
+            "for this data; the model was not packaged. Calibrate on more rows "
+            "(regression.interval_method: cv, or a larger calibration_size with split) or "
             "check that the test rows come from the same distribution as the training rows"
         )

@@ -1,13 +1,15 @@
-"""Regression models fitted with their prediction interval.
+"""Regression models fitted with their prediction interval (docs/regression.md).
 
-The train split is cut once more (seeded): the model (the family's regressor, from
-`tabml.model.train.build_pipeline`) is fit on one part and the other part calibrates the
-split-conformal interval (`tabml.model.intervals`, docs/regression.md).
+`regression.interval_method: cv` (the default): the model (the family's regressor, from
+`tabml.model.train.build_pipeline`) is fit on the whole train split; seeded k-fold models
+give every training row an out-of-fold residual, and their conformal quantile is the
+interval's half-width. `split`: a seeded share of the train split is held out, the model is
+fit on the rest, and the held-out residuals give the half-width (split conformal).
 """
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, train_test_split
 from sklearn.pipeline import Pipeline
 
 from tabml.data.profile import DatasetProfile
@@ -26,7 +28,7 @@ def target_values(frame: pd.DataFrame, profile: DatasetProfile) -> np.ndarray:
 def fit_regression(
     train: pd.DataFrame, profile: DatasetProfile, params: TrainParams, regression: RegressionParams
 ) -> tuple[Pipeline, dict]:
-    """Fit on the train split minus a seeded calibration part; calibrate the interval on it.
+    """Fit the model and calibrate its interval (`regression.interval_method`).
 
     Returns:
         The fitted pipeline and the `regression` block of the training statistics: target
@@ -36,15 +38,19 @@ def fit_regression(
         from tabml.model.auto import resolve_model
 
         params, _ = resolve_model(train, profile, params, TuneParams())
-    fit_part, calibration = train_test_split(
-        train, test_size=regression.calibration_size, random_state=params.seed
-    )
-    pipeline = build_pipeline(profile, params, rows=len(fit_part))
-    with one_thread():
-        pipeline.fit(model_frame(fit_part, profile.features), target_values(fit_part, profile))
-        predicted = pipeline.predict(model_frame(calibration, profile.features))
-    residuals = np.abs(target_values(calibration, profile) - predicted)
-    y = target_values(train, profile)
+    x, y = model_frame(train, profile.features), target_values(train, profile)
+    if regression.interval_method == "split":
+        fit_rows, calibration = train_test_split(
+            np.arange(len(train)), test_size=regression.calibration_size, random_state=params.seed
+        )
+        pipeline = _fitted(profile, params, x.iloc[fit_rows], y[fit_rows])
+        with one_thread():
+            residuals = y[calibration] - pipeline.predict(x.iloc[calibration])
+        counts = {"calibration_rows": len(calibration), "fit_rows": len(fit_rows)}
+    else:
+        residuals = out_of_fold_residuals(profile, params, x, y, regression.interval_folds)
+        pipeline = _fitted(profile, params, x, y)
+        counts = {"calibration_rows": len(residuals), "fit_rows": len(train)}
     block = {
         "target": {
             "mean": float(y.mean()),
@@ -53,13 +59,31 @@ def fit_regression(
             "max": float(y.max()),
         },
         "interval": {
-            "method": "split_conformal",
+            "method": "split_conformal" if regression.interval_method == "split" else "cv",
             "level": regression.interval_level,
             "half_width": conformal_half_width(residuals, regression.interval_level),
-            "calibration_rows": len(calibration),
-            "fit_rows": len(fit_part),
+            **counts,
             "min": profile.target_bounds.min,
             "max": profile.target_bounds.max,
         },
     }
     return pipeline, block
+
+
+def _fitted(profile: DatasetProfile, params: TrainParams, x: pd.DataFrame, y: np.ndarray):
+    pipeline = build_pipeline(profile, params, rows=len(x))
+    with one_thread():
+        return pipeline.fit(x, y)
+
+
+def out_of_fold_residuals(
+    profile: DatasetProfile, params: TrainParams, x: pd.DataFrame, y: np.ndarray, folds: int
+) -> np.ndarray:
+    """Each row's residual from the model of the seeded k-fold split that did not see it."""
+    residuals = np.empty(len(y))
+    splitter = KFold(min(folds, len(y)), shuffle=True, random_state=params.seed)
+    for fit, held_out in splitter.split(x):
+        model = _fitted(profile, params, x.iloc[fit], y[fit])
+        with one_thread():
+            residuals[held_out] = y[held_out] - model.predict(x.iloc[held_out])
+    return residuals

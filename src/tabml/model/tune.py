@@ -233,11 +233,15 @@ def _run_parallel(study, objective, tune: TuneParams, callbacks: list) -> int:
 
 
 def open_study(
-    storage: optuna.storages.BaseStorage, name: str, tune: TuneParams, families: dict[str, Any]
+    storage: optuna.storages.BaseStorage,
+    name: str,
+    tune: TuneParams,
+    families: dict[str, Any],
+    base: TrainParams | None = None,
 ) -> optuna.Study:
     """Create the study, or load it to resume (the same name means the same search).
 
-    A new study starts with `first_looks(families)` queued: its first trials, in order.
+    A new study starts with `first_looks(families, base)` queued: its first trials, in order.
     """
     pruner = optuna.pruners.MedianPruner(
         n_startup_trials=tune.startup_trials, n_warmup_steps=1, n_min_trials=1
@@ -251,26 +255,45 @@ def open_study(
         load_if_exists=True,
     )
     if not study.get_trials(deepcopy=False):
-        for look in first_looks(families):
+        for look in first_looks(families, base):
             study.enqueue_trial(look)
     return study
 
 
-def first_looks(families: dict[str, Any]) -> list[dict[str, Any]]:
-    """One trial per family (in `tune.space` order) at the middle of its searched space.
+def first_looks(families: dict[str, Any], base: TrainParams | None = None) -> list[dict[str, Any]]:
+    """Warm starts: each family (in `tune.space` order) at its `base` values (train.<family>,
+    the defaults the benchmark chose, brought inside the searched ranges), then each family at
+    the middle of its space (when that differs).
 
-    Random start-up trials can draw a family only where it fits badly (boosting with a few
-    trees and a small learning rate), and TPE then never returns to it: measured on flights,
-    2 of 5 seeds never tried a good gradient boosting (docs/tuning.md). A look at every
-    family's middle first gives each one a fair score before TPE compares them.
+    The defaults first: a search never ends worse than the default model on its own CV. The
+    middles next: random start-up trials can draw a family only where it fits badly
+    (boosting with a few trees and a small learning rate), and TPE then never returns to it;
+    measured on flights, 2 of 5 seeds never tried a good gradient boosting (docs/tuning.md). A
+    look at every family's middle gives each one a fair score before TPE compares them.
     """
-    looks = []
+    defaults, middles = [], []
     for family, space in families.items():
-        look: dict[str, Any] = {"model": family}
-        for name, dim in space.searched().items():
-            look[f"{family}.{name}"] = middle(dim, _is_whole(space.family_params, name))
-        looks.append(look)
-    return looks
+        whole = {name: _is_whole(space.family_params, name) for name in space.searched()}
+        look = {"model": family}
+        middles.append(
+            look | {f"{family}.{n}": middle(d, whole[n]) for n, d in space.searched().items()}
+        )
+        if base is not None:
+            values = getattr(base, family)
+            defaults.append(look | {
+                f"{family}.{n}": inside(d, getattr(values, n), whole[n])
+                for n, d in space.searched().items()
+            })  # fmt: skip
+    return defaults + [m for m in middles if m not in defaults]
+
+
+def inside(dim: SearchDimension, value: Any, whole: bool) -> Any:
+    """`value` if the dimension can draw it, else the nearest value it can (the first choice
+    for a value not among the choices)."""
+    if dim.choices is not None:
+        return value if value in dim.choices else dim.choices[0]
+    clipped = min(max(float(value), float(dim.low)), float(dim.high))
+    return round(clipped) if whole else clipped
 
 
 def middle(dim: SearchDimension, whole: bool) -> Any:

@@ -68,7 +68,8 @@ class TargetSummary(_Record):
 
 
 class PredictionInterval(_Record):
-    """A regression model's split-conformal interval: prediction +/- half_width."""
+    """A regression model's conformal interval: prediction +/- half_width (method `cv`:
+    k-fold out-of-fold residuals; `split_conformal`: a held-out share)."""
 
     method: str = "split_conformal"
     level: float

@@ -49,7 +49,9 @@ def main() -> None:
     settings, train = params.tune, pd.read_parquet(paths.TRAIN_DATA)
     paths.TUNE_STUDY_DIR.mkdir(parents=True, exist_ok=True)
     name = tune.study_name(train, params.train, settings)
-    study = tune.open_study(tune.journal_storage(paths.TUNE_STUDY), name, settings, families)
+    study = tune.open_study(
+        tune.journal_storage(paths.TUNE_STUDY), name, settings, families, params.train
+    )
     print(f"tune: study {name} in {paths.TUNE_STUDY}: {len(tune.finished_trials(study))} trials")
 
     def progress(trial: optuna.trial.FrozenTrial) -> None:
