@@ -85,10 +85,13 @@ def test_a_family_is_one_registry_entry():
 def test_params_sections_and_spaces_come_from_the_registry():
     params = load_params()
     assert list(FAMILIES) == [f for f in TrainParams.model_fields if f in FAMILIES]
+    searched = params.tune.space.families()
     for name, family in FAMILIES.items():
         assert type(getattr(params.train, name)) is family.params
-        space = params.tune.space.families()[name]
-        assert set(space.searched()) == set(family.space)
+        assert (name in searched) is family.searched_by_default
+        if name in searched:
+            assert set(searched[name].searched()) == set(family.space)
+    assert set(searched) == {"logistic_regression", "ridge", "hgb"}
     assert Params() == params  # the registry's defaults are the committed params.yaml's
 
 
