@@ -117,3 +117,30 @@ def test_a_binary_threshold_is_chosen_on_training_rows_and_applied_by_the_runtim
     assert list(task.batch_values(outputs)[0]) == ["Chinstrap", "other"]
     # argmax when not asked for (and for a multiclass profile)
     assert "decision" not in _fit(profile, train, Params())[1]
+
+
+def test_the_linear_check_scores_boosting_as_the_whole_split_will_fit_it():
+    """A split of >= 1,000 rows stops early; its CV folds (fewer rows) are scored the same way,
+    i.e. as scikit-learn's cross_val_score scores the pipeline sized for the whole split."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from tabml.model.features import model_frame
+    from tabml.model.train import build_pipeline
+
+    profile = load_profile("penguins")
+    raw = pd.read_csv(profile.source.resolve()).dropna(subset=[profile.target])
+    grown = raw.sample(1500, replace=True, random_state=0).reset_index(drop=True)
+    noisy = grown.bill_length_mm + np.random.default_rng(0).normal(0, 2.0, len(grown))
+    train = split_train_test(grown.assign(bill_length_mm=noisy), profile.target, 0.3, 42)[0]
+    assert len(train) >= Params().train.hgb.early_stopping_rows > len(train) * 2 // 3
+    pipeline, stats = _fit(profile, train)
+    labels = train[profile.target].astype(str).to_numpy(dtype=object)
+    hgb = Params().train.model_copy(update={"model": "hgb"})
+    expected = cross_val_score(
+        build_pipeline(profile, hgb, rows=len(train)),
+        model_frame(train, profile.features),
+        labels,
+        cv=StratifiedKFold(n_splits=3, shuffle=True, random_state=42),
+        scoring="neg_log_loss",
+    ).mean()
+    assert stats["model"]["cv"]["hgb"] == pytest.approx(expected, abs=1e-12)

@@ -177,7 +177,8 @@ def test_cv_interval_is_the_quantile_of_out_of_fold_residuals(fitted):
     whole = build_pipeline(profile, params.train, rows=len(x)).fit(x, y)
     np.testing.assert_allclose(pipeline.predict(x), whole.predict(x))
     folds = KFold(5, shuffle=True, random_state=params.train.seed)
-    out_of_fold = cross_val_predict(build_pipeline(profile, params.train), x, y, cv=folds)
+    fold_model = build_pipeline(profile, params.train, rows=len(x))  # sized like the final fit
+    out_of_fold = cross_val_predict(fold_model, x, y, cv=folds)
     residuals = np.sort(np.abs(y - out_of_fold))
     rank = math.ceil((len(y) + 1) * 0.9)
     assert interval["half_width"] == pytest.approx(residuals[rank - 1])

@@ -57,7 +57,9 @@ def _cv_scores(
         folds = task.folds(y, tune)
     except TuneError as err:
         return {}, str(err)
-    X, rows = model_frame(train, profile.features), len(folds[0][0])
+    # sized by the whole split, like the final fit: a 1,022-row split stops early, its
+    # 681-row folds would not (weather: a fixed 200 iterations overfit and lost to linear)
+    X, rows = model_frame(train, profile.features), len(train)
     with one_thread():
         scores = {
             name: cross_val_score(build_pipeline(profile, p, rows), X, y, cv=folds, scoring=metric)

@@ -70,8 +70,15 @@ def fit_regression(
     return pipeline, block
 
 
-def _fitted(profile: DatasetProfile, params: TrainParams, x: pd.DataFrame, y: np.ndarray):
-    pipeline = build_pipeline(profile, params, rows=len(x))
+def _fitted(
+    profile: DatasetProfile,
+    params: TrainParams,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    rows: int | None = None,
+):
+    """Fit the family's pipeline, sized for `rows` (default: the rows it is fitted on)."""
+    pipeline = build_pipeline(profile, params, rows=len(x) if rows is None else rows)
     with one_thread():
         return pipeline.fit(x, y)
 
@@ -79,11 +86,12 @@ def _fitted(profile: DatasetProfile, params: TrainParams, x: pd.DataFrame, y: np
 def out_of_fold_residuals(
     profile: DatasetProfile, params: TrainParams, x: pd.DataFrame, y: np.ndarray, folds: int
 ) -> np.ndarray:
-    """Each row's residual from the model of the seeded k-fold split that did not see it."""
+    """Each row's residual from the model of the seeded k-fold split that did not see it.
+    Each fold's model is sized like the whole split's (hgb: early stopping or not)."""
     residuals = np.empty(len(y))
     splitter = KFold(min(folds, len(y)), shuffle=True, random_state=params.seed)
     for fit, held_out in splitter.split(x):
-        model = _fitted(profile, params, x.iloc[fit], y[fit])
+        model = _fitted(profile, params, x.iloc[fit], y[fit], rows=len(y))
         with one_thread():
             residuals[held_out] = y[held_out] - model.predict(x.iloc[held_out])
     return residuals

@@ -68,10 +68,13 @@ def fold_score(
 ) -> float:
     """One fold: fit on `fit_rows`, score `validation_rows` (greater is better). Runs wherever
     joblib sends it (this process or a Dask worker); the seeds make the score the same. A
-    regression fold scores the point prediction (no interval is calibrated for a fold)."""
+    regression fold scores the point prediction (no interval is calibrated for a fold).
+
+    The fold's model is sized by the whole split's rows (hgb: early stopping or a fixed
+    number of iterations), so the fold scores the configuration the train stage will fit."""
     task = training_task(profile)
     fit, validation = train.iloc[fit_rows], train.iloc[validation_rows]
-    pipeline = build_pipeline(profile, params, rows=len(fit))
+    pipeline = build_pipeline(profile, params, rows=len(train))
     with one_thread():
         pipeline.fit(model_frame(fit, profile.features), task.target(fit, profile))
         features = model_frame(validation, profile.features)
