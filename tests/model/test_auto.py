@@ -133,7 +133,7 @@ def test_the_linear_check_scores_boosting_as_the_whole_split_will_fit_it():
     noisy = grown.bill_length_mm + np.random.default_rng(0).normal(0, 2.0, len(grown))
     train = split_train_test(grown.assign(bill_length_mm=noisy), profile.target, 0.3, 42)[0]
     assert len(train) >= Params().train.hgb.early_stopping_rows > len(train) * 2 // 3
-    pipeline, stats = _fit(profile, train)
+    _, stats = _fit(profile, train)
     labels = train[profile.target].astype(str).to_numpy(dtype=object)
     hgb = Params().train.model_copy(update={"model": "hgb"})
     expected = cross_val_score(

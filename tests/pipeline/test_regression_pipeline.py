@@ -192,8 +192,8 @@ def _check_live_errors(repo, truth, values, lows, highs) -> dict:
 @pytest.mark.slow
 def test_package_refuses_an_interval_far_from_its_level(repo_copy_factory):
     repo = repo_copy_factory("coverage")
-    # a tolerance of 0.001 around 0.9 refuses any coverage but 0.9 itself (a test set of about 100 rows
-    # cannot hit it exactly)
+    # a tolerance of 0.001 around 0.9 refuses any coverage but 0.9 itself, which a test
+    # set of about 100 rows cannot hit
     strict = ["-S", "train.model=ridge", "-S", "regression.coverage_tolerance=0.001"]
     result = run(["dvc", "exp", "run", *PROFILE, *strict], repo, check=False)
     assert result.returncode != 0
