@@ -9,7 +9,7 @@ fit on the rest, and the held-out residuals give the half-width (split conformal
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, train_test_split
+from sklearn.model_selection import KFold, cross_val_predict, train_test_split
 from sklearn.pipeline import Pipeline
 
 from tabml.data.profile import DatasetProfile
@@ -70,15 +70,8 @@ def fit_regression(
     return pipeline, block
 
 
-def _fitted(
-    profile: DatasetProfile,
-    params: TrainParams,
-    x: pd.DataFrame,
-    y: np.ndarray,
-    rows: int | None = None,
-):
-    """Fit the family's pipeline, sized for `rows` (default: the rows it is fitted on)."""
-    pipeline = build_pipeline(profile, params, rows=len(x) if rows is None else rows)
+def _fitted(profile: DatasetProfile, params: TrainParams, x: pd.DataFrame, y: np.ndarray):
+    pipeline = build_pipeline(profile, params, rows=len(x))
     with one_thread():
         return pipeline.fit(x, y)
 
@@ -88,10 +81,9 @@ def out_of_fold_residuals(
 ) -> np.ndarray:
     """Each row's residual from the model of the seeded k-fold split that did not see it.
     Each fold's model is sized like the whole split's (hgb: early stopping or not)."""
-    residuals = np.empty(len(y))
     splitter = KFold(min(folds, len(y)), shuffle=True, random_state=params.seed)
-    for fit, held_out in splitter.split(x):
-        model = _fitted(profile, params, x.iloc[fit], y[fit], rows=len(y))
-        with one_thread():
-            residuals[held_out] = y[held_out] - model.predict(x.iloc[held_out])
-    return residuals
+    with one_thread():
+        predicted = cross_val_predict(
+            build_pipeline(profile, params, rows=len(y)), x, y, cv=splitter
+        )
+    return y - predicted
